@@ -1,0 +1,2678 @@
+/*
+ * config: the configuration file -> an immutable struct config.
+ *
+ * The loader keeps the main file's config_t alive for the whole load (the
+ * `defaults` group is read by every job, in conf.d files too) and reads
+ * each conf.d file into a config_t of its own that is destroyed as soon as
+ * it is copied out.  Everything that survives lives in one arena.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "json.h"
+
+#define DEFAULT_URL        "https://api.kinsta.com/v2"
+#define DEFAULT_STATE_DIR  "/var/lib/kinsta-cron"
+#define MAX_NAME           128
+#define MAX_KEY_BYTES      8192
+#define MAX_FILE_BYTES     ((size_t)64 << 20)
+#define ARENA_CHUNK        ((size_t)64 << 10)
+#define MAX_WP_CLI_COMMAND 5000
+
+/* ---- error list ---------------------------------------------------- */
+
+static int
+errors_add(struct config_errors *e, const char *msg)
+{
+	char *copy;
+
+	if (e == NULL)
+		return 0;
+	if (e->n >= CONFIG_MAX_ERRORS) {
+		e->dropped++;
+		return 0;
+	}
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		char **m = realloc(e->msgs, cap * sizeof(*m));
+
+		if (m == NULL)
+			return -ENOMEM;
+		e->msgs = m;
+		e->cap = cap;
+	}
+	if ((copy = strdup(msg)) == NULL)
+		return -ENOMEM;
+	/* One error, one line: a name with "\n" in it must not split it. */
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	e->msgs[e->n++] = copy;
+	return 0;
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	if (errs == NULL)
+		return;
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	memset(errs, 0, sizeof(*errs));
+}
+
+/* ---- arena and zone cache -------------------------------------------- */
+
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+struct zone_entry {
+	const char *name;
+	struct tz *tz; /* NULL: loading failed, err says why */
+	const char *err;
+};
+
+struct config_store {
+	struct chunk *chunks;
+	struct zone_entry *zones;
+	size_t nzones, zcap;
+};
+
+static void *
+arena_alloc(struct config_store *st, size_t n)
+{
+	struct chunk *c = st->chunks;
+	size_t a = sizeof(max_align_t);
+
+	n = (n + a - 1) / a * a;
+	if (c == NULL || c->size - c->used < n) {
+		size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+
+		if ((c = malloc(sizeof(*c) + size)) == NULL)
+			return NULL;
+		c->size = size;
+		c->used = 0;
+		/* A big block gets a chunk of its own behind the current
+		 * one, so the current chunk's free space is not lost. */
+		if (size != ARENA_CHUNK && st->chunks != NULL) {
+			c->next = st->chunks->next;
+			st->chunks->next = c;
+		} else {
+			c->next = st->chunks;
+			st->chunks = c;
+		}
+	}
+	c->used += n;
+	return (char *)c->data + c->used - n;
+}
+
+static char *
+arena_strndup(struct config_store *st, const char *s, size_t n)
+{
+	char *p = arena_alloc(st, n + 1);
+
+	if (p != NULL) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+static char *
+arena_strdup(struct config_store *st, const char *s)
+{
+	return arena_strndup(st, s, strlen(s));
+}
+
+/* ---- name tables (duplicates, account lookup) ------------------------ */
+
+struct name_slot {
+	const char *name;
+	const char *file;
+	int line;
+	size_t index;
+};
+
+struct name_table {
+	struct name_slot *slots;
+	size_t cap, n;
+};
+
+static uint64_t
+hash_name(const char *s)
+{
+	uint64_t h = 1469598103934665603u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211u;
+	return h;
+}
+
+static struct name_slot *
+table_find(const struct name_table *t, const char *name)
+{
+	if (t->cap == 0)
+		return NULL;
+	for (size_t i = hash_name(name) & (t->cap - 1);;
+	     i = (i + 1) & (t->cap - 1)) {
+		if (t->slots[i].name == NULL)
+			return NULL;
+		if (strcmp(t->slots[i].name, name) == 0)
+			return &t->slots[i];
+	}
+}
+
+/* Insert; 0, -EEXIST (nothing changed) or -ENOMEM. */
+static int
+table_add(struct name_table *t, const char *name, const char *file, int line,
+          size_t index)
+{
+	size_t i;
+
+	if (table_find(t, name) != NULL)
+		return -EEXIST;
+	if ((t->n + 1) * 2 > t->cap) {
+		struct name_table bigger = {.cap = t->cap ? t->cap * 2 : 64};
+
+		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+		if (bigger.slots == NULL)
+			return -ENOMEM;
+		for (size_t k = 0; k < t->cap; k++) {
+			if (t->slots[k].name == NULL)
+				continue;
+			i = hash_name(t->slots[k].name) & (bigger.cap - 1);
+			while (bigger.slots[i].name != NULL)
+				i = (i + 1) & (bigger.cap - 1);
+			bigger.slots[i] = t->slots[k];
+		}
+		bigger.n = t->n;
+		free(t->slots);
+		*t = bigger;
+	}
+	i = hash_name(name) & (t->cap - 1);
+	while (t->slots[i].name != NULL)
+		i = (i + 1) & (t->cap - 1);
+	t->slots[i] = (struct name_slot){name, file, line, index};
+	t->n++;
+	return 0;
+}
+
+/* ---- the loader -------------------------------------------------------- */
+
+/* A source file's text, kept to re-read integer literals (see get_int). */
+struct source {
+	const char *path;
+	char *text;
+	size_t len;
+	size_t *lines; /* offsets of line starts, lines[0] = line 1 */
+	size_t nlines;
+};
+
+/* A job's `account` as written, resolved once every file is read. */
+struct pending {
+	const char *name; /* NULL: not given */
+	const char *file;
+	int line;
+};
+
+struct loader {
+	struct config *cfg;
+	struct config_errors *errs;
+	unsigned flags;
+	int nerr;
+	int nomem;
+	const char *base_dir;   /* directory of the main file, in the arena */
+	const char *file;       /* display name of the file being read */
+	config_setting_t *defs; /* the main file's `defaults`, or NULL */
+	int accounts_line;      /* where `accounts` is, for "no account" */
+	struct name_table jobs_by_name, accounts_by_name;
+	struct pending *pending; /* one per job */
+	size_t jobs_cap, accounts_cap;
+	struct source *sources;
+	size_t nsources;
+	const char **names; /* interned display file names */
+	size_t nnames;
+};
+
+/* Where a message is about: the enclosing item and its fallback place. */
+struct scope {
+	const char *file;
+	int line;
+	char what[MAX_NAME + 32]; /* "job \"x\": ", "api: ", "" */
+};
+
+static void
+nomem(struct loader *L)
+{
+	L->nomem = 1;
+}
+
+static void
+lerr(struct loader *L, const char *file, int line, const char *fmt, ...)
+{
+	char msg[1024], full[1400];
+	va_list ap;
+
+	L->nerr++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(full, sizeof(full), "%s:%d: %s", file, line, msg);
+	else
+		snprintf(full, sizeof(full), "%s: %s", file, msg);
+	if (errors_add(L->errs, full) < 0)
+		nomem(L);
+}
+
+/* The file a setting came from, as the user can open it: includes are
+ * named relative to the main file's directory (config_set_include_dir). */
+static const char *
+where_file(struct loader *L, const config_setting_t *s)
+{
+	const char *f = config_setting_source_file(s);
+	char buf[4096];
+	char *copy;
+
+	if (f == NULL)
+		return L->file;
+	if (f[0] != '/' && strcmp(L->base_dir, ".") != 0) {
+		snprintf(buf, sizeof(buf), "%s/%s", L->base_dir, f);
+		f = buf;
+	}
+	for (size_t i = L->nnames; i-- > 0;)
+		if (strcmp(L->names[i], f) == 0)
+			return L->names[i];
+	if (L->nnames % 16 == 0) {
+		const char **n =
+		    realloc(L->names, (L->nnames + 16) * sizeof(*n));
+
+		if (n == NULL) {
+			nomem(L);
+			return L->file;
+		}
+		L->names = n;
+	}
+	if ((copy = arena_strdup(L->cfg->store, f)) == NULL) {
+		nomem(L);
+		return L->file;
+	}
+	L->names[L->nnames++] = copy;
+	return copy;
+}
+
+static int
+where_line(const config_setting_t *s)
+{
+	return (int)config_setting_source_line(s);
+}
+
+static bool
+inside(const config_setting_t *s, const config_setting_t *group)
+{
+	for (; s != NULL; s = config_setting_parent(s))
+		if (s == group)
+			return true;
+	return false;
+}
+
+/* Report at setting S (or at the scope's place when S is NULL).  A
+ * mistake inside `defaults` is reported once, as the defaults' own, not
+ * once per job that inherits it. */
+static void
+serr(struct loader *L, const struct scope *sc, config_setting_t *s,
+     const char *fmt, ...)
+{
+	const char *file = sc->file, *what = sc->what;
+	int line = sc->line;
+	char msg[1024];
+	va_list ap;
+
+	if (s != NULL) {
+		file = where_file(L, s);
+		line = where_line(s);
+		if (L->defs != NULL && inside(s, L->defs)) {
+			if (config_setting_get_hook(s) != NULL) {
+				L->nerr++;
+				return;
+			}
+			config_setting_set_hook(s, L);
+			what = "defaults: ";
+		}
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	lerr(L, file, line, "%s%s", what, msg);
+}
+
+/* ---- sources, for re-reading integer literals --------------------------- */
+
+static void
+source_index(struct source *src)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < src->len; i++)
+		n += src->text[i] == '\n';
+	if ((src->lines = malloc(n * sizeof(*src->lines))) == NULL)
+		return;
+	src->lines[0] = 0;
+	src->nlines = 1;
+	for (size_t i = 0; i < src->len; i++)
+		if (src->text[i] == '\n')
+			src->lines[src->nlines++] = i + 1;
+}
+
+/* Read a whole file; 0 or -errno (-EFBIG, -EINVAL for a NUL byte). */
+static int
+read_text(const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	if (f == NULL)
+		return -errno;
+	for (;;) {
+		size_t got;
+
+		if (cap - n < 4096) {
+			char *b;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > MAX_FILE_BYTES + 8192) {
+				rc = -EFBIG;
+				goto fail;
+			}
+			if ((b = realloc(buf, cap + 1)) == NULL) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+			buf = b;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		rc = -EIO;
+		goto fail;
+	}
+	buf[n] = '\0';
+	if (memchr(buf, '\0', n) != NULL) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	fclose(f);
+	*text = buf;
+	*len = n;
+	return 0;
+fail:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+/* Remember TEXT (taken over) as the source of PATH. */
+static struct source *
+source_add(struct loader *L, const char *path, char *text, size_t len)
+{
+	struct source *s = realloc(L->sources, (L->nsources + 1) * sizeof(*s));
+
+	if (s == NULL) {
+		free(text);
+		nomem(L);
+		return NULL;
+	}
+	L->sources = s;
+	s = &L->sources[L->nsources++];
+	*s = (struct source){.path = path, .text = text, .len = len};
+	source_index(s);
+	return s;
+}
+
+static struct source *
+source_get(struct loader *L, const char *path)
+{
+	char *text;
+	size_t len;
+
+	for (size_t i = L->nsources; i-- > 0;)
+		if (strcmp(L->sources[i].path, path) == 0)
+			return &L->sources[i];
+	/* An included file, read for the first time. */
+	if (read_text(path, &text, &len) < 0)
+		text = NULL, len = 0;
+	return source_add(L, path, text, len);
+}
+
+static bool
+is_key_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '*';
+}
+
+/*
+ * libconfig 1.5 (Debian's build) stores an integer literal without an L
+ * suffix as a 32-bit int, wrapping it silently: "3000000000" reads back as
+ * -1294967296.  So the literal is read again from the source line, and the
+ * value that the user wrote wins.  The occurrence of the key whose value
+ * agrees with libconfig's modulo 2^32 is taken, so two settings of the
+ * same name on one line do not mix.  A value on another line than its name
+ * is not found; then libconfig's value stands (documented limitation).
+ * Returns true with *v (and *over on overflow of int64) and the literal.
+ */
+static bool
+rescan_int(struct loader *L, config_setting_t *s, int64_t stored, int64_t *v,
+           bool *over, char *lit, size_t litlen)
+{
+	const char *key = config_setting_name(s), *p, *end;
+	struct source *src;
+	size_t keylen;
+	int line = where_line(s);
+
+	if (key == NULL || line <= 0)
+		return false;
+	src = source_get(L, where_file(L, s));
+	if (src == NULL || src->text == NULL || (size_t)line > src->nlines)
+		return false;
+	keylen = strlen(key);
+	p = src->text + src->lines[line - 1];
+	end = strchr(p, '\n');
+	if (end == NULL)
+		end = src->text + src->len;
+	for (; (p = memmem(p, (size_t)(end - p), key, keylen)) != NULL;
+	     p += keylen) {
+		const char *q = p + keylen, *digits;
+		unsigned long long mag;
+		bool neg = false, hex = false;
+		char *e;
+
+		if ((p > src->text && is_key_char(p[-1])) || is_key_char(*q))
+			continue;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q >= end || (*q != '=' && *q != ':'))
+			continue;
+		q++;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		digits = q;
+		if (q < end && (*q == '+' || *q == '-'))
+			neg = *q++ == '-';
+		if (end - q > 2 && q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))
+			hex = true;
+		if (q >= end || !isdigit((unsigned char)*q))
+			continue;
+		errno = 0;
+		mag = strtoull(hex ? q + 2 : q, &e, hex ? 16 : 10);
+		*over = errno == ERANGE ||
+		        mag > (unsigned long long)INT64_MAX + neg;
+		if (*over)
+			*v = neg ? INT64_MIN : INT64_MAX;
+		else if (neg)
+			*v = mag == (unsigned long long)INT64_MAX + 1
+			         ? INT64_MIN
+			         : -(int64_t)mag;
+		else
+			*v = (int64_t)mag;
+		if (!*over && (uint32_t)*v != (uint32_t)stored)
+			continue;
+		snprintf(lit, litlen, "%.*s", (int)(e - digits), digits);
+		return true;
+	}
+	return false;
+}
+
+/* ---- typed readers ------------------------------------------------------ */
+
+static const char *
+type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		return "a group { ... }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array [ ... ]";
+	case CONFIG_TYPE_LIST:
+		return "a list ( ... )";
+	default:
+		return "nothing";
+	}
+}
+
+/* "key", or "key[2]" for an element of a list. */
+static const char *
+label(const config_setting_t *s, char *buf, size_t len)
+{
+	const config_setting_t *parent = config_setting_parent(s);
+
+	if (config_setting_name(s) != NULL)
+		return config_setting_name(s);
+	if (parent != NULL && config_setting_name(parent) != NULL) {
+		snprintf(buf, len, "%s[%d]", config_setting_name(parent),
+		         config_setting_index(s));
+		return buf;
+	}
+	snprintf(buf, len, "item %d", config_setting_index(s) + 1);
+	return buf;
+}
+
+static int
+get_str(struct loader *L, const struct scope *sc, config_setting_t *s,
+        const char **out)
+{
+	char b[160];
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		serr(L, sc, s, "%s: expected a string, got %s",
+		     label(s, b, sizeof(b)), type_name(s));
+		return -1;
+	}
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+static int
+get_bool(struct loader *L, const struct scope *sc, config_setting_t *s,
+         bool *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		serr(L, sc, s, "%s: expected true or false, got %s",
+		     config_setting_name(s), type_name(s));
+		return -1;
+	}
+	*out = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
+static int
+get_int(struct loader *L, const struct scope *sc, config_setting_t *s,
+        int64_t min, int64_t max, int64_t *out)
+{
+	char lit[64] = "";
+	bool over = false;
+	int64_t v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		v = config_setting_get_int64(s);
+		rescan_int(L, s, v, &v, &over, lit, sizeof(lit));
+		break;
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		break;
+	default:
+		serr(L, sc, s, "%s: expected an integer, got %s",
+		     config_setting_name(s), type_name(s));
+		return -1;
+	}
+	if (lit[0] == '\0')
+		snprintf(lit, sizeof(lit), "%lld", (long long)v);
+	if (over || v < min || v > max) {
+		serr(L, sc, s, "%s: %s is out of range %lld-%lld",
+		     config_setting_name(s), lit, (long long)min,
+		     (long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* One of CHOICES (NULL-terminated); the index into *out. */
+static int
+get_enum(struct loader *L, const struct scope *sc, config_setting_t *s,
+         const char *const *choices, int *out)
+{
+	const char *v;
+	char list[256] = "";
+	size_t n = 0;
+
+	if (get_str(L, sc, s, &v) < 0)
+		return -1;
+	for (int i = 0; choices[i] != NULL; i++) {
+		if (strcmp(v, choices[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s\"%s\"",
+		                      i == 0                   ? ""
+		                      : choices[i + 1] == NULL ? " or "
+		                                               : ", ",
+		                      choices[i]);
+		if (n >= sizeof(list))
+			n = sizeof(list) - 1;
+	}
+	serr(L, sc, s, "%s: \"%.64s\" is not one of %s", config_setting_name(s),
+	     v, list);
+	return -1;
+}
+
+/* A string or a list/array of strings, copied into the arena. */
+static int
+get_list(struct loader *L, const struct scope *sc, config_setting_t *s,
+         bool allow_empty, const char ***out, size_t *n)
+{
+	int type = config_setting_type(s), len;
+	const char **v;
+	int bad = 0;
+
+	if (type == CONFIG_TYPE_STRING) {
+		if ((v = arena_alloc(L->cfg->store, sizeof(*v))) == NULL ||
+		    (v[0] = arena_strdup(L->cfg->store,
+		                         config_setting_get_string(s))) ==
+		        NULL) {
+			nomem(L);
+			return -1;
+		}
+		*out = v;
+		*n = 1;
+		return 0;
+	}
+	if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) {
+		serr(L, sc, s,
+		     "%s: expected a string or a list of strings [\"a\", "
+		     "\"b\"], got %s",
+		     config_setting_name(s), type_name(s));
+		return -1;
+	}
+	len = config_setting_length(s);
+	if (len == 0 && !allow_empty) {
+		serr(L, sc, s, "%s: the list is empty", config_setting_name(s));
+		return -1;
+	}
+	v = arena_alloc(L->cfg->store, (size_t)(len ? len : 1) * sizeof(*v));
+	if (v == NULL) {
+		nomem(L);
+		return -1;
+	}
+	for (int i = 0; i < len; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *str;
+
+		if (get_str(L, sc, e, &str) < 0) {
+			bad = 1;
+			continue;
+		}
+		if ((v[i] = arena_strdup(L->cfg->store, str)) == NULL) {
+			nomem(L);
+			return -1;
+		}
+	}
+	if (bad)
+		return -1;
+	*out = v;
+	*n = (size_t)len;
+	return 0;
+}
+
+/* ---- small checks ------------------------------------------------------- */
+
+static bool
+is_uuid(const char *s)
+{
+	static const int groups[] = {8, 4, 4, 4, 12};
+
+	for (int g = 0; g < 5; g++) {
+		for (int i = 0; i < groups[g]; i++, s++)
+			if (!isxdigit((unsigned char)*s))
+				return false;
+		if (g < 4 && *s++ != '-')
+			return false;
+	}
+	return *s == '\0';
+}
+
+/* NULL if S is a good name, else what is wrong with it. */
+static const char *
+name_problem(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return "is empty";
+	if (n > MAX_NAME)
+		return "is longer than 128 characters";
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' &&
+		    *p != '-')
+			return "may contain only letters, digits, \".\", \"_\" "
+			       "and \"-\"";
+	/* An account name is a file name under $CREDENTIALS_DIRECTORY. */
+	if (!isalnum((unsigned char)s[0]))
+		return "must start with a letter or a digit";
+	return NULL;
+}
+
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[65];
+
+	if (la > 64 || lb > 64)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j],
+			       best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* Keep the closest of CANDIDATE to KEY in *best (distance <= 2). */
+static void
+suggest(const char *key, const char *candidate, const char **best,
+        size_t *bestd)
+{
+	size_t d = edit_distance(key, candidate);
+
+	if (d <= 2 && d < strlen(key) && d < *bestd) {
+		*best = candidate;
+		*bestd = d;
+	}
+}
+
+static void
+unknown_key(struct loader *L, const struct scope *sc, config_setting_t *s,
+            const char *best)
+{
+	if (best != NULL)
+		serr(L, sc, s, "unknown key \"%s\" (did you mean \"%s\"?)",
+		     config_setting_name(s), best);
+	else
+		serr(L, sc, s, "unknown key \"%s\"", config_setting_name(s));
+}
+
+static bool
+in_list(const char *key, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(key, *list) == 0)
+			return true;
+	return false;
+}
+
+static const char *
+best_of(const char *key, const char *const *list, const char *best,
+        size_t *bestd)
+{
+	for (; *list != NULL; list++)
+		suggest(key, *list, &best, bestd);
+	return best;
+}
+
+static const char *
+resolve_path(struct loader *L, const char *p)
+{
+	char *r;
+	size_t n;
+
+	if (p[0] == '/' || strcmp(L->base_dir, ".") == 0)
+		return arena_strdup(L->cfg->store, p);
+	n = strlen(L->base_dir) + strlen(p) + 2;
+	if ((r = arena_alloc(L->cfg->store, n)) != NULL)
+		snprintf(r, n, "%s/%s", L->base_dir, p);
+	return r;
+}
+
+/* ---- actions and their parameters --------------------------------------- */
+
+enum target_need { TARGET_NO, TARGET_YES, TARGET_OPTIONAL };
+
+struct param_spec {
+	const char *name;
+	enum config_param_type type;
+	bool required;
+	const char *def; /* default as text; NULL: none */
+	const char *const *choices;
+	int64_t min, max;
+	const char *(*check)(const char *v); /* NULL, or what is wrong */
+};
+
+struct action_spec {
+	const char *name;
+	enum target_need target;
+	const struct param_spec *params;
+	size_t nparams;
+};
+
+static const char *
+check_php_version(const char *v)
+{
+	const char *p = v;
+
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p == v || *p++ != '.' || !isdigit((unsigned char)*p))
+		return "must be a version like \"8.3\"";
+	while (isdigit((unsigned char)*p))
+		p++;
+	return *p ? "must be a version like \"8.3\"" : NULL;
+}
+
+/* The API's own pattern: ^wp\s+[a-zA-Z0-9_\-./:=@'\s]+$ */
+static const char *
+check_wp_command(const char *v)
+{
+	const char *p = v + 2;
+
+	if (strncmp(v, "wp", 2) != 0 || !isspace((unsigned char)*p))
+		return "must start with \"wp \"";
+	if (strlen(v) > MAX_WP_CLI_COMMAND)
+		return "is longer than 5000 characters";
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0')
+		return "names no wp-cli command";
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) &&
+		    !isspace((unsigned char)*p) &&
+		    strchr("_-./:=@'", *p) == NULL)
+			return "may contain only letters, digits, spaces and "
+			       "_-./:=@' (the API refuses anything else)";
+	return NULL;
+}
+
+static const char *
+check_http_url(const char *v)
+{
+	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+		return "must be an http:// or https:// URL";
+	return NULL;
+}
+
+static const char *
+check_api_path(const char *v)
+{
+	if (v[0] != '/')
+		return "must start with \"/\" (a path under api.url)";
+	for (; *v; v++)
+		if (isspace((unsigned char)*v))
+			return "must not contain spaces";
+	return NULL;
+}
+
+static const char *
+check_json(const char *v)
+{
+	yajl_val tree;
+	char err[160];
+
+	if (json_parse(&tree, v, strlen(v), NULL, err, sizeof(err)) < 0)
+		return "is not valid JSON";
+	json_free(tree);
+	return NULL;
+}
+
+static const char *
+check_nonempty(const char *v)
+{
+	return v[0] == '\0' ? "is empty" : NULL;
+}
+
+static const char *
+check_email(const char *v)
+{
+	return strchr(v, '@') == NULL ? "is not an e-mail address" : NULL;
+}
+
+static const char *const install_modes[] = {"new", "plain", "clone", NULL};
+static const char *const http_methods[] = {"GET",   "POST",   "PUT",
+                                           "PATCH", "DELETE", NULL};
+
+#define P_STR(n, req, def, chk)                                                \
+	{                                                                      \
+		n, CONFIG_PARAM_STRING, req, def, NULL, 0, 0, chk              \
+	}
+#define P_BOOL(n, def)                                                         \
+	{                                                                      \
+		n, CONFIG_PARAM_BOOL, false, def, NULL, 0, 0, NULL             \
+	}
+#define P_LIST(n, def)                                                         \
+	{                                                                      \
+		n, CONFIG_PARAM_LIST, false, def, NULL, 0, 0, NULL             \
+	}
+#define P_UUID(n)                                                              \
+	{                                                                      \
+		n, CONFIG_PARAM_UUID, true, NULL, NULL, 0, 0, NULL             \
+	}
+#define P_ENUM(n, def, ch)                                                     \
+	{                                                                      \
+		n, CONFIG_PARAM_ENUM, false, def, ch, 0, 0, NULL               \
+	}
+#define P_INT(n, def, lo, hi)                                                  \
+	{                                                                      \
+		n, CONFIG_PARAM_INT, false, def, NULL, lo, hi, NULL            \
+	}
+#define N(a) (sizeof(a) / sizeof(a[0]))
+
+static const struct param_spec p_edge[] = {
+    P_BOOL("clear_subdirectories", "false"),
+    P_STR("url", false, NULL, check_http_url),
+};
+static const struct param_spec p_php[] = {
+    P_STR("php_version", true, NULL, check_php_version),
+};
+static const struct param_spec p_backup[] = {
+    P_STR("tag", false, NULL, check_nonempty), /* kinsta-cron:<job> */
+    P_INT("keep", "0", 0, 100),
+};
+static const struct param_spec p_plugins[] = {
+    P_LIST("plugins", "all"),
+    P_LIST("exclude", NULL),
+    P_BOOL("backup_first", "false"),
+};
+static const struct param_spec p_themes[] = {
+    P_LIST("themes", "all"),
+    P_LIST("exclude", NULL),
+    P_BOOL("backup_first", "false"),
+};
+static const struct param_spec p_push[] = {
+    P_STR("source", true, NULL, check_nonempty),
+    P_STR("target", true, NULL, check_nonempty),
+    P_BOOL("push_db", "true"),
+    P_BOOL("push_files", "true"),
+    P_BOOL("run_search_and_replace", "true"),
+};
+static const struct param_spec p_wp[] = {
+    P_STR("command", true, NULL, check_wp_command),
+};
+static const struct param_spec p_create[] = {
+    P_STR("display_name", true, NULL, check_nonempty),
+    P_STR("region", true, NULL, check_nonempty),
+    P_ENUM("install_mode", "new", install_modes),
+    P_STR("admin_email", true, NULL, check_email),
+    P_STR("admin_password", true, NULL, check_nonempty),
+    P_STR("admin_user", true, NULL, check_nonempty),
+    P_STR("site_title", true, NULL, check_nonempty),
+    P_STR("wp_language", false, "en_US", check_nonempty),
+    P_BOOL("is_multisite", "false"),
+    P_BOOL("is_subdomain_multisite", "false"),
+    P_BOOL("woocommerce", "false"),
+    P_BOOL("wordpressseo", "false"),
+};
+static const struct param_spec p_app[] = {
+    P_UUID("app_id"),
+    P_STR("branch", false, NULL, check_nonempty),
+};
+static const struct param_spec p_static[] = {
+    P_UUID("static_site_id"),
+    P_STR("branch", false, NULL, check_nonempty),
+};
+static const struct param_spec p_report[] = {
+    P_STR("output", false, NULL, check_nonempty),
+};
+static const struct param_spec p_request[] = {
+    P_ENUM("method", "GET", http_methods),
+    P_STR("path", true, NULL, check_api_path),
+    P_STR("body", false, NULL, check_json),
+};
+
+static const struct action_spec actions[CONFIG_ACTION_COUNT] = {
+    [CONFIG_ACTION_CLEAR_CACHE] = {"clear-cache", TARGET_YES, NULL, 0},
+    [CONFIG_ACTION_CLEAR_EDGE_CACHE] = {"clear-edge-cache", TARGET_YES, p_edge,
+                                        N(p_edge)},
+    [CONFIG_ACTION_CLEAR_CDN_CACHE] = {"clear-cdn-cache", TARGET_YES, NULL, 0},
+    [CONFIG_ACTION_CLEAR_ALL_CACHES] = {"clear-all-caches", TARGET_YES, NULL,
+                                        0},
+    [CONFIG_ACTION_RESTART_PHP] = {"restart-php", TARGET_YES, NULL, 0},
+    [CONFIG_ACTION_SET_PHP_VERSION] = {"set-php-version", TARGET_YES, p_php,
+                                       N(p_php)},
+    [CONFIG_ACTION_BACKUP] = {"backup", TARGET_YES, p_backup, N(p_backup)},
+    [CONFIG_ACTION_UPDATE_PLUGINS] = {"update-plugins", TARGET_YES, p_plugins,
+                                      N(p_plugins)},
+    [CONFIG_ACTION_UPDATE_THEMES] = {"update-themes", TARGET_YES, p_themes,
+                                     N(p_themes)},
+    [CONFIG_ACTION_PUSH_ENVIRONMENT] = {"push-environment", TARGET_YES, p_push,
+                                        N(p_push)},
+    [CONFIG_ACTION_RUN_WP_CLI] = {"run-wp-cli", TARGET_YES, p_wp, N(p_wp)},
+    [CONFIG_ACTION_CREATE_SITE] = {"create-site", TARGET_NO, p_create,
+                                   N(p_create)},
+    [CONFIG_ACTION_DEPLOY_APP] = {"deploy-app", TARGET_NO, p_app, N(p_app)},
+    [CONFIG_ACTION_DEPLOY_STATIC_SITE] = {"deploy-static-site", TARGET_NO,
+                                          p_static, N(p_static)},
+    [CONFIG_ACTION_REPORT] = {"report", TARGET_NO, p_report, N(p_report)},
+    [CONFIG_ACTION_REQUEST] = {"request", TARGET_OPTIONAL, p_request,
+                               N(p_request)},
+};
+
+const char *
+config_action_name(enum config_action action)
+{
+	return (unsigned)action < CONFIG_ACTION_COUNT ? actions[action].name
+	                                              : "?";
+}
+
+bool
+config_action_needs_target(enum config_action action)
+{
+	return (unsigned)action < CONFIG_ACTION_COUNT &&
+	       actions[action].target == TARGET_YES;
+}
+
+static const struct param_spec *
+find_param(const struct action_spec *a, const char *key)
+{
+	for (size_t i = 0; i < a->nparams; i++)
+		if (strcmp(a->params[i].name, key) == 0)
+			return &a->params[i];
+	return NULL;
+}
+
+static bool
+is_any_param(const char *key)
+{
+	for (int a = 0; a < CONFIG_ACTION_COUNT; a++)
+		if (find_param(&actions[a], key) != NULL)
+			return true;
+	return false;
+}
+
+static const char *
+best_param(const char *key, const struct action_spec *only, const char *best,
+           size_t *bestd)
+{
+	for (int a = 0; a < CONFIG_ACTION_COUNT; a++) {
+		if (only != NULL && &actions[a] != only)
+			continue;
+		for (size_t i = 0; i < actions[a].nparams; i++)
+			suggest(key, actions[a].params[i].name, &best, bestd);
+	}
+	return best;
+}
+
+/* ---- keys by context ------------------------------------------------------
+ */
+
+static const char *const main_keys[] = {
+    "api",         "state_dir", "timezone", "include_dir", "log_level",
+    "rate_limits", "defaults",  "accounts", "jobs",        NULL};
+static const char *const dropin_keys[] = {"accounts", "jobs", NULL};
+static const char *const api_keys[] = {"url", "timeout", "ca_file", NULL};
+static const char *const rate_keys[] = {"company", "ip", "create", "logs",
+                                        NULL};
+static const char *const account_keys[] = {"name", "company", "key_file", NULL};
+static const char *const job_keys[] = {
+    "name",   "schedule", "timezone", "account", "action",  "enabled",
+    "jitter", "overlap",  "catch_up", "timeout", "retries", NULL};
+/* The keys that choose a target; at most one kind per job. */
+static const char *const target_kinds[] = {
+    "environment_id", "environment_ids", "site",      "sites",
+    "label",          "labels",          "all_sites", NULL};
+static const char *const target_keys[] = {"environment_id", "environment_ids",
+                                          "site",           "sites",
+                                          "label",          "labels",
+                                          "all_sites",      "environment",
+                                          "exclude_sites",  NULL};
+static const char *const log_levels[] = {"error", "warning", "notice",
+                                         "info",  "debug",   NULL};
+static const char *const overlaps[] = {"skip", "queue", NULL};
+static const char *const catch_ups[] = {"none", "once", NULL};
+
+/* ---- global settings ------------------------------------------------------
+ */
+
+static bool
+loopback_host(const char *h, size_t n)
+{
+	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+		return true;
+	if (n == 5 && strncmp(h, "[::1]", 5) == 0)
+		return true;
+	if (n >= 4 && strncmp(h, "127.", 4) == 0) {
+		for (size_t i = 4; i < n; i++)
+			if (!isdigit((unsigned char)h[i]) && h[i] != '.')
+				return false;
+		return true;
+	}
+	return false;
+}
+
+static void
+parse_api_url(struct loader *L, const struct scope *sc, config_setting_t *s)
+{
+	const char *v, *host;
+	size_t hn, n;
+	bool https;
+
+	if (get_str(L, sc, s, &v) < 0)
+		return;
+	https = strncasecmp(v, "https://", 8) == 0;
+	if (!https && strncasecmp(v, "http://", 7) != 0) {
+		serr(L, sc, s, "url \"%.200s\" must start with https://", v);
+		return;
+	}
+	host = v + (https ? 8 : 7);
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+
+		hn = close ? (size_t)(close - host + 1) : strlen(host);
+	} else {
+		hn = strcspn(host, ":/?#");
+	}
+	if (hn == 0 || strchr(v, ' ') != NULL) {
+		serr(L, sc, s, "url \"%.200s\" has no valid host", v);
+		return;
+	}
+	if (!https && !loopback_host(host, hn)) {
+		serr(L, sc, s,
+		     "url \"%.200s\" must use https (http is allowed only to "
+		     "a loopback address: localhost, 127.0.0.1, [::1])",
+		     v);
+		return;
+	}
+	n = strlen(v);
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	if ((L->cfg->api_url = arena_strndup(L->cfg->store, v, n)) == NULL)
+		nomem(L);
+}
+
+static void
+parse_api(struct loader *L, config_setting_t *g)
+{
+	struct scope sc = {L->file, where_line(g), "api: "};
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(s), *v;
+		size_t d = 99;
+
+		if (strcmp(key, "url") == 0) {
+			parse_api_url(L, &sc, s);
+		} else if (strcmp(key, "timeout") == 0) {
+			get_int(L, &sc, s, 1, 600, &L->cfg->api_timeout);
+		} else if (strcmp(key, "ca_file") == 0) {
+			struct stat st;
+
+			if (get_str(L, &sc, s, &v) < 0)
+				continue;
+			L->cfg->api_ca_file = resolve_path(L, v);
+			if (L->cfg->api_ca_file == NULL)
+				nomem(L);
+			else if (stat(L->cfg->api_ca_file, &st) != 0)
+				serr(L, &sc, s, "ca_file \"%s\": %s",
+				     L->cfg->api_ca_file, strerror(errno));
+		} else {
+			unknown_key(L, &sc, s,
+			            best_of(key, api_keys, NULL, &d));
+		}
+	}
+}
+
+static void
+parse_rate_limits(struct loader *L, config_setting_t *g)
+{
+	struct scope sc = {L->file, where_line(g), "rate_limits: "};
+	struct config_rate_limits *r = &L->cfg->rate_limits;
+	int64_t *fields[] = {&r->company, &r->ip, &r->create, &r->logs};
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(s);
+		size_t d = 99;
+		int k;
+
+		for (k = 0; rate_keys[k] != NULL; k++)
+			if (strcmp(key, rate_keys[k]) == 0)
+				break;
+		if (rate_keys[k] == NULL)
+			unknown_key(L, &sc, s,
+			            best_of(key, rate_keys, NULL, &d));
+		else
+			get_int(L, &sc, s, 1, 100000, fields[k]);
+	}
+}
+
+/* Zones are loaded once per config and shared by its jobs. */
+static const struct tz *
+zone_get(struct loader *L, const char *name, const char **why)
+{
+	struct config_store *st = L->cfg->store;
+	struct zone_entry *z;
+	char err[256];
+
+	if (strcmp(name, "UTC") == 0)
+		return tz_utc();
+	for (size_t i = 0; i < st->nzones; i++) {
+		if (strcmp(st->zones[i].name, name) == 0) {
+			*why = st->zones[i].err;
+			return st->zones[i].tz;
+		}
+	}
+	if (st->nzones == st->zcap) {
+		size_t cap = st->zcap ? st->zcap * 2 : 8;
+
+		z = realloc(st->zones, cap * sizeof(*z));
+		if (z == NULL) {
+			nomem(L);
+			*why = "out of memory";
+			return NULL;
+		}
+		st->zones = z;
+		st->zcap = cap;
+	}
+	z = &st->zones[st->nzones];
+	*z = (struct zone_entry){.name = arena_strdup(st, name)};
+	if (z->name == NULL) {
+		nomem(L);
+		*why = "out of memory";
+		return NULL;
+	}
+	err[0] = '\0';
+	if (tz_load(&z->tz, name, err, sizeof(err)) < 0) {
+		z->tz = NULL;
+		z->err = arena_strdup(st, err[0] ? err : "unknown time zone");
+		if (z->err == NULL)
+			nomem(L);
+	}
+	st->nzones++;
+	*why = z->err ? z->err : "unknown time zone";
+	return z->tz;
+}
+
+static void
+parse_timezone(struct loader *L, config_setting_t *s)
+{
+	struct scope sc = {L->file, where_line(s), ""};
+	const char *v, *why;
+
+	if (get_str(L, &sc, s, &v) < 0)
+		return;
+	if ((L->cfg->zone = zone_get(L, v, &why)) == NULL) {
+		serr(L, &sc, s, "timezone: %s", why);
+		L->cfg->zone = tz_utc();
+		return;
+	}
+	if ((L->cfg->timezone = arena_strdup(L->cfg->store, v)) == NULL)
+		nomem(L);
+}
+
+/* ---- defaults -------------------------------------------------------------
+ */
+
+static void
+check_defaults(struct loader *L, config_setting_t *g)
+{
+	struct scope sc = {L->file, where_line(g), "defaults: "};
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(s), *best;
+		size_t d = 99;
+
+		if (strcmp(key, "name") == 0) {
+			serr(L, &sc, s, "\"name\" cannot have a default");
+			continue;
+		}
+		if (in_list(key, job_keys) || in_list(key, target_keys) ||
+		    is_any_param(key))
+			continue;
+		best = best_of(key, job_keys, NULL, &d);
+		best = best_of(key, target_keys, best, &d);
+		unknown_key(L, &sc, s, best_param(key, NULL, best, &d));
+	}
+}
+
+/* ---- accounts --------------------------------------------------------------
+ */
+
+static struct config_account *
+new_account(struct loader *L)
+{
+	struct config *cfg = L->cfg;
+
+	if (cfg->naccounts == L->accounts_cap) {
+		size_t cap = L->accounts_cap ? L->accounts_cap * 2 : 8;
+		struct config_account *a =
+		    realloc(cfg->accounts, cap * sizeof(*a));
+
+		if (a == NULL)
+			return NULL;
+		cfg->accounts = a;
+		L->accounts_cap = cap;
+	}
+	memset(&cfg->accounts[cfg->naccounts], 0, sizeof(*cfg->accounts));
+	return &cfg->accounts[cfg->naccounts++];
+}
+
+static void
+parse_account(struct loader *L, config_setting_t *g, int index)
+{
+	struct scope sc = {where_file(L, g), where_line(g), ""};
+	config_setting_t *s;
+	struct config_account *a;
+	const char *v, *why;
+	int n = config_setting_length(g);
+	bool duplicate = false;
+
+	snprintf(sc.what, sizeof(sc.what), "account #%d: ", index + 1);
+	if ((a = new_account(L)) == NULL) {
+		nomem(L);
+		return;
+	}
+	a->file = sc.file;
+	a->line = sc.line;
+	if ((s = config_setting_get_member(g, "name")) == NULL) {
+		serr(L, &sc, NULL, "missing \"name\"");
+	} else if (get_str(L, &sc, s, &v) == 0) {
+		if ((why = name_problem(v)) != NULL) {
+			serr(L, &sc, s, "name \"%.*s\" %s", MAX_NAME, v, why);
+		} else {
+			struct name_slot *first;
+
+			snprintf(sc.what, sizeof(sc.what),
+			         "account \"%s\": ", v);
+			a->name = arena_strdup(L->cfg->store, v);
+			a->line = where_line(s);
+			if (a->name == NULL) {
+				nomem(L);
+				return;
+			}
+			first = table_find(&L->accounts_by_name, v);
+			duplicate = first != NULL;
+			if (first != NULL)
+				lerr(L, sc.file, a->line,
+				     "duplicate account name \"%s\" (first "
+				     "defined at %s:%d)",
+				     v, first->file, first->line);
+			else if (table_add(&L->accounts_by_name, a->name,
+			                   sc.file, a->line,
+			                   L->cfg->naccounts - 1) < 0)
+				nomem(L);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		const char *key;
+		size_t d = 99;
+
+		s = config_setting_get_elem(g, (unsigned)i);
+		key = config_setting_name(s);
+		if (strcmp(key, "name") == 0)
+			continue;
+		if (strcmp(key, "company") == 0) {
+			if (get_str(L, &sc, s, &v) < 0)
+				continue;
+			if (!is_uuid(v))
+				serr(L, &sc, s,
+				     "company \"%.64s\" is not a UUID "
+				     "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+				     v);
+			else if ((a->company =
+			              arena_strdup(L->cfg->store, v)) == NULL)
+				nomem(L);
+		} else if (strcmp(key, "key_file") == 0) {
+			if (get_str(L, &sc, s, &v) < 0)
+				continue;
+			if (v[0] == '\0')
+				serr(L, &sc, s, "key_file is empty");
+			else if ((a->key_file = resolve_path(L, v)) == NULL)
+				nomem(L);
+			a->line = where_line(s);
+			a->file = where_file(L, s);
+		} else if (strcmp(key, "api_key") == 0 ||
+		           strcmp(key, "key") == 0) {
+			/* Say why without ever echoing the value. */
+			serr(L, &sc, s,
+			     "\"%s\": the API key does not belong in the "
+			     "configuration; put it in a file (chmod 600) and "
+			     "set key_file",
+			     key);
+		} else {
+			unknown_key(L, &sc, s,
+			            best_of(key, account_keys, NULL, &d));
+		}
+	}
+	if (config_setting_get_member(g, "company") == NULL)
+		serr(L, &sc, NULL, "missing \"company\" (the company UUID)");
+	/* Key problems are reported where the key is chosen. */
+	if (a->name != NULL && config_setting_get_member(g, "key_file") == NULL)
+		a->line = where_line(config_setting_get_member(g, "name"));
+	/* Reported above; keeping it would only add "several accounts"
+	 * errors to jobs that are fine. */
+	if (duplicate)
+		L->cfg->naccounts--;
+}
+
+/* ---- jobs
+ * -------------------------------------------------------------------- */
+
+struct job_ctx {
+	struct loader *L;
+	struct scope sc;
+	config_setting_t *g; /* the job's group */
+	struct config_job *j;
+	const struct action_spec *action; /* NULL if unknown */
+};
+
+/* The job's own setting KEY, else the inherited default, else NULL. */
+static config_setting_t *
+jget(const struct job_ctx *c, const char *key)
+{
+	config_setting_t *s = config_setting_get_member(c->g, key);
+
+	if (s == NULL && c->L->defs != NULL)
+		s = config_setting_get_member(c->L->defs, key);
+	return s;
+}
+
+static struct config_job *
+new_job(struct loader *L)
+{
+	struct config *cfg = L->cfg;
+
+	if (cfg->njobs == L->jobs_cap) {
+		size_t cap = L->jobs_cap ? L->jobs_cap * 2 : 64;
+		struct config_job *j = realloc(cfg->jobs, cap * sizeof(*j));
+		struct pending *p = realloc(L->pending, cap * sizeof(*p));
+
+		if (j != NULL)
+			cfg->jobs = j;
+		if (p != NULL)
+			L->pending = p;
+		if (j == NULL || p == NULL)
+			return NULL;
+		L->jobs_cap = cap;
+	}
+	memset(&cfg->jobs[cfg->njobs], 0, sizeof(*cfg->jobs));
+	memset(&L->pending[cfg->njobs], 0, sizeof(*L->pending));
+	return &cfg->jobs[cfg->njobs++];
+}
+
+static void
+job_name(struct job_ctx *c, int index)
+{
+	struct loader *L = c->L;
+	config_setting_t *s = config_setting_get_member(c->g, "name");
+	struct name_slot *first;
+	const char *v, *why;
+
+	snprintf(c->sc.what, sizeof(c->sc.what), "job #%d: ", index + 1);
+	if (s == NULL) {
+		serr(L, &c->sc, NULL, "missing \"name\"");
+		return;
+	}
+	if (get_str(L, &c->sc, s, &v) < 0)
+		return;
+	if ((why = name_problem(v)) != NULL) {
+		serr(L, &c->sc, s, "name \"%.*s\" %s", MAX_NAME, v, why);
+		return;
+	}
+	snprintf(c->sc.what, sizeof(c->sc.what), "job \"%s\": ", v);
+	c->j->line = where_line(s);
+	if ((c->j->name = arena_strdup(L->cfg->store, v)) == NULL) {
+		nomem(L);
+		return;
+	}
+	if ((first = table_find(&L->jobs_by_name, v)) != NULL)
+		lerr(L, c->j->file, c->j->line,
+		     "duplicate job name \"%s\" (first defined at %s:%d)", v,
+		     first->file, first->line);
+	else if (table_add(&L->jobs_by_name, c->j->name, c->j->file, c->j->line,
+	                   L->cfg->njobs - 1) < 0)
+		nomem(L);
+}
+
+static void
+job_action(struct job_ctx *c)
+{
+	config_setting_t *s = jget(c, "action");
+	const char *v, *best = NULL;
+	size_t d = 99;
+
+	if (s == NULL) {
+		serr(c->L, &c->sc, NULL, "missing \"action\"");
+		return;
+	}
+	if (get_str(c->L, &c->sc, s, &v) < 0)
+		return;
+	for (int a = 0; a < CONFIG_ACTION_COUNT; a++) {
+		if (strcmp(v, actions[a].name) == 0) {
+			c->j->action = (enum config_action)a;
+			c->action = &actions[a];
+			return;
+		}
+	}
+	for (int a = 0; a < CONFIG_ACTION_COUNT; a++)
+		suggest(v, actions[a].name, &best, &d);
+	if (best != NULL)
+		serr(c->L, &c->sc, s,
+		     "unknown action \"%.64s\" (did you mean \"%s\"?)", v,
+		     best);
+	else
+		serr(c->L, &c->sc, s,
+		     "unknown action \"%.64s\" (see kinsta-cron.conf(5) for "
+		     "the list)",
+		     v);
+}
+
+/* Every key of the job group must mean something for this job. */
+static void
+job_keys_check(struct job_ctx *c)
+{
+	int n = config_setting_length(c->g);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s =
+		    config_setting_get_elem(c->g, (unsigned)i);
+		const char *key = config_setting_name(s), *best;
+		size_t d = 99;
+
+		if (in_list(key, job_keys))
+			continue;
+		if (in_list(key, target_keys)) {
+			if (c->action != NULL && c->action->target == TARGET_NO)
+				serr(c->L, &c->sc, s,
+				     "action \"%s\" takes no target; remove "
+				     "\"%s\"",
+				     c->action->name, key);
+			continue;
+		}
+		if (c->action == NULL) {
+			if (is_any_param(key))
+				continue;
+		} else if (find_param(c->action, key) != NULL) {
+			continue;
+		} else if (is_any_param(key)) {
+			serr(c->L, &c->sc, s,
+			     "\"%s\" is not a parameter of action \"%s\"", key,
+			     c->action->name);
+			continue;
+		}
+		best = best_of(key, job_keys, NULL, &d);
+		if (c->action == NULL || c->action->target != TARGET_NO)
+			best = best_of(key, target_keys, best, &d);
+		best = best_param(key, c->action, best, &d);
+		unknown_key(c->L, &c->sc, s, best);
+	}
+}
+
+static void
+job_schedule(struct job_ctx *c)
+{
+	struct loader *L = c->L;
+	config_setting_t *s = jget(c, "schedule"), *zs = jget(c, "timezone");
+	char err[256];
+	const char *v, *why;
+
+	c->j->zone = L->cfg->zone;
+	if (zs != NULL && get_str(L, &c->sc, zs, &v) == 0) {
+		const struct tz *z = zone_get(L, v, &why);
+
+		if (z == NULL)
+			serr(L, &c->sc, zs, "timezone: %s", why);
+		else
+			c->j->zone = z;
+	}
+	if (s == NULL) {
+		serr(L, &c->sc, NULL, "missing \"schedule\"");
+		return;
+	}
+	if (get_str(L, &c->sc, s, &v) < 0)
+		return;
+	if ((c->j->schedule = arena_strdup(L->cfg->store, v)) == NULL) {
+		nomem(L);
+		return;
+	}
+	/* Without a valid name, H has nothing to hash: say only that. */
+	if (cron_parse(&c->j->cron, v, c->j->name ? c->j->name : "", err,
+	               sizeof(err)) < 0)
+		serr(L, &c->sc, s, "schedule \"%.100s\": %s", v, err);
+}
+
+static void
+job_settings(struct job_ctx *c)
+{
+	struct loader *L = c->L;
+	struct config_job *j = c->j;
+	config_setting_t *s;
+	int e;
+
+	j->enabled = true;
+	j->retries = 2;
+	if ((s = jget(c, "account")) != NULL) {
+		const char *v;
+
+		if (get_str(L, &c->sc, s, &v) == 0) {
+			struct pending *p = &L->pending[L->cfg->njobs - 1];
+
+			p->name = arena_strdup(L->cfg->store, v);
+			p->file = where_file(L, s);
+			p->line = where_line(s);
+			if (p->name == NULL)
+				nomem(L);
+		}
+	}
+	if ((s = jget(c, "enabled")) != NULL)
+		get_bool(L, &c->sc, s, &j->enabled);
+	if ((s = jget(c, "jitter")) != NULL)
+		get_int(L, &c->sc, s, 0, 3600, &j->jitter);
+	if ((s = jget(c, "timeout")) != NULL)
+		get_int(L, &c->sc, s, 0, 86400, &j->timeout);
+	if ((s = jget(c, "retries")) != NULL)
+		get_int(L, &c->sc, s, 0, 10, &j->retries);
+	if ((s = jget(c, "overlap")) != NULL &&
+	    get_enum(L, &c->sc, s, overlaps, &e) == 0)
+		j->overlap = (enum config_overlap)e;
+	if ((s = jget(c, "catch_up")) != NULL &&
+	    get_enum(L, &c->sc, s, catch_ups, &e) == 0)
+		j->catch_up = (enum config_catch_up)e;
+}
+
+static int
+target_values(struct job_ctx *c, config_setting_t *s, const char *key)
+{
+	struct config_target *t = &c->j->target;
+	bool all;
+
+	if (strcmp(key, "all_sites") == 0) {
+		if (get_bool(c->L, &c->sc, s, &all) < 0)
+			return -1;
+		if (!all)
+			serr(c->L, &c->sc, s,
+			     "all_sites = false selects nothing; remove it or "
+			     "set it to true");
+		return all ? 0 : -1;
+	}
+	if ((strcmp(key, "environment_id") == 0 || strcmp(key, "site") == 0 ||
+	     strcmp(key, "label") == 0) &&
+	    config_setting_type(s) != CONFIG_TYPE_STRING) {
+		serr(c->L, &c->sc, s,
+		     "%s: expected a string (use \"%ss\" for a list)", key,
+		     key);
+		return -1;
+	}
+	if (get_list(c->L, &c->sc, s, false, &t->values, &t->nvalues) < 0)
+		return -1;
+	if (strncmp(key, "environment_id", 14) == 0) {
+		for (size_t i = 0; i < t->nvalues; i++) {
+			if (is_uuid(t->values[i]))
+				continue;
+			serr(c->L, &c->sc, s,
+			     "%s: \"%.64s\" is not a UUID "
+			     "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+			     key, t->values[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+job_target(struct job_ctx *c)
+{
+	struct loader *L = c->L;
+	struct config_target *t = &c->j->target;
+	config_setting_t *found = NULL, *s;
+	const char *found_key = NULL;
+	bool own = false;
+
+	if (c->action == NULL || c->action->target == TARGET_NO)
+		return;
+	/* The job's own target replaces the defaults' as a whole. */
+	for (int i = 0; target_kinds[i] != NULL; i++)
+		if (config_setting_get_member(c->g, target_kinds[i]) != NULL)
+			own = true;
+	for (int i = 0; target_kinds[i] != NULL; i++) {
+		config_setting_t *from = own ? c->g : L->defs;
+
+		s = from ? config_setting_get_member(from, target_kinds[i])
+		         : NULL;
+		if (s == NULL)
+			continue;
+		if (found != NULL) {
+			serr(L, &c->sc, s,
+			     "two targets: \"%s\" and \"%s\"; keep one",
+			     found_key, target_kinds[i]);
+			return;
+		}
+		found = s;
+		found_key = target_kinds[i];
+	}
+	if (found == NULL) {
+		if (c->action->target == TARGET_YES)
+			serr(L, &c->sc, NULL,
+			     "action \"%s\" needs a target: environment_id, "
+			     "environment_ids, site, sites, label, labels or "
+			     "all_sites = true",
+			     c->action->name);
+		return;
+	}
+	if (target_values(c, found, found_key) < 0)
+		return;
+	if (found_key[0] == 'e')
+		t->kind = CONFIG_TARGET_ENVIRONMENTS;
+	else if (found_key[0] == 's')
+		t->kind = CONFIG_TARGET_SITES;
+	else if (found_key[0] == 'l')
+		t->kind = CONFIG_TARGET_LABELS;
+	else
+		t->kind = CONFIG_TARGET_ALL_SITES;
+	t->environment = "live";
+	for (int i = 0; i < 2; i++) {
+		const char *key = i == 0 ? "environment" : "exclude_sites";
+		const char *v;
+
+		s = jget(c, key);
+		if (s == NULL)
+			continue;
+		if (t->kind == CONFIG_TARGET_ENVIRONMENTS) {
+			/* A default that does not apply is not a mistake. */
+			if (!inside(s, L->defs))
+				serr(L, &c->sc, s,
+				     "\"%s\" applies only to site, label and "
+				     "all_sites selectors",
+				     key);
+			continue;
+		}
+		if (i == 0 && get_str(L, &c->sc, s, &v) == 0) {
+			if (v[0] == '\0')
+				serr(L, &c->sc, s, "environment is empty");
+			else if ((t->environment =
+			              arena_strdup(L->cfg->store, v)) == NULL)
+				nomem(L);
+		} else if (i == 1) {
+			get_list(L, &c->sc, s, true, &t->exclude_sites,
+			         &t->nexclude);
+		}
+	}
+}
+
+static int
+param_value(struct job_ctx *c, const struct param_spec *ps, config_setting_t *s,
+            struct config_param *p)
+{
+	struct loader *L = c->L;
+	const char *v = NULL, *why;
+	bool b;
+	int e;
+
+	switch (ps->type) {
+	case CONFIG_PARAM_BOOL:
+		if (get_bool(L, &c->sc, s, &b) < 0)
+			return -1;
+		p->num = b;
+		return 0;
+	case CONFIG_PARAM_INT:
+		return get_int(L, &c->sc, s, ps->min, ps->max, &p->num);
+	case CONFIG_PARAM_LIST:
+		return get_list(L, &c->sc, s, true, &p->list, &p->nlist);
+	case CONFIG_PARAM_ENUM:
+		if (get_enum(L, &c->sc, s, ps->choices, &e) < 0)
+			return -1;
+		p->str = ps->choices[e];
+		return 0;
+	case CONFIG_PARAM_UUID:
+		if (get_str(L, &c->sc, s, &v) < 0)
+			return -1;
+		if (!is_uuid(v)) {
+			serr(L, &c->sc, s,
+			     "%s: \"%.64s\" is not a UUID "
+			     "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+			     ps->name, v);
+			return -1;
+		}
+		break;
+	case CONFIG_PARAM_STRING:
+		if (get_str(L, &c->sc, s, &v) < 0)
+			return -1;
+		if (ps->check != NULL && (why = ps->check(v)) != NULL) {
+			serr(L, &c->sc, s, "%s %s", ps->name, why);
+			return -1;
+		}
+		break;
+	}
+	if ((p->str = arena_strdup(L->cfg->store, v)) == NULL) {
+		nomem(L);
+		return -1;
+	}
+	return 0;
+}
+
+/* Apply a parameter's textual default. */
+static int
+param_default(struct job_ctx *c, const struct param_spec *ps,
+              struct config_param *p)
+{
+	struct config_store *st = c->L->cfg->store;
+	char tag[MAX_NAME + 16];
+
+	switch (ps->type) {
+	case CONFIG_PARAM_BOOL:
+		p->num = strcmp(ps->def, "true") == 0;
+		return 1;
+	case CONFIG_PARAM_INT:
+		p->num = strtoll(ps->def, NULL, 10);
+		return 1;
+	case CONFIG_PARAM_LIST:
+		if (ps->def == NULL)
+			return 1;
+		if ((p->list = arena_alloc(st, sizeof(*p->list))) == NULL)
+			return -1;
+		p->list[0] = ps->def; /* static storage */
+		p->nlist = 1;
+		return 1;
+	default:
+		if (ps->def == NULL && strcmp(ps->name, "tag") == 0 &&
+		    c->j->name != NULL) {
+			snprintf(tag, sizeof(tag), "kinsta-cron:%s",
+			         c->j->name);
+			if ((p->str = arena_strdup(st, tag)) == NULL)
+				return -1;
+			return 1;
+		}
+		p->str = ps->def;
+		return ps->def != NULL;
+	}
+}
+
+static void
+job_params(struct job_ctx *c)
+{
+	const struct action_spec *a = c->action;
+	struct config_param *params;
+	size_t n = 0;
+
+	if (a == NULL || a->nparams == 0)
+		return;
+	params = arena_alloc(c->L->cfg->store, a->nparams * sizeof(*params));
+	if (params == NULL) {
+		nomem(c->L);
+		return;
+	}
+	for (size_t i = 0; i < a->nparams; i++) {
+		const struct param_spec *ps = &a->params[i];
+		config_setting_t *s = jget(c, ps->name);
+		struct config_param *p = &params[n];
+		int rc;
+
+		*p = (struct config_param){.name = ps->name, .type = ps->type};
+		if (s != NULL) {
+			if (param_value(c, ps, s, p) == 0)
+				n++;
+			continue;
+		}
+		if (ps->required) {
+			serr(c->L, &c->sc, NULL, "action \"%s\" needs \"%s\"",
+			     a->name, ps->name);
+			continue;
+		}
+		if ((rc = param_default(c, ps, p)) < 0)
+			nomem(c->L);
+		else
+			n += (size_t)rc;
+	}
+	c->j->params = params;
+	c->j->nparams = n;
+}
+
+static void
+parse_job(struct loader *L, config_setting_t *g, int index)
+{
+	struct job_ctx c = {.L = L, .g = g};
+
+	c.sc.file = where_file(L, g);
+	c.sc.line = where_line(g);
+	if ((c.j = new_job(L)) == NULL) {
+		nomem(L);
+		return;
+	}
+	c.j->file = c.sc.file;
+	c.j->line = c.sc.line;
+	job_name(&c, index);
+	job_action(&c);
+	job_keys_check(&c);
+	job_schedule(&c);
+	job_settings(&c);
+	job_target(&c);
+	job_params(&c);
+}
+
+/* ---- files
+ * ------------------------------------------------------------------- */
+
+/* `accounts` and `jobs` are lists of groups. */
+static void
+parse_list(struct loader *L, config_setting_t *s,
+           void (*fn)(struct loader *, config_setting_t *, int))
+{
+	struct scope sc = {L->file, where_line(s), ""};
+	int n;
+
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		serr(L, &sc, s,
+		     "%s: expected a list ( { ... }, { ... } ), got %s",
+		     config_setting_name(s), type_name(s));
+		return;
+	}
+	n = config_setting_length(s);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+			serr(L, &sc, e,
+			     "%s: item %d: expected a group { ... }, "
+			     "got %s",
+			     config_setting_name(s), i + 1, type_name(e));
+		else
+			fn(L, e, i);
+	}
+}
+
+static int
+read_config(struct loader *L, config_t *lc, const char *text)
+{
+	const char *f;
+
+	if (config_read_string(lc, text) == CONFIG_TRUE)
+		return 0;
+	f = config_error_file(lc);
+	if (f != NULL) {
+		char buf[4096];
+
+		if (f[0] != '/' && strcmp(L->base_dir, ".") != 0) {
+			snprintf(buf, sizeof(buf), "%s/%s", L->base_dir, f);
+			f = buf;
+		}
+		lerr(L, f, config_error_line(lc), "%s", config_error_text(lc));
+	} else {
+		lerr(L, L->file, config_error_line(lc), "%s",
+		     config_error_text(lc));
+	}
+	return -1;
+}
+
+static int
+load_text(struct loader *L, const char *path, char **text)
+{
+	size_t len;
+	int rc = read_text(path, text, &len);
+
+	if (rc == 0)
+		return source_add(L, path, *text, len) ? 0 : -1;
+	if (rc == -EINVAL)
+		lerr(L, path, 0, "contains a NUL byte; not a text file");
+	else if (rc == -EFBIG)
+		lerr(L, path, 0, "is larger than 64 MiB");
+	else
+		lerr(L, path, 0, "cannot read: %s", strerror(-rc));
+	return -1;
+}
+
+static void
+parse_dropin(struct loader *L, const char *path)
+{
+	config_t lc;
+	config_setting_t *root;
+	char *text;
+	struct scope sc = {path, 1, ""};
+
+	if (load_text(L, path, &text) < 0)
+		return;
+	config_init(&lc);
+	config_set_include_dir(&lc, L->base_dir);
+	L->file = path;
+	if (read_config(L, &lc, text) < 0)
+		goto out;
+	root = config_root_setting(&lc);
+	for (int i = 0; i < config_setting_length(root); i++) {
+		config_setting_t *s =
+		    config_setting_get_elem(root, (unsigned)i);
+		const char *key = config_setting_name(s);
+		size_t d = 99;
+
+		if (strcmp(key, "accounts") == 0)
+			parse_list(L, s, parse_account);
+		else if (strcmp(key, "jobs") == 0)
+			parse_list(L, s, parse_job);
+		else if (in_list(key, main_keys))
+			serr(L, &sc, s,
+			     "\"%s\" belongs in the main file %s; files in "
+			     "include_dir hold only accounts and jobs",
+			     key, L->cfg->path);
+		else
+			unknown_key(L, &sc, s,
+			            best_of(key, dropin_keys, NULL, &d));
+	}
+out:
+	config_destroy(&lc);
+}
+
+static void
+parse_include_dir(struct loader *L, config_setting_t *s)
+{
+	struct scope sc = {L->file, where_line(s), ""};
+	const char *v;
+	struct stat st;
+	char *pattern;
+	glob_t gl;
+	int rc;
+
+	if (get_str(L, &sc, s, &v) < 0)
+		return;
+	if ((L->cfg->include_dir = resolve_path(L, v)) == NULL) {
+		nomem(L);
+		return;
+	}
+	if (L->flags & CONFIG_LOAD_NO_INCLUDE_DIR)
+		return;
+	if (stat(L->cfg->include_dir, &st) != 0) {
+		serr(L, &sc, s, "include_dir \"%s\": %s", L->cfg->include_dir,
+		     strerror(errno));
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		serr(L, &sc, s, "include_dir \"%s\" is not a directory",
+		     L->cfg->include_dir);
+		return;
+	}
+	if (asprintf(&pattern, "%s/*.conf", L->cfg->include_dir) < 0) {
+		nomem(L);
+		return;
+	}
+	/* glob sorts by name; we never call setlocale, so that is byte
+	 * order, the same on every machine. */
+	rc = glob(pattern, 0, NULL, &gl);
+	free(pattern);
+	if (rc == GLOB_NOMATCH)
+		return;
+	if (rc != 0) {
+		serr(L, &sc, s, "include_dir \"%s\": cannot list it",
+		     L->cfg->include_dir);
+		return;
+	}
+	for (size_t i = 0; i < gl.gl_pathc; i++) {
+		const char *path = arena_strdup(L->cfg->store, gl.gl_pathv[i]);
+
+		if (path == NULL) {
+			nomem(L);
+			break;
+		}
+		parse_dropin(L, path);
+	}
+	globfree(&gl);
+}
+
+static void
+parse_main(struct loader *L, config_setting_t *root)
+{
+	struct scope sc = {L->file, 1, ""};
+	config_setting_t *s;
+	int n = config_setting_length(root);
+
+	/* Settings that jobs depend on come first, wherever they are. */
+	if ((s = config_setting_get_member(root, "timezone")) != NULL)
+		parse_timezone(L, s);
+	if ((s = config_setting_get_member(root, "defaults")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+			serr(L, &sc, s,
+			     "defaults: expected a group { ... }, "
+			     "got %s",
+			     type_name(s));
+		else
+			L->defs = s;
+	}
+	if (L->defs != NULL)
+		check_defaults(L, L->defs);
+	for (int i = 0; i < n; i++) {
+		const char *key, *v;
+		size_t d = 99;
+
+		s = config_setting_get_elem(root, (unsigned)i);
+		key = config_setting_name(s);
+		if (strcmp(key, "timezone") == 0 ||
+		    strcmp(key, "defaults") == 0 ||
+		    strcmp(key, "include_dir") == 0)
+			continue;
+		if (strcmp(key, "jobs") == 0) {
+			parse_list(L, s, parse_job);
+			continue;
+		}
+		if (strcmp(key, "api") == 0 ||
+		    strcmp(key, "rate_limits") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+				serr(L, &sc, s,
+				     "%s: expected a group { ... }, got %s",
+				     key, type_name(s));
+			else if (key[0] == 'a')
+				parse_api(L, s);
+			else
+				parse_rate_limits(L, s);
+		} else if (strcmp(key, "state_dir") == 0) {
+			if (get_str(L, &sc, s, &v) < 0)
+				continue;
+			if (v[0] == '\0')
+				serr(L, &sc, s, "state_dir is empty");
+			else if ((L->cfg->state_dir = resolve_path(L, v)) ==
+			         NULL)
+				nomem(L);
+		} else if (strcmp(key, "log_level") == 0) {
+			int e;
+
+			if (get_enum(L, &sc, s, log_levels, &e) == 0)
+				L->cfg->log_level = log_levels[e];
+		} else if (strcmp(key, "accounts") == 0) {
+			L->accounts_line = where_line(s);
+			parse_list(L, s, parse_account);
+		} else {
+			unknown_key(L, &sc, s,
+			            best_of(key, main_keys, NULL, &d));
+		}
+	}
+	if ((s = config_setting_get_member(root, "include_dir")) != NULL)
+		parse_include_dir(L, s);
+}
+
+/* ---- cross-file checks and keys ------------------------------------------ */
+
+static void
+resolve_accounts(struct loader *L)
+{
+	struct config *cfg = L->cfg;
+
+	if (cfg->naccounts == 0)
+		lerr(L, cfg->path, L->accounts_line ? L->accounts_line : 1,
+		     "no account defined; add one to \"accounts\"");
+	for (size_t i = 0; i < cfg->njobs; i++) {
+		struct config_job *j = &cfg->jobs[i];
+		struct pending *p = &L->pending[i];
+		const char *jn = j->name ? j->name : "?";
+		struct name_slot *a;
+
+		if (p->name == NULL) {
+			if (cfg->naccounts > 1)
+				lerr(L, j->file, j->line,
+				     "job \"%s\": there are %zu accounts; say "
+				     "which with account = \"...\"",
+				     jn, cfg->naccounts);
+			continue;
+		}
+		if ((a = table_find(&L->accounts_by_name, p->name)) != NULL) {
+			j->account = a->index;
+			continue;
+		}
+		if (cfg->naccounts == 0)
+			continue;
+		{
+			const char *best = NULL;
+			size_t d = 99;
+
+			for (size_t k = 0; k < cfg->naccounts; k++)
+				if (cfg->accounts[k].name != NULL)
+					suggest(p->name, cfg->accounts[k].name,
+					        &best, &d);
+			lerr(
+			    L, p->file, p->line,
+			    "job \"%s\": account \"%.*s\" is not defined%s%s%s",
+			    jn, MAX_NAME, p->name,
+			    best ? " (did you mean \"" : "", best ? best : "",
+			    best ? "\"?)" : "");
+		}
+	}
+}
+
+/*
+ * Check a key file the way ssh checks a private key: a regular file that
+ * only its owner can read, holding one non-empty line.  The content goes
+ * to KEY (if not NULL) and is otherwise wiped.  0 or -errno with err set;
+ * err never contains the content.
+ */
+static int
+check_key_file(const char *path, char *key, size_t keylen, char *err,
+               size_t errlen)
+{
+	char buf[MAX_KEY_BYTES + 2];
+	struct stat st;
+	ssize_t got;
+	size_t n = 0, start = 0, end;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot be read: %s", strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "is not a regular file");
+		rc = -EINVAL;
+		goto fail;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen,
+		         "is readable by group or others (mode %04o); run "
+		         "chmod 600 %s",
+		         (unsigned)(st.st_mode & 07777), path);
+		rc = -EPERM;
+		goto fail;
+	}
+	while (n < sizeof(buf) - 1 &&
+	       (got = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)got;
+	if (n > MAX_KEY_BYTES) {
+		snprintf(err, errlen,
+		         "is larger than 8 KiB; it must hold "
+		         "only the API key");
+		rc = -EFBIG;
+		goto fail;
+	}
+	buf[n] = '\0';
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	while (start < n && isspace((unsigned char)buf[start]))
+		start++;
+	end = start + strcspn(buf + start, "\r\n");
+	if (n == start) {
+		snprintf(err, errlen, "is empty");
+		rc = -EINVAL;
+	} else if (end != n) {
+		snprintf(err, errlen,
+		         "has more than one line; it must hold only the API "
+		         "key");
+		rc = -EINVAL;
+	} else if (key != NULL) {
+		if (n - start >= keylen) {
+			snprintf(err, errlen, "holds a key too long");
+			rc = -ENOSPC;
+		} else {
+			memcpy(key, buf + start, n - start + 1);
+		}
+	}
+fail:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+static int
+check_key_env(const char *v, char *key, size_t keylen, char *err, size_t errlen)
+{
+	size_t n = strlen(v), start = 0;
+
+	while (start < n && isspace((unsigned char)v[start]))
+		start++;
+	while (n > start && isspace((unsigned char)v[n - 1]))
+		n--;
+	if (n == start) {
+		snprintf(err, errlen, "KINSTA_API_KEY is empty");
+		return -EINVAL;
+	}
+	if (strcspn(v + start, "\r\n") < n - start) {
+		snprintf(err, errlen, "KINSTA_API_KEY has more than one line");
+		return -EINVAL;
+	}
+	if (key != NULL) {
+		if (n - start >= keylen) {
+			snprintf(err, errlen, "KINSTA_API_KEY is too long");
+			return -ENOSPC;
+		}
+		memcpy(key, v + start, n - start);
+		key[n - start] = '\0';
+	}
+	return 0;
+}
+
+static void
+check_keys(struct loader *L)
+{
+	struct config *cfg = L->cfg;
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	const char *env = getenv("KINSTA_API_KEY");
+	char err[512];
+
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		struct config_account *a = &cfg->accounts[i];
+		struct stat st;
+		char *path;
+
+		if (a->name == NULL)
+			continue;
+		if (a->key_file != NULL) {
+			a->key_source = CONFIG_KEY_FILE;
+			a->key_path = a->key_file;
+			if (check_key_file(a->key_path, NULL, 0, err,
+			                   sizeof(err)) < 0)
+				lerr(L, a->file, a->line,
+				     "account \"%s\": key_file \"%s\" %s",
+				     a->name, a->key_path, err);
+			continue;
+		}
+		if (creds != NULL && creds[0] != '\0') {
+			if (asprintf(&path, "%s/%s", creds, a->name) < 0) {
+				nomem(L);
+				return;
+			}
+			if (stat(path, &st) == 0) {
+				a->key_source = CONFIG_KEY_CREDENTIAL;
+				a->key_path = arena_strdup(cfg->store, path);
+				if (a->key_path == NULL)
+					nomem(L);
+				else if (check_key_file(path, NULL, 0, err,
+				                        sizeof(err)) < 0)
+					lerr(
+					    L, a->file, a->line,
+					    "account \"%s\": credential \"%s\" "
+					    "%s",
+					    a->name, path, err);
+				free(path);
+				continue;
+			}
+			free(path);
+		}
+		if (env != NULL && cfg->naccounts == 1) {
+			a->key_source = CONFIG_KEY_ENV;
+			if (check_key_env(env, NULL, 0, err, sizeof(err)) < 0)
+				lerr(L, a->file, a->line, "account \"%s\": %s",
+				     a->name, err);
+			continue;
+		}
+		lerr(L, a->file, a->line,
+		     "account \"%s\": no API key: set key_file, provide "
+		     "$CREDENTIALS_DIRECTORY/%s (systemd LoadCredential=), or "
+		     "set KINSTA_API_KEY (only with a single account)",
+		     a->name, a->name);
+	}
+}
+
+int
+config_read_key(const struct config_account *a, char *buf, size_t len,
+                char *err, size_t errlen)
+{
+	const char *env;
+	char why[400];
+	int rc;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (a->key_source == CONFIG_KEY_ENV) {
+		if ((env = getenv("KINSTA_API_KEY")) == NULL) {
+			snprintf(err, errlen,
+			         "account \"%s\": KINSTA_API_KEY is not set",
+			         a->name);
+			return -ENOENT;
+		}
+		rc = check_key_env(env, buf, len, why, sizeof(why));
+	} else {
+		rc = check_key_file(a->key_path, buf, len, why, sizeof(why));
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "account \"%s\": %s \"%s\" %s", a->name,
+		         a->key_source == CONFIG_KEY_FILE ? "key_file"
+		                                          : "credential",
+		         a->key_path ? a->key_path : "", why);
+		if (a->key_source == CONFIG_KEY_ENV)
+			snprintf(err, errlen, "account \"%s\": %s", a->name,
+			         why);
+	}
+	return rc;
+}
+
+/* ---- the public entry points ----------------------------------------------
+ */
+
+static struct config *
+config_new(const char *path)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	if ((cfg->store = calloc(1, sizeof(*cfg->store))) == NULL ||
+	    (cfg->path = arena_strdup(cfg->store, path)) == NULL) {
+		config_free(cfg);
+		return NULL;
+	}
+	cfg->api_url = DEFAULT_URL;
+	cfg->api_timeout = 30;
+	cfg->state_dir = DEFAULT_STATE_DIR;
+	cfg->timezone = "UTC";
+	cfg->zone = tz_utc();
+	cfg->log_level = "info";
+	cfg->rate_limits = (struct config_rate_limits){120, 1000, 5, 35};
+	return cfg;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	if (cfg->store != NULL) {
+		struct chunk *c = cfg->store->chunks, *next;
+
+		for (size_t i = 0; i < cfg->store->nzones; i++)
+			tz_free(cfg->store->zones[i].tz);
+		free(cfg->store->zones);
+		for (; c != NULL; c = next) {
+			next = c->next;
+			free(c);
+		}
+		free(cfg->store);
+	}
+	free(cfg->accounts);
+	free(cfg->jobs);
+	free(cfg);
+}
+
+/* TEXT is taken over (kept as a source until the end of the load). */
+static int
+load(struct loader *L, char *text)
+{
+	config_t lc;
+	int rc = -EINVAL;
+
+	config_init(&lc);
+	config_set_include_dir(&lc, L->base_dir);
+	if (read_config(L, &lc, text) == 0) {
+		parse_main(L, config_root_setting(&lc));
+		resolve_accounts(L);
+		if (!(L->flags & CONFIG_LOAD_NO_KEYS))
+			check_keys(L);
+	}
+	L->defs = NULL;
+	config_destroy(&lc);
+	if (L->nomem)
+		rc = -ENOMEM;
+	else if (L->nerr == 0)
+		rc = 0;
+	return rc;
+}
+
+static void
+loader_done(struct loader *L)
+{
+	for (size_t i = 0; i < L->nsources; i++) {
+		free(L->sources[i].text);
+		free(L->sources[i].lines);
+	}
+	free(L->sources);
+	free(L->names);
+	free(L->pending);
+	free(L->jobs_by_name.slots);
+	free(L->accounts_by_name.slots);
+}
+
+static int
+load_common(const char *path, const char *text_in, unsigned flags,
+            struct config **out, struct config_errors *errs)
+{
+	struct loader L = {.errs = errs, .flags = flags};
+	const char *slash;
+	char *text = NULL;
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if ((L.cfg = config_new(path)) == NULL)
+		return -ENOMEM;
+	L.file = L.cfg->path;
+	slash = strrchr(path, '/');
+	if (text_in != NULL || slash == NULL)
+		L.base_dir = ".";
+	else if (slash == path)
+		L.base_dir = "/";
+	else
+		L.base_dir =
+		    arena_strndup(L.cfg->store, path, (size_t)(slash - path));
+	if (L.base_dir == NULL)
+		goto fail;
+	if (text_in != NULL) {
+		if ((text = strdup(text_in)) == NULL ||
+		    source_add(&L, L.cfg->path, text, strlen(text)) == NULL)
+			goto fail;
+	} else if (load_text(&L, L.cfg->path, &text) < 0) {
+		rc = L.nomem ? -ENOMEM : -EINVAL;
+		goto fail;
+	}
+	if ((rc = load(&L, text)) < 0)
+		goto fail;
+	loader_done(&L);
+	*out = L.cfg;
+	return 0;
+fail:
+	loader_done(&L);
+	config_free(L.cfg);
+	return rc;
+}
+
+int
+config_load(const char *path, unsigned flags, struct config **out,
+            struct config_errors *errs)
+{
+	return load_common(path, NULL, flags, out, errs);
+}
+
+int
+config_load_string(const char *text, const char *name, unsigned flags,
+                   struct config **out, struct config_errors *errs)
+{
+	return load_common(name, text, flags, out, errs);
+}
+
+const struct config_job *
+config_find_job(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->njobs; i++)
+		if (cfg->jobs[i].name != NULL &&
+		    strcmp(cfg->jobs[i].name, name) == 0)
+			return &cfg->jobs[i];
+	return NULL;
+}
+
+const struct config_param *
+config_param(const struct config_job *job, const char *name)
+{
+	for (size_t i = 0; i < job->nparams; i++)
+		if (strcmp(job->params[i].name, name) == 0)
+			return &job->params[i];
+	return NULL;
+}
+
+const char *
+config_param_str(const struct config_job *job, const char *name)
+{
+	const struct config_param *p = config_param(job, name);
+
+	return p != NULL ? p->str : NULL;
+}
+
+bool
+config_param_bool(const struct config_job *job, const char *name)
+{
+	const struct config_param *p = config_param(job, name);
+
+	return p != NULL && p->type == CONFIG_PARAM_BOOL && p->num != 0;
+}
+
+int64_t
+config_param_int(const struct config_job *job, const char *name)
+{
+	const struct config_param *p = config_param(job, name);
+
+	return p != NULL && p->type == CONFIG_PARAM_INT ? p->num : 0;
+}
+
+const char *const *
+config_param_list(const struct config_job *job, const char *name, size_t *n)
+{
+	const struct config_param *p = config_param(job, name);
+
+	if (p == NULL || p->type != CONFIG_PARAM_LIST || p->list == NULL) {
+		*n = 0;
+		return NULL;
+	}
+	*n = p->nlist;
+	return (const char *const *)p->list;
+}
+
+int
+config_target_describe(const struct config_target *t, char *buf, size_t len)
+{
+	static const char *const kinds[] = {"no target", "environment", "site",
+	                                    "label", "all sites"};
+	char excl[256] = "";
+	size_t n = 0;
+	int rc;
+
+	if (t->kind == CONFIG_TARGET_NONE)
+		return snprintf(buf, len, "no target");
+	if (t->nexclude > 0)
+		snprintf(excl, sizeof(excl), ", except %zu site%s", t->nexclude,
+		         t->nexclude == 1 ? "" : "s");
+	if (t->kind == CONFIG_TARGET_ALL_SITES)
+		return snprintf(buf, len, "all sites (%s%s)", t->environment,
+		                excl);
+	if (t->nvalues == 1)
+		rc = snprintf(buf, len, "%s %s", kinds[t->kind], t->values[0]);
+	else
+		rc = snprintf(buf, len, "%zu %ss", t->nvalues, kinds[t->kind]);
+	if (rc < 0)
+		return rc;
+	n = (size_t)rc;
+	if (t->kind == CONFIG_TARGET_ENVIRONMENTS)
+		return rc;
+	rc = snprintf(n < len ? buf + n : NULL, n < len ? len - n : 0,
+	              " (%s%s)", t->environment, excl);
+	return rc < 0 ? rc : (int)n + rc;
+}

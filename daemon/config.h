@@ -1,0 +1,217 @@
+/*
+ * config: the configuration file -> an immutable struct config.
+ *
+ * The file is the daemon's whole user interface, so the loader checks
+ * everything it can without the network: syntax (libconfig's message),
+ * unknown keys (with a suggestion), types and ranges (read as 64-bit,
+ * with the source line re-scanned because libconfig 1.5 wraps large
+ * literals), names, duplicates across the main file and include_dir,
+ * schedules, zones, actions and their parameters, targets, the API URL and
+ * every account's key source.  It reports every error it finds as one
+ * "FILE:LINE: ..." line and then fails; it never prints a key.
+ *
+ * A loaded config owns all its memory (one arena for strings, one zone
+ * cache) and holds no libconfig object, so a reload loads a new one and
+ * swaps.  Nothing here is global.  The language is documented in
+ * kinsta-cron.conf(5).
+ */
+#ifndef KCRON_CONFIG_H
+#define KCRON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cron.h"
+#include "tz.h"
+
+/* Errors beyond this many are counted, not kept. */
+#define CONFIG_MAX_ERRORS 1000
+
+/* Every error of one load, each a single printable line "FILE:LINE: ...". */
+struct config_errors {
+	char **msgs;
+	size_t n, cap;
+	size_t dropped; /* errors past CONFIG_MAX_ERRORS */
+};
+
+enum config_action {
+	CONFIG_ACTION_CLEAR_CACHE,
+	CONFIG_ACTION_CLEAR_EDGE_CACHE,
+	CONFIG_ACTION_CLEAR_CDN_CACHE,
+	CONFIG_ACTION_CLEAR_ALL_CACHES,
+	CONFIG_ACTION_RESTART_PHP,
+	CONFIG_ACTION_SET_PHP_VERSION,
+	CONFIG_ACTION_BACKUP,
+	CONFIG_ACTION_UPDATE_PLUGINS,
+	CONFIG_ACTION_UPDATE_THEMES,
+	CONFIG_ACTION_PUSH_ENVIRONMENT,
+	CONFIG_ACTION_RUN_WP_CLI,
+	CONFIG_ACTION_CREATE_SITE,
+	CONFIG_ACTION_DEPLOY_APP,
+	CONFIG_ACTION_DEPLOY_STATIC_SITE,
+	CONFIG_ACTION_REPORT,
+	CONFIG_ACTION_REQUEST,
+	CONFIG_ACTION_COUNT
+};
+
+enum config_param_type {
+	CONFIG_PARAM_STRING,
+	CONFIG_PARAM_BOOL,
+	CONFIG_PARAM_INT,
+	CONFIG_PARAM_LIST, /* a string or a list of strings */
+	CONFIG_PARAM_UUID,
+	CONFIG_PARAM_ENUM
+};
+
+/* One validated action parameter; defaults are filled in, so every
+ * parameter of the action is present except unset optional strings. */
+struct config_param {
+	const char *name;
+	enum config_param_type type;
+	const char *str;   /* STRING, UUID, ENUM */
+	int64_t num;       /* INT; BOOL as 0 or 1 */
+	const char **list; /* LIST */
+	size_t nlist;
+};
+
+enum config_target_kind {
+	CONFIG_TARGET_NONE,
+	CONFIG_TARGET_ENVIRONMENTS, /* environment_id / environment_ids */
+	CONFIG_TARGET_SITES,        /* site / sites: site names */
+	CONFIG_TARGET_LABELS,       /* label / labels: site labels */
+	CONFIG_TARGET_ALL_SITES     /* all_sites = true */
+};
+
+struct config_target {
+	enum config_target_kind kind;
+	const char **values; /* environment ids, site names or labels */
+	size_t nvalues;
+	const char *environment; /* selectors: environment name ("live") */
+	const char **exclude_sites;
+	size_t nexclude;
+};
+
+enum config_key_source {
+	CONFIG_KEY_FILE,       /* key_file */
+	CONFIG_KEY_CREDENTIAL, /* $CREDENTIALS_DIRECTORY/<name> */
+	CONFIG_KEY_ENV         /* KINSTA_API_KEY */
+};
+
+struct config_account {
+	const char *name;
+	const char *company;  /* UUID */
+	const char *key_file; /* as configured, resolved; NULL if unset */
+	enum config_key_source key_source;
+	const char *key_path; /* the file the key is read from; NULL for env */
+	const char *file;
+	int line;
+};
+
+enum config_overlap { CONFIG_OVERLAP_SKIP, CONFIG_OVERLAP_QUEUE };
+enum config_catch_up { CONFIG_CATCH_UP_NONE, CONFIG_CATCH_UP_ONCE };
+
+struct config_job {
+	const char *name;
+	const char *file; /* where the job's name is set */
+	int line;
+	const char *schedule;
+	struct cron cron;
+	const struct tz *zone; /* owned by the config's zone cache */
+	size_t account;        /* index into config.accounts */
+	enum config_action action;
+	struct config_param *params;
+	size_t nparams;
+	struct config_target target;
+	bool enabled;
+	int64_t jitter; /* seconds of random delay, 0-3600 */
+	enum config_overlap overlap;
+	enum config_catch_up catch_up;
+	int64_t timeout; /* seconds for the operation; 0: the action's own */
+	int64_t retries; /* 0-10 */
+};
+
+struct config_rate_limits {
+	int64_t company, ip, create, logs; /* requests per minute */
+};
+
+struct config_store;
+
+struct config {
+	const char *path;
+	const char *api_url;     /* no trailing slash */
+	const char *api_ca_file; /* NULL: the system's CA store */
+	int64_t api_timeout;     /* seconds per HTTP request */
+	const char *state_dir;
+	const char *timezone; /* the global default zone's name */
+	const struct tz *zone;
+	const char *log_level;
+	const char *include_dir; /* NULL if unset */
+	struct config_rate_limits rate_limits;
+	struct config_account *accounts;
+	size_t naccounts;
+	struct config_job *jobs;
+	size_t njobs;
+	struct config_store *store; /* private: arena and zone cache */
+};
+
+/* config_load flags. */
+/* Do not look at key sources (fuzzing). */
+#define CONFIG_LOAD_NO_KEYS 0x1u
+/* Check include_dir's value, do not read the folder (fuzzing). */
+#define CONFIG_LOAD_NO_INCLUDE_DIR 0x2u
+
+/* Load PATH (and include_dir) into a new *out; 0, or -EINVAL (errors in
+ * errs, which may be NULL) or -ENOMEM; *out is NULL on failure. */
+int config_load(const char *path, unsigned flags, struct config **out,
+                struct config_errors *errs);
+
+/* As config_load, for TEXT named NAME in messages; relative paths resolve
+ * against the current directory. */
+int config_load_string(const char *text, const char *name, unsigned flags,
+                       struct config **out, struct config_errors *errs);
+
+/* Release a config from config_load (NULL is fine). */
+void config_free(struct config *cfg);
+
+/* Release the messages of errs and empty it. */
+void config_errors_free(struct config_errors *errs);
+
+/* The action's name as written in the file ("clear-cache"). */
+const char *config_action_name(enum config_action action);
+
+/* Does the action run on environments (and so need exactly one target)? */
+bool config_action_needs_target(enum config_action action);
+
+/* The job called NAME, or NULL. */
+const struct config_job *config_find_job(const struct config *cfg,
+                                         const char *name);
+
+/* The job's parameter NAME, or NULL when it is not set. */
+const struct config_param *config_param(const struct config_job *job,
+                                        const char *name);
+
+/* Parameter NAME as a string (STRING, UUID, ENUM), or NULL. */
+const char *config_param_str(const struct config_job *job, const char *name);
+
+/* Parameter NAME as a boolean; false when unset. */
+bool config_param_bool(const struct config_job *job, const char *name);
+
+/* Parameter NAME as an integer; 0 when unset. */
+int64_t config_param_int(const struct config_job *job, const char *name);
+
+/* Parameter NAME as a list (*n entries), or NULL with *n = 0. */
+const char *const *config_param_list(const struct config_job *job,
+                                     const char *name, size_t *n);
+
+/* Describe a target in one short line ("label shop (live)"); returns
+ * the length snprintf would need. */
+int config_target_describe(const struct config_target *t, char *buf,
+                           size_t len);
+
+/* Read account A's API key into buf (trimmed, NUL-terminated); 0, or
+ * -errno with a message (never the key) in err. */
+int config_read_key(const struct config_account *a, char *buf, size_t len,
+                    char *err, size_t errlen);
+
+#endif

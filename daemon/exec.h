@@ -1,0 +1,108 @@
+/*
+ * exec: carries out job runs.
+ *
+ * A fired job becomes one run per target (resolved through the company's
+ * site list, cached per account for a few minutes).  Each run walks its
+ * action's steps (kinsta): every request waits for the account's and the
+ * process's budgets (ratelimit) in a fair queue, goes out on the shared
+ * HTTP client (http), and every operation is followed to its end (ops).
+ * Two runs never act on one environment at once: Kinsta blocks a busy
+ * environment, so the second waits.
+ *
+ * Retries: reads and polls are retried on transport errors, 5xx and 429
+ * with exponential backoff and full jitter; a request that changes
+ * something is retried only when it surely did not reach the server (no
+ * connection, or 429); after an ambiguous failure (timeout, 5xx, reset) the
+ * run fails with the reason rather than sending it twice.
+ */
+#ifndef KCRON_EXEC_H
+#define KCRON_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "http.h"
+#include "kinsta.h"
+
+struct exec;
+
+/* The end of one run, as reported to exec_hooks.finished. */
+struct exec_result {
+	const struct config *cfg;
+	const struct config_job *job;
+	const struct kinsta_target *target; /* env_id "" for no target */
+	uint64_t run_id;
+	enum kinsta_outcome outcome;
+	const char *op_id;            /* the last operation followed, or "" */
+	const char *message;          /* the API's message, or why */
+	const char *note;             /* parts skipped, or "" */
+	int64_t started_ms, ended_ms; /* wall clock, ms since the epoch */
+	const char *report; /* report action: the document, else NULL */
+	size_t report_len;
+};
+
+/* A run's progress worth saving: an operation started (op_id set) or
+ * ended (op_id ""), so that a restart can follow it again. */
+struct exec_progress {
+	const struct config_job *job;
+	const struct kinsta_target *target;
+	uint64_t run_id;
+	int step;
+	const char *op_id;
+	bool deployment;
+	int64_t started_ms; /* wall clock of the run's start */
+};
+
+struct exec_hooks {
+	void (*finished)(const struct exec_result *r, void *arg);
+	void (*progress)(const struct exec_progress *p, void *arg);
+	void *arg;
+};
+
+struct exec_options {
+	bool dry_run;  /* print requests that change something, send none */
+	FILE *dry_out; /* where (default stdout) */
+	int64_t listing_ttl_ms; /* site list cache, default 5 minutes */
+};
+
+/* Create the executor on loop, sending through h, for cfg; 0 or -errno. */
+int exec_init(struct exec **out, uv_loop_t *loop, struct http *h,
+              const struct config *cfg, const struct exec_options *opt,
+              const struct exec_hooks *hooks);
+
+/* Replace the hooks (before any run starts). */
+void exec_set_hooks(struct exec *ex, const struct exec_hooks *hooks);
+
+/* Use cfg for runs started from now on (runs under way keep theirs); the
+ * caller frees an old config once exec_config_in_use() says no. */
+void exec_set_config(struct exec *ex, const struct config *cfg);
+
+/* Is any run (or pending target lookup) still using cfg? */
+bool exec_config_in_use(const struct exec *ex, const struct config *cfg);
+
+/* Fire job (of the current config) now as run run_id; 0 or -errno. */
+int exec_start(struct exec *ex, const struct config_job *job, uint64_t run_id);
+
+/* Follow again, after a restart, a run that was at step following op_id
+ * on target; 0 or -errno. */
+int exec_resume(struct exec *ex, const struct config_job *job,
+                const struct kinsta_target *target, uint64_t run_id, int step,
+                const char *op_id, bool deployment, int64_t started_ms);
+
+/* Runs (and target lookups) not yet finished, in all or of one job. */
+size_t exec_active(const struct exec *ex);
+size_t exec_job_active(const struct exec *ex, const char *job_name);
+
+/* Requests waiting for a budget, for status lines. */
+size_t exec_queued(const struct exec *ex);
+
+/* Abandon every run without reporting it (shutdown: state keeps the
+ * operations for the next start) and close the handles; the loop must run
+ * once more before the memory is gone. */
+void exec_close(struct exec *ex);
+
+#endif

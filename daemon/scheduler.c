@@ -1,0 +1,605 @@
+/*
+ * scheduler: the timer, the plan of every job, and the bookkeeping around
+ * each run (state, history, log lines).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cron.h"
+#include "log.h"
+#include "scheduler.h"
+
+/* How many missed slots catch-up walks before it stops counting. */
+#define CATCH_UP_WALK 10000000
+
+struct entry {
+	const struct config_job *job;
+	int64_t slot;   /* the scheduled time (s) this entry waits for */
+	int64_t due_ms; /* slot plus jitter, or now for a catch-up */
+	bool catch_up;
+	bool queued; /* overlap = queue: fire when the running one ends */
+};
+
+/* Configs replaced by a reload, kept while runs still use them. */
+struct old_config {
+	struct config *cfg;
+	struct old_config *next;
+};
+
+struct scheduler {
+	uv_loop_t *loop;
+	struct config *cfg;
+	struct old_config *old;
+	struct state *st;
+	struct exec *ex;
+	struct entry *entries;
+	size_t nentries;
+	size_t *heap; /* indices into entries, earliest due first */
+	size_t nheap;
+	int tfd;
+	uv_poll_t poll;
+	uint64_t run_seq;
+	bool stopped;
+};
+
+/* ---- planning (pure) ---------------------------------------------------- */
+
+int
+scheduler_plan(const struct config_job *job, int64_t last, int64_t now,
+               int64_t *slot, bool *catch_up)
+{
+	int64_t first, t, next;
+
+	*catch_up = false;
+	if (last < 0)
+		return cron_next(&job->cron, job->zone, now, slot);
+	if (cron_next(&job->cron, job->zone, last, &first) < 0)
+		return -ERANGE;
+	if (first > now)
+		goto plain; /* nothing missed: wait for the next slot */
+	if (job->catch_up != CONFIG_CATCH_UP_ONCE)
+		goto plain; /* missed slots are skipped */
+	/* one run for everything missed, labelled with the latest slot */
+	t = first;
+	for (long i = 0; i < CATCH_UP_WALK; i++) {
+		if (cron_next(&job->cron, job->zone, t, &next) < 0 ||
+		    next > now)
+			break;
+		t = next;
+	}
+	*slot = t;
+	*catch_up = true;
+	return 0;
+plain:
+	/* never before `last`: a clock that stepped back must not fire a
+	 * slot that already fired */
+	return cron_next(&job->cron, job->zone, now > last ? now : last, slot);
+}
+
+/* ---- the heap ----------------------------------------------------------- */
+
+static bool
+earlier(const struct scheduler *s, size_t a, size_t b)
+{
+	return s->entries[s->heap[a]].due_ms < s->entries[s->heap[b]].due_ms;
+}
+
+static void
+heap_swap(struct scheduler *s, size_t a, size_t b)
+{
+	size_t t = s->heap[a];
+
+	s->heap[a] = s->heap[b];
+	s->heap[b] = t;
+}
+
+static void
+heap_up(struct scheduler *s, size_t i)
+{
+	while (i > 0 && earlier(s, i, (i - 1) / 2)) {
+		heap_swap(s, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(struct scheduler *s, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < s->nheap && earlier(s, l, m))
+			m = l;
+		if (r < s->nheap && earlier(s, r, m))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(s, i, m);
+		i = m;
+	}
+}
+
+static void
+heap_push(struct scheduler *s, size_t entry)
+{
+	s->heap[s->nheap++] = entry;
+	heap_up(s, s->nheap - 1);
+}
+
+static size_t
+heap_pop(struct scheduler *s)
+{
+	size_t top = s->heap[0];
+
+	s->heap[0] = s->heap[--s->nheap];
+	heap_down(s, 0);
+	return top;
+}
+
+/* ---- clock and timer ---------------------------------------------------- */
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+jitter_ms(int64_t jitter_s)
+{
+	uint64_t r = 0;
+
+	if (jitter_s <= 0)
+		return 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint64_t)random();
+	return (int64_t)(r % (uint64_t)(jitter_s * 1000 + 1));
+}
+
+static void
+arm(struct scheduler *s)
+{
+	struct itimerspec its = {0};
+
+	if (s->stopped)
+		return;
+	if (s->nheap > 0) {
+		int64_t due = s->entries[s->heap[0]].due_ms;
+
+		if (due < 1)
+			due = 1; /* 0 would disarm */
+		its.it_value.tv_sec = due / 1000;
+		its.it_value.tv_nsec = (due % 1000) * 1000000;
+	}
+	if (timerfd_settime(s->tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
+	                    &its, NULL) < 0)
+		log_msg(LOG_ERR, "cannot arm the timer: %s", strerror(errno));
+}
+
+/* (Re)compute an entry from the job's last fired slot. */
+static void
+plan_entry(struct scheduler *s, struct entry *e, int64_t now_ms)
+{
+	int64_t last = state_last_fired(s->st, e->job->name);
+	int64_t now = now_ms / 1000;
+
+	if (scheduler_plan(e->job, last, now, &e->slot, &e->catch_up) < 0) {
+		e->due_ms = INT64_MAX;
+		return;
+	}
+	e->due_ms =
+	    e->catch_up ? now_ms : e->slot * 1000 + jitter_ms(e->job->jitter);
+}
+
+static void
+rebuild(struct scheduler *s, int64_t now_ms)
+{
+	s->nheap = 0;
+	for (size_t i = 0; i < s->nentries; i++) {
+		plan_entry(s, &s->entries[i], now_ms);
+		if (s->entries[i].due_ms != INT64_MAX)
+			heap_push(s, i);
+	}
+}
+
+/* ---- bookkeeping -------------------------------------------------------- */
+
+static void
+save_state(struct scheduler *s)
+{
+	char err[256];
+
+	if (state_save(s->st, s->cfg->state_dir, err, sizeof(err)) < 0)
+		log_msg(LOG_ERR, "cannot save state: %s", err);
+}
+
+static const char *
+target_name(const struct kinsta_target *t, char *buf, size_t len)
+{
+	if (t->site_name[0] != '\0')
+		snprintf(buf, len, "%s/%s", t->site_name, t->env_name);
+	else
+		snprintf(buf, len, "%s", t->env_id[0] ? t->env_id : "-");
+	return buf;
+}
+
+static void
+iso_utc(int64_t t, char *buf, size_t len)
+{
+	tz_format_iso(tz_utc(), t, buf, len);
+}
+
+static void
+on_progress(const struct exec_progress *p, void *arg)
+{
+	struct scheduler *s = arg;
+
+	if (p->op_id[0] != '\0') {
+		struct state_op op = {0};
+
+		snprintf(op.job, sizeof(op.job), "%s", p->job->name);
+		op.run_id = p->run_id;
+		op.target = *p->target;
+		op.step = p->step;
+		snprintf(op.op_id, sizeof(op.op_id), "%s", p->op_id);
+		op.deployment = p->deployment;
+		op.started_ms = p->started_ms;
+		state_op_put(s->st, &op);
+	} else {
+		state_op_remove(s->st, p->job->name, p->run_id,
+		                p->target->env_id);
+	}
+	save_state(s);
+}
+
+static struct entry *
+find_entry(struct scheduler *s, const char *job)
+{
+	for (size_t i = 0; i < s->nentries; i++)
+		if (strcmp(s->entries[i].job->name, job) == 0)
+			return &s->entries[i];
+	return NULL;
+}
+
+static void fire(struct scheduler *s, struct entry *e, int64_t slot);
+
+static void
+free_unused_configs(struct scheduler *s)
+{
+	struct old_config **p = &s->old;
+
+	while (*p != NULL) {
+		struct old_config *o = *p;
+
+		if (exec_config_in_use(s->ex, o->cfg)) {
+			p = &o->next;
+			continue;
+		}
+		*p = o->next;
+		config_free(o->cfg);
+		free(o);
+	}
+}
+
+static void
+on_finished(const struct exec_result *r, void *arg)
+{
+	struct scheduler *s = arg;
+	char target[300], msg[600], note[600], err[256];
+	struct state_history h = {0};
+	struct entry *e;
+	int prio = r->outcome == KINSTA_FAILED || r->outcome == KINSTA_TIMED_OUT
+	               ? LOG_ERR
+	               : LOG_INFO;
+
+	target_name(r->target, target, sizeof(target));
+	log_value(msg, sizeof(msg), r->message);
+	log_value(note, sizeof(note), r->note);
+	log_msg(prio,
+	        "job=%s action=%s env=%s target=%s op=%s outcome=%s "
+	        "duration_ms=%lld%s%s%s%s",
+	        r->job->name, config_action_name(r->job->action),
+	        r->target->env_id[0] ? r->target->env_id : "-", target,
+	        r->op_id[0] ? r->op_id : "-", kinsta_outcome_name(r->outcome),
+	        (long long)(r->ended_ms - r->started_ms),
+	        r->message[0] ? " message=" : "", r->message[0] ? msg : "",
+	        r->note[0] ? " note=" : "", r->note[0] ? note : "");
+
+	h.job = r->job->name;
+	h.action = config_action_name(r->job->action);
+	h.env_id = r->target->env_id;
+	h.target_name = target;
+	h.op_id = r->op_id;
+	h.outcome = kinsta_outcome_name(r->outcome);
+	h.message = r->message;
+	h.note = r->note;
+	h.run_id = r->run_id;
+	h.start_ms = r->started_ms;
+	h.end_ms = r->ended_ms;
+	if (state_history_append(r->cfg->state_dir, &h, err, sizeof(err)) < 0)
+		log_msg(LOG_ERR, "cannot append to the history: %s", err);
+	if (state_op_remove(s->st, r->job->name, r->run_id,
+	                    r->target->env_id) == 0)
+		save_state(s);
+	if (r->report != NULL) {
+		const char *out = config_param_str(r->job, "output");
+
+		if (out != NULL &&
+		    state_write_file(out, r->report, r->report_len, err,
+		                     sizeof(err)) < 0)
+			log_msg(LOG_ERR, "job=%s report: %s", r->job->name,
+			        err);
+	}
+	/* overlap = queue: the waiting run goes now that this job is idle */
+	if (r->cfg == s->cfg && !s->stopped &&
+	    (e = find_entry(s, r->job->name)) != NULL && e->queued &&
+	    exec_job_active(s->ex, r->job->name) == 0) {
+		e->queued = false;
+		fire(s, e, e->slot);
+	}
+	free_unused_configs(s);
+}
+
+static void
+fire(struct scheduler *s, struct entry *e, int64_t slot)
+{
+	const struct config_job *job = e->job;
+	char when[64];
+	uint64_t run_id;
+
+	iso_utc(slot, when, sizeof(when));
+	if (exec_job_active(s->ex, job->name) > 0) {
+		if (job->overlap == CONFIG_OVERLAP_QUEUE) {
+			if (!e->queued)
+				log_msg(LOG_INFO,
+				        "job=%s slot=%s event=queued "
+				        "reason=\"previous run still active\"",
+				        job->name, when);
+			e->queued = true;
+			return;
+		}
+		log_msg(LOG_NOTICE,
+		        "job=%s action=%s slot=%s outcome=skipped "
+		        "reason=\"previous run still active\"",
+		        job->name, config_action_name(job->action), when);
+		return;
+	}
+	run_id = ((uint64_t)wall_ms() << 12) | (s->run_seq++ & 0xfff);
+	log_msg(LOG_INFO, "job=%s action=%s slot=%s event=fire%s", job->name,
+	        config_action_name(job->action), when,
+	        e->catch_up ? " catch_up=once" : "");
+	if (exec_start(s->ex, job, run_id) < 0)
+		log_msg(LOG_ERR, "job=%s cannot start: out of memory",
+		        job->name);
+}
+
+/* Fire everything due by now, then plan each fired job's next slot. */
+static void
+tick(struct scheduler *s, int64_t now_ms)
+{
+	while (s->nheap > 0 && s->entries[s->heap[0]].due_ms <= now_ms) {
+		size_t i = heap_pop(s);
+		struct entry *e = &s->entries[i];
+
+		/* record first: a crash after this never fires it twice */
+		state_set_last_fired(s->st, e->job->name, e->slot);
+		save_state(s);
+		fire(s, e, e->slot);
+		plan_entry(s, e, now_ms);
+		if (e->due_ms != INT64_MAX)
+			heap_push(s, i);
+	}
+	arm(s);
+}
+
+static void
+on_timer(uv_poll_t *p, int status, int events)
+{
+	struct scheduler *s = p->data;
+	uint64_t expirations;
+
+	(void)status;
+	(void)events;
+	if (read(s->tfd, &expirations, sizeof(expirations)) < 0) {
+		if (errno == ECANCELED) {
+			/* the wall clock was set: plan everything again */
+			log_msg(LOG_NOTICE, "event=clock-change "
+			                    "reason=\"wall clock stepped; "
+			                    "recomputing fire times\"");
+			rebuild(s, wall_ms());
+		} else if (errno != EAGAIN) {
+			log_msg(LOG_ERR, "timer: %s", strerror(errno));
+		}
+	}
+	tick(s, wall_ms());
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+static int
+make_entries(struct scheduler *s, const struct config *cfg)
+{
+	size_t n = 0;
+
+	free(s->entries);
+	free(s->heap);
+	s->entries = calloc(cfg->njobs + 1, sizeof(*s->entries));
+	s->heap = calloc(cfg->njobs + 1, sizeof(*s->heap));
+	if (s->entries == NULL || s->heap == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->njobs; i++)
+		if (cfg->jobs[i].enabled)
+			s->entries[n++].job = &cfg->jobs[i];
+	s->nentries = n;
+	s->nheap = 0;
+	return 0;
+}
+
+int
+scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
+               struct state *st, struct exec *ex, char *err, size_t errlen)
+{
+	struct scheduler *s = calloc(1, sizeof(*s));
+	struct exec_hooks hooks = {on_finished, on_progress, NULL};
+
+	if (s == NULL || make_entries(s, cfg) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	s->loop = loop;
+	s->cfg = cfg;
+	s->st = st;
+	s->ex = ex;
+	s->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->tfd < 0) {
+		snprintf(err, errlen, "timerfd_create: %s", strerror(errno));
+		goto fail;
+	}
+	if (uv_poll_init(loop, &s->poll, s->tfd) != 0) {
+		snprintf(err, errlen, "cannot watch the timer");
+		close(s->tfd);
+		goto fail;
+	}
+	s->poll.data = s;
+	hooks.arg = s;
+	exec_set_hooks(ex, &hooks);
+	*out = s;
+	return 0;
+fail:
+	if (s != NULL) {
+		free(s->entries);
+		free(s->heap);
+		free(s);
+	}
+	return -ENOMEM;
+}
+
+int
+scheduler_start(struct scheduler *s)
+{
+	size_t resumed = 0, dropped = 0;
+
+	/* operations that were in flight when the daemon last stopped */
+	for (size_t i = 0; i < s->st->nops; i++) {
+		const struct state_op *op = &s->st->ops[i];
+		const struct config_job *job = config_find_job(s->cfg, op->job);
+
+		if (job == NULL ||
+		    exec_resume(s->ex, job, &op->target, op->run_id, op->step,
+		                op->op_id, op->deployment,
+		                op->started_ms) < 0) {
+			log_msg(LOG_WARNING,
+			        "job=%s op=%s event=resume-failed "
+			        "reason=\"%s\"",
+			        op->job, op->op_id,
+			        job ? "cannot read the API key"
+			            : "the job is no longer configured");
+			dropped++;
+			continue;
+		}
+		log_msg(LOG_INFO, "job=%s env=%s op=%s event=resume", op->job,
+		        op->target.env_id, op->op_id);
+		resumed++;
+	}
+	(void)resumed;
+	(void)dropped;
+	rebuild(s, wall_ms());
+	uv_poll_start(&s->poll, UV_READABLE, on_timer);
+	tick(s, wall_ms());
+	return 0;
+}
+
+static bool
+job_configured(const char *name, void *arg)
+{
+	return config_find_job(arg, name) != NULL;
+}
+
+void
+scheduler_reload(struct scheduler *s, struct config *cfg)
+{
+	struct old_config *o = calloc(1, sizeof(*o));
+
+	if (o == NULL || make_entries(s, cfg) < 0) {
+		/* keep going on the old entries' memory: nothing to lose */
+		log_msg(LOG_ERR, "reload: out of memory");
+		free(o);
+		config_free(cfg);
+		make_entries(s, s->cfg);
+		rebuild(s, wall_ms());
+		arm(s);
+		return;
+	}
+	o->cfg = s->cfg;
+	o->next = s->old;
+	s->old = o;
+	s->cfg = cfg;
+	exec_set_config(s->ex, cfg);
+	state_forget_jobs(s->st, job_configured, cfg);
+	rebuild(s, wall_ms());
+	free_unused_configs(s);
+	save_state(s);
+	tick(s, wall_ms());
+}
+
+void
+scheduler_status(const struct scheduler *s, char *buf, size_t len)
+{
+	char when[64] = "-";
+	const char *next = "-";
+
+	if (s->nheap > 0) {
+		const struct entry *e = &s->entries[s->heap[0]];
+
+		next = e->job->name;
+		iso_utc(e->due_ms / 1000, when, sizeof(when));
+	}
+	snprintf(buf, len, "%zu jobs, %zu runs in flight, next: %s at %s",
+	         s->nentries, exec_active(s->ex), next, when);
+}
+
+const struct config *
+scheduler_config(const struct scheduler *s)
+{
+	return s->cfg;
+}
+
+static void
+on_poll_closed(uv_handle_t *h)
+{
+	struct scheduler *s = h->data;
+
+	close(s->tfd);
+	while (s->old != NULL) {
+		struct old_config *o = s->old;
+
+		s->old = o->next;
+		config_free(o->cfg);
+		free(o);
+	}
+	config_free(s->cfg);
+	state_free(s->st);
+	free(s->st);
+	free(s->entries);
+	free(s->heap);
+	free(s);
+}
+
+void
+scheduler_stop(struct scheduler *s)
+{
+	s->stopped = true;
+	save_state(s);
+	uv_poll_stop(&s->poll);
+	uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+}

@@ -1,0 +1,63 @@
+/*
+ * scheduler: when jobs fire, and what happens around a run.
+ *
+ * One timer for the earliest due job and no periodic tick: a timerfd on
+ * CLOCK_REALTIME armed with TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, so
+ * that a wall-clock step (NTP, date -s, resume from suspend) wakes the loop
+ * at once and every next fire time is recomputed.  The last scheduled time
+ * fired of every job is saved before its run starts, so that neither a
+ * restart nor a clock stepping back fires one scheduled time twice; after
+ * downtime or a step forward, catch_up = once gives one run for the missed
+ * times.  Per job: jitter, overlap (skip or queue), and through exec, never
+ * two actions at once on one environment.
+ *
+ * The planning functions are pure (time is an argument) and unit-tested;
+ * the rest glues them to the loop, exec and state.
+ */
+#ifndef KCRON_SCHEDULER_H
+#define KCRON_SCHEDULER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "exec.h"
+#include "state.h"
+
+struct scheduler;
+
+/* The first slot of job to wait for, given the last slot fired (-1:
+ * never) and now (seconds).  With catch_up = once and a slot missed since
+ * last, *slot is the latest missed one (due now) and *catch_up is set.
+ * 0, or -ERANGE when the schedule has no next time. */
+int scheduler_plan(const struct config_job *job, int64_t last, int64_t now,
+                   int64_t *slot, bool *catch_up);
+
+/* Create the scheduler for cfg (taken over: freed by the scheduler),
+ * with durable state in st (taken over) and runs on ex (whose hooks it
+ * sets). */
+int scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
+                   struct state *st, struct exec *ex, char *err, size_t errlen);
+
+/* Arm the timers and resume the saved operations; 0 or -errno. */
+int scheduler_start(struct scheduler *s);
+
+/* Swap in a new, valid config (taken over): jobs keeping their name keep
+ * their state, removed jobs' runs finish under the old one, changed
+ * schedules take effect at once. */
+void scheduler_reload(struct scheduler *s, struct config *cfg);
+
+/* One line for sd_notify STATUS=: jobs, runs in flight, next fire. */
+void scheduler_status(const struct scheduler *s, char *buf, size_t len);
+
+/* Stop firing, save the state; runs in flight stay in state.json for the
+ * next start.  Closes the handles (run the loop once more). */
+void scheduler_stop(struct scheduler *s);
+
+/* The config in use. */
+const struct config *scheduler_config(const struct scheduler *s);
+
+#endif

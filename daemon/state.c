@@ -1,0 +1,1158 @@
+/*
+ * state: state.json (atomic rewrite, corrupt files moved aside),
+ * history.jsonl (one write(2) per line) and the state_dir check.  See
+ * state.h for the file formats and the durability choices.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "state.h"
+
+#define STATE_FILE   "state.json"
+#define HISTORY_FILE "history.jsonl"
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Text: the JSON writer refuses invalid UTF-8 and would then lose the
+ * whole document, while names cut to a fixed size by other modules may
+ * end inside a character.  Such bytes become U+FFFD instead. */
+
+/* Length of the well-formed UTF-8 sequence at S (N bytes left), or 0;
+ * the same strict rules as json_parse, which must read our output. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+
+	if (c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (c < 0xf5) {
+		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* Key and string value S[0..LEN), repaired if it is not valid UTF-8. */
+static int
+w_text(struct json_writer *w, const char *key, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *fixed;
+	size_t i = 0, o = 0;
+	int ret;
+
+	while (i < len) {
+		size_t k = utf8_seq(p + i, len - i);
+
+		if (k == 0)
+			break;
+		i += k;
+	}
+	if (i == len)
+		return json_w_key(w, key) ? w->err : json_w_strn(w, s, len);
+	if (len > SIZE_MAX / 3 || (fixed = malloc(len * 3)) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < len;) {
+		size_t k = utf8_seq(p + i, len - i);
+
+		if (k == 0) {
+			memcpy(fixed + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(fixed + o, s + i, k);
+		o += k;
+		i += k;
+	}
+	ret = json_w_key(w, key);
+	if (ret == 0)
+		ret = json_w_strn(w, fixed, o);
+	free(fixed);
+	return ret;
+}
+
+/* A fixed-size field of SIZE bytes. */
+static int
+w_field(struct json_writer *w, const char *key, const char *s, size_t size)
+{
+	return w_text(w, key, s, strnlen(s, size));
+}
+
+/* A string that may be NULL (written as null). */
+static int
+w_opt(struct json_writer *w, const char *key, const char *s)
+{
+	if (s == NULL)
+		return json_w_key_null(w, key);
+	return w_text(w, key, s, strlen(s));
+}
+
+static int
+w_u64(struct json_writer *w, const char *key, uint64_t n)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRIu64, n);
+	return json_w_key_str(w, key, num);
+}
+
+/* ------------------------------------------------------------------ */
+/* The index over last[]: open addressing with linear probing, at most
+ * half full, so that 10,000 jobs looked up at startup cost O(n). */
+
+static size_t
+hash(const char *s)
+{
+	uint64_t h = 14695981039346656037u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static void
+index_insert(struct state *st, size_t pos)
+{
+	size_t mask = st->nindex - 1, i = hash(st->last[pos].job) & mask;
+
+	while (st->index[i] != 0)
+		i = (i + 1) & mask;
+	st->index[i] = pos + 1;
+}
+
+/* Position of job in last[], or SIZE_MAX. */
+static size_t
+index_find(const struct state *st, const char *job)
+{
+	size_t mask, i;
+
+	if (st->nindex == 0)
+		return SIZE_MAX;
+	mask = st->nindex - 1;
+	for (i = hash(job) & mask; st->index[i] != 0; i = (i + 1) & mask) {
+		size_t pos = st->index[i] - 1;
+
+		if (strcmp(st->last[pos].job, job) == 0)
+			return pos;
+	}
+	return SIZE_MAX;
+}
+
+/* A table for WANT entries: 0 or -ENOMEM (the old one is kept). */
+static int
+index_resize(struct state *st, size_t want)
+{
+	size_t n = 16, *tab;
+
+	while (n / 2 < want) {
+		if (n > SIZE_MAX / 4 / sizeof(*tab))
+			return -ENOMEM;
+		n *= 2;
+	}
+	if ((tab = calloc(n, sizeof(*tab))) == NULL)
+		return -ENOMEM;
+	free(st->index);
+	st->index = tab;
+	st->nindex = n;
+	for (size_t i = 0; i < st->nlast; i++)
+		index_insert(st, i);
+	return 0;
+}
+
+static int
+grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / size)
+			return -ENOMEM;
+		n *= 2;
+	}
+	if (n == *cap)
+		return 0;
+	if ((q = realloc(*p, n * size)) == NULL)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+void
+state_free(struct state *st)
+{
+	free(st->last);
+	free(st->ops);
+	free(st->index);
+	memset(st, 0, sizeof(*st));
+}
+
+int64_t
+state_last_fired(const struct state *st, const char *job)
+{
+	size_t pos = index_find(st, job);
+
+	return pos == SIZE_MAX ? -1 : st->last[pos].fired;
+}
+
+int
+state_set_last_fired(struct state *st, const char *job, int64_t t)
+{
+	size_t pos = index_find(st, job), len = strlen(job);
+
+	if (pos != SIZE_MAX) {
+		st->last[pos].fired = t;
+		return 0;
+	}
+	if (len == 0 || len >= STATE_JOB_MAX)
+		return -EINVAL;
+	if (grow((void **)&st->last, &st->caplast, st->nlast + 1,
+	         sizeof(*st->last)) != 0)
+		return -ENOMEM;
+	if (st->nindex / 2 < st->nlast + 1 &&
+	    index_resize(st, st->nlast + 1) != 0)
+		return -ENOMEM;
+	memcpy(st->last[st->nlast].job, job, len + 1);
+	st->last[st->nlast].fired = t;
+	index_insert(st, st->nlast);
+	st->nlast++;
+	return 0;
+}
+
+void
+state_forget_jobs(struct state *st, bool (*keep)(const char *job, void *arg),
+                  void *arg)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < st->nlast; i++)
+		if (keep(st->last[i].job, arg))
+			st->last[o++] = st->last[i];
+	if (o == st->nlast)
+		return;
+	st->nlast = o;
+	/* Rebuilt in place: the table only gets emptier, and a void
+	 * function must not need memory. */
+	if (st->nindex > 0) {
+		memset(st->index, 0, st->nindex * sizeof(*st->index));
+		for (size_t i = 0; i < st->nlast; i++)
+			index_insert(st, i);
+	}
+}
+
+static bool
+fits(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+static bool
+op_valid(const struct state_op *op)
+{
+	const struct kinsta_target *t = &op->target;
+
+	return fits(op->job, sizeof(op->job)) && op->job[0] != '\0' &&
+	       fits(op->op_id, sizeof(op->op_id)) &&
+	       fits(t->env_id, sizeof(t->env_id)) &&
+	       fits(t->env_name, sizeof(t->env_name)) &&
+	       fits(t->site_id, sizeof(t->site_id)) &&
+	       fits(t->site_name, sizeof(t->site_name)) &&
+	       fits(t->cdn_cache_id, sizeof(t->cdn_cache_id)) &&
+	       fits(t->edge_cache_id, sizeof(t->edge_cache_id)) &&
+	       fits(t->source_env_id, sizeof(t->source_env_id));
+}
+
+/* Index of the op with that key in ops[], or SIZE_MAX.  Linear: only runs
+ * in flight are here, a handful at a time. */
+static size_t
+op_find(const struct state *st, const char *job, uint64_t run_id,
+        const char *env_id)
+{
+	for (size_t i = 0; i < st->nops; i++) {
+		const struct state_op *o = &st->ops[i];
+
+		if (o->run_id == run_id && strcmp(o->job, job) == 0 &&
+		    strcmp(o->target.env_id, env_id) == 0)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+int
+state_op_put(struct state *st, const struct state_op *op)
+{
+	size_t i;
+
+	if (!op_valid(op))
+		return -EINVAL;
+	i = op_find(st, op->job, op->run_id, op->target.env_id);
+	if (i == SIZE_MAX) {
+		if (grow((void **)&st->ops, &st->capops, st->nops + 1,
+		         sizeof(*st->ops)) != 0)
+			return -ENOMEM;
+		i = st->nops++;
+	}
+	st->ops[i] = *op;
+	return 0;
+}
+
+int
+state_op_remove(struct state *st, const char *job, uint64_t run_id,
+                const char *env_id)
+{
+	size_t i = op_find(st, job, run_id, env_id);
+
+	if (i == SIZE_MAX)
+		return -ENOENT;
+	memmove(&st->ops[i], &st->ops[i + 1],
+	        (st->nops - i - 1) * sizeof(*st->ops));
+	st->nops--;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int
+encode_op(struct json_writer *w, const struct state_op *op)
+{
+	const struct kinsta_target *t = &op->target;
+
+	json_w_obj_open(w);
+	w_field(w, "job", op->job, sizeof(op->job));
+	w_u64(w, "run_id", op->run_id);
+	json_w_key_int(w, "step", op->step);
+	w_field(w, "op_id", op->op_id, sizeof(op->op_id));
+	json_w_key_bool(w, "deployment", op->deployment);
+	json_w_key_int(w, "started_ms", op->started_ms);
+	json_w_key(w, "target");
+	json_w_obj_open(w);
+	w_field(w, "env_id", t->env_id, sizeof(t->env_id));
+	w_field(w, "env_name", t->env_name, sizeof(t->env_name));
+	w_field(w, "site_id", t->site_id, sizeof(t->site_id));
+	w_field(w, "site_name", t->site_name, sizeof(t->site_name));
+	w_field(w, "cdn_cache_id", t->cdn_cache_id, sizeof(t->cdn_cache_id));
+	w_field(w, "edge_cache_id", t->edge_cache_id, sizeof(t->edge_cache_id));
+	w_field(w, "source_env_id", t->source_env_id, sizeof(t->source_env_id));
+	json_w_key_bool(w, "resolved", t->resolved);
+	json_w_obj_close(w);
+	/* The writer latches the first error: checking the last call is
+	 * checking them all. */
+	return json_w_obj_close(w);
+}
+
+int
+state_encode(const struct state *st, char **out, size_t *len, char *err,
+             size_t errlen)
+{
+	struct json_writer w;
+	const char *buf;
+	size_t n;
+	int ret;
+
+	*out = NULL;
+	*len = 0;
+	ret = json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key_int(&w, "version", STATE_VERSION);
+	json_w_key(&w, "last");
+	json_w_arr_open(&w);
+	for (size_t i = 0; i < st->nlast && w.err == 0; i++) {
+		const struct state_last *l = &st->last[i];
+
+		json_w_obj_open(&w);
+		w_field(&w, "job", l->job, sizeof(l->job));
+		json_w_key_int(&w, "fired", l->fired);
+		json_w_obj_close(&w);
+	}
+	json_w_arr_close(&w);
+	json_w_key(&w, "ops");
+	json_w_arr_open(&w);
+	for (size_t i = 0; i < st->nops && w.err == 0; i++)
+		encode_op(&w, &st->ops[i]);
+	json_w_arr_close(&w);
+	json_w_obj_close(&w);
+	if (ret == 0)
+		ret = json_w_finish(&w, &buf, &n);
+	if (ret == 0 && (*out = malloc(n + 1)) == NULL)
+		ret = -ENOMEM;
+	if (ret == 0) {
+		memcpy(*out, buf, n);
+		(*out)[n] = '\n';
+		*len = n + 1;
+	} else {
+		seterr(err, errlen, "cannot encode the state: %s",
+		       ret == -ENOMEM        ? "out of memory"
+		       : json_w_strerror(&w) ? json_w_strerror(&w)
+		                             : "writer error");
+	}
+	json_w_free(&w);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Copy the string member KEY of OBJ into DST[SIZE]: true when it is a
+ * string that fits (and is non-empty when REQUIRED); a missing optional
+ * member leaves "". */
+static bool
+get_str(yajl_val obj, const char *key, char *dst, size_t size, bool required)
+{
+	yajl_val v = json_get(obj, key, NULL);
+	const char *s = json_str(v, NULL);
+	size_t n;
+
+	dst[0] = '\0';
+	if (v == NULL)
+		return !required;
+	if (s == NULL || (n = strlen(s)) >= size || (required && n == 0))
+		return false;
+	memcpy(dst, s, n + 1);
+	return true;
+}
+
+/* run_id: a decimal string (what we write) or a non-negative integer. */
+static bool
+get_u64(yajl_val obj, const char *key, uint64_t *out)
+{
+	yajl_val v = json_get(obj, key, NULL);
+	const char *s = json_str(v, NULL);
+	uint64_t n = 0;
+	int64_t i;
+
+	if (s == NULL) {
+		if (json_int(v, &i, NULL) != 0 || i < 0)
+			return false;
+		*out = (uint64_t)i;
+		return true;
+	}
+	if (*s == '\0')
+		return false;
+	for (; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (*s < '0' || *s > '9' || n > (UINT64_MAX - d) / 10)
+			return false;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return true;
+}
+
+/* Fill *op from E; NULL, or what is wrong with E. */
+static const char *
+decode_op(yajl_val e, struct state_op *op)
+{
+	struct kinsta_target *t = &op->target;
+	yajl_val tv;
+	int64_t i;
+
+	memset(op, 0, sizeof(*op));
+	if (json_obj(e, NULL) == NULL)
+		return "not an object";
+	if (!get_str(e, "job", op->job, sizeof(op->job), true))
+		return "\"job\" missing, empty, too long or not a string";
+	if (!get_u64(e, "run_id", &op->run_id))
+		return "\"run_id\" missing or not an unsigned integer";
+	if (json_int(e, &i, "step", NULL) != 0 || i < 0 || i > INT_MAX)
+		return "\"step\" missing or not a small non-negative integer";
+	op->step = (int)i;
+	if (!get_str(e, "op_id", op->op_id, sizeof(op->op_id), true))
+		return "\"op_id\" missing, empty, too long or not a string";
+	if (json_bool(e, &op->deployment, "deployment", NULL) != 0)
+		return "\"deployment\" missing or not a boolean";
+	if (json_int(e, &op->started_ms, "started_ms", NULL) != 0)
+		return "\"started_ms\" missing or not an integer";
+	if ((tv = json_obj(e, "target", NULL)) == NULL)
+		return "\"target\" missing or not an object";
+	if (!get_str(tv, "env_id", t->env_id, sizeof(t->env_id), true))
+		return "\"target.env_id\" missing, empty, too long or not a "
+		       "string";
+	/* The descriptive fields are fetched again when missing (resolved
+	 * false), so only a wrong type makes the entry unusable. */
+	if (!get_str(tv, "env_name", t->env_name, sizeof(t->env_name), false) ||
+	    !get_str(tv, "site_id", t->site_id, sizeof(t->site_id), false) ||
+	    !get_str(tv, "site_name", t->site_name, sizeof(t->site_name),
+	             false) ||
+	    !get_str(tv, "cdn_cache_id", t->cdn_cache_id,
+	             sizeof(t->cdn_cache_id), false) ||
+	    !get_str(tv, "edge_cache_id", t->edge_cache_id,
+	             sizeof(t->edge_cache_id), false) ||
+	    !get_str(tv, "source_env_id", t->source_env_id,
+	             sizeof(t->source_env_id), false))
+		return "a \"target\" field is too long or not a string";
+	if (json_get(tv, "resolved", NULL) != NULL &&
+	    json_bool(tv, &t->resolved, "resolved", NULL) != 0)
+		return "\"target.resolved\" is not a boolean";
+	return NULL;
+}
+
+int
+state_decode(struct state *st, const char *buf, size_t len, char *err,
+             size_t errlen)
+{
+	struct json_limits lim = {
+	    .max_bytes = STATE_MAX_BYTES,
+	    .max_depth = 8,
+	    .reject_duplicate_keys = true,
+	};
+	char why[192] = "", jerr[160];
+	yajl_val doc = NULL, last, ops;
+	size_t skipped = 0;
+	int64_t version;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	seterr(err, errlen, "%s", "");
+	if (len > STATE_MAX_BYTES) {
+		seterr(err, errlen, "is %zu bytes, over the %zu-byte limit",
+		       len, STATE_MAX_BYTES);
+		return -EMSGSIZE;
+	}
+	ret = json_parse(&doc, buf, len, &lim, jerr, sizeof(jerr));
+	if (ret == -ENOMEM) {
+		seterr(err, errlen, "cannot be parsed: out of memory");
+		goto fail;
+	}
+	if (ret != 0) {
+		seterr(err, errlen, "is not valid JSON (%s)", jerr);
+		goto fail;
+	}
+	ret = -EINVAL;
+	if (json_obj(doc, NULL) == NULL) {
+		seterr(err, errlen, "is not a JSON object");
+		goto fail;
+	}
+	switch (json_int(doc, &version, "version", NULL)) {
+	case 0:
+		break;
+	case -ENOENT:
+		seterr(err, errlen, "has no \"version\"");
+		goto fail;
+	default:
+		seterr(err, errlen, "has a \"version\" that is not an integer");
+		goto fail;
+	}
+	if (version != STATE_VERSION) {
+		seterr(err, errlen,
+		       "has format version %lld, and this daemon reads "
+		       "version %d",
+		       (long long)version, STATE_VERSION);
+		goto fail;
+	}
+	last = json_get(doc, "last", NULL);
+	ops = json_get(doc, "ops", NULL);
+	if ((last != NULL && json_arr(last, NULL) == NULL) ||
+	    (ops != NULL && json_arr(ops, NULL) == NULL)) {
+		seterr(err, errlen, "has a \"%s\" that is not an array",
+		       last != NULL && json_arr(last, NULL) == NULL ? "last"
+		                                                    : "ops");
+		goto fail;
+	}
+
+	ret = -ENOMEM;
+	for (size_t i = 0; i < json_arr_len(last); i++) {
+		yajl_val e = json_arr_at(last, i);
+		const char *job = json_str(e, "job", NULL);
+		int64_t fired;
+
+		if (job == NULL || job[0] == '\0' ||
+		    strlen(job) >= STATE_JOB_MAX ||
+		    json_int(e, &fired, "fired", NULL) != 0) {
+			if (skipped++ == 0)
+				snprintf(
+				    why, sizeof(why),
+				    "last[%zu]: needs a \"job\" name of at "
+				    "most %d bytes and an integer "
+				    "\"fired\"",
+				    i, STATE_JOB_MAX - 1);
+			continue;
+		}
+		if (state_set_last_fired(st, job, fired) != 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < json_arr_len(ops); i++) {
+		struct state_op op;
+		const char *bad = decode_op(json_arr_at(ops, i), &op);
+
+		if (bad != NULL) {
+			if (skipped++ == 0)
+				snprintf(why, sizeof(why), "ops[%zu]: %s", i,
+				         bad);
+			continue;
+		}
+		if (state_op_put(st, &op) != 0)
+			goto fail;
+	}
+	json_free(doc);
+	if (skipped > 0)
+		seterr(err, errlen,
+		       "skipped %zu invalid entr%s (the first: %s)", skipped,
+		       skipped == 1 ? "y" : "ies", why);
+	return skipped > INT_MAX ? INT_MAX : (int)skipped;
+
+fail:
+	if (ret == -ENOMEM)
+		seterr(err, errlen, "cannot be loaded: out of memory");
+	json_free(doc);
+	state_free(st);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Read all of FD, at most STATE_MAX_BYTES + 1 bytes (one more than the
+ * limit, so that state_decode sees a file that grew past it). */
+static int
+read_all(int fd, char **out, size_t *len)
+{
+	size_t n = 0, cap = 0;
+	char *buf = NULL;
+
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			if (cap > STATE_MAX_BYTES)
+				break;
+			if (grow((void **)&buf, &cap, cap ? cap * 2 : 65536,
+			         1) != 0) {
+				free(buf);
+				return -ENOMEM;
+			}
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = -errno;
+
+			free(buf);
+			return e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* UTC "20260329T010000Z" of now, for file names. */
+static void
+stamp(char *buf, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(buf, len, "%Y%m%dT%H%M%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)now);
+}
+
+/* Rename DFD/state.json to a state.json.corrupt-<stamp> that does not
+ * exist yet; its name into NAME.  0 or -errno. */
+static int
+move_aside(int dfd, char *name, size_t namelen)
+{
+	char ts[64];
+
+	stamp(ts, sizeof(ts));
+	for (int k = 0; k < 100; k++) {
+		struct stat sb;
+
+		if (k == 0)
+			snprintf(name, namelen, STATE_FILE ".corrupt-%s", ts);
+		else
+			snprintf(name, namelen, STATE_FILE ".corrupt-%s-%d", ts,
+			         k);
+		if (renameat2(dfd, STATE_FILE, dfd, name, RENAME_NOREPLACE) ==
+		    0)
+			break;
+		if (errno == EEXIST)
+			continue;
+		if (errno != EINVAL && errno != ENOSYS)
+			return -errno;
+		/* No RENAME_NOREPLACE on this file system: check, then
+		 * rename (we are the only writer of the directory). */
+		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (renameat(dfd, STATE_FILE, dfd, name) != 0)
+			return -errno;
+		break;
+	}
+	/* Best effort: the rename is durable at the next save anyway. */
+	(void)fsync(dfd);
+	return 0;
+}
+
+int
+state_load(struct state *st, const char *dir, char *warn, size_t warnlen)
+{
+	char why[STATE_MSG_MAX / 2], aside[96];
+	char *buf = NULL;
+	size_t len = 0;
+	int dfd, fd = -1, ret;
+	struct stat sb;
+
+	memset(st, 0, sizeof(*st));
+	seterr(warn, warnlen, "%s", "");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 && errno == ENOENT)
+		return 0;
+	if (dfd < 0) {
+		ret = -errno;
+		seterr(warn, warnlen, "cannot open state_dir %s: %s", dir,
+		       strerror(-ret));
+		return ret;
+	}
+	fd = openat(dfd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && errno == ENOENT) {
+		close(dfd);
+		return 0;
+	}
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "cannot be read (%s)",
+		         strerror(errno));
+	} else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(why, sizeof(why), "is not a regular file");
+	} else if ((uintmax_t)sb.st_size > STATE_MAX_BYTES) {
+		snprintf(why, sizeof(why),
+		         "is %jd bytes, over the %zu-byte limit",
+		         (intmax_t)sb.st_size, STATE_MAX_BYTES);
+	} else if ((ret = read_all(fd, &buf, &len)) != 0) {
+		snprintf(why, sizeof(why), "cannot be read (%s)",
+		         strerror(-ret));
+	} else {
+		ret = state_decode(st, buf, len, why, sizeof(why));
+		free(buf);
+		if (ret >= 0) {
+			if (ret > 0)
+				seterr(warn, warnlen, "%s/%s: %s", dir,
+				       STATE_FILE, why);
+			ret = ret > 0;
+			goto out;
+		}
+		if (ret == -ENOMEM) {
+			seterr(warn, warnlen, "%s/%s %s", dir, STATE_FILE, why);
+			goto out;
+		}
+	}
+	ret = move_aside(dfd, aside, sizeof(aside));
+	if (ret != 0) {
+		seterr(warn, warnlen,
+		       "%s/%s %s, and it cannot be moved aside: %s; remove "
+		       "or repair it",
+		       dir, STATE_FILE, why, strerror(-ret));
+		goto out;
+	}
+	seterr(warn, warnlen,
+	       "%s/%s %s; moved aside to %s/%s; starting with no saved state",
+	       dir, STATE_FILE, why, dir, aside);
+	ret = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return ret;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t r = write(fd, buf, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		buf += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Replace DIR/NAME with BUF[0..LEN), mode 0600: temp file NAME.tmp in
+ * DIR, fsync, rename over NAME, fsync DIR.  0 or -errno with a message. */
+static int
+write_atomic(const char *dir, const char *name, const char *buf, size_t len,
+             char *err, size_t errlen)
+{
+	const char *what = "open the directory";
+	char tmpname[NAME_MAX + 1];
+	int dfd, fd = -1, ret;
+	bool tmp = false;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	/* A fixed temp name: a crash leaves at most one stale file, which
+	 * the next write truncates. */
+	what = "name the temp file";
+	ret = -ENAMETOOLONG;
+	if ((size_t)snprintf(tmpname, sizeof(tmpname), "%s.tmp", name) >=
+	    sizeof(tmpname))
+		goto fail;
+	what = "create the temp file";
+	fd =
+	    openat(dfd, tmpname,
+	           O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	tmp = true;
+	/* A stale temp file keeps its old mode through O_CREAT. */
+	what = "chmod the temp file";
+	if (fchmod(fd, 0600) != 0) {
+		ret = -errno;
+		goto fail;
+	}
+	what = "write the temp file";
+	if ((ret = write_all(fd, buf, len)) != 0)
+		goto fail;
+	what = "fsync the temp file";
+	if (fsync(fd) != 0) {
+		ret = -errno;
+		goto fail;
+	}
+	what = "close the temp file";
+	ret = close(fd) != 0 ? -errno : 0;
+	fd = -1;
+	if (ret != 0)
+		goto fail;
+	what = "rename the temp file";
+	if (renameat(dfd, tmpname, dfd, name) != 0) {
+		ret = -errno;
+		goto fail;
+	}
+	tmp = false;
+	/* Without this the rename may be lost at a power cut, and the old
+	 * state (with a slot already fired) would come back. */
+	what = "fsync the directory";
+	if (fsync(dfd) != 0) {
+		ret = -errno;
+		goto fail;
+	}
+	close(dfd);
+	return 0;
+
+fail:
+	seterr(err, errlen, "cannot write %s/%s: %s: %s", dir, name, what,
+	       strerror(-ret));
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlinkat(dfd, tmpname, 0);
+	if (dfd >= 0)
+		close(dfd);
+	return ret;
+}
+
+int
+state_save(const struct state *st, const char *dir, char *err, size_t errlen)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	if ((ret = state_encode(st, &buf, &len, err, errlen)) != 0)
+		return ret;
+	ret = write_atomic(dir, STATE_FILE, buf, len, err, errlen);
+	free(buf);
+	return ret;
+}
+
+int
+state_write_file(const char *path, const char *buf, size_t len, char *err,
+                 size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (slash != NULL && slash[1] == '\0') {
+		seterr(err, errlen, "cannot write %s: it names a directory",
+		       path);
+		return -EISDIR;
+	}
+	if (n >= sizeof(dir)) {
+		seterr(err, errlen, "cannot write %.64s...: path too long",
+		       path);
+		return -ENAMETOOLONG;
+	}
+	if (slash == NULL) {
+		strcpy(dir, ".");
+	} else if (n == 0) {
+		strcpy(dir, "/");
+	} else {
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	return write_atomic(dir, slash ? slash + 1 : path, buf, len, err,
+	                    errlen);
+}
+
+/* ------------------------------------------------------------------ */
+
+/* "2026-03-29T01:00:00.123Z", or false for a time outside years
+ * 0000-9999. */
+static bool
+iso_ms(char *buf, size_t len, int64_t ms)
+{
+	int64_t s = ms / 1000, r = ms % 1000;
+	time_t t;
+	struct tm tm;
+
+	if (r < 0) {
+		r += 1000;
+		s--;
+	}
+	t = (time_t)s;
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
+	    tm.tm_year > 9999 - 1900)
+		return false;
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec, (int)r);
+	return true;
+}
+
+static void
+w_time(struct json_writer *w, const char *key, const char *key_ms, int64_t ms)
+{
+	char iso[64];
+
+	if (iso_ms(iso, sizeof(iso), ms))
+		json_w_key_str(w, key, iso);
+	else
+		json_w_key_null(w, key);
+	json_w_key_int(w, key_ms, ms);
+}
+
+int
+state_history_append(const char *dir, const struct state_history *h, char *err,
+                     size_t errlen)
+{
+	struct json_writer w;
+	const char *doc;
+	char *line = NULL;
+	size_t len = 0;
+	int64_t dur;
+	ssize_t r;
+	int dfd = -1, fd = -1, ret;
+
+	/* A clock stepped back makes end < start: say 0 rather than a
+	 * negative duration. */
+	if (__builtin_sub_overflow(h->end_ms, h->start_ms, &dur) || dur < 0)
+		dur = 0;
+	ret = json_w_init(&w);
+	json_w_obj_open(&w);
+	w_opt(&w, "job", h->job);
+	w_opt(&w, "action", h->action);
+	w_opt(&w, "env_id", h->env_id);
+	w_opt(&w, "target", h->target_name);
+	w_u64(&w, "run_id", h->run_id);
+	w_opt(&w, "op_id", h->op_id);
+	w_opt(&w, "outcome", h->outcome);
+	w_opt(&w, "message", h->message);
+	w_opt(&w, "note", h->note);
+	w_time(&w, "start", "start_ms", h->start_ms);
+	w_time(&w, "end", "end_ms", h->end_ms);
+	json_w_key_int(&w, "duration_ms", dur);
+	json_w_obj_close(&w);
+	if (ret == 0)
+		ret = json_w_finish(&w, &doc, &len);
+	if (ret != 0) {
+		seterr(err, errlen, "cannot encode a history line: %s",
+		       json_w_strerror(&w) ? json_w_strerror(&w)
+		                           : "out of memory");
+		goto fail;
+	}
+	/* The writer escapes control characters and adds no newline, so
+	 * this is the line's only one. */
+	ret = -ENOMEM;
+	if ((line = malloc(len + 1)) == NULL) {
+		seterr(err, errlen,
+		       "cannot write a history line: out of "
+		       "memory");
+		goto fail;
+	}
+	memcpy(line, doc, len);
+	line[len++] = '\n';
+
+	/* No O_NOFOLLOW: state_dir is ours (0700), and an admin may point
+	 * history.jsonl elsewhere with a symlink on purpose. */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (fd = openat(dfd, HISTORY_FILE,
+	                 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) <
+	        0) {
+		ret = -errno;
+		seterr(err, errlen, "cannot open %s/%s: %s", dir, HISTORY_FILE,
+		       strerror(-ret));
+		goto fail;
+	}
+	/* One write(2) with O_APPEND: the kernel places it at the end under
+	 * the inode lock, so lines of concurrent writers never mix.  A retry
+	 * of the rest would not have that property. */
+	do
+		r = write(fd, line, len);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		ret = -errno;
+		seterr(err, errlen, "cannot write %s/%s: %s", dir, HISTORY_FILE,
+		       strerror(-ret));
+		goto fail;
+	}
+	ret = 0;
+	if ((size_t)r < len) {
+		/* Disk full mid-line: end the fragment so that the next
+		 * line starts clean. */
+		(void)!write(fd, "\n", 1);
+		ret = -EIO;
+		seterr(err, errlen, "short write to %s/%s (%zd of %zu bytes)",
+		       dir, HISTORY_FILE, r, len);
+	}
+fail:
+	if (fd >= 0 && close(fd) != 0 && ret == 0) {
+		ret = -errno;
+		seterr(err, errlen, "cannot write %s/%s: %s", dir, HISTORY_FILE,
+		       strerror(-ret));
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(line);
+	json_w_free(&w);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Can we create a file in DIR?  access(2) says yes to root and knows
+ * nothing of read-only mounts: creating one is the only real test. */
+static int
+probe_writable(const char *dir)
+{
+	char probe[64];
+	int dfd, fd, ret = 0;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	snprintf(probe, sizeof(probe), ".write-test.%ld", (long)getpid());
+	fd = openat(dfd, probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+	} else {
+		close(fd);
+		unlinkat(dfd, probe, 0);
+	}
+	close(dfd);
+	return ret;
+}
+
+int
+state_dir_check(const char *dir, char *err, size_t errlen)
+{
+	char parent[PATH_MAX], *slash;
+	size_t n = strlen(dir);
+	struct stat sb;
+	int ret;
+
+	if (n == 0 || n >= sizeof(parent)) {
+		seterr(err, errlen, "state_dir \"%.64s\" is %s", dir,
+		       n == 0 ? "empty" : "too long");
+		return -EINVAL;
+	}
+	if (stat(dir, &sb) == 0)
+		goto exists;
+	if (errno != ENOENT) {
+		ret = -errno;
+		seterr(err, errlen, "state_dir %s is not accessible: %s", dir,
+		       strerror(-ret));
+		return ret;
+	}
+	memcpy(parent, dir, n + 1);
+	while (n > 1 && parent[n - 1] == '/')
+		parent[--n] = '\0';
+	slash = strrchr(parent, '/');
+	if (slash == NULL)
+		strcpy(parent, ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		seterr(err, errlen,
+		       "state_dir %s does not exist, and neither does its "
+		       "parent directory %s",
+		       dir, parent);
+		return -ENOENT;
+	}
+	/* EEXIST: another process made it meanwhile; stat says what. */
+	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || stat(dir, &sb) != 0) {
+		ret = -errno;
+		seterr(err, errlen, "cannot create state_dir %s: %s", dir,
+		       strerror(-ret));
+		return ret;
+	}
+exists:
+	if (!S_ISDIR(sb.st_mode)) {
+		seterr(err, errlen, "state_dir %s is not a directory", dir);
+		return -ENOTDIR;
+	}
+	if ((ret = probe_writable(dir)) != 0) {
+		seterr(err, errlen, "state_dir %s is not writable: %s", dir,
+		       strerror(-ret));
+		return ret;
+	}
+	return 0;
+}

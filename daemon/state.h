@@ -1,0 +1,147 @@
+/*
+ * state: what the daemon must remember across a restart, in state_dir, so
+ * that a restart neither fires a cron slot twice nor forgets an operation
+ * that Kinsta is still working on; and the history of finished runs.
+ *
+ * state.json holds, per job, the last scheduled time fired (the cron slot,
+ * not the actual start) and every operation in flight.  It is rewritten
+ * whole and atomically (temp file, fsync, rename, fsync of the directory),
+ * mode 0600.  A file that cannot be used is never deleted: it is renamed
+ * aside to state.json.corrupt-<UTC time> and the daemon starts empty.
+ *
+ *   {"version":1,
+ *    "last":[{"job":"nightly","fired":1774753200}, ...],
+ *    "ops":[{"job":"nightly","run_id":"42","step":0,"op_id":"...",
+ *            "deployment":false,"started_ms":1774753200123,
+ *            "target":{"env_id":"...","env_name":"live",...,
+ *                      "resolved":true}}, ...]}
+ *
+ * run_id is a decimal string: a JSON number loses precision above 2^53 in
+ * most readers (jq, JavaScript).
+ *
+ * history.jsonl gets one JSON object per finished run, appended with one
+ * write(2) on an O_APPEND descriptor, so that concurrent writers interleave
+ * whole lines only.  It is not fsynced: it is a record for people, a lost
+ * last line after a power cut costs nothing, and a flush per run would
+ * stall the loop when thousands of runs end together.  It is reopened for
+ * every line, so that logrotate may move it away at any time.
+ *
+ * No API key ever reaches either file: nothing here holds one.  All I/O is
+ * blocking and meant for the loop thread; the files are small.
+ */
+#ifndef KCRON_STATE_H
+#define KCRON_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kinsta.h"
+#include "ops.h"
+
+#define STATE_VERSION 1
+/* Job names are at most 128 characters (config), plus the NUL. */
+#define STATE_JOB_MAX 129
+/* state.json larger than this is not read (it is moved aside). */
+#define STATE_MAX_BYTES ((size_t)64 << 20)
+/* A buffer this size holds any message of this module. */
+#define STATE_MSG_MAX 1024
+
+/* The last cron slot fired of one job. */
+struct state_last {
+	char job[STATE_JOB_MAX];
+	int64_t fired; /* seconds since the epoch */
+};
+
+/* One run following an operation (or deployment), to resume it. */
+struct state_op {
+	char job[STATE_JOB_MAX];
+	uint64_t run_id;
+	struct kinsta_target target;
+	int step;
+	char op_id[OPS_ID_MAX];
+	bool deployment;
+	int64_t started_ms; /* wall clock of the run's start */
+};
+
+/* The durable state.  Read last[] and ops[] freely; change them only
+ * through the functions below (a hash index over last[] must follow).
+ * Zero-initialised means empty. */
+struct state {
+	struct state_last *last;
+	size_t nlast, caplast;
+	struct state_op *ops;
+	size_t nops, capops;
+	size_t *index; /* open addressing: 1 + position in last[], 0 empty */
+	size_t nindex; /* a power of two, or 0 */
+};
+
+/* One finished run, for state_history_append.  NULL strings are written
+ * as JSON null. */
+struct state_history {
+	const char *job, *action;
+	const char *env_id, *target_name; /* target_name: "site/env" */
+	const char *op_id, *outcome, *message, *note;
+	uint64_t run_id;
+	int64_t start_ms, end_ms; /* wall clock, ms since the epoch */
+};
+
+/* Read DIR/state.json into *st (which it initialises): 0, or 1 with a
+ * warning in warn (file moved aside, or invalid entries skipped), or a
+ * negative errno with the message in warn when an unusable file cannot be
+ * moved aside (starting empty would then lose it at the next save). */
+int state_load(struct state *st, const char *dir, char *warn, size_t warnlen);
+
+/* Decode the text of a state.json into *st (initialised here): the number
+ * of invalid entries skipped (the first reason in err), or -EINVAL /
+ * -EMSGSIZE / -ENOMEM with the reason in err, *st then empty. */
+int state_decode(struct state *st, const char *buf, size_t len, char *err,
+                 size_t errlen);
+
+/* The state.json text of *st into *out (free()) and *len: 0 or -errno. */
+int state_encode(const struct state *st, char **out, size_t *len, char *err,
+                 size_t errlen);
+
+/* Write *st atomically to DIR/state.json, mode 0600: 0 or -errno. */
+int state_save(const struct state *st, const char *dir, char *err,
+               size_t errlen);
+
+/* Replace the file at PATH with BUF[0..LEN) the way state.json is
+ * written (atomic, durable, mode 0600): 0 or -errno with a message. */
+int state_write_file(const char *path, const char *buf, size_t len, char *err,
+                     size_t errlen);
+
+/* Release what *st holds and leave it empty. */
+void state_free(struct state *st);
+
+/* The last slot fired of job, or -1 if none is known. */
+int64_t state_last_fired(const struct state *st, const char *job);
+
+/* Remember t as job's last slot fired: 0, -EINVAL (empty or too long) or
+ * -ENOMEM. */
+int state_set_last_fired(struct state *st, const char *job, int64_t t);
+
+/* Drop the last-fired entries of jobs for which keep() is false (jobs no
+ * longer configured).  Operations are kept whatever their job: they are
+ * still followed to their end. */
+void state_forget_jobs(struct state *st,
+                       bool (*keep)(const char *job, void *arg), void *arg);
+
+/* Insert op, or replace the one with the same job, run_id and
+ * target.env_id: 0, -EINVAL (a string does not fit) or -ENOMEM. */
+int state_op_put(struct state *st, const struct state_op *op);
+
+/* Remove the op with that job, run_id and env_id: 0, or -ENOENT. */
+int state_op_remove(struct state *st, const char *job, uint64_t run_id,
+                    const char *env_id);
+
+/* Append one line for a finished run to DIR/history.jsonl (created 0600):
+ * 0 or -errno with a message. */
+int state_history_append(const char *dir, const struct state_history *h,
+                         char *err, size_t errlen);
+
+/* Make sure DIR is a writable directory, creating it (0700) when only the
+ * last component is missing: 0, or -errno with a message naming DIR. */
+int state_dir_check(const char *dir, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,192 @@
+"""End-to-end tests of `kinsta-cron check` and `kinsta-cron next JOB`: the
+real binary on configurations written to a temporary folder, with the API
+key in a 0600 file, and the promise that the key never reaches the output.
+"""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+BIN = os.environ.get("KCRON_BIN", "kinsta-cron")
+SRC = os.environ.get("KCRON_SOURCE_DIR",
+                     os.path.join(os.path.dirname(__file__), "..", ".."))
+KEY = "kc-e2e-SECRET-5f1d9a0b7c3e"
+CO = "54fb80af-576c-4fdc-ba4f-b596c83f15a1"
+ENV_ID = "8b2f5e21-7c55-4b0e-9d34-6a1d2c3e4f50"
+
+GOOD = f"""
+timezone = "Europe/Amsterdam";
+accounts = ( {{ name = "shop"; company = "{CO}"; key_file = "shop.key"; }} );
+jobs = (
+  {{ name = "nightly-cache"; schedule = "30 2 * * *";
+     action = "clear-cache"; environment_id = "{ENV_ID}"; }},
+  {{ name = "weekly-plugins"; schedule = "H H(1-5) * * SUN";
+     timezone = "America/New_York"; action = "update-plugins";
+     label = "managed"; }}
+);
+"""
+
+
+def run(args, cwd, env=None):
+    e = {k: v for k, v in os.environ.items()
+         if k not in ("KINSTA_API_KEY", "CREDENTIALS_DIRECTORY")}
+    e.update(env or {})
+    p = subprocess.run([BIN] + args, cwd=cwd, env=e, capture_output=True,
+                       text=True, timeout=60)
+    assert KEY not in p.stdout and KEY not in p.stderr
+    return p
+
+
+def write(path, text, mode=0o600):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    write(str(tmp_path / "kinsta-cron.conf"), GOOD)
+    write(str(tmp_path / "shop.key"), KEY + "\n")
+    return tmp_path
+
+
+def test_check_ok(tree):
+    # From "/" on purpose: key_file must resolve against the file's folder.
+    p = run(["-c", str(tree / "kinsta-cron.conf"), "check"], cwd="/")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "configuration OK: 1 account, 2 jobs"
+    assert lines[1] == (f"account shop: company {CO}, key from key_file "
+                        f"{tree}/shop.key")
+    assert re.fullmatch(
+        r"job nightly-cache: clear-cache on environment " + ENV_ID +
+        r", account shop, next \d{4}-\d\d-\d\dT02:30:00\+0[12]:00 "
+        r"\(Europe/Amsterdam\)", lines[2]), lines[2]
+    assert re.fullmatch(
+        r"job weekly-plugins: update-plugins on label managed \(live\), "
+        r"account shop, next \S+-0[45]:00 \(America/New_York\)", lines[3])
+    assert p.stderr == ""
+
+
+def test_check_refuses_readable_key(tree):
+    os.chmod(str(tree / "shop.key"), 0o644)
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 1
+    assert p.stdout == ""
+    assert p.stderr.splitlines() == [
+        'kinsta-cron.conf:3: account "shop": key_file "shop.key" is '
+        "readable by group or others (mode 0644); run chmod 600 shop.key",
+        "kinsta-cron: kinsta-cron.conf: 1 error",
+    ]
+
+
+def test_check_reports_every_error(tree):
+    bad = GOOD.replace('"30 2 * * *"', '"30 25 * * *"') \
+              .replace('label = "managed";', 'label = "managed"; jiter = 5;') \
+              .replace('"clear-cache"', '"clear-cach"')
+    write(str(tree / "kinsta-cron.conf"), bad + 'api = { url = "http://x"; };\n')
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 1
+    errs = p.stderr.splitlines()
+    assert errs == [
+        'kinsta-cron.conf:6: job "nightly-cache": unknown action '
+        '"clear-cach" (did you mean "clear-cache"?)',
+        'kinsta-cron.conf:5: job "nightly-cache": schedule "30 25 * * *": '
+        'hour: "25" is out of range 0-23',
+        'kinsta-cron.conf:9: job "weekly-plugins": unknown key "jiter" '
+        '(did you mean "jitter"?)',
+        'kinsta-cron.conf:11: api: url "http://x" must use https (http is '
+        "allowed only to a loopback address: localhost, 127.0.0.1, [::1])",
+        "kinsta-cron: kinsta-cron.conf: 4 errors",
+    ]
+
+
+def test_key_in_environment_and_credentials(tree):
+    conf = GOOD.replace(' key_file = "shop.key";', "")
+    write(str(tree / "kinsta-cron.conf"), conf)
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree),
+            env={"KINSTA_API_KEY": KEY})
+    assert p.returncode == 0, p.stderr
+    assert "key from KINSTA_API_KEY\n" in p.stdout
+    creds = tree / "creds"
+    write(str(creds / "shop"), KEY)
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree),
+            env={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert p.returncode == 0, p.stderr
+    assert f"key from credential {creds}/shop\n" in p.stdout
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 1
+    assert "no API key" in p.stderr
+
+
+def test_next_job(tree):
+    p = run(["-c", "kinsta-cron.conf", "next", "nightly-cache", "-n", "3",
+             "--from", "2026-03-28T00:00"], cwd=str(tree))
+    assert p.returncode == 0, p.stderr
+    # The spring-forward night: 02:30 does not exist, the job fires at 03:00.
+    assert p.stdout.splitlines() == [
+        "2026-03-28T02:30:00+01:00",
+        "2026-03-29T03:00:00+02:00",
+        "2026-03-30T02:30:00+02:00",
+    ]
+
+
+def test_next_job_h_uses_its_name(tree):
+    a = run(["-c", "kinsta-cron.conf", "next", "weekly-plugins", "-n", "2",
+             "--from", "2026-06-01T00:00:00Z"], cwd=str(tree))
+    b = run(["next", "--schedule", "H H(1-5) * * SUN", "--name",
+             "weekly-plugins", "--tz", "America/New_York", "--from",
+             "2026-06-01T00:00:00Z", "-n", "2"], cwd=str(tree))
+    assert a.returncode == 0 and b.returncode == 0
+    assert a.stdout == b.stdout and len(a.stdout.splitlines()) == 2
+
+
+def test_next_all_jobs_and_unknown_job(tree):
+    p = run(["-c", "kinsta-cron.conf", "next", "-n", "2", "--from",
+             "2026-03-28T00:00:00Z"], cwd=str(tree))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[0] == \
+        "2026-03-28T02:30:00+01:00 nightly-cache"
+    p = run(["-c", "kinsta-cron.conf", "next", "nope"], cwd=str(tree))
+    assert p.returncode == 2
+    assert p.stderr == 'kinsta-cron: next: no job "nope" in kinsta-cron.conf\n'
+
+
+def test_missing_config(tmp_path):
+    p = run(["-c", "absent.conf", "check"], cwd=str(tmp_path))
+    assert p.returncode == 1
+    assert p.stderr.splitlines()[0] == \
+        "absent.conf: cannot read: No such file or directory"
+
+
+@pytest.mark.parametrize("example", ["single-site", "agency"])
+def test_shipped_examples_check(tmp_path, example):
+    src = os.path.join(SRC, "conf", "examples", example)
+    dst = tmp_path / example
+    shutil.copytree(src, str(dst))
+    conf = dst / "kinsta-cron.conf"
+    text = conf.read_text()
+    text = re.sub(r'key_file = "/etc/kinsta-cron/([^"]+)\.key"',
+                  r'key_file = "keys/\1"', text)
+    conf.write_text(text)
+    creds = tmp_path / "keys"
+    for name in ("shop", "agency", "bakery", "lawfirm"):
+        write(str(creds / name), KEY + "\n")
+    os.symlink(str(creds), str(dst / "keys"))
+    p = run(["-c", str(conf), "check"], cwd="/",
+            env={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("configuration OK: ")
+
+
+def test_annotated_config_checks(tmp_path):
+    text = open(os.path.join(SRC, "conf", "kinsta-cron.conf")).read()
+    text = text.replace('"/etc/kinsta-cron/acme.key"', '"acme.key"')
+    write(str(tmp_path / "kinsta-cron.conf"), text)
+    write(str(tmp_path / "acme.key"), KEY + "\n")
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("configuration OK: 1 account, 2 jobs\n")

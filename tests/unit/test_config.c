@@ -1,0 +1,809 @@
+/*
+ * Unit tests for daemon/config.c: a table of bad configurations, each with
+ * the exact messages it must produce, and good configurations (including
+ * the tree under tests/unit/data/config) that must load into the expected
+ * structure.  Every case runs in a scratch directory of its own, with the
+ * main file loaded by a relative name so that messages are predictable.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cron.h"
+#include "test.h"
+#include "tz.h"
+
+#define CO  "0b0e6f4c-1a2b-4c3d-8e9f-0123456789ab"
+#define ENV "11111111-2222-3333-4444-555555555555"
+#define KEY "kc-SECRET-0123456789abcdef"
+/* Line 1 of most cases: one good account. */
+#define ACC                                                                    \
+	"accounts = ( { name = \"acme\"; company = \"" CO "\";"                \
+	" key_file = \"acme.key\"; } );\n"
+/* A good job, for wrapping one bad setting: JOB("jitter = 5;") */
+#define JOB(extra)                                                             \
+	"jobs = ( { name = \"j\"; schedule = \"0 3 * * *\";"                   \
+	" action = \"clear-cache\"; environment_id = \"" ENV "\"; " extra      \
+	" } );\n"
+
+static char scratch[256];
+
+static void
+put(const char *path, const char *text, mode_t mode)
+{
+	FILE *f;
+	char dir[512], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		mkdir(dir, 0700);
+	}
+	if ((f = fopen(path, "w")) == NULL || fputs(text, f) < 0 ||
+	    fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+	if (chmod(path, mode) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* A fresh directory under the scratch one; the cwd moves there. */
+static void
+enter(const char *name)
+{
+	char dir[512];
+
+	if (chdir(scratch) != 0)
+		exit(1);
+	snprintf(dir, sizeof(dir), "%s/%s", scratch, name);
+	if (mkdir(dir, 0700) != 0 || chdir(dir) != 0) {
+		perror(dir);
+		exit(1);
+	}
+}
+
+static char *
+join(const struct config_errors *e)
+{
+	size_t n = 1;
+	char *s;
+
+	for (size_t i = 0; i < e->n; i++)
+		n += strlen(e->msgs[i]) + 1;
+	if ((s = calloc(1, n)) == NULL)
+		abort();
+	for (size_t i = 0; i < e->n; i++) {
+		if (i > 0)
+			strcat(s, "\n");
+		strcat(s, e->msgs[i]);
+	}
+	return s;
+}
+
+struct bad {
+	const char *what;
+	const char *conf;          /* k.conf */
+	const char *path2, *text2; /* one more file, or NULL */
+	const char *key;           /* acme.key content (NULL: KEY) */
+	mode_t mode;               /* acme.key mode (0: 0600) */
+	const char *want;          /* every message, "\n" between */
+};
+
+static const struct bad bad[] = {
+    {"syntax error", ACC "jobs = ( { name = = \"j\"; } );\n", NULL, NULL, NULL,
+     0, "k.conf:2: syntax error"},
+    {"syntax error in an included file", ACC "@include \"inc/jobs.conf\"\n",
+     "inc/jobs.conf", "jobs = (\n { name = ; }\n);\n", NULL, 0,
+     "inc/jobs.conf:2: syntax error"},
+    {"duplicate setting", ACC "timezone = \"UTC\";\ntimezone = \"UTC\";\n",
+     NULL, NULL, NULL, 0, "k.conf:3: duplicate setting name"},
+    {"unknown root key with suggestion", ACC "jbos = ();\n", NULL, NULL, NULL,
+     0, "k.conf:2: unknown key \"jbos\" (did you mean \"jobs\"?)"},
+    {"unknown job key with suggestion", ACC JOB("shedule = \"x\";"), NULL, NULL,
+     NULL, 0,
+     "k.conf:2: job \"j\": unknown key \"shedule\" (did you mean "
+     "\"schedule\"?)"},
+    {"unknown account key",
+     "accounts = ( { name = \"acme\"; company = \"" CO
+     "\";\n compnay = 1; key_file = \"acme.key\"; } );\n" JOB(""),
+     NULL, NULL, NULL, 0,
+     "k.conf:2: account \"acme\": unknown key \"compnay\" (did you mean "
+     "\"company\"?)"},
+    {"unknown key, nothing close", ACC JOB("frobnicate = true;"), NULL, NULL,
+     NULL, 0, "k.conf:2: job \"j\": unknown key \"frobnicate\""},
+    {"http to a remote host",
+     ACC JOB("") "api = { url = \"http://api.kinsta.com/v2\"; };\n", NULL, NULL,
+     NULL, 0,
+     "k.conf:3: api: url \"http://api.kinsta.com/v2\" must use https "
+     "(http is allowed only to a loopback address: localhost, 127.0.0.1, "
+     "[::1])"},
+    {"not a URL", ACC JOB("") "api = { url = \"ftp://x\"; };\n", NULL, NULL,
+     NULL, 0, "k.conf:3: api: url \"ftp://x\" must start with https://"},
+    {"api timeout 0", ACC JOB("") "api = { timeout = 0; };\n", NULL, NULL, NULL,
+     0, "k.conf:3: api: timeout: 0 is out of range 1-600"},
+    {"wrapped 32-bit literal", ACC JOB("") "api = { timeout = 3000000000; };\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: api: timeout: 3000000000 is out of range 1-600"},
+    {"wrapped literal that looks in range", ACC JOB("jitter = 4294967297;"),
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": jitter: 4294967297 is out of range 0-3600"},
+    {"64-bit literal", ACC JOB("jitter = 3000000000L;"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": jitter: 3000000000 is out of range 0-3600"},
+    {"integer as a string", ACC JOB("retries = \"3\";"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": retries: expected an integer, got a string"},
+    {"retries too high", ACC JOB("retries = 11;"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": retries: 11 is out of range 0-10"},
+    {"float for an integer", ACC JOB("timeout = 1.5;"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": timeout: expected an integer, got a float"},
+    {"bool as an integer", ACC JOB("enabled = 1;"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": enabled: expected true or false, got an "
+     "integer"},
+    {"bad overlap", ACC JOB("overlap = \"wait\";"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": overlap: \"wait\" is not one of \"skip\" or "
+     "\"queue\""},
+    {"bad catch_up", ACC JOB("catch_up = \"all\";"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": catch_up: \"all\" is not one of \"none\" or "
+     "\"once\""},
+    {"bad job name",
+     ACC "jobs = ( { name = \"nightly cache\"; schedule = \"0 3 * * *\"; "
+         "action = \"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job #1: name \"nightly cache\" may contain only letters, "
+     "digits, \".\", \"_\" and \"-\""},
+    {"missing job name",
+     ACC "jobs = ( { schedule = \"0 3 * * *\"; action = \"clear-cache\"; "
+         "environment_id = \"" ENV "\"; } );\n",
+     NULL, NULL, NULL, 0, "k.conf:2: job #1: missing \"name\""},
+    {"duplicate job name",
+     ACC "jobs = (\n { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"clear-cache\"; environment_id = \"" ENV "\"; },\n"
+         " { name = \"j\"; schedule = \"@daily\"; action = \"restart-php\"; "
+         "label = \"shop\"; }\n);\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:4: duplicate job name \"j\" (first defined at k.conf:3)"},
+    {"duplicate job name across include_dir",
+     ACC JOB("") "include_dir = \"conf.d\";\n", "conf.d/client.conf",
+     "\njobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+     "\"restart-php\"; all_sites = true; } );\n",
+     NULL, 0,
+     "conf.d/client.conf:2: duplicate job name \"j\" (first defined at "
+     "k.conf:2)"},
+    {"duplicate account name across include_dir",
+     ACC JOB("") "include_dir = \"conf.d\";\n", "conf.d/a.conf",
+     "accounts = ( { name = \"acme\"; company = \"" CO
+     "\"; key_file = \"acme.key\"; } );\n",
+     NULL, 0,
+     "conf.d/a.conf:1: duplicate account name \"acme\" (first defined at "
+     "k.conf:1)"},
+    {"bad account name",
+     "accounts = ( { name = \"acme corp\"; company = \"" CO "\"; } );\n", NULL,
+     NULL, NULL, 0,
+     "k.conf:1: account #1: name \"acme corp\" may contain only letters, "
+     "digits, \".\", \"_\" and \"-\""},
+    {"company not a UUID",
+     "accounts = ( { name = \"acme\"; company = \"acme-inc\"; key_file = "
+     "\"acme.key\"; } );\n" JOB(""),
+     NULL, NULL, NULL, 0,
+     "k.conf:1: account \"acme\": company \"acme-inc\" is not a UUID "
+     "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"},
+    {"missing company",
+     "accounts = (\n { name = \"acme\"; key_file = \"acme.key\"; }\n);\n", NULL,
+     NULL, NULL, 0,
+     "k.conf:2: account \"acme\": missing \"company\" (the company UUID)"},
+    {"account not defined", ACC JOB("account = \"acm\";"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": account \"acm\" is not defined (did you mean "
+     "\"acme\"?)"},
+    {"no account at all", JOB(""), NULL, NULL, NULL, 0,
+     "k.conf:1: no account defined; add one to \"accounts\""},
+    {"several accounts, no account in the job",
+     "accounts = (\n { name = \"a\"; company = \"" CO
+     "\"; key_file = \"acme.key\"; },\n"
+     " { name = \"b\"; company = \"" CO
+     "\"; key_file = \"acme.key\"; }\n);\n" JOB(""),
+     NULL, NULL, NULL, 0,
+     "k.conf:5: job \"j\": there are 2 accounts; say which with account = "
+     "\"...\""},
+    {"hour out of range",
+     ACC "jobs = ( { name = \"j\"; schedule = \"0 25 * * *\"; action = "
+         "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": schedule \"0 25 * * *\": hour: \"25\" is out "
+     "of range 0-23"},
+    {"schedule that never fires",
+     ACC "jobs = ( { name = \"j\"; schedule = \"0 0 31 2 *\"; action = "
+         "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": schedule \"0 0 31 2 *\": schedule never fires "
+     "(no date matches its day-of-month, month and day-of-week)"},
+    {"missing schedule",
+     ACC "jobs = ( { name = \"j\"; action = \"clear-cache\"; "
+         "environment_id = \"" ENV "\"; } );\n",
+     NULL, NULL, NULL, 0, "k.conf:2: job \"j\": missing \"schedule\""},
+    {"unknown job zone", ACC JOB("timezone = \"Europe/Amsterdan\";"), NULL,
+     NULL, NULL, 0,
+     "k.conf:2: job \"j\": timezone: unknown time zone "
+     "\"Europe/Amsterdan\""},
+    {"unknown global zone", ACC JOB("") "timezone = \"Mars/Olympus\";\n", NULL,
+     NULL, NULL, 0, "k.conf:3: timezone: unknown time zone \"Mars/Olympus\""},
+    {"unknown action",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"clear-cach\"; environment_id = \"" ENV "\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": unknown action \"clear-cach\" (did you mean "
+     "\"clear-cache\"?)"},
+    {"missing action",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; environment_id = "
+         "\"" ENV "\"; } );\n",
+     NULL, NULL, NULL, 0, "k.conf:2: job \"j\": missing \"action\""},
+    {"missing parameter",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"set-php-version\"; environment_id = \"" ENV "\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": action \"set-php-version\" needs "
+     "\"php_version\""},
+    {"bad php version",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"set-php-version\"; php_version = \"eight\"; environment_id = "
+         "\"" ENV "\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": php_version must be a version like \"8.3\""},
+    {"wp-cli command without wp",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"run-wp-cli\"; command = \"cache flush\"; label = \"x\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": command must start with \"wp \""},
+    {"wp-cli command with a shell character",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"run-wp-cli\"; command = \"wp cache flush; rm -rf\"; "
+         "label = \"x\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": command may contain only letters, digits, "
+     "spaces and _-./:=@' (the API refuses anything else)"},
+    {"environment id not a UUID",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"clear-cache\"; environment_id = \"live\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": environment_id: \"live\" is not a UUID "
+     "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"},
+    {"no target",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"clear-cache\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": action \"clear-cache\" needs a target: "
+     "environment_id, environment_ids, site, sites, label, labels or "
+     "all_sites = true"},
+    {"two targets", ACC JOB("\n label = \"shop\";"), NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": two targets: \"environment_id\" and \"label\"; "
+     "keep one"},
+    {"a target for an action without one",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"report\"; site = \"blog\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": action \"report\" takes no target; remove "
+     "\"site\""},
+    {"parameter of another action", ACC JOB("php_version = \"8.3\";"), NULL,
+     NULL, NULL, 0,
+     "k.conf:2: job \"j\": \"php_version\" is not a parameter of action "
+     "\"clear-cache\""},
+    {"app id not a UUID",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"deploy-app\"; app_id = \"my-app\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": app_id: \"my-app\" is not a UUID "
+     "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"},
+    {"request body not JSON",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"request\"; method = \"POST\"; path = \"/sites\"; body = "
+         "\"{oops\"; } );\n",
+     NULL, NULL, NULL, 0, "k.conf:2: job \"j\": body is not valid JSON"},
+    {"request method",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\";"
+         " action = \"request\"; method = \"get\"; path = \"/sites\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": method: \"get\" is not one of \"GET\", "
+     "\"POST\", \"PUT\", \"PATCH\" or \"DELETE\""},
+    {"backup keep negative",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"backup\"; keep = -1; all_sites = true; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": keep: -1 is out of range 0-100"},
+    {"all_sites false",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\";"
+         " action = \"restart-php\"; all_sites = false; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": all_sites = false selects nothing; remove it or "
+     "set it to true"},
+    {"environment with an environment id",
+     ACC JOB("environment = \"staging\";"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": \"environment\" applies only to site, label and "
+     "all_sites selectors"},
+    {"empty environment_ids",
+     ACC "jobs = ( { name = \"j\"; schedule = "
+         "\"@daily\"; action = \"restart-php\"; environment_ids = []; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": environment_ids: the list is empty"},
+    {"list item of the wrong type",
+     ACC "jobs = ( { name = \"j\"; schedule "
+         "= \"@daily\"; action = \"restart-php\"; sites = (\"a\", 2); } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": sites[1]: expected a string, got an integer"},
+    {"key file missing",
+     "accounts = ( { name = \"acme\"; company = \"" CO
+     "\"; key_file = \"nope.key\"; } );\n" JOB(""),
+     NULL, NULL, NULL, 0,
+     "k.conf:1: account \"acme\": key_file \"nope.key\" cannot be read: No "
+     "such file or directory"},
+    {"key file readable by others", ACC JOB(""), NULL, NULL, NULL, 0644,
+     "k.conf:1: account \"acme\": key_file \"acme.key\" is readable by "
+     "group or others (mode 0644); run chmod 600 acme.key"},
+    {"key file readable by group", ACC JOB(""), NULL, NULL, NULL, 0640,
+     "k.conf:1: account \"acme\": key_file \"acme.key\" is readable by "
+     "group or others (mode 0640); run chmod 600 acme.key"},
+    {"key file empty", ACC JOB(""), NULL, NULL, "\n", 0,
+     "k.conf:1: account \"acme\": key_file \"acme.key\" is empty"},
+    {"key file of two lines", ACC JOB(""), NULL, NULL, KEY "\n" KEY "\n", 0,
+     "k.conf:1: account \"acme\": key_file \"acme.key\" has more than one "
+     "line; it must hold only the API key"},
+    {"no key source",
+     "accounts = ( { name = \"acme\"; company = \"" CO "\"; } );\n" JOB(""),
+     NULL, NULL, NULL, 0,
+     "k.conf:1: account \"acme\": no API key: set key_file, provide "
+     "$CREDENTIALS_DIRECTORY/acme (systemd LoadCredential=), or set "
+     "KINSTA_API_KEY (only with a single account)"},
+    {"the key itself in the config",
+     "accounts = ( { name = \"acme\"; company = \"" CO
+     "\"; key_file = \"acme.key\";\n api_key = \"" KEY "\"; } );\n" JOB(""),
+     NULL, NULL, NULL, 0,
+     "k.conf:2: account \"acme\": \"api_key\": the API key does not belong "
+     "in the configuration; put it in a file (chmod 600) and set "
+     "key_file"},
+    {"main-file setting in include_dir",
+     ACC JOB("") "include_dir = \"conf.d\";\n", "conf.d/c.conf",
+     "timezone = \"UTC\";\n", NULL, 0,
+     "conf.d/c.conf:1: \"timezone\" belongs in the main file k.conf; files "
+     "in include_dir hold only accounts and jobs"},
+    {"include_dir missing", ACC JOB("") "include_dir = \"conf.d\";\n", NULL,
+     NULL, NULL, 0,
+     "k.conf:3: include_dir \"conf.d\": No such file or directory"},
+    {"syntax error in include_dir", ACC JOB("") "include_dir = \"conf.d\";\n",
+     "conf.d/c.conf", "jobs = (\n", NULL, 0, "conf.d/c.conf:2: syntax error"},
+    {"jobs is a group", ACC "jobs = { name = \"j\"; };\n", NULL, NULL, NULL, 0,
+     "k.conf:2: jobs: expected a list ( { ... }, { ... } ), got a group "
+     "{ ... }"},
+    {"defaults mistakes are reported once",
+     ACC "defaults = { retries = 20; shedule = \"x\"; };\n"
+         "jobs = (\n { name = \"a\"; schedule = \"@daily\"; action = "
+         "\"restart-php\"; all_sites = true; },\n"
+         " { name = \"b\"; schedule = \"@daily\"; action = \"restart-php\"; "
+         "all_sites = true; }\n);\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: defaults: unknown key \"shedule\" (did you mean "
+     "\"schedule\"?)\n"
+     "k.conf:2: defaults: retries: 20 is out of range 0-10"},
+    {"every error of a file in one run",
+     ACC "jobs = (\n"
+         " { name = \"a\"; schedule = \"61 * * * *\"; action = "
+         "\"restart-php\"; all_sites = true; },\n"
+         " { name = \"b\"; schedule = \"@daily\"; action = \"restart-php\"; "
+         "all_sites = true; jitter = -1; },\n"
+         " { name = \"c\"; schedule = \"@daily\"; action = \"nap\"; }\n"
+         ");\nlog_level = \"loud\";\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"a\": schedule \"61 * * * *\": minute: \"61\" is out "
+     "of range 0-59\n"
+     "k.conf:4: job \"b\": jitter: -1 is out of range 0-3600\n"
+     "k.conf:5: job \"c\": unknown action \"nap\" (see kinsta-cron.conf(5) "
+     "for the list)\n"
+     "k.conf:7: log_level: \"loud\" is not one of \"error\", \"warning\", "
+     "\"notice\", \"info\" or \"debug\""},
+};
+
+static void
+test_bad(void)
+{
+	char name[32];
+
+	unsetenv("KINSTA_API_KEY");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const struct bad *b = &bad[i];
+		struct config_errors errs = {0};
+		struct config *cfg = NULL;
+		char *got;
+		int rc;
+
+		snprintf(name, sizeof(name), "bad%02zu", i);
+		enter(name);
+		put("k.conf", b->conf, 0600);
+		put("acme.key", b->key ? b->key : KEY "\n",
+		    b->mode ? b->mode : 0600);
+		if (b->path2 != NULL)
+			put(b->path2, b->text2, 0600);
+		rc = config_load("k.conf", 0, &cfg, &errs);
+		got = join(&errs);
+		if (getenv("KCRON_TEST_PRINT"))
+			printf("--- %s\n%s\n", b->what, got);
+		test_checks++;
+		if (rc != -EINVAL || cfg != NULL) {
+			test_failed++;
+			fprintf(stderr, "bad config \"%s\": rc %d, want %d\n",
+			        b->what, rc, -EINVAL);
+		}
+		if (b->want != NULL) {
+			test_checks++;
+			if (strcmp(got, b->want) != 0) {
+				test_failed++;
+				fprintf(stderr,
+				        "bad config \"%s\":\n got: %s\nwant: "
+				        "%s\n",
+				        b->what, got, b->want);
+			}
+		}
+		CHECK(strstr(got, KEY) == NULL);
+		free(got);
+		config_errors_free(&errs);
+	}
+}
+
+static const char *
+param_list_at(const struct config_job *j, const char *name, size_t i)
+{
+	size_t n;
+	const char *const *l = config_param_list(j, name, &n);
+
+	return l != NULL && i < n ? l[i] : NULL;
+}
+
+static const struct config_job *
+job(const struct config *cfg, const char *name)
+{
+	const struct config_job *j = config_find_job(cfg, name);
+
+	if (j == NULL) {
+		fprintf(stderr, "job %s not loaded\n", name);
+		exit(1);
+	}
+	return j;
+}
+
+static void
+check_cron(const struct config_job *j, const char *expr)
+{
+	struct cron want;
+	char err[256];
+
+	CHECK(cron_parse(&want, expr, j->name, err, sizeof(err)) == 0);
+	CHECK(memcmp(&want, &j->cron, sizeof(want)) == 0);
+}
+
+/* The tree under data/config/agency, loaded from "/" so that @include and
+ * include_dir must resolve against the main file's folder. */
+static void
+test_agency(void)
+{
+	const char *data = getenv("KCRON_TEST_DATA");
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	const struct config_job *j;
+	char path[1024], dir[512], want[1200], buf[512], err[256];
+	int64_t t;
+
+	if (data == NULL)
+		TEST_SKIP("KCRON_TEST_DATA is not set");
+	snprintf(dir, sizeof(dir), "%s/config/agency", data);
+	snprintf(path, sizeof(path), "%s/kinsta-cron.conf", dir);
+	enter("creds");
+	put("agency", KEY "-agency\n", 0600);
+	put("alpha", "  " KEY "-alpha \r\n", 0400);
+	put("beta", KEY "-beta", 0600);
+	snprintf(buf, sizeof(buf), "%s/creds", scratch);
+	setenv("CREDENTIALS_DIRECTORY", buf, 1);
+	setenv("KINSTA_API_KEY", "ignored-with-several-accounts", 1);
+	if (chdir("/") != 0)
+		exit(1);
+	CHECK_INT(config_load(path, 0, &cfg, &errs), 0);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "unexpected: %s\n", errs.msgs[i]);
+	CHECK_INT(errs.n, 0);
+	config_errors_free(&errs);
+	if (cfg == NULL)
+		return;
+
+	CHECK_STR(cfg->path, path);
+	CHECK_STR(cfg->api_url, "http://127.0.0.1:8089/v2");
+	CHECK_INT(cfg->api_timeout, 45);
+	CHECK(cfg->api_ca_file == NULL);
+	snprintf(want, sizeof(want), "%s/state", dir);
+	CHECK_STR(cfg->state_dir, want);
+	snprintf(want, sizeof(want), "%s/conf.d", dir);
+	CHECK_STR(cfg->include_dir, want);
+	CHECK_STR(cfg->timezone, "Europe/Amsterdam");
+	CHECK_STR(tz_name(cfg->zone), "Europe/Amsterdam");
+	CHECK_STR(cfg->log_level, "debug");
+	CHECK_INT(cfg->rate_limits.company, 60);
+	CHECK_INT(cfg->rate_limits.ip, 1000);
+	CHECK_INT(cfg->rate_limits.create, 2);
+	CHECK_INT(cfg->rate_limits.logs, 35);
+
+	CHECK_INT(cfg->naccounts, 3);
+	CHECK_STR(cfg->accounts[0].name, "agency");
+	CHECK_STR(cfg->accounts[1].name, "alpha");
+	CHECK_STR(cfg->accounts[2].name, "beta");
+	CHECK_STR(cfg->accounts[1].company,
+	          "aaaaaaaa-0000-4000-8000-00000000000a");
+	CHECK(cfg->accounts[1].key_file == NULL);
+	CHECK_INT(cfg->accounts[1].key_source, CONFIG_KEY_CREDENTIAL);
+	snprintf(want, sizeof(want), "%s/creds/alpha", scratch);
+	CHECK_STR(cfg->accounts[1].key_path, want);
+	snprintf(want, sizeof(want), "%s/conf.d/10-alpha.conf", dir);
+	CHECK_STR(cfg->accounts[1].file, want);
+	CHECK_INT(cfg->accounts[1].line, 3);
+	CHECK_INT(config_read_key(&cfg->accounts[1], buf, sizeof(buf), err,
+	                          sizeof(err)),
+	          0);
+	CHECK_STR(buf, KEY "-alpha");
+	CHECK_INT(config_read_key(&cfg->accounts[2], buf, 8, err, sizeof(err)),
+	          -ENOSPC);
+	CHECK(strstr(err, KEY) == NULL);
+
+	CHECK_INT(cfg->njobs, 7);
+	CHECK_STR(cfg->jobs[0].name, "weekly-report");
+	CHECK_STR(cfg->jobs[1].name, "alpha-cache");
+	CHECK_STR(cfg->jobs[6].name, "beta-request");
+	CHECK(config_find_job(cfg, "nope") == NULL);
+
+	j = job(cfg, "weekly-report");
+	snprintf(want, sizeof(want), "%s/shared.inc", dir);
+	CHECK_STR(j->file, want);
+	CHECK_INT(j->line, 2);
+	CHECK_INT(j->action, CONFIG_ACTION_REPORT);
+	CHECK(!j->enabled);
+	CHECK_INT(j->account, 0);
+	CHECK_INT(j->target.kind, CONFIG_TARGET_NONE);
+	CHECK_STR(config_param_str(j, "output"), "reports/weekly.json");
+	CHECK_INT(j->jitter, 30);
+	CHECK_INT(j->retries, 3);
+	CHECK_INT(j->overlap, CONFIG_OVERLAP_QUEUE);
+	CHECK_INT(j->catch_up, CONFIG_CATCH_UP_NONE);
+	CHECK_INT(j->timeout, 0);
+	CHECK(j->zone == cfg->zone);
+	CHECK_STR(j->schedule, "0 6 * * MON");
+	check_cron(j, "0 6 * * MON");
+
+	j = job(cfg, "alpha-cache");
+	snprintf(want, sizeof(want), "%s/conf.d/10-alpha.conf", dir);
+	CHECK_STR(j->file, want);
+	CHECK_INT(j->line, 6);
+	CHECK_INT(j->account, 1);
+	CHECK_INT(j->action, CONFIG_ACTION_CLEAR_CACHE);
+	CHECK_INT(j->nparams, 0);
+	CHECK_INT(j->target.kind, CONFIG_TARGET_LABELS);
+	CHECK_INT(j->target.nvalues, 1);
+	CHECK_STR(j->target.values[0], "shop");
+	CHECK_STR(j->target.environment, "live");
+	CHECK_INT(j->target.nexclude, 1);
+	CHECK_STR(j->target.exclude_sites[0], "legacy");
+	check_cron(j, "H 3 * * *");
+	config_target_describe(&j->target, buf, sizeof(buf));
+	CHECK_STR(buf, "label shop (live, except 1 site)");
+
+	j = job(cfg, "alpha-plugins");
+	CHECK_STR(tz_name(j->zone), "America/New_York");
+	CHECK_INT(j->target.kind, CONFIG_TARGET_SITES);
+	CHECK_INT(j->target.nvalues, 2);
+	CHECK_STR(j->target.values[1], "shop");
+	CHECK_STR(param_list_at(j, "plugins", 0), "all");
+	CHECK_STR(param_list_at(j, "exclude", 0), "woocommerce");
+	CHECK(param_list_at(j, "exclude", 1) == NULL);
+	CHECK(config_param_bool(j, "backup_first")); /* from defaults */
+	config_target_describe(&j->target, buf, sizeof(buf));
+	CHECK_STR(buf, "2 sites (live)");
+	check_cron(j, "H H * * SAT");
+
+	j = job(cfg, "alpha-php");
+	CHECK_STR(config_param_str(j, "php_version"), "8.3");
+	CHECK_INT(j->target.kind, CONFIG_TARGET_ENVIRONMENTS);
+	CHECK_INT(j->target.nvalues, 2);
+	CHECK_STR(j->target.values[1], "AAAAAAAA-0000-4000-8000-0000000000E2");
+	CHECK_INT(j->catch_up, CONFIG_CATCH_UP_ONCE);
+	CHECK_INT(j->timeout, 600);
+	config_target_describe(&j->target, buf, sizeof(buf));
+	CHECK_STR(buf, "2 environments");
+
+	j = job(cfg, "beta-backup");
+	CHECK_INT(j->account, 2);
+	CHECK_STR(config_param_str(j, "tag"), "kinsta-cron:beta-backup");
+	CHECK_INT(config_param_int(j, "keep"), 3);
+	CHECK_INT(j->target.kind, CONFIG_TARGET_ALL_SITES);
+	CHECK_STR(j->target.environment, "staging");
+	config_target_describe(&j->target, buf, sizeof(buf));
+	CHECK_STR(buf, "all sites (staging)");
+	/* 02:30 does not exist on 2026-03-29 in Amsterdam: 03:00 CEST. */
+	CHECK_INT(tz_parse_iso(tz_utc(), "2026-03-28T12:00:00Z", &t), 0);
+	CHECK_INT(cron_next(&j->cron, j->zone, t, &t), 0);
+	tz_format_iso(j->zone, t, buf, sizeof(buf));
+	CHECK_STR(buf, "2026-03-29T03:00:00+02:00");
+
+	j = job(cfg, "beta-push");
+	CHECK_STR(config_param_str(j, "source"), "staging");
+	CHECK_STR(config_param_str(j, "target"), "live");
+	CHECK(!config_param_bool(j, "push_db"));
+	CHECK(config_param_bool(j, "push_files"));
+	CHECK(config_param_bool(j, "run_search_and_replace"));
+	CHECK(!config_param_bool(j, "backup_first")); /* not its parameter */
+	CHECK_INT(j->target.kind, CONFIG_TARGET_SITES);
+
+	j = job(cfg, "beta-request");
+	CHECK_STR(config_param_str(j, "method"), "GET");
+	CHECK_STR(config_param_str(j, "path"),
+	          "/sites?company=bbbbbbbb-0000-4000-8000-00000000000b");
+	CHECK(config_param(j, "body") == NULL);
+	CHECK_INT(j->target.kind, CONFIG_TARGET_NONE);
+	CHECK_INT(j->retries, 0);
+	CHECK(j->cron.every == 3600);
+
+	config_free(cfg);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	unsetenv("KINSTA_API_KEY");
+}
+
+/* Defaults of every setting, KINSTA_API_KEY for a single account, and the
+ * values that sit exactly on the edge of their ranges. */
+static void
+test_defaults_and_edges(void)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	const struct config_job *j;
+	char buf[128], err[256];
+
+	enter("defaults");
+	put("k.conf",
+	    "accounts = ( { name = \"solo\"; company = \"" CO "\"; } );\n"
+	    "jobs = (\n"
+	    " { name = \"a\"; schedule = \"@hourly\"; action = "
+	    "\"clear-edge-cache\"; environment_id = \"" ENV "\"; },\n"
+	    " { name = \"b\"; schedule = \"0 0 * * *\"; action = \"backup\"; "
+	    "site = \"x\"; jitter = 3600; retries = 10; timeout = 86400; "
+	    "tag = \"mine\"; keep = 100; },\n"
+	    " { name = \"c\"; schedule = \"* * * * *\"; action = "
+	    "\"create-site\"; display_name = \"D\"; region = \"us-central1\"; "
+	    "admin_email = \"a@b.c\"; admin_password = \"pw\"; admin_user = "
+	    "\"admin\"; site_title = \"T\"; },\n"
+	    " { name = \"d\"; schedule = \"@daily\"; action = \"run-wp-cli\"; "
+	    "command = \"wp cache flush --network\"; all_sites = true; "
+	    "exclude_sites = []; }\n"
+	    ");\n",
+	    0600);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	setenv("KINSTA_API_KEY", "  " KEY "\n", 1);
+	CHECK_INT(config_load("k.conf", 0, &cfg, &errs), 0);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "unexpected: %s\n", errs.msgs[i]);
+	config_errors_free(&errs);
+	if (cfg == NULL)
+		return;
+	CHECK_STR(cfg->api_url, "https://api.kinsta.com/v2");
+	CHECK_INT(cfg->api_timeout, 30);
+	CHECK_STR(cfg->state_dir, "/var/lib/kinsta-cron");
+	CHECK_STR(cfg->timezone, "UTC");
+	CHECK(cfg->zone == tz_utc());
+	CHECK_STR(cfg->log_level, "info");
+	CHECK_INT(cfg->rate_limits.company, 120);
+	CHECK_INT(cfg->rate_limits.create, 5);
+	CHECK_INT(cfg->accounts[0].key_source, CONFIG_KEY_ENV);
+	CHECK(cfg->accounts[0].key_path == NULL);
+	CHECK_INT(config_read_key(&cfg->accounts[0], buf, sizeof(buf), err,
+	                          sizeof(err)),
+	          0);
+	CHECK_STR(buf, KEY);
+
+	j = job(cfg, "a");
+	CHECK(j->enabled);
+	CHECK_INT(j->jitter, 0);
+	CHECK_INT(j->retries, 2);
+	CHECK_INT(j->timeout, 0);
+	CHECK_INT(j->overlap, CONFIG_OVERLAP_SKIP);
+	CHECK_INT(j->catch_up, CONFIG_CATCH_UP_NONE);
+	CHECK_INT(j->account, 0);
+	CHECK(!config_param_bool(j, "clear_subdirectories"));
+	CHECK(config_param_str(j, "url") == NULL);
+	CHECK_INT(config_param(j, "clear_subdirectories")->type,
+	          CONFIG_PARAM_BOOL);
+	config_target_describe(&j->target, buf, sizeof(buf));
+	CHECK_STR(buf, "environment " ENV);
+
+	j = job(cfg, "b");
+	CHECK_INT(j->jitter, 3600);
+	CHECK_INT(j->retries, 10);
+	CHECK_INT(j->timeout, 86400);
+	CHECK_STR(config_param_str(j, "tag"), "mine");
+	CHECK_INT(config_param_int(j, "keep"), 100);
+	config_target_describe(&j->target, buf, sizeof(buf));
+	CHECK_STR(buf, "site x (live)");
+
+	j = job(cfg, "c");
+	CHECK_INT(j->action, CONFIG_ACTION_CREATE_SITE);
+	CHECK(!config_action_needs_target(j->action));
+	CHECK_STR(config_param_str(j, "install_mode"), "new");
+	CHECK_STR(config_param_str(j, "wp_language"), "en_US");
+	CHECK(!config_param_bool(j, "woocommerce"));
+	CHECK_STR(config_param_str(j, "region"), "us-central1");
+
+	j = job(cfg, "d");
+	CHECK(config_action_needs_target(j->action));
+	CHECK_STR(config_param_str(j, "command"), "wp cache flush --network");
+	CHECK_INT(j->target.nexclude, 0);
+	CHECK_STR(config_action_name(j->action), "run-wp-cli");
+	config_free(cfg);
+	unsetenv("KINSTA_API_KEY");
+}
+
+/* A string load (the fuzz target's path) and the cap on kept errors. */
+static void
+test_string_and_cap(void)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	size_t n = 0, len = 64 + 1200 * 80;
+	char *text = malloc(len);
+
+	if (text == NULL)
+		abort();
+	n += (size_t)snprintf(text, len, "jobs = (\n");
+	for (int i = 0; i < 1200; i++)
+		n += (size_t)snprintf(
+		    text + n, len - n,
+		    " { name = \"j%d\"; schedule = \"@daily\"; "
+		    "action = \"nap\"; },\n",
+		    i);
+	snprintf(text + n - 2, len - n + 2, "\n);\n");
+	CHECK_INT(config_load_string(text, "<fuzz>", CONFIG_LOAD_NO_KEYS, &cfg,
+	                             &errs),
+	          -EINVAL);
+	CHECK(cfg == NULL);
+	CHECK_INT(errs.n, CONFIG_MAX_ERRORS);
+	CHECK_INT(errs.dropped, 1201 - CONFIG_MAX_ERRORS);
+	CHECK_STR(errs.msgs[0], "<fuzz>:2: job \"j0\": unknown action \"nap\" "
+	                        "(see kinsta-cron.conf(5) for the list)");
+	config_errors_free(&errs);
+	CHECK_INT(errs.n, 0);
+	free(text);
+
+	CHECK_INT(
+	    config_load_string("accounts = ( { name = \"a\"; company = \"" CO
+	                       "\"; } );\njobs = ( { name = \"x\"; schedule = "
+	                       "\"H/15 * * * *\"; action = \"restart-php\"; "
+	                       "label = \"l\"; } );\n",
+	                       "<s>", CONFIG_LOAD_NO_KEYS, &cfg, &errs),
+	    0);
+	CHECK_INT(errs.n, 0);
+	if (cfg != NULL) {
+		CHECK_INT(cfg->njobs, 1);
+		check_cron(&cfg->jobs[0], "H/15 * * * *");
+	}
+	config_free(cfg);
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(scratch, sizeof(scratch), "%s/kcron-config-XXXXXX",
+	         tmp ? tmp : "/tmp");
+	if (mkdtemp(scratch) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_bad();
+	test_agency();
+	test_defaults_and_edges();
+	test_string_and_cap();
+	return test_report("test_config");
+}

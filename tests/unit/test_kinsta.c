@@ -1,0 +1,711 @@
+/*
+ * Tests for daemon/kinsta.c: the request(s) of every action, step by step
+ * with canned answers; the classification of every recorded fixture; the
+ * target selectors (site names, labels in both spellings, all sites,
+ * exclusions, push source and target); malformed answers.
+ */
+#include <errno.h>
+
+#include "config.h"
+#include "kinsta.h"
+#include "test.h"
+
+#define ENV     "a2222222-2222-4222-8222-222222222222"
+#define COMPANY "c0000000-0000-4000-8000-000000000001"
+
+static const char conf_text[] =
+    "api = { url = \"http://127.0.0.1:9/v2\"; };\n"
+    "accounts = ( { name = \"acme\"; company = \"" COMPANY "\"; } );\n"
+    "jobs = (\n"
+    " { name = \"cc\"; schedule = \"@daily\"; action = \"clear-cache\";"
+    "   environment_id = \"" ENV "\"; },\n"
+    " { name = \"edge\"; schedule = \"@daily\"; action = "
+    "\"clear-edge-cache\"; environment_id = \"" ENV "\";"
+    "   clear_subdirectories = true; url = \"https://x.example/a\"; },\n"
+    " { name = \"cdn\"; schedule = \"@daily\"; action = \"clear-cdn-cache\";"
+    "   site = \"charliesite\"; environment = \"staging\"; },\n"
+    " { name = \"all\"; schedule = \"@daily\"; action = "
+    "\"clear-all-caches\"; sites = [\"bravosite\"]; },\n"
+    " { name = \"php\"; schedule = \"@daily\"; action = \"restart-php\";"
+    "   environment_id = \"" ENV "\"; },\n"
+    " { name = \"phpv\"; schedule = \"@daily\"; action = "
+    "\"set-php-version\"; environment_id = \"" ENV "\";"
+    "   php_version = \"8.3\"; },\n"
+    " { name = \"bk\"; schedule = \"@daily\"; action = \"backup\";"
+    "   environment_id = \"" ENV "\"; keep = 2; },\n"
+    " { name = \"up\"; schedule = \"@daily\"; action = \"update-plugins\";"
+    "   environment_id = \"" ENV "\"; exclude = [\"akismet\"];"
+    "   backup_first = true; },\n"
+    " { name = \"th\"; schedule = \"@daily\"; action = \"update-themes\";"
+    "   environment_id = \"" ENV "\"; themes = [\"astra\"]; },\n"
+    " { name = \"push\"; schedule = \"@daily\"; action = "
+    "\"push-environment\"; site = \"charliesite\"; source = \"staging\";"
+    "   target = \"live\"; push_db = false; },\n"
+    " { name = \"wp\"; schedule = \"@daily\"; action = \"run-wp-cli\";"
+    "   environment_id = \"" ENV "\"; command = \"wp cache flush\"; },\n"
+    " { name = \"new\"; schedule = \"@daily\"; action = \"create-site\";"
+    "   display_name = \"Shop\"; region = \"us-central1\";"
+    "   admin_email = \"a@example.com\"; admin_password = \"pw-123456\";"
+    "   admin_user = \"admin\"; site_title = \"Shop\"; },\n"
+    " { name = \"app\"; schedule = \"@daily\"; action = \"deploy-app\";"
+    "   app_id = \"b0000000-0000-4000-8000-000000000001\";"
+    "   branch = \"main\"; },\n"
+    " { name = \"rep\"; schedule = \"@daily\"; action = \"report\"; },\n"
+    " { name = \"req\"; schedule = \"@daily\"; action = \"request\";"
+    "   method = \"POST\"; path = \"/sites/tools/clear-cache\";"
+    "   body = \"{\\\"environment_id\\\":\\\"" ENV "\\\"}\"; },\n"
+    " { name = \"lab\"; schedule = \"@daily\"; action = \"clear-cache\";"
+    "   labels = [\"shop\", \"vip\"]; exclude_sites = [\"delta\"]; },\n"
+    " { name = \"every\"; schedule = \"@daily\"; action = \"clear-cache\";"
+    "   all_sites = true; environment = \"staging\"; }\n"
+    ");\n";
+
+static struct config *cfg;
+
+static const struct config_job *
+job(const char *name)
+{
+	const struct config_job *j = config_find_job(cfg, name);
+
+	if (j == NULL) {
+		fprintf(stderr, "no job %s in the test config\n", name);
+		exit(1);
+	}
+	return j;
+}
+
+static struct kinsta_target
+env_target(void)
+{
+	struct kinsta_target t = {0};
+
+	snprintf(t.env_id, sizeof(t.env_id), "%s", ENV);
+	return t;
+}
+
+/* Expect the next request to be METHOD PATH BODY, then feed it ANSWER. */
+static enum kinsta_next
+step(int line, struct kinsta_run *run, const char *method, const char *path,
+     const char *body, long status, const char *answer)
+{
+	struct kinsta_request req;
+	enum kinsta_next n = kinsta_run_next(run, &req);
+
+	test_checks++;
+	if (n != KINSTA_SEND ||
+	    strcmp(kinsta_method_name(req.method), method) ||
+	    strcmp(req.path, path) ||
+	    strcmp(req.body ? req.body : "", body ? body : "")) {
+		test_failed++;
+		fprintf(stderr,
+		        "line %d: got %d %s %s %s\n  want %s %s %s (%s)\n",
+		        line, n, kinsta_method_name(req.method), req.path,
+		        req.body ? req.body : "", method, path,
+		        body ? body : "", run->message);
+	}
+	CHECK_INT(req.mutating, strcmp(method, "GET") != 0);
+	kinsta_request_clear(&req);
+	return kinsta_feed(run, status, answer, strlen(answer), NULL);
+}
+
+#define STEP(run, m, p, b, st, a) step(__LINE__, run, m, p, b, st, a)
+
+#define OP(id)                                                                 \
+	"{\"operation_id\":\"" id                                              \
+	"\",\"message\":\"in progress\",\"status\":202}"
+
+static void
+test_simple_actions(void)
+{
+	struct kinsta_target t = env_target();
+	struct kinsta_run run;
+
+	kinsta_run_init(&run, cfg, job("cc"), &t);
+	CHECK_INT(STEP(&run, "POST", "/sites/tools/clear-cache",
+	               "{\"environment_id\":\"" ENV "\"}", 202,
+	               OP("cache:clear-1")),
+	          KINSTA_FOLLOW);
+	CHECK_STR(run.op_id, "cache:clear-1");
+	{
+		struct kinsta_request req;
+
+		kinsta_poll_request(&run, &req);
+		CHECK_STR(req.path, "/operations/cache:clear-1");
+		CHECK(!req.mutating);
+		kinsta_request_clear(&req);
+	}
+	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, "done"), KINSTA_SEND);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	kinsta_run_free(&run);
+
+	kinsta_run_init(&run, cfg, job("edge"), &t);
+	STEP(&run, "POST", "/sites/edge-caching/clear",
+	     "{\"environment_id\":\"" ENV "\",\"clear_subdirectories\":true,"
+	     "\"url\":\"https://x.example/a\"}",
+	     202, OP("edgeCache:clear-1"));
+	kinsta_run_free(&run);
+
+	kinsta_run_init(&run, cfg, job("php"), &t);
+	STEP(&run, "POST", "/sites/tools/restart-php",
+	     "{\"environment_id\":\"" ENV "\"}", 202, OP("php:restart-1"));
+	CHECK_INT(kinsta_op_done(&run, OPS_FAILED, "PHP would not restart"),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK_STR(run.message, "PHP would not restart");
+	kinsta_run_free(&run);
+
+	kinsta_run_init(&run, cfg, job("phpv"), &t);
+	STEP(&run, "PUT", "/sites/tools/modify-php-version",
+	     "{\"environment_id\":\"" ENV "\",\"php_version\":\"8.3\"}", 202,
+	     OP("php:modify-version-1"));
+	CHECK_INT(kinsta_op_done(&run, OPS_TIMED_OUT, "still running"),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_TIMED_OUT);
+	kinsta_run_free(&run);
+
+	kinsta_run_init(&run, cfg, job("wp"), &t);
+	STEP(&run, "POST", "/sites/environments/" ENV "/run-wp-cli-command",
+	     "{\"wp_command\":\"wp cache flush\"}", 202,
+	     OP("cli:run-wp-cli-1"));
+	kinsta_run_free(&run);
+
+	kinsta_run_init(&run, cfg, job("new"), NULL);
+	{
+		struct kinsta_request req;
+
+		CHECK_INT(kinsta_run_next(&run, &req), KINSTA_SEND);
+		CHECK_STR(req.path, "/sites");
+		CHECK_INT(req.cls, RATELIMIT_CREATE);
+		CHECK(strstr(req.body, "\"company\":\"" COMPANY "\"") != NULL);
+		CHECK(strstr(req.body, "\"display_name\":\"Shop\"") != NULL);
+		CHECK(strstr(req.body, "\"woocommerce\":false") != NULL);
+		CHECK(strstr(req.body, "\"install_mode\":\"new\"") != NULL);
+		kinsta_request_clear(&req);
+	}
+	kinsta_run_free(&run);
+
+	kinsta_run_init(&run, cfg, job("app"), NULL);
+	CHECK_INT(STEP(&run, "POST", "/applications/deployments",
+	               "{\"app_id\":\"b0000000-0000-4000-8000-000000000001\","
+	               "\"branch\":\"main\"}",
+	               200, "{\"deployment\":{\"id\":\"dep-1\"}}"),
+	          KINSTA_FOLLOW);
+	CHECK(run.deployment);
+	{
+		struct kinsta_request req;
+
+		kinsta_poll_request(&run, &req);
+		CHECK_STR(req.path, "/applications/deployments/dep-1");
+		kinsta_request_clear(&req);
+	}
+	kinsta_run_free(&run);
+
+	kinsta_run_init(&run, cfg, job("req"), NULL);
+	STEP(&run, "POST", "/sites/tools/clear-cache",
+	     "{\"environment_id\":\"" ENV "\"}", 202, OP("cache:clear-9"));
+	kinsta_run_free(&run);
+}
+
+static void
+test_failures(void)
+{
+	struct kinsta_target t = env_target();
+	struct kinsta_run run;
+
+	kinsta_run_init(&run, cfg, job("cc"), &t);
+	CHECK_INT(STEP(&run, "POST", "/sites/tools/clear-cache",
+	               "{\"environment_id\":\"" ENV "\"}", 401,
+	               "{\"status\":401,\"message\":\"Unauthenticated.\"}"),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK_STR(run.message, "API key rejected or expired (HTTP 401)");
+	kinsta_run_free(&run);
+
+	kinsta_run_init(&run, cfg, job("cc"), &t);
+	STEP(&run, "POST", "/sites/tools/clear-cache",
+	     "{\"environment_id\":\"" ENV "\"}", 500,
+	     "{\"status\":500,\"message\":\"Error occurred while trying to "
+	     "clear cache\"}");
+	CHECK_STR(run.message, "Error occurred while trying to clear cache");
+	kinsta_run_free(&run);
+
+	/* not JSON: the text, cut short and on one line */
+	kinsta_run_init(&run, cfg, job("cc"), &t);
+	STEP(&run, "POST", "/sites/tools/clear-cache",
+	     "{\"environment_id\":\"" ENV "\"}", 502,
+	     "<html>\nBad gateway</html>");
+	CHECK_STR(run.message, "<html> Bad gateway</html>");
+	kinsta_run_free(&run);
+
+	/* a 2xx that is not JSON fails the run, with the parser's reason */
+	kinsta_run_init(&run, cfg, job("cc"), &t);
+	STEP(&run, "POST", "/sites/tools/clear-cache",
+	     "{\"environment_id\":\"" ENV "\"}", 202, "{\"operation_id\":");
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK(strstr(run.message, "JSON") != NULL);
+	kinsta_run_free(&run);
+
+	/* 202 without an operation id: done at once */
+	kinsta_run_init(&run, cfg, job("cc"), &t);
+	CHECK_INT(STEP(&run, "POST", "/sites/tools/clear-cache",
+	               "{\"environment_id\":\"" ENV "\"}", 202,
+	               "{\"message\":\"ok\",\"status\":202}"),
+	          KINSTA_SEND);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	kinsta_run_free(&run);
+
+	/* no answer at all */
+	kinsta_run_init(&run, cfg, job("cc"), &t);
+	{
+		struct kinsta_request req;
+
+		kinsta_run_next(&run, &req);
+		kinsta_request_clear(&req);
+	}
+	CHECK_INT(kinsta_feed(&run, 0, "", 0, "Connection refused"),
+	          KINSTA_DONE);
+	CHECK_STR(run.message, "Connection refused");
+	kinsta_run_free(&run);
+}
+
+static void
+test_backup_rotation(void)
+{
+	struct kinsta_target t = env_target();
+	struct kinsta_run run;
+	static const char list[] =
+	    "{\"environment\":{\"display_name\":\"live\",\"backups\":["
+	    "{\"id\":1,\"name\":\"a\",\"note\":\"kinsta-cron:bk\","
+	    "\"type\":\"manual\",\"created_at\":1000},"
+	    "{\"id\":2,\"name\":\"b\",\"note\":\"kinsta-cron:bk\","
+	    "\"type\":\"manual\",\"created_at\":3000},"
+	    "{\"id\":3,\"name\":\"c\",\"note\":\"someone else\","
+	    "\"type\":\"manual\",\"created_at\":500},"
+	    "{\"id\":4,\"name\":\"d\",\"note\":\"kinsta-cron:bk\","
+	    "\"type\":\"manual\",\"created_at\":2000},"
+	    "{\"id\":5,\"name\":\"e\",\"note\":null,"
+	    "\"type\":\"daily\",\"created_at\":100},"
+	    "{\"id\":6,\"name\":\"f\",\"note\":\"kinsta-cron:bk\","
+	    "\"type\":\"manual\",\"created_at\":4000}]}}";
+
+	kinsta_run_init(&run, cfg, job("bk"), &t);
+	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:bk\"}", 202, OP("backups:add-manual-1"));
+	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, ""), KINSTA_SEND);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL,
+	               200, list),
+	          KINSTA_SEND);
+	/* keep 2 newest of our own (6, 2): drop 4 then 1; never 3 or 5 */
+	STEP(&run, "DELETE", "/sites/environments/backups/4", NULL, 202,
+	     OP("backups:remove-4"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "DELETE", "/sites/environments/backups/1", NULL, 202,
+	     OP("backups:remove-1"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	kinsta_run_free(&run);
+
+	/* resumed while deleting: lists again instead of guessing */
+	kinsta_run_resume(&run, cfg, job("bk"), &t, 2, "backups:remove-4",
+	                  false);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_FOLLOW);
+	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, ""), KINSTA_SEND);
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     list);
+	kinsta_run_free(&run);
+}
+
+static void
+test_updates(void)
+{
+	struct kinsta_target t = env_target();
+	struct kinsta_run run;
+	static const char plugins[] =
+	    "{\"environment\":{\"id\":\"" ENV "\",\"container_info\":{"
+	    "\"id\":\"c\",\"wp_plugins\":{\"data\":["
+	    "{\"name\":\"akismet\",\"title\":\"A\",\"status\":\"active\","
+	    "\"version\":\"1\",\"update\":\"available\","
+	    "\"update_version\":\"2\",\"update_status\":null},"
+	    "{\"name\":\"woocommerce\",\"title\":\"W\",\"status\":"
+	    "\"active\",\"version\":\"8\",\"update\":\"available\","
+	    "\"update_version\":\"9\",\"update_status\":null},"
+	    "{\"name\":\"jetpack\",\"title\":\"J\",\"status\":\"active\","
+	    "\"version\":\"3\",\"update\":\"none\","
+	    "\"update_version\":null,\"update_status\":null}]}}}}";
+	static const char themes[] =
+	    "{\"environment\":{\"id\":\"" ENV "\",\"container_info\":{"
+	    "\"id\":\"c\",\"wp_themes\":{\"data\":["
+	    "{\"name\":\"twentytwenty\",\"title\":\"T\",\"status\":"
+	    "\"inactive\",\"version\":\"1\",\"update\":\"available\","
+	    "\"update_version\":\"2\",\"update_status\":null}]}}}}";
+
+	kinsta_run_init(&run, cfg, job("up"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     plugins);
+	/* backup_first: a pre-update backup, then the bulk update without
+	 * the excluded plugin and without the one with no update */
+	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:up:pre-update\"}", 202,
+	     OP("backups:add-manual-2"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	CHECK_INT(STEP(&run, "PUT",
+	               "/sites/environments/" ENV "/plugins/bulk-update",
+	               "{\"plugins\":[{\"name\":\"woocommerce\"}]}", 200,
+	               OP("wp-plugins:bulk-update-1")),
+	          KINSTA_FOLLOW);
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	kinsta_run_free(&run);
+
+	/* themes = ["astra"]: nothing of that name to update -> skipped */
+	kinsta_run_init(&run, cfg, job("th"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/themes", NULL,
+	               200, themes),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SKIPPED);
+	CHECK_STR(run.message, "no theme updates available");
+	kinsta_run_free(&run);
+
+	/* a plugin list of the wrong shape fails clearly */
+	kinsta_run_init(&run, cfg, job("up"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     "{\"environment\":{}}");
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK_STR(run.message,
+	          "unexpected answer from the API (missing fields)");
+	kinsta_run_free(&run);
+}
+
+static char *
+slurp(const char *name, size_t *len)
+{
+	const char *dir = getenv("KCRON_SHARED");
+	char path[1024];
+	FILE *f;
+	char *buf;
+	long n;
+
+	if (dir != NULL)
+		snprintf(path, sizeof(path), "%s/kinsta-api/fixtures/%s", dir,
+		         name);
+	else
+		snprintf(path, sizeof(path),
+		         "%s/../shared/kinsta-api/fixtures/%s",
+		         getenv("KCRON_SOURCE_DIR") ? getenv("KCRON_SOURCE_DIR")
+		                                    : ".",
+		         name);
+	if ((f = fopen(path, "rb")) == NULL)
+		TEST_SKIP("the recorded fixtures (../shared/kinsta-api) are "
+		          "not there; set KCRON_SHARED");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		abort();
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static enum ops_poll
+classify(bool deployment, long status, const char *body, char *msg)
+{
+	return kinsta_classify_poll(deployment, status, body, strlen(body),
+	                            msg);
+}
+
+static void
+test_fixtures(void)
+{
+	static const struct {
+		const char *file;
+		long status;
+		const char *op;
+	} accepted[] = {
+	    {"clear-cache.json", 202,
+	     "cache:clear-a2222222-2222-4222-8222-222222222222"},
+	    {"restart-php.json", 202,
+	     "container:restart-php-a2222222-2222-4222-8222-222222222222"},
+	    {"edge-clear.json", 202, NULL},
+	    {"cdn-clear.json", 202, NULL},
+	    {"run-wp-cli.json", 202, NULL},
+	};
+	struct kinsta_target t = env_target();
+	char msg[KINSTA_MSG_MAX];
+	size_t len;
+	char *body;
+
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		struct kinsta_run run;
+		struct kinsta_request req;
+
+		body = slurp(accepted[i].file, &len);
+		kinsta_run_init(&run, cfg, job("cc"), &t);
+		kinsta_run_next(&run, &req);
+		kinsta_request_clear(&req);
+		CHECK_INT(
+		    kinsta_feed(&run, accepted[i].status, body, len, NULL),
+		    KINSTA_FOLLOW);
+		CHECK(run.op_id[0] != '\0');
+		if (accepted[i].op)
+			CHECK_STR(run.op_id, accepted[i].op);
+		kinsta_run_free(&run);
+		free(body);
+	}
+
+	body = slurp("operation-success.json", &len);
+	CHECK_INT(kinsta_classify_poll(false, 200, body, len, msg),
+	          OPS_POLL_SUCCEEDED);
+	CHECK_STR(msg, "Successfully finished request.");
+	free(body);
+	body = slurp("error-401.json", &len);
+	CHECK_INT(kinsta_classify_poll(false, 401, body, len, msg),
+	          OPS_POLL_AUTH);
+	CHECK(!kinsta_error_message(401, body, len, msg));
+	CHECK_STR(msg, "Unauthenticated.");
+	free(body);
+	body = slurp("error-404.json", &len);
+	CHECK_INT(kinsta_classify_poll(false, 404, body, len, msg),
+	          OPS_POLL_NOT_FOUND);
+	free(body);
+	body = slurp("error-429.json", &len);
+	CHECK_INT(kinsta_classify_poll(false, 429, body, len, msg),
+	          OPS_POLL_RETRY);
+	CHECK(kinsta_error_message(429, body, len, msg));
+	CHECK_STR(msg, "Too many requests, please try again later.");
+	/* the text alone says rate limit, whatever the code */
+	CHECK(kinsta_error_message(
+	    400, "{\"message\":\"Too Many Requests today\"}", 37, msg));
+	free(body);
+
+	/* the body wins when it disagrees with the HTTP code */
+	CHECK_INT(classify(false, 200,
+	                   "{\"status\":500,\"message\":\"Disk full\"}", msg),
+	          OPS_POLL_FAILED);
+	CHECK_STR(msg, "Disk full");
+	CHECK_INT(
+	    classify(false, 500, "{\"status\":500,\"message\":\"x\"}", msg),
+	    OPS_POLL_FAILED);
+	CHECK_INT(classify(false, 202,
+	                   "{\"status\":202,\"message\":\"Operation in "
+	                   "progress\"}",
+	                   msg),
+	          OPS_POLL_RUNNING);
+	CHECK_INT(classify(false, 202, "{\"status\":\"200\"}", msg),
+	          OPS_POLL_SUCCEEDED);
+	CHECK_INT(classify(false, 503, "", msg), OPS_POLL_RETRY);
+	CHECK_INT(classify(false, 0, "", msg), OPS_POLL_RETRY);
+	CHECK_INT(classify(false, 400, "{}", msg), OPS_POLL_REJECTED);
+	CHECK_STR(msg, "HTTP 400");
+	/* malformed JSON with 202: still running, nothing believed */
+	CHECK_INT(classify(false, 202, "{\"status\":", msg), OPS_POLL_RUNNING);
+	/* deployments */
+	CHECK_INT(classify(true, 200,
+	                   "{\"deployment\":{\"status\":\"success\"}}", msg),
+	          OPS_POLL_SUCCEEDED);
+	CHECK_INT(classify(true, 200,
+	                   "{\"deployment\":{\"status\":\"failed\"}}", msg),
+	          OPS_POLL_FAILED);
+	CHECK_STR(msg, "deployment failed");
+	CHECK_INT(classify(true, 200,
+	                   "{\"deployment\":{\"status\":\"building\"}}", msg),
+	          OPS_POLL_RUNNING);
+}
+
+static void
+test_select(void)
+{
+	struct kinsta_target *t = NULL;
+	size_t n = 0, len;
+	char err[256], *sites = slurp("sites.json", &len);
+	static const char labelled[] =
+	    "{\"company\":{\"sites\":["
+	    "{\"id\":\"s1\",\"name\":\"alpha\",\"siteLabels\":[{\"id\":\"1\","
+	    "\"name\":\"shop\"}],\"environments\":[{\"id\":\"e1\",\"name\":"
+	    "\"live\",\"cdn_cache_id\":null}]},"
+	    "{\"id\":\"s2\",\"name\":\"bravo\",\"site_labels\":[{\"id\":2,"
+	    "\"name\":\"vip\"}],\"environments\":[{\"id\":\"e2\",\"name\":"
+	    "\"live\"}]},"
+	    "{\"id\":\"s3\",\"name\":\"delta\",\"siteLabels\":[{\"id\":\"1\","
+	    "\"name\":\"shop\"}],\"environments\":[{\"id\":\"e3\",\"name\":"
+	    "\"live\"}]},"
+	    "{\"id\":\"s4\",\"name\":\"echo\",\"siteLabels\":[],"
+	    "\"environments\":[{\"id\":\"e4\",\"name\":\"live\"}]}]}}";
+
+	/* site + environment, with the CDN id read from the environment */
+	CHECK_INT(
+	    kinsta_select(job("cdn"), sites, len, &t, &n, err, sizeof(err)), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(t[0].env_id, "a3333333-3333-4333-8333-333333333331");
+	CHECK_STR(t[0].cdn_cache_id, "c3333333-3333-4333-8333-333333333331");
+	CHECK_STR(t[0].edge_cache_id, "");
+	CHECK_STR(t[0].site_name, "charliesite");
+	free(t);
+
+	/* push: live is the target, staging the source, in one site */
+	CHECK_INT(
+	    kinsta_select(job("push"), sites, len, &t, &n, err, sizeof(err)),
+	    0);
+	CHECK_INT(n, 1);
+	CHECK_STR(t[0].env_id, "a3333333-3333-4333-8333-333333333333");
+	CHECK_STR(t[0].source_env_id, "a3333333-3333-4333-8333-333333333331");
+	{
+		struct kinsta_run run;
+
+		kinsta_run_init(&run, cfg, job("push"), &t[0]);
+		STEP(
+		    &run, "PUT",
+		    "/sites/33333333-3333-4333-8333-333333333333/environments",
+		    "{\"source_env_id\":\"a3333333-3333-4333-8333-"
+		    "333333333331\",\"target_env_id\":\"a3333333-3333-4333-"
+		    "8333-333333333333\",\"push_db\":false,\"push_files\":true,"
+		    "\"run_search_and_replace\":true}",
+		    202, OP("environments:push-1"));
+		kinsta_run_free(&run);
+	}
+	free(t);
+
+	/* all caches on bravosite: page, edge, CDN in that order */
+	CHECK_INT(
+	    kinsta_select(job("all"), sites, len, &t, &n, err, sizeof(err)), 0);
+	{
+		struct kinsta_run run;
+
+		kinsta_run_init(&run, cfg, job("all"), &t[0]);
+		STEP(&run, "POST", "/sites/tools/clear-cache",
+		     "{\"environment_id\":\"" ENV "\"}", 202, OP("a"));
+		kinsta_op_done(&run, OPS_SUCCEEDED, "");
+		STEP(&run, "POST", "/sites/edge-caching/clear",
+		     "{\"environment_id\":\"" ENV "\"}", 202, OP("b"));
+		kinsta_op_done(&run, OPS_SUCCEEDED, "");
+		STEP(&run, "POST", "/sites/cdn/clear-cache",
+		     "{\"environment_id\":\"" ENV "\",\"cdn_cache_id\":"
+		     "\"c2222222-2222-4222-8222-222222222222\"}",
+		     202, OP("c"));
+		kinsta_op_done(&run, OPS_SUCCEEDED, "");
+		CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+		          KINSTA_DONE);
+		CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+		kinsta_run_free(&run);
+	}
+	free(t);
+
+	/* labels in both spellings, minus an excluded site */
+	CHECK_INT(kinsta_select(job("lab"), labelled, strlen(labelled), &t, &n,
+	                        err, sizeof(err)),
+	          0);
+	CHECK_INT(n, 2);
+	CHECK_STR(t[0].env_id, "e1");
+	CHECK_STR(t[1].env_id, "e2");
+	{
+		/* no edge cache, no CDN: page cache only, with a note */
+		struct kinsta_run run;
+
+		kinsta_run_init(&run, cfg, job("all"), &t[0]);
+		STEP(&run, "POST", "/sites/tools/clear-cache",
+		     "{\"environment_id\":\"e1\"}", 202, OP("a"));
+		kinsta_op_done(&run, OPS_SUCCEEDED, "");
+		CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+		          KINSTA_DONE);
+		CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+		CHECK_STR(run.note, "edge cache not enabled, skipped; CDN not "
+		                    "enabled, skipped");
+		kinsta_run_free(&run);
+
+		kinsta_run_init(&run, cfg, job("cdn"), &t[0]);
+		CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+		          KINSTA_DONE);
+		CHECK_INT(run.outcome, KINSTA_SKIPPED);
+		kinsta_run_free(&run);
+	}
+	free(t);
+
+	/* nothing matches: say what was asked */
+	CHECK_INT(kinsta_select(job("every"), labelled, strlen(labelled), &t,
+	                        &n, err, sizeof(err)),
+	          -EINVAL);
+	CHECK(strstr(err, "among the company's 4 sites") != NULL);
+	CHECK_INT(
+	    kinsta_select(job("lab"), "[1,2]", 5, &t, &n, err, sizeof(err)),
+	    -EINVAL);
+	CHECK_STR(err, "the site list has no company.sites");
+	free(sites);
+}
+
+static void
+test_report_action(void)
+{
+	struct kinsta_run run;
+	const char *doc;
+	size_t len;
+
+	kinsta_run_init(&run, cfg, job("rep"), NULL);
+	STEP(&run, "GET",
+	     "/sites?company=" COMPANY "&include_environments=true", NULL, 200,
+	     "{\"company\":{\"sites\":[{\"id\":\"s1\",\"name\":\"alpha\","
+	     "\"siteLabels\":[{\"id\":\"1\",\"name\":\"shop\"}],"
+	     "\"environments\":[{\"id\":\"e1\",\"name\":\"live\"}]}]}}");
+	STEP(&run, "GET", "/company/" COMPANY "/users", NULL, 200,
+	     "{\"company\":{\"users\":[{\"user\":{\"id\":\"u\",\"email\":"
+	     "\"a@example.com\",\"full_name\":\"A\"}}]}}");
+	STEP(&run, "GET", "/sites/environments/e1/plugins", NULL, 200,
+	     "{\"environment\":{\"container_info\":{\"wp_plugins\":{\"data\":"
+	     "[{\"name\":\"akismet\",\"version\":\"1\",\"update\":"
+	     "\"available\",\"update_version\":\"2\"}]}}}}");
+	STEP(&run, "GET", "/sites/environments/e1/themes", NULL, 200,
+	     "{\"environment\":{\"container_info\":{\"wp_themes\":{\"data\":"
+	     "[]}}}}");
+	STEP(&run, "GET", "/sites/environments/e1/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[{\"id\":1,\"created_at\":5},"
+	     "{\"id\":2,\"created_at\":9}]}}");
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	CHECK_INT(kinsta_report(&run, &doc, &len), 0);
+	CHECK(len > 0 &&
+	      strncmp(doc,
+	              "{\"job\":\"rep\",\"company\":\"" COMPANY
+	              "\",\"sites\":[{\"id\":\"s1\",\"name\":\"alpha\","
+	              "\"labels\":[\"shop\"],\"environments\":[{\"id\":\"e1\","
+	              "\"name\":\"live\"}]}],\"users\":[{\"email\":\"a@"
+	              "example.com\",\"full_name\":\"A\"}],\"environments\":[{"
+	              "\"id\":\"e1\",\"plugin_updates\":[{\"name\":\"akismet\","
+	              "\"version\":\"1\",\"update_version\":\"2\"}],"
+	              "\"theme_updates\":[],\"backups\":2,"
+	              "\"latest_backup_ms\":9}]}",
+	              len) == 0);
+	kinsta_run_free(&run);
+}
+
+int
+main(void)
+{
+	struct config_errors errs = {0};
+
+	if (config_load_string(conf_text, "test.conf", CONFIG_LOAD_NO_KEYS,
+	                       &cfg, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		return 1;
+	}
+	test_simple_actions();
+	test_failures();
+	test_backup_rotation();
+	test_updates();
+	test_fixtures();
+	test_select();
+	test_report_action();
+	config_free(cfg);
+	return test_report("test_kinsta");
+}
