@@ -2362,6 +2362,15 @@ check_keys(struct loader *L)
 	const char *env = getenv("KINSTA_API_KEY");
 	char err[512];
 
+	/* Outside the service, the folder the unit's LoadCredential= lines
+	 * read from stands in for $CREDENTIALS_DIRECTORY, so that a plain
+	 * `kinsta-cron check` by root sees the keys the service will get. */
+	if ((creds == NULL || creds[0] == '\0') &&
+	    (creds = resolve_path(L, "credentials")) == NULL) {
+		nomem(L);
+		return;
+	}
+
 	for (size_t i = 0; i < cfg->naccounts; i++) {
 		struct config_account *a = &cfg->accounts[i];
 		struct stat st;
@@ -2409,10 +2418,11 @@ check_keys(struct loader *L)
 			continue;
 		}
 		lerr(L, a->file, a->line,
-		     "account \"%s\": no API key: set key_file, provide "
-		     "$CREDENTIALS_DIRECTORY/%s (systemd LoadCredential=), or "
-		     "set KINSTA_API_KEY (only with a single account)",
-		     a->name, a->name);
+		     "account \"%s\": no API key: set key_file, put the key "
+		     "in %s/%s (the service gets it through systemd "
+		     "LoadCredential=), or set KINSTA_API_KEY (only with a "
+		     "single account)",
+		     a->name, creds, a->name);
 	}
 }
 

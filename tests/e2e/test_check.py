@@ -120,6 +120,24 @@ def test_key_in_environment_and_credentials(tree):
     p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
     assert p.returncode == 1
     assert "no API key" in p.stderr
+    assert "put the key in credentials/shop" in p.stderr
+
+
+def test_credentials_folder_beside_the_config(tree):
+    # Without $CREDENTIALS_DIRECTORY (a check by hand, not the service),
+    # the folder the unit's LoadCredential= lines read from is used, so a
+    # plain check sees the keys the service will get.
+    conf = GOOD.replace(' key_file = "shop.key";', "")
+    write(str(tree / "kinsta-cron.conf"), conf)
+    write(str(tree / "credentials" / "shop"), KEY + "\n")
+    p = run(["-c", str(tree / "kinsta-cron.conf"), "check"], cwd="/")
+    assert p.returncode == 0, p.stderr
+    assert f"key from credential {tree}/credentials/shop\n" in p.stdout
+    # and it is held to the same rules as any key file
+    os.chmod(str(tree / "credentials" / "shop"), 0o644)
+    p = run(["-c", str(tree / "kinsta-cron.conf"), "check"], cwd="/")
+    assert p.returncode == 1
+    assert "chmod 600" in p.stderr
 
 
 def test_next_job(tree):

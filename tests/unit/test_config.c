@@ -352,9 +352,10 @@ static const struct bad bad[] = {
     {"no key source",
      "accounts = ( { name = \"acme\"; company = \"" CO "\"; } );\n" JOB(""),
      NULL, NULL, NULL, 0,
-     "k.conf:1: account \"acme\": no API key: set key_file, provide "
-     "$CREDENTIALS_DIRECTORY/acme (systemd LoadCredential=), or set "
-     "KINSTA_API_KEY (only with a single account)"},
+     "k.conf:1: account \"acme\": no API key: set key_file, put the key in "
+     "credentials/acme (the service gets it through systemd "
+     "LoadCredential=), or set KINSTA_API_KEY (only with a single "
+     "account)"},
     {"the key itself in the config",
      "accounts = ( { name = \"acme\"; company = \"" CO
      "\"; key_file = \"acme.key\";\n api_key = \"" KEY "\"; } );\n" JOB(""),

@@ -1,0 +1,57 @@
+# The Debian package: cpack -G DEB in a build tree configured with
+# -DCMAKE_INSTALL_PREFIX=/usr (tests/package-test.sh does it all).
+#
+# Depends comes from dpkg-shlibdeps (the libraries the binary links) plus
+# what the program reads at run time: CA certificates for HTTPS and the
+# IANA zone files.  The maintainer scripts are in cmake/deb/.
+
+set(KCRON_PACKAGE_MAINTAINER "kinsta-cron maintainers <kinsta-cron@localhost>"
+    CACHE STRING "Maintainer field of the Debian package")
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME kinsta-cron)
+set(CPACK_PACKAGE_VENDOR kinsta-cron)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "${KCRON_PACKAGE_MAINTAINER}")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "scheduled maintenance jobs for Kinsta sites")
+set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
+set(CPACK_STRIP_FILES ON)
+
+set(CPACK_DEBIAN_PACKAGE_NAME kinsta-cron)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # kinsta-cron_0.1.0-1_amd64.deb
+set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${KCRON_PACKAGE_MAINTAINER}")
+# The summary above is the first line; this is the long description.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+    "kinsta-cron is a small daemon that runs scheduled maintenance on Kinsta
+sites through the Kinsta REST API: cache clears, PHP restarts, backups,
+plugin and theme updates, environment pushes, deploys and reports. Jobs
+are cron schedules in a libconfig file; the daemon follows every Kinsta
+operation to its end, keeps to Kinsta's rate limits and logs each result
+to syslog. It runs as a hardened systemd service and takes a new
+configuration with systemctl reload.")
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "ca-certificates, tzdata")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "systemd")
+
+# conffiles: every file the package puts under /etc (dpkg keeps the
+# administrator's version on upgrade and removes it only on purge).
+file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/deb/conffiles
+     CONTENT "${KCRON_CONFDIR}/kinsta-cron.conf\n" @ONLY)
+foreach(script postinst prerm postrm)
+  configure_file(${CMAKE_CURRENT_LIST_DIR}/deb/${script}
+                 ${PROJECT_BINARY_DIR}/deb/${script} @ONLY)
+endforeach()
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${PROJECT_BINARY_DIR}/deb/conffiles ${PROJECT_BINARY_DIR}/deb/postinst
+    ${PROJECT_BINARY_DIR}/deb/prerm ${PROJECT_BINARY_DIR}/deb/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+
+# Debian policy on the staged tree: compressed man pages, a changelog, a
+# lintian override (a plain install needs none of them).
+set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/KcronDebStage.cmake)
+
+include(CPack)
