@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cron.h"
+#include "util.h"
 
 #define NONE INT64_MAX
 
@@ -782,12 +783,6 @@ cron_parse(struct cron *c, const char *expr, const char *name, char *err,
 	return 0;
 }
 
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 /* next_wall() answers for a whole interval of starting points: from any
  * wall time in [lo, w] the first match is w.  Walking span by span asks
  * about neighbouring points over and over, so remember the last answer. */
@@ -822,7 +817,7 @@ cron_next(const struct cron *c, const struct tz *zone, int64_t after,
 	if (after < TIME_MIN || after >= TIME_MAX)
 		return -ERANGE;
 	if (c->every > 0) {
-		*next = (floor_div(after, c->every) + 1) * c->every;
+		*next = (util_floor_div(after, c->every) + 1) * c->every;
 		return 0;
 	}
 	if (zone == NULL)

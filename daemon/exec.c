@@ -16,6 +16,7 @@
 
 #include "exec.h"
 #include "log.h"
+#include "util.h"
 #include "ops.h"
 #include "ratelimit.h"
 
@@ -56,6 +57,7 @@ struct run {
 	uv_timer_t timer; /* backoff and poll waits */
 	enum run_state state;
 	bool holds_env;
+	bool dry_faked; /* dry run: a change was shown, not sent */
 	struct run *prev, *next;
 };
 
@@ -107,15 +109,6 @@ static void run_step(struct run *r);
 static void run_finish(struct run *r);
 
 /* ---- time and chance ---------------------------------------------------- */
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t
 now_ms(const struct exec *ex)
@@ -193,7 +186,7 @@ on_http_done(const struct http_response *res, void *arg)
 		int64_t hint = ratelimit_retry_after_ms(
 		    (const char *const *)res->header_names,
 		    (const char *const *)res->header_values, res->nheaders,
-		    wall_ms());
+		    util_wall_ms());
 
 		/* the server refused it: resending is always safe */
 		wait = hint >= 0 ? hint : backoff_ms(c->attempts) + 1000;
@@ -423,11 +416,16 @@ run_finish(struct run *r)
 	    .message = r->k.message,
 	    .note = r->k.note,
 	    .started_ms = r->started_ms,
-	    .ended_ms = wall_ms(),
+	    .ended_ms = util_wall_ms(),
 	};
 	char env[KINSTA_ID_MAX];
 	bool had_env = r->holds_env;
 
+	if (r->dry_faked) {
+		r->k.outcome = KINSTA_SKIPPED;
+		snprintf(r->k.message, sizeof(r->k.message),
+		         "dry run: nothing that changes anything was sent");
+	}
 	if (r->k.outcome == KINSTA_SUCCEEDED &&
 	    kinsta_report(&r->k, &res.report, &res.report_len) < 0)
 		res.report = NULL;
@@ -521,7 +519,7 @@ on_run_answer(struct call *c, const struct http_response *res)
 			hint = ratelimit_retry_after_ms(
 			    (const char *const *)res->header_names,
 			    (const char *const *)res->header_values,
-			    res->nheaders, wall_ms());
+			    res->nheaders, util_wall_ms());
 		log_msg(LOG_DEBUG, "job=%s op=%s poll status=%ld", r->job->name,
 		        r->op.id, res->status);
 		kinsta_request_clear(&c->req);
@@ -574,16 +572,20 @@ run_step(struct run *r)
 		break;
 	}
 	if (ex->opt.dry_run && r->call.req.mutating) {
+		/* Show it, then go on as if it had been done at once, so
+		 * that the whole sequence is shown; reads are sent for real
+		 * (what to update, which backups to drop). */
 		fprintf(ex->opt.dry_out ? ex->opt.dry_out : stdout,
 		        "%s %s%s%s%s\n", kinsta_method_name(r->call.req.method),
 		        ex->cfg->api_url, r->call.req.path,
 		        r->call.req.body ? " " : "",
 		        r->call.req.body ? r->call.req.body : "");
 		kinsta_request_clear(&r->call.req);
-		r->k.outcome = KINSTA_SKIPPED;
-		snprintf(r->k.message, sizeof(r->k.message),
-		         "dry run: nothing sent");
-		run_finish(r);
+		r->dry_faked = true;
+		if (kinsta_feed(&r->k, 202, "{}", 2, NULL) == KINSTA_SEND)
+			run_step(r);
+		else
+			run_finish(r);
 		return;
 	}
 	r->call.attempts = 0;
@@ -604,7 +606,7 @@ run_new(struct exec *ex, const struct config *cfg, const struct config_job *job,
 	r->cfg = cfg;
 	r->job = job;
 	r->run_id = run_id;
-	r->started_ms = wall_ms();
+	r->started_ms = util_wall_ms();
 	snprintf(r->key, sizeof(r->key), "%s", key);
 	r->call.ex = ex;
 	r->call.key = r->key;
@@ -635,8 +637,8 @@ report_failure(struct exec *ex, const struct config *cfg,
 	    .op_id = "",
 	    .message = why,
 	    .note = "",
-	    .started_ms = wall_ms(),
-	    .ended_ms = wall_ms(),
+	    .started_ms = util_wall_ms(),
+	    .ended_ms = util_wall_ms(),
 	};
 
 	if (ex->hooks.finished != NULL)

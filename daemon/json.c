@@ -12,24 +12,10 @@
 #include <yajl/yajl_parse.h>
 
 #include "json.h"
+#include "util.h"
 
 /* How many input bytes a message may quote. */
 #define EXCERPT_MAX 32
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Quote at most EXCERPT_MAX bytes of S, escaping everything that is not
  * printable ASCII, so that a hostile body cannot inject control sequences
@@ -61,40 +47,6 @@ excerpt(char *dst, size_t dstlen, const char *s, size_t n)
 	dst[o] = '\0';
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at S (at most N bytes), or 0.
- * Stricter than yajl's own check, which lets overlong forms, UTF-16
- * surrogates and code points above U+10FFFF through (RFC 3629 table 3-7).
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2)
-		return 0;
-	if (c < 0xe0)
-		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c < 0xf0) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-			return 0;
-		return 3;
-	}
-	if (c < 0xf5) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 /* Is S[0..N) valid UTF-8 without NUL? */
 static bool
 text_ok(const char *s, size_t n)
@@ -103,7 +55,7 @@ text_ok(const char *s, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		size_t k = p[i] == 0 ? 0 : utf8_seq(p + i, n - i);
+		size_t k = p[i] == 0 ? 0 : util_utf8_len(p + i, n - i);
 
 		if (k == 0)
 			return false;
@@ -154,17 +106,17 @@ scan(const char *buf, size_t len, char *err, size_t errlen)
 		long u, lo;
 
 		if (c == 0) {
-			seterr(err, errlen, "NUL byte in JSON at offset %zu",
-			       i);
+			util_seterr(err, errlen,
+			            "NUL byte in JSON at offset %zu", i);
 			return -EINVAL;
 		}
 		if (c >= 0x80) {
-			size_t k = utf8_seq(p + i, len - i);
+			size_t k = util_utf8_len(p + i, len - i);
 
 			if (k == 0) {
-				seterr(err, errlen,
-				       "invalid UTF-8 in JSON at offset %zu",
-				       i);
+				util_seterr(
+				    err, errlen,
+				    "invalid UTF-8 in JSON at offset %zu", i);
 				return -EINVAL;
 			}
 			i += k;
@@ -191,8 +143,9 @@ scan(const char *buf, size_t len, char *err, size_t errlen)
 			continue;
 		}
 		if (u == 0) {
-			seterr(err, errlen,
-			       "escaped NUL in JSON string at offset %zu", i);
+			util_seterr(err, errlen,
+			            "escaped NUL in JSON string at offset %zu",
+			            i);
 			return -EINVAL;
 		}
 		if (u < 0xd800 || u > 0xdfff) {
@@ -204,10 +157,11 @@ scan(const char *buf, size_t len, char *err, size_t errlen)
 		    p[i + 7] == 'u')
 			lo = hex4(p + i + 8);
 		if (lo < 0xdc00 || lo > 0xdfff) {
-			seterr(err, errlen,
-			       "unpaired surrogate escape in JSON string at "
-			       "offset %zu",
-			       i);
+			util_seterr(
+			    err, errlen,
+			    "unpaired surrogate escape in JSON string at "
+			    "offset %zu",
+			    i);
 			return -EINVAL;
 		}
 		i += 12;
@@ -399,11 +353,11 @@ yajl_err(char *err, size_t errlen, const char *msg, long long offset)
 		o--;
 	line[o] = '\0';
 	if (offset < 0)
-		seterr(err, errlen, "invalid JSON: %s",
-		       o ? line : "syntax error");
+		util_seterr(err, errlen, "invalid JSON: %s",
+		            o ? line : "syntax error");
 	else
-		seterr(err, errlen, "invalid JSON at offset %lld: %s", offset,
-		       o ? line : "syntax error");
+		util_seterr(err, errlen, "invalid JSON at offset %lld: %s",
+		            offset, o ? line : "syntax error");
 }
 
 int
@@ -421,7 +375,7 @@ json_parse(yajl_val *out, const char *buf, size_t len,
 	int ret;
 
 	*out = NULL;
-	seterr(err, errlen, "%s", "");
+	util_seterr(err, errlen, "%s", "");
 	pp.max_depth = JSON_DEFAULT_MAX_DEPTH;
 	if (lim != NULL) {
 		if (lim->max_bytes > 0)
@@ -436,13 +390,14 @@ json_parse(yajl_val *out, const char *buf, size_t len,
 		pp.max_depth = JSON_MAX_DEPTH_CAP;
 
 	if (len > max_bytes) {
-		seterr(err, errlen,
-		       "response body is %zu bytes, over the %zu-byte limit",
-		       len, max_bytes);
+		util_seterr(
+		    err, errlen,
+		    "response body is %zu bytes, over the %zu-byte limit", len,
+		    max_bytes);
 		return -EMSGSIZE;
 	}
 	if (buf == NULL && len > 0) {
-		seterr(err, errlen, "no buffer");
+		util_seterr(err, errlen, "no buffer");
 		return -EINVAL;
 	}
 	ret = scan(buf, len, err, errlen);
@@ -467,7 +422,7 @@ json_parse(yajl_val *out, const char *buf, size_t len,
 		st = yajl_complete_parse(h);
 	if (st != yajl_status_ok && pp.err != 0) {
 		ret = pp.err;
-		seterr(err, errlen, "%s", pp.msg);
+		util_seterr(err, errlen, "%s", pp.msg);
 		goto fail;
 	}
 	if (st != yajl_status_ok) {
@@ -498,7 +453,7 @@ json_parse(yajl_val *out, const char *buf, size_t len,
 
 fail:
 	if (ret == -ENOMEM)
-		seterr(err, errlen, "out of memory parsing JSON");
+		util_seterr(err, errlen, "out of memory parsing JSON");
 	free(copy);
 	if (h != NULL)
 		yajl_free(h);

@@ -201,6 +201,19 @@ take_body(struct kinsta_request *req, struct json_writer *w)
 	return rc;
 }
 
+/* {key: value} */
+static int
+str_body(struct kinsta_request *req, const char *key, const char *value)
+{
+	struct json_writer w;
+
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key_str(&w, key, value);
+	json_w_obj_close(&w);
+	return take_body(req, &w);
+}
+
 /* {"environment_id": env, ...extra string/bool pairs} */
 static int
 env_body(struct kinsta_request *req, const struct kinsta_run *run,
@@ -558,18 +571,9 @@ kinsta_run_next(struct kinsta_run *run, struct kinsta_request *req)
 			                   "manual-backups",
 			                   t->env_id)) < 0)
 				break;
-			{
-				struct json_writer w;
-
-				json_w_init(&w);
-				json_w_obj_open(&w);
-				json_w_key_str(
-				    &w, "tag",
-				    backup_tag(run, tag, sizeof(tag),
-				               cur(run) == S_PRE_BACKUP));
-				json_w_obj_close(&w);
-				rc = take_body(req, &w);
-			}
+			rc = str_body(req, "tag",
+			              backup_tag(run, tag, sizeof(tag),
+			                         cur(run) == S_PRE_BACKUP));
 			break;
 		case S_LIST_BACKUPS:
 			if (config_param_int(run->job, "keep") <= 0) {
@@ -631,17 +635,8 @@ kinsta_run_next(struct kinsta_run *run, struct kinsta_request *req)
 			                   "run-wp-cli-command",
 			                   t->env_id)) < 0)
 				break;
-			{
-				struct json_writer w;
-
-				json_w_init(&w);
-				json_w_obj_open(&w);
-				json_w_key_str(
-				    &w, "wp_command",
-				    config_param_str(run->job, "command"));
-				json_w_obj_close(&w);
-				rc = take_body(req, &w);
-			}
+			rc = str_body(req, "wp_command",
+			              config_param_str(run->job, "command"));
 			break;
 		case S_CREATE_SITE:
 			rc = set_path(req, KINSTA_POST, "%s", "/sites");

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "ratelimit.h"
+#include "tz.h"
 
 enum { REQ_IDLE, REQ_QUEUED, REQ_HEAD, REQ_SENT };
 
@@ -797,19 +798,6 @@ scan_time(const char **p, int *h, int *mi, int *s)
 	       scan_lit(p, ":") && scan_num(p, 2, s);
 }
 
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int
 month_days(int y, int m)
 {
@@ -877,7 +865,7 @@ parse_http_date(const char *s, int64_t *ms)
 		return false;
 	if (sec == 60)
 		sec = 59;
-	*ms = ((days_from_civil(y, mon, d) * 24 + h) * 60 + mi) * 60 + sec;
+	*ms = ((tz_days_from_civil(y, mon, d) * 24 + h) * 60 + mi) * 60 + sec;
 	*ms *= 1000;
 	return true;
 }

@@ -12,8 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "cron.h"
 #include "log.h"
+#include "util.h"
 #include "scheduler.h"
 
 /* How many missed slots catch-up walks before it stops counting. */
@@ -43,6 +46,10 @@ struct scheduler {
 	size_t nentries;
 	size_t *heap; /* indices into entries, earliest due first */
 	size_t nheap;
+	size_t *due;      /* scratch for tick: entries due now */
+	uv_check_t check; /* a coalesced state save, when dirty */
+	bool dirty;
+	int open_handles; /* while closing */
 	int tfd;
 	uv_poll_t poll;
 	uint64_t run_seq;
@@ -146,15 +153,6 @@ heap_pop(struct scheduler *s)
 /* ---- clock and timer ---------------------------------------------------- */
 
 static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
 jitter_ms(int64_t jitter_s)
 {
 	uint64_t r = 0;
@@ -223,6 +221,29 @@ save_state(struct scheduler *s)
 		log_msg(LOG_ERR, "cannot save state: %s", err);
 }
 
+static void
+on_check(uv_check_t *c)
+{
+	struct scheduler *s = c->data;
+
+	uv_check_stop(c);
+	if (s->dirty) {
+		s->dirty = false;
+		save_state(s);
+	}
+}
+
+/* Save at the end of this loop iteration: operations that start or end
+ * together cost one write (an fsync blocks the loop). */
+static void
+save_soon(struct scheduler *s)
+{
+	if (!s->dirty) {
+		s->dirty = true;
+		uv_check_start(&s->check, on_check);
+	}
+}
+
 static const char *
 target_name(const struct kinsta_target *t, char *buf, size_t len)
 {
@@ -237,6 +258,17 @@ static void
 iso_utc(int64_t t, char *buf, size_t len)
 {
 	tz_format_iso(tz_utc(), t, buf, len);
+}
+
+/* Keep systemctl status current: jobs, runs in flight, next fire.  A
+ * no-op without $NOTIFY_SOCKET. */
+static void
+notify_status(struct scheduler *s)
+{
+	char status[512];
+
+	scheduler_status(s, status, sizeof(status));
+	sd_notifyf(0, "STATUS=%s", status);
 }
 
 static void
@@ -259,7 +291,7 @@ on_progress(const struct exec_progress *p, void *arg)
 		state_op_remove(s->st, p->job->name, p->run_id,
 		                p->target->env_id);
 	}
-	save_state(s);
+	save_soon(s);
 }
 
 static struct entry *
@@ -330,7 +362,7 @@ on_finished(const struct exec_result *r, void *arg)
 		log_msg(LOG_ERR, "cannot append to the history: %s", err);
 	if (state_op_remove(s->st, r->job->name, r->run_id,
 	                    r->target->env_id) == 0)
-		save_state(s);
+		save_soon(s);
 	if (r->report != NULL) {
 		const char *out = config_param_str(r->job, "output");
 
@@ -348,6 +380,8 @@ on_finished(const struct exec_result *r, void *arg)
 		fire(s, e, e->slot);
 	}
 	free_unused_configs(s);
+	if (!s->stopped)
+		notify_status(s);
 }
 
 static void
@@ -374,7 +408,7 @@ fire(struct scheduler *s, struct entry *e, int64_t slot)
 		        job->name, config_action_name(job->action), when);
 		return;
 	}
-	run_id = ((uint64_t)wall_ms() << 12) | (s->run_seq++ & 0xfff);
+	run_id = ((uint64_t)util_wall_ms() << 12) | (s->run_seq++ & 0xfff);
 	log_msg(LOG_INFO, "job=%s action=%s slot=%s event=fire%s", job->name,
 	        config_action_name(job->action), when,
 	        e->catch_up ? " catch_up=once" : "");
@@ -387,19 +421,33 @@ fire(struct scheduler *s, struct entry *e, int64_t slot)
 static void
 tick(struct scheduler *s, int64_t now_ms)
 {
+	size_t n = 0;
+
+	/* Record every due slot and save once before any run starts: a
+	 * crash after this never fires one of them twice, and a burst of
+	 * jobs due together costs one write, not one each. */
 	while (s->nheap > 0 && s->entries[s->heap[0]].due_ms <= now_ms) {
 		size_t i = heap_pop(s);
-		struct entry *e = &s->entries[i];
 
-		/* record first: a crash after this never fires it twice */
-		state_set_last_fired(s->st, e->job->name, e->slot);
+		state_set_last_fired(s->st, s->entries[i].job->name,
+		                     s->entries[i].slot);
+		s->due[n++] = i;
+	}
+	if (n > 0) {
 		save_state(s);
+		s->dirty = false;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct entry *e = &s->entries[s->due[k]];
+
 		fire(s, e, e->slot);
 		plan_entry(s, e, now_ms);
 		if (e->due_ms != INT64_MAX)
-			heap_push(s, i);
+			heap_push(s, s->due[k]);
 	}
 	arm(s);
+	if (n > 0)
+		notify_status(s);
 }
 
 static void
@@ -416,12 +464,12 @@ on_timer(uv_poll_t *p, int status, int events)
 			log_msg(LOG_NOTICE, "event=clock-change "
 			                    "reason=\"wall clock stepped; "
 			                    "recomputing fire times\"");
-			rebuild(s, wall_ms());
+			rebuild(s, util_wall_ms());
 		} else if (errno != EAGAIN) {
 			log_msg(LOG_ERR, "timer: %s", strerror(errno));
 		}
 	}
-	tick(s, wall_ms());
+	tick(s, util_wall_ms());
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -433,9 +481,11 @@ make_entries(struct scheduler *s, const struct config *cfg)
 
 	free(s->entries);
 	free(s->heap);
+	free(s->due);
 	s->entries = calloc(cfg->njobs + 1, sizeof(*s->entries));
 	s->heap = calloc(cfg->njobs + 1, sizeof(*s->heap));
-	if (s->entries == NULL || s->heap == NULL)
+	s->due = calloc(cfg->njobs + 1, sizeof(*s->due));
+	if (s->entries == NULL || s->heap == NULL || s->due == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->njobs; i++)
 		if (cfg->jobs[i].enabled)
@@ -471,6 +521,8 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
 		goto fail;
 	}
 	s->poll.data = s;
+	uv_check_init(loop, &s->check);
+	s->check.data = s;
 	hooks.arg = s;
 	exec_set_hooks(ex, &hooks);
 	*out = s;
@@ -479,6 +531,7 @@ fail:
 	if (s != NULL) {
 		free(s->entries);
 		free(s->heap);
+		free(s->due);
 		free(s);
 	}
 	return -ENOMEM;
@@ -513,9 +566,9 @@ scheduler_start(struct scheduler *s)
 	}
 	(void)resumed;
 	(void)dropped;
-	rebuild(s, wall_ms());
+	rebuild(s, util_wall_ms());
 	uv_poll_start(&s->poll, UV_READABLE, on_timer);
-	tick(s, wall_ms());
+	tick(s, util_wall_ms());
 	return 0;
 }
 
@@ -536,7 +589,7 @@ scheduler_reload(struct scheduler *s, struct config *cfg)
 		free(o);
 		config_free(cfg);
 		make_entries(s, s->cfg);
-		rebuild(s, wall_ms());
+		rebuild(s, util_wall_ms());
 		arm(s);
 		return;
 	}
@@ -546,10 +599,10 @@ scheduler_reload(struct scheduler *s, struct config *cfg)
 	s->cfg = cfg;
 	exec_set_config(s->ex, cfg);
 	state_forget_jobs(s->st, job_configured, cfg);
-	rebuild(s, wall_ms());
+	rebuild(s, util_wall_ms());
 	free_unused_configs(s);
 	save_state(s);
-	tick(s, wall_ms());
+	tick(s, util_wall_ms());
 }
 
 void
@@ -574,11 +627,14 @@ scheduler_config(const struct scheduler *s)
 	return s->cfg;
 }
 
+/* Both handles are embedded: free only after the second close. */
 static void
-on_poll_closed(uv_handle_t *h)
+on_handle_closed(uv_handle_t *h)
 {
 	struct scheduler *s = h->data;
 
+	if (--s->open_handles > 0)
+		return;
 	close(s->tfd);
 	while (s->old != NULL) {
 		struct old_config *o = s->old;
@@ -592,6 +648,7 @@ on_poll_closed(uv_handle_t *h)
 	free(s->st);
 	free(s->entries);
 	free(s->heap);
+	free(s->due);
 	free(s);
 }
 
@@ -599,7 +656,10 @@ void
 scheduler_stop(struct scheduler *s)
 {
 	s->stopped = true;
+	s->dirty = false;
 	save_state(s);
 	uv_poll_stop(&s->poll);
-	uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+	s->open_handles = 2;
+	uv_close((uv_handle_t *)&s->check, on_handle_closed);
+	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 }

@@ -17,62 +17,15 @@
 
 #include "json.h"
 #include "state.h"
+#include "util.h"
 
 #define STATE_FILE   "state.json"
 #define HISTORY_FILE "history.jsonl"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------------ */
 /* Text: the JSON writer refuses invalid UTF-8 and would then lose the
  * whole document, while names cut to a fixed size by other modules may
  * end inside a character.  Such bytes become U+FFFD instead. */
-
-/* Length of the well-formed UTF-8 sequence at S (N bytes left), or 0;
- * the same strict rules as json_parse, which must read our output. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-
-	if (c == 0)
-		return 0;
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2)
-		return 0;
-	if (c < 0xe0)
-		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c < 0xf0) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-			return 0;
-		return 3;
-	}
-	if (c < 0xf5) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
 
 /* Key and string value S[0..LEN), repaired if it is not valid UTF-8. */
 static int
@@ -84,7 +37,7 @@ w_text(struct json_writer *w, const char *key, const char *s, size_t len)
 	int ret;
 
 	while (i < len) {
-		size_t k = utf8_seq(p + i, len - i);
+		size_t k = p[i] == 0 ? 0 : util_utf8_len(p + i, len - i);
 
 		if (k == 0)
 			break;
@@ -95,7 +48,7 @@ w_text(struct json_writer *w, const char *key, const char *s, size_t len)
 	if (len > SIZE_MAX / 3 || (fixed = malloc(len * 3)) == NULL)
 		return -ENOMEM;
 	for (i = 0; i < len;) {
-		size_t k = utf8_seq(p + i, len - i);
+		size_t k = p[i] == 0 ? 0 : util_utf8_len(p + i, len - i);
 
 		if (k == 0) {
 			memcpy(fixed + o, "\xef\xbf\xbd", 3);
@@ -426,10 +379,10 @@ state_encode(const struct state *st, char **out, size_t *len, char *err,
 		(*out)[n] = '\n';
 		*len = n + 1;
 	} else {
-		seterr(err, errlen, "cannot encode the state: %s",
-		       ret == -ENOMEM        ? "out of memory"
-		       : json_w_strerror(&w) ? json_w_strerror(&w)
-		                             : "writer error");
+		util_seterr(err, errlen, "cannot encode the state: %s",
+		            ret == -ENOMEM        ? "out of memory"
+		            : json_w_strerror(&w) ? json_w_strerror(&w)
+		                                  : "writer error");
 	}
 	json_w_free(&w);
 	return ret;
@@ -548,50 +501,53 @@ state_decode(struct state *st, const char *buf, size_t len, char *err,
 	int ret;
 
 	memset(st, 0, sizeof(*st));
-	seterr(err, errlen, "%s", "");
+	util_seterr(err, errlen, "%s", "");
 	if (len > STATE_MAX_BYTES) {
-		seterr(err, errlen, "is %zu bytes, over the %zu-byte limit",
-		       len, STATE_MAX_BYTES);
+		util_seterr(err, errlen,
+		            "is %zu bytes, over the %zu-byte limit", len,
+		            STATE_MAX_BYTES);
 		return -EMSGSIZE;
 	}
 	ret = json_parse(&doc, buf, len, &lim, jerr, sizeof(jerr));
 	if (ret == -ENOMEM) {
-		seterr(err, errlen, "cannot be parsed: out of memory");
+		util_seterr(err, errlen, "cannot be parsed: out of memory");
 		goto fail;
 	}
 	if (ret != 0) {
-		seterr(err, errlen, "is not valid JSON (%s)", jerr);
+		util_seterr(err, errlen, "is not valid JSON (%s)", jerr);
 		goto fail;
 	}
 	ret = -EINVAL;
 	if (json_obj(doc, NULL) == NULL) {
-		seterr(err, errlen, "is not a JSON object");
+		util_seterr(err, errlen, "is not a JSON object");
 		goto fail;
 	}
 	switch (json_int(doc, &version, "version", NULL)) {
 	case 0:
 		break;
 	case -ENOENT:
-		seterr(err, errlen, "has no \"version\"");
+		util_seterr(err, errlen, "has no \"version\"");
 		goto fail;
 	default:
-		seterr(err, errlen, "has a \"version\" that is not an integer");
+		util_seterr(err, errlen,
+		            "has a \"version\" that is not an integer");
 		goto fail;
 	}
 	if (version != STATE_VERSION) {
-		seterr(err, errlen,
-		       "has format version %lld, and this daemon reads "
-		       "version %d",
-		       (long long)version, STATE_VERSION);
+		util_seterr(err, errlen,
+		            "has format version %lld, and this daemon reads "
+		            "version %d",
+		            (long long)version, STATE_VERSION);
 		goto fail;
 	}
 	last = json_get(doc, "last", NULL);
 	ops = json_get(doc, "ops", NULL);
 	if ((last != NULL && json_arr(last, NULL) == NULL) ||
 	    (ops != NULL && json_arr(ops, NULL) == NULL)) {
-		seterr(err, errlen, "has a \"%s\" that is not an array",
-		       last != NULL && json_arr(last, NULL) == NULL ? "last"
-		                                                    : "ops");
+		util_seterr(err, errlen, "has a \"%s\" that is not an array",
+		            last != NULL && json_arr(last, NULL) == NULL
+		                ? "last"
+		                : "ops");
 		goto fail;
 	}
 
@@ -631,14 +587,14 @@ state_decode(struct state *st, const char *buf, size_t len, char *err,
 	}
 	json_free(doc);
 	if (skipped > 0)
-		seterr(err, errlen,
-		       "skipped %zu invalid entr%s (the first: %s)", skipped,
-		       skipped == 1 ? "y" : "ies", why);
+		util_seterr(err, errlen,
+		            "skipped %zu invalid entr%s (the first: %s)",
+		            skipped, skipped == 1 ? "y" : "ies", why);
 	return skipped > INT_MAX ? INT_MAX : (int)skipped;
 
 fail:
 	if (ret == -ENOMEM)
-		seterr(err, errlen, "cannot be loaded: out of memory");
+		util_seterr(err, errlen, "cannot be loaded: out of memory");
 	json_free(doc);
 	state_free(st);
 	return ret;
@@ -742,14 +698,14 @@ state_load(struct state *st, const char *dir, char *warn, size_t warnlen)
 	struct stat sb;
 
 	memset(st, 0, sizeof(*st));
-	seterr(warn, warnlen, "%s", "");
+	util_seterr(warn, warnlen, "%s", "");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 && errno == ENOENT)
 		return 0;
 	if (dfd < 0) {
 		ret = -errno;
-		seterr(warn, warnlen, "cannot open state_dir %s: %s", dir,
-		       strerror(-ret));
+		util_seterr(warn, warnlen, "cannot open state_dir %s: %s", dir,
+		            strerror(-ret));
 		return ret;
 	}
 	fd = openat(dfd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -774,27 +730,30 @@ state_load(struct state *st, const char *dir, char *warn, size_t warnlen)
 		free(buf);
 		if (ret >= 0) {
 			if (ret > 0)
-				seterr(warn, warnlen, "%s/%s: %s", dir,
-				       STATE_FILE, why);
+				util_seterr(warn, warnlen, "%s/%s: %s", dir,
+				            STATE_FILE, why);
 			ret = ret > 0;
 			goto out;
 		}
 		if (ret == -ENOMEM) {
-			seterr(warn, warnlen, "%s/%s %s", dir, STATE_FILE, why);
+			util_seterr(warn, warnlen, "%s/%s %s", dir, STATE_FILE,
+			            why);
 			goto out;
 		}
 	}
 	ret = move_aside(dfd, aside, sizeof(aside));
 	if (ret != 0) {
-		seterr(warn, warnlen,
-		       "%s/%s %s, and it cannot be moved aside: %s; remove "
-		       "or repair it",
-		       dir, STATE_FILE, why, strerror(-ret));
+		util_seterr(
+		    warn, warnlen,
+		    "%s/%s %s, and it cannot be moved aside: %s; remove "
+		    "or repair it",
+		    dir, STATE_FILE, why, strerror(-ret));
 		goto out;
 	}
-	seterr(warn, warnlen,
-	       "%s/%s %s; moved aside to %s/%s; starting with no saved state",
-	       dir, STATE_FILE, why, dir, aside);
+	util_seterr(
+	    warn, warnlen,
+	    "%s/%s %s; moved aside to %s/%s; starting with no saved state", dir,
+	    STATE_FILE, why, dir, aside);
 	ret = 1;
 out:
 	if (fd >= 0)
@@ -887,8 +846,8 @@ write_atomic(const char *dir, const char *name, const char *buf, size_t len,
 	return 0;
 
 fail:
-	seterr(err, errlen, "cannot write %s/%s: %s: %s", dir, name, what,
-	       strerror(-ret));
+	util_seterr(err, errlen, "cannot write %s/%s: %s: %s", dir, name, what,
+	            strerror(-ret));
 	if (fd >= 0)
 		close(fd);
 	if (tmp)
@@ -921,13 +880,13 @@ state_write_file(const char *path, const char *buf, size_t len, char *err,
 	size_t n = slash ? (size_t)(slash - path) : 0;
 
 	if (slash != NULL && slash[1] == '\0') {
-		seterr(err, errlen, "cannot write %s: it names a directory",
-		       path);
+		util_seterr(err, errlen,
+		            "cannot write %s: it names a directory", path);
 		return -EISDIR;
 	}
 	if (n >= sizeof(dir)) {
-		seterr(err, errlen, "cannot write %.64s...: path too long",
-		       path);
+		util_seterr(err, errlen, "cannot write %.64s...: path too long",
+		            path);
 		return -ENAMETOOLONG;
 	}
 	if (slash == NULL) {
@@ -1013,18 +972,18 @@ state_history_append(const char *dir, const struct state_history *h, char *err,
 	if (ret == 0)
 		ret = json_w_finish(&w, &doc, &len);
 	if (ret != 0) {
-		seterr(err, errlen, "cannot encode a history line: %s",
-		       json_w_strerror(&w) ? json_w_strerror(&w)
-		                           : "out of memory");
+		util_seterr(err, errlen, "cannot encode a history line: %s",
+		            json_w_strerror(&w) ? json_w_strerror(&w)
+		                                : "out of memory");
 		goto fail;
 	}
 	/* The writer escapes control characters and adds no newline, so
 	 * this is the line's only one. */
 	ret = -ENOMEM;
 	if ((line = malloc(len + 1)) == NULL) {
-		seterr(err, errlen,
-		       "cannot write a history line: out of "
-		       "memory");
+		util_seterr(err, errlen,
+		            "cannot write a history line: out of "
+		            "memory");
 		goto fail;
 	}
 	memcpy(line, doc, len);
@@ -1037,8 +996,8 @@ state_history_append(const char *dir, const struct state_history *h, char *err,
 	                 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) <
 	        0) {
 		ret = -errno;
-		seterr(err, errlen, "cannot open %s/%s: %s", dir, HISTORY_FILE,
-		       strerror(-ret));
+		util_seterr(err, errlen, "cannot open %s/%s: %s", dir,
+		            HISTORY_FILE, strerror(-ret));
 		goto fail;
 	}
 	/* One write(2) with O_APPEND: the kernel places it at the end under
@@ -1049,8 +1008,8 @@ state_history_append(const char *dir, const struct state_history *h, char *err,
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		ret = -errno;
-		seterr(err, errlen, "cannot write %s/%s: %s", dir, HISTORY_FILE,
-		       strerror(-ret));
+		util_seterr(err, errlen, "cannot write %s/%s: %s", dir,
+		            HISTORY_FILE, strerror(-ret));
 		goto fail;
 	}
 	ret = 0;
@@ -1059,14 +1018,15 @@ state_history_append(const char *dir, const struct state_history *h, char *err,
 		 * line starts clean. */
 		(void)!write(fd, "\n", 1);
 		ret = -EIO;
-		seterr(err, errlen, "short write to %s/%s (%zd of %zu bytes)",
-		       dir, HISTORY_FILE, r, len);
+		util_seterr(err, errlen,
+		            "short write to %s/%s (%zd of %zu bytes)", dir,
+		            HISTORY_FILE, r, len);
 	}
 fail:
 	if (fd >= 0 && close(fd) != 0 && ret == 0) {
 		ret = -errno;
-		seterr(err, errlen, "cannot write %s/%s: %s", dir, HISTORY_FILE,
-		       strerror(-ret));
+		util_seterr(err, errlen, "cannot write %s/%s: %s", dir,
+		            HISTORY_FILE, strerror(-ret));
 	}
 	if (dfd >= 0)
 		close(dfd);
@@ -1108,16 +1068,16 @@ state_dir_check(const char *dir, char *err, size_t errlen)
 	int ret;
 
 	if (n == 0 || n >= sizeof(parent)) {
-		seterr(err, errlen, "state_dir \"%.64s\" is %s", dir,
-		       n == 0 ? "empty" : "too long");
+		util_seterr(err, errlen, "state_dir \"%.64s\" is %s", dir,
+		            n == 0 ? "empty" : "too long");
 		return -EINVAL;
 	}
 	if (stat(dir, &sb) == 0)
 		goto exists;
 	if (errno != ENOENT) {
 		ret = -errno;
-		seterr(err, errlen, "state_dir %s is not accessible: %s", dir,
-		       strerror(-ret));
+		util_seterr(err, errlen, "state_dir %s is not accessible: %s",
+		            dir, strerror(-ret));
 		return ret;
 	}
 	memcpy(parent, dir, n + 1);
@@ -1131,27 +1091,28 @@ state_dir_check(const char *dir, char *err, size_t errlen)
 	else
 		*slash = '\0';
 	if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		seterr(err, errlen,
-		       "state_dir %s does not exist, and neither does its "
-		       "parent directory %s",
-		       dir, parent);
+		util_seterr(err, errlen,
+		            "state_dir %s does not exist, and neither does its "
+		            "parent directory %s",
+		            dir, parent);
 		return -ENOENT;
 	}
 	/* EEXIST: another process made it meanwhile; stat says what. */
 	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || stat(dir, &sb) != 0) {
 		ret = -errno;
-		seterr(err, errlen, "cannot create state_dir %s: %s", dir,
-		       strerror(-ret));
+		util_seterr(err, errlen, "cannot create state_dir %s: %s", dir,
+		            strerror(-ret));
 		return ret;
 	}
 exists:
 	if (!S_ISDIR(sb.st_mode)) {
-		seterr(err, errlen, "state_dir %s is not a directory", dir);
+		util_seterr(err, errlen, "state_dir %s is not a directory",
+		            dir);
 		return -ENOTDIR;
 	}
 	if ((ret = probe_writable(dir)) != 0) {
-		seterr(err, errlen, "state_dir %s is not writable: %s", dir,
-		       strerror(-ret));
+		util_seterr(err, errlen, "state_dir %s is not writable: %s",
+		            dir, strerror(-ret));
 		return ret;
 	}
 	return 0;

@@ -8,6 +8,7 @@
  * away, so every span boundary changes the offset.
  */
 #include "tz.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,28 +91,6 @@ static const struct tz utc_zone = {.name = utc_name};
 
 static const int cum_days[13] = {0,   31,  59,  90,  120, 151, 181,
                                  212, 243, 273, 304, 334, 365};
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	if (a % b < 0)
-		q--;
-	return q;
-}
 
 static int64_t
 sat_add(int64_t a, int64_t b)
@@ -235,7 +214,7 @@ date_at(const struct tz_date *dt, int64_t y, int64_t jan1, int32_t off)
 static int64_t
 year_of_day(int64_t days, int64_t *jan1)
 {
-	int64_t y = 1970 + floor_div(days * 400, 146097);
+	int64_t y = 1970 + util_floor_div(days * 400, 146097);
 	int64_t j = tz_days_from_civil(y, 1, 1);
 
 	/* The estimate is at most a year off. */
@@ -394,7 +373,7 @@ rule_span_cycle(const struct tz_rule *r, int64_t t, struct tz_span *s)
 		s->offset = s->prev_offset = s->next_offset = r->cyc_const;
 		return;
 	}
-	k = floor_div(t - CYCLE_BASE, CYCLE_SECS);
+	k = util_floor_div(t - CYCLE_BASE, CYCLE_SECS);
 	cycle = CYCLE_BASE + k * CYCLE_SECS;
 	rel = t - cycle;
 	j = count_le(r->cyc_at, m, rel);
@@ -429,7 +408,7 @@ rule_span(const struct tz_rule *r, int64_t t, struct tz_span *s)
 		rule_span(r, t < r->lo ? r->lo : r->hi - 1, s);
 		return;
 	}
-	y = year_of_day(floor_div(t, SECS_PER_DAY), &jan1);
+	y = year_of_day(util_floor_div(t, SECS_PER_DAY), &jan1);
 	if (!r->fast || y - 1 < RULE_YEAR_MIN || y + 1 >= RULE_YEAR_MAX) {
 		rule_span_cycle(r, t, s);
 		if (s->start <= r->lo) {
@@ -612,7 +591,7 @@ posix_parse(const char *s, struct tz_rule *r, bool *has_dst, char *err,
 	*has_dst = r->dst_off != r->std_off;
 	return 0;
 bad:
-	seterr(err, errlen, "bad TZ string \"%s\" in the TZif footer", s);
+	util_seterr(err, errlen, "bad TZ string \"%s\" in the TZif footer", s);
 	return -EINVAL;
 }
 
@@ -641,11 +620,11 @@ tzif_header(const uint8_t *p, size_t len, struct tzif_counts *h, char *err,
             size_t errlen)
 {
 	if (len < TZIF_HDR_LEN) {
-		seterr(err, errlen, "truncated TZif data");
+		util_seterr(err, errlen, "truncated TZif data");
 		return -EINVAL;
 	}
 	if (memcmp(p, "TZif", 4) != 0) {
-		seterr(err, errlen, "not TZif data (bad magic)");
+		util_seterr(err, errlen, "not TZif data (bad magic)");
 		return -EINVAL;
 	}
 	h->version = p[4];
@@ -718,7 +697,7 @@ tz_parse(struct tz **out, const char *name, const void *data, size_t len,
 		/* Version 2+: skip the 32-bit block, use the 64-bit one. */
 		blk = tzif_block_len(&h, 4);
 		if (blk > len - pos) {
-			seterr(err, errlen, "truncated TZif data");
+			util_seterr(err, errlen, "truncated TZif data");
 			return -EINVAL;
 		}
 		pos += (size_t)blk;
@@ -730,17 +709,18 @@ tz_parse(struct tz **out, const char *name, const void *data, size_t len,
 	}
 	blk = tzif_block_len(&h, timesize);
 	if (blk > len - pos) {
-		seterr(err, errlen, "truncated TZif data");
+		util_seterr(err, errlen, "truncated TZif data");
 		return -EINVAL;
 	}
 	if (h.typecnt == 0) {
-		seterr(err, errlen, "TZif data without time types");
+		util_seterr(err, errlen, "TZif data without time types");
 		return -EINVAL;
 	}
 	if (h.leapcnt != 0) {
-		seterr(err, errlen,
-		       "TZif data with leap seconds (\"right/\" zones) is not "
-		       "supported");
+		util_seterr(
+		    err, errlen,
+		    "TZif data with leap seconds (\"right/\" zones) is not "
+		    "supported");
 		return -EINVAL;
 	}
 
@@ -751,7 +731,7 @@ tz_parse(struct tz **out, const char *name, const void *data, size_t len,
 	        NULL ||
 	    (z->off = malloc(((size_t)h.timecnt + 1) * sizeof(int32_t))) ==
 	        NULL) {
-		seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 
@@ -763,9 +743,9 @@ tz_parse(struct tz **out, const char *name, const void *data, size_t len,
 		int32_t utoff = (int32_t)be32(types + 6 * (size_t)i);
 
 		if (utoff < OFF_MIN || utoff > OFF_MAX) {
-			seterr(err, errlen,
-			       "TZif UTC offset %" PRId32 " out of range",
-			       utoff);
+			util_seterr(err, errlen,
+			            "TZif UTC offset %" PRId32 " out of range",
+			            utoff);
 			goto fail;
 		}
 	}
@@ -777,15 +757,16 @@ tz_parse(struct tz **out, const char *name, const void *data, size_t len,
 		                 : (int32_t)be32(times + 4 * (size_t)i);
 
 		if (idx[i] >= h.typecnt) {
-			seterr(err, errlen,
-			       "TZif transition %" PRIu32
-			       " has time type %u of %" PRIu32,
-			       i, idx[i], h.typecnt);
+			util_seterr(err, errlen,
+			            "TZif transition %" PRIu32
+			            " has time type %u of %" PRIu32,
+			            i, idx[i], h.typecnt);
 			goto fail;
 		}
 		if (have_last && at <= last) {
-			seterr(err, errlen,
-			       "TZif transitions are not in ascending order");
+			util_seterr(
+			    err, errlen,
+			    "TZif transitions are not in ascending order");
 			goto fail;
 		}
 		zone_push(z, at, (int32_t)be32(types + 6 * (size_t)idx[i]));
@@ -801,18 +782,20 @@ tz_parse(struct tz **out, const char *name, const void *data, size_t len,
 
 		if (pos >= len || *f != '\n' ||
 		    (nl = memchr(f + 1, '\n', len - pos - 1)) == NULL) {
-			seterr(err, errlen, "TZif footer missing or truncated");
+			util_seterr(err, errlen,
+			            "TZif footer missing or truncated");
 			goto fail;
 		}
 		flen = (size_t)(nl - f - 1);
 		if (flen > TZ_FOOTER_MAX) {
-			seterr(err, errlen, "TZif footer too long");
+			util_seterr(err, errlen, "TZif footer too long");
 			goto fail;
 		}
 		for (size_t i = 0; i < flen; i++) {
 			if (f[1 + i] < 0x20 || f[1 + i] > 0x7e) {
-				seterr(err, errlen,
-				       "TZif footer has a control character");
+				util_seterr(
+				    err, errlen,
+				    "TZif footer has a control character");
 				goto fail;
 			}
 		}
@@ -836,7 +819,7 @@ tz_parse(struct tz **out, const char *name, const void *data, size_t len,
 		rule_classify(&rule);
 		z->rule = rule;
 		if ((rc = rule_tabulate(&z->rule)) != 0) {
-			seterr(err, errlen, "out of memory");
+			util_seterr(err, errlen, "out of memory");
 			goto fail;
 		}
 		z->has_rule = true;
@@ -871,7 +854,7 @@ check_name(const char *name, char *err, size_t errlen)
 	const char *why = NULL;
 
 	if (name == NULL || *name == '\0') {
-		seterr(err, errlen, "empty time zone name");
+		util_seterr(err, errlen, "empty time zone name");
 		return -EINVAL;
 	}
 	if (strlen(name) > TZ_NAME_MAX)
@@ -889,10 +872,10 @@ check_name(const char *name, char *err, size_t errlen)
 	if (why == NULL)
 		return 0;
 	if (printable(name) && strlen(name) <= TZ_NAME_MAX)
-		seterr(err, errlen, "invalid time zone name \"%s\": %s", name,
-		       why);
+		util_seterr(err, errlen, "invalid time zone name \"%s\": %s",
+		            name, why);
 	else
-		seterr(err, errlen, "invalid time zone name: %s", why);
+		util_seterr(err, errlen, "invalid time zone name: %s", why);
 	return -EINVAL;
 }
 
@@ -913,39 +896,40 @@ tz_load(struct tz **out, const char *name, char *err, size_t errlen)
 		dir = "/usr/share/zoneinfo";
 	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
-		seterr(err, errlen, "time zone path too long");
+		util_seterr(err, errlen, "time zone path too long");
 		return -ENAMETOOLONG;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		rc = -errno;
 		if (rc == -ENOENT || rc == -ENOTDIR) {
 			rc = -ENOENT;
-			seterr(err, errlen, "unknown time zone \"%s\"", name);
+			util_seterr(err, errlen, "unknown time zone \"%s\"",
+			            name);
 		} else {
-			seterr(err, errlen, "%s: %s", path, strerror(-rc));
+			util_seterr(err, errlen, "%s: %s", path, strerror(-rc));
 		}
 		goto fail;
 	}
 	if (fstat(fd, &st) != 0) {
 		rc = -errno;
-		seterr(err, errlen, "%s: %s", path, strerror(-rc));
+		util_seterr(err, errlen, "%s: %s", path, strerror(-rc));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) { /* "Europe" is a directory, not a zone */
 		rc = -ENOENT;
-		seterr(err, errlen, "unknown time zone \"%s\"", name);
+		util_seterr(err, errlen, "unknown time zone \"%s\"", name);
 		goto fail;
 	}
 	if (st.st_size > TZ_FILE_MAX) {
 		rc = -EFBIG;
-		seterr(err, errlen, "%s: larger than %d bytes", path,
-		       TZ_FILE_MAX);
+		util_seterr(err, errlen, "%s: larger than %d bytes", path,
+		            TZ_FILE_MAX);
 		goto fail;
 	}
 	/* One spare byte to notice a file that grew since fstat. */
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		rc = -ENOMEM;
-		seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	while (got <= (size_t)st.st_size) {
@@ -955,7 +939,7 @@ tz_load(struct tz **out, const char *name, char *err, size_t errlen)
 			continue;
 		if (r < 0) {
 			rc = -errno;
-			seterr(err, errlen, "%s: %s", path, strerror(-rc));
+			util_seterr(err, errlen, "%s: %s", path, strerror(-rc));
 			goto fail;
 		}
 		if (r == 0)
@@ -964,11 +948,11 @@ tz_load(struct tz **out, const char *name, char *err, size_t errlen)
 	}
 	if (got > (size_t)st.st_size) {
 		rc = -EAGAIN;
-		seterr(err, errlen, "%s: changed while being read", path);
+		util_seterr(err, errlen, "%s: changed while being read", path);
 		goto fail;
 	}
 	if ((rc = tz_parse(out, name, buf, got, why, sizeof(why))) != 0)
-		seterr(err, errlen, "%s: %s", path, why);
+		util_seterr(err, errlen, "%s: %s", path, why);
 fail:
 	free(buf);
 	if (fd >= 0)

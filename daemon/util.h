@@ -1,0 +1,25 @@
+/*
+ * util: the few helpers that several modules need and none owns.
+ */
+#ifndef KCRON_UTIL_H
+#define KCRON_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* printf into err (errlen bytes); nothing when err is NULL or errlen 0. */
+void util_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* a / b rounded towards negative infinity (b > 0). */
+int64_t util_floor_div(int64_t a, int64_t b);
+
+/* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
+int64_t util_wall_ms(void);
+
+/* Length of the well-formed UTF-8 sequence at s (n bytes left), or 0 when
+ * it is not one (overlong forms, surrogates, above U+10FFFF, truncated);
+ * NUL counts as well-formed (length 1). */
+size_t util_utf8_len(const unsigned char *s, size_t n);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * Tests for daemon/util.c.
+ */
+#include "test.h"
+#include "util.h"
+
+static void
+test_seterr(void)
+{
+	char buf[8] = "xxxxxxx";
+
+	util_seterr(NULL, 10, "%s", "nothing");
+	util_seterr(buf, 0, "%s", "nothing");
+	CHECK_STR(buf, "xxxxxxx");
+	util_seterr(buf, sizeof(buf), "%d-%s", 42, "truncated");
+	CHECK_STR(buf, "42-trun");
+}
+
+static void
+test_floor_div(void)
+{
+	CHECK_INT(util_floor_div(7, 2), 3);
+	CHECK_INT(util_floor_div(-7, 2), -4);
+	CHECK_INT(util_floor_div(-8, 2), -4);
+	CHECK_INT(util_floor_div(0, 5), 0);
+	CHECK_INT(util_floor_div(-1, 86400), -1);
+}
+
+static void
+test_utf8(void)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+	} cases[] = {
+	    {"a", 1},
+	    {"\xc3\xa9", 2},         /* é */
+	    {"\xe2\x82\xac", 3},     /* € */
+	    {"\xf0\x9f\x98\x80", 4}, /* emoji */
+	    {"\xc0\x80", 0},         /* overlong NUL */
+	    {"\xe0\x80\xaf", 0},     /* overlong */
+	    {"\xed\xa0\x80", 0},     /* surrogate */
+	    {"\xf4\x90\x80\x80", 0}, /* above U+10FFFF */
+	    {"\xc3", 0},             /* truncated */
+	    {"\x80", 0},             /* lone continuation */
+	    {"\xff", 0},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_INT(util_utf8_len((const unsigned char *)cases[i].s,
+		                        strlen(cases[i].s)),
+		          cases[i].len);
+	CHECK_INT(util_utf8_len((const unsigned char *)"", 1), 1);
+}
+
+static void
+test_wall_ms(void)
+{
+	int64_t a = util_wall_ms(), b = util_wall_ms();
+
+	CHECK(a > INT64_C(1700000000000)); /* after 2023 */
+	CHECK(b >= a);
+}
+
+int
+main(void)
+{
+	test_seterr();
+	test_floor_div();
+	test_utf8();
+	test_wall_ms();
+	return test_report("test_util");
+}
