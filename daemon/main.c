@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "control.h"
 #include "cron.h"
 #include "exec.h"
 #include "http.h"
@@ -41,6 +42,8 @@ usage(FILE *f)
 	    "                     run the scheduler in the foreground\n"
 	    "  run JOB [--dry-run] [-v]\n"
 	    "                     run one job now, wait for its end\n"
+	    "  status             ask the running daemon about its jobs\n"
+	    "  trigger JOB        make the running daemon run JOB now\n"
 	    "  check              validate the configuration, print a summary\n"
 	    "  next [JOB] [--from TIME] [-n N]\n"
 	    "                     print the next fire times of a configured "
@@ -74,11 +77,11 @@ parse_count(const char *s, long *n)
 
 /* Load the configuration or say why not: every error, one per line. */
 static struct config *
-load_config(void)
+load_config_flags(unsigned flags)
 {
 	struct config_errors errs = {0};
 	struct config *cfg;
-	int rc = config_load(config_path, 0, &cfg, &errs);
+	int rc = config_load(config_path, flags, &cfg, &errs);
 
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
@@ -94,6 +97,12 @@ load_config(void)
 		        errs.n + errs.dropped == 1 ? "" : "s");
 	config_errors_free(&errs);
 	return rc < 0 ? NULL : cfg;
+}
+
+static struct config *
+load_config(void)
+{
+	return load_config_flags(0);
 }
 
 static int
@@ -450,8 +459,25 @@ struct daemon {
 	struct http *http;
 	struct exec *ex;
 	struct scheduler *sched;
+	struct control *ctl;
 	bool stopping;
 };
+
+static int
+on_control_status(FILE *out, void *arg)
+{
+	struct daemon *d = arg;
+
+	return scheduler_report(d->sched, out);
+}
+
+static int
+on_control_trigger(const char *job, FILE *out, void *arg)
+{
+	struct daemon *d = arg;
+
+	return scheduler_trigger(d->sched, job, out);
+}
 
 static void
 notify_status(struct daemon *d, const char *prefix)
@@ -519,6 +545,8 @@ on_sigterm(uv_signal_t *h, int signum)
 	log_msg(LOG_INFO, "event=stop signal=%s in_flight=%zu",
 	        signum == SIGINT ? "SIGINT" : "SIGTERM", exec_active(d->ex));
 	/* runs in flight stay in state.json and resume at the next start */
+	if (d->ctl != NULL)
+		control_close(d->ctl);
 	exec_close(d->ex);
 	scheduler_stop(d->sched);
 	http_close(d->http);
@@ -627,6 +655,17 @@ cmd_daemon(int argc, char **argv)
 		d.watchdog_on = true;
 	}
 	scheduler_start(d.sched);
+	{
+		struct control_hooks ch = {on_control_status,
+		                           on_control_trigger, &d};
+		char path[256];
+
+		control_path(cfg->state_dir, path, sizeof(path));
+		if (control_start(&d.ctl, &d.loop, path, &ch, err,
+		                  sizeof(err)) < 0)
+			log_msg(LOG_WARNING,
+			        "event=control-unavailable reason=\"%s\"", err);
+	}
 	log_msg(LOG_INFO,
 	        "event=start version=%s jobs=%zu accounts=%zu state_dir=%s",
 	        KCRON_VERSION, cfg->njobs, cfg->naccounts, cfg->state_dir);
@@ -641,14 +680,64 @@ cmd_daemon(int argc, char **argv)
 	return 0;
 }
 
+static int
+control_command(const char *line)
+{
+	struct config *cfg = load_config_flags(CONFIG_LOAD_NO_KEYS);
+	char path[256], err[512];
+	int rc;
+
+	if (cfg == NULL)
+		return 1;
+	control_path(cfg->state_dir, path, sizeof(path));
+	config_free(cfg);
+	rc = control_request(path, line, stdout, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "kinsta-cron: %s\n", err);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "kinsta-cron: status takes no arguments\n");
+		return EXIT_USAGE;
+	}
+	return control_command("status");
+}
+
+static int
+cmd_trigger(int argc, char **argv)
+{
+	char line[300];
+
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "kinsta-cron: trigger: name one job "
+		                "(kinsta-cron trigger JOB)\n");
+		return EXIT_USAGE;
+	}
+	if (strlen(argv[1]) > 200 || strpbrk(argv[1], " \r\n") != NULL) {
+		fprintf(stderr,
+		        "kinsta-cron: trigger: \"%s\" is not a job "
+		        "name\n",
+		        argv[1]);
+		return EXIT_USAGE;
+	}
+	snprintf(line, sizeof(line), "trigger %s", argv[1]);
+	return control_command(line);
+}
+
 static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-    {"check", cmd_check},
-    {"daemon", cmd_daemon},
-    {"next", cmd_next},
-    {"run", cmd_run},
+    {"check", cmd_check}, {"daemon", cmd_daemon}, {"next", cmd_next},
+    {"run", cmd_run},     {"status", cmd_status}, {"trigger", cmd_trigger},
 };
 
 int

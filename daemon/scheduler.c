@@ -306,6 +306,20 @@ find_entry(struct scheduler *s, const char *job)
 static void fire(struct scheduler *s, struct entry *e, int64_t slot);
 
 static void
+start_run(struct scheduler *s, const struct config_job *job, const char *when,
+          const char *why)
+{
+	uint64_t run_id;
+
+	run_id = ((uint64_t)util_wall_ms() << 12) | (s->run_seq++ & 0xfff);
+	log_msg(LOG_INFO, "job=%s action=%s slot=%s event=fire%s", job->name,
+	        config_action_name(job->action), when, why);
+	if (exec_start(s->ex, job, run_id) < 0)
+		log_msg(LOG_ERR, "job=%s cannot start: out of memory",
+		        job->name);
+}
+
+static void
 free_unused_configs(struct scheduler *s)
 {
 	struct old_config **p = &s->old;
@@ -389,7 +403,6 @@ fire(struct scheduler *s, struct entry *e, int64_t slot)
 {
 	const struct config_job *job = e->job;
 	char when[64];
-	uint64_t run_id;
 
 	iso_utc(slot, when, sizeof(when));
 	if (exec_job_active(s->ex, job->name) > 0) {
@@ -408,13 +421,7 @@ fire(struct scheduler *s, struct entry *e, int64_t slot)
 		        job->name, config_action_name(job->action), when);
 		return;
 	}
-	run_id = ((uint64_t)util_wall_ms() << 12) | (s->run_seq++ & 0xfff);
-	log_msg(LOG_INFO, "job=%s action=%s slot=%s event=fire%s", job->name,
-	        config_action_name(job->action), when,
-	        e->catch_up ? " catch_up=once" : "");
-	if (exec_start(s->ex, job, run_id) < 0)
-		log_msg(LOG_ERR, "job=%s cannot start: out of memory",
-		        job->name);
+	start_run(s, job, when, e->catch_up ? " catch_up=once" : "");
 }
 
 /* Fire everything due by now, then plan each fired job's next slot. */
@@ -610,6 +617,7 @@ scheduler_status(const struct scheduler *s, char *buf, size_t len)
 {
 	char when[64] = "-";
 	const char *next = "-";
+	size_t runs = exec_active(s->ex);
 
 	if (s->nheap > 0) {
 		const struct entry *e = &s->entries[s->heap[0]];
@@ -617,8 +625,10 @@ scheduler_status(const struct scheduler *s, char *buf, size_t len)
 		next = e->job->name;
 		iso_utc(e->due_ms / 1000, when, sizeof(when));
 	}
-	snprintf(buf, len, "%zu jobs, %zu runs in flight, next: %s at %s",
-	         s->nentries, exec_active(s->ex), next, when);
+	snprintf(buf, len,
+	         "%zu job%s scheduled, %zu run%s in flight, next: %s at %s",
+	         s->nentries, s->nentries == 1 ? "" : "s", runs,
+	         runs == 1 ? "" : "s", next, when);
 }
 
 const struct config *
@@ -662,4 +672,68 @@ scheduler_stop(struct scheduler *s)
 	s->open_handles = 2;
 	uv_close((uv_handle_t *)&s->check, on_handle_closed);
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+}
+
+int
+scheduler_trigger(struct scheduler *s, const char *name, FILE *out)
+{
+	const struct config_job *job = config_find_job(s->cfg, name);
+	char when[64];
+
+	if (job == NULL) {
+		fprintf(out, "no job \"%s\" in %s\n", name, s->cfg->path);
+		return -ENOENT;
+	}
+	if (exec_job_active(s->ex, name) > 0) {
+		fprintf(out,
+		        "job %s is still running; try again when it ends\n",
+		        name);
+		return -EBUSY;
+	}
+	/* a manual run is no cron slot: the schedule is left as it is */
+	iso_utc(util_wall_ms() / 1000, when, sizeof(when));
+	start_run(s, job, when, " trigger=manual");
+	fprintf(out,
+	        "job %s started; its outcome goes to the log and the "
+	        "history\n",
+	        name);
+	return 0;
+}
+
+int
+scheduler_report(const struct scheduler *s, FILE *out)
+{
+	const struct config *cfg = s->cfg;
+	size_t e = 0;
+	char line[512];
+
+	scheduler_status(s, line, sizeof(line));
+	fprintf(out, "%s\nconfiguration %s: %zu account%s, %zu job%s\n", line,
+	        cfg->path, cfg->naccounts, cfg->naccounts == 1 ? "" : "s",
+	        cfg->njobs, cfg->njobs == 1 ? "" : "s");
+	fprintf(out, "%-32s %-26s %-21s %s\n", "JOB", "NEXT",
+	        "LAST FIRED (UTC)", "RUNNING");
+	/* entries are the enabled jobs, in the config's order */
+	for (size_t i = 0; i < cfg->njobs; i++) {
+		const struct config_job *job = &cfg->jobs[i];
+		int64_t last = state_last_fired(s->st, job->name);
+		char next[64] = "disabled", fired[64] = "never";
+
+		if (e < s->nentries && s->entries[e].job == job) {
+			const struct entry *en = &s->entries[e++];
+
+			if (en->due_ms == INT64_MAX)
+				snprintf(next, sizeof(next), "never");
+			else
+				tz_format_iso(job->zone, en->slot, next,
+				              sizeof(next));
+		}
+		if (last >= 0) {
+			iso_utc(last, fired, sizeof(fired));
+			fired[19] = '\0'; /* drop the +00:00 */
+		}
+		fprintf(out, "%-32s %-26s %-21s %zu\n", job->name, next, fired,
+		        exec_job_active(s->ex, job->name));
+	}
+	return 0;
 }

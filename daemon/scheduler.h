@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <uv.h>
 
@@ -52,6 +53,15 @@ void scheduler_reload(struct scheduler *s, struct config *cfg);
 
 /* One line for sd_notify STATUS=: jobs, runs in flight, next fire. */
 void scheduler_status(const struct scheduler *s, char *buf, size_t len);
+
+/* A status report for `kinsta-cron status`: the summary line, then one
+ * line per job (next fire in its zone, last slot fired, runs going). */
+int scheduler_report(const struct scheduler *s, FILE *out);
+
+/* Run job now, outside its schedule (budgets and environment locks
+ * apply): 0, -ENOENT (no such job) or -EBUSY (it is running), with a
+ * sentence for people in out. */
+int scheduler_trigger(struct scheduler *s, const char *job, FILE *out);
 
 /* Stop firing, save the state; runs in flight stay in state.json for the
  * next start.  Closes the handles (run the loop once more). */

@@ -1,0 +1,307 @@
+/*
+ * control: a Unix socket on the loop; one request line, one reply.
+ *
+ * Replies start with "OK" or "ERR" on a line of their own, so that the
+ * client can tell a refused request from a failed connection.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+#include "util.h"
+
+#define REQUEST_MAX 512
+
+struct control {
+	uv_pipe_t server;
+	struct control_hooks hooks;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct conn *conns;
+	int open_handles;
+};
+
+struct conn {
+	uv_pipe_t pipe;
+	struct control *c;
+	char req[REQUEST_MAX];
+	size_t len;
+	uv_write_t wr;
+	char *reply;
+	bool answered;
+	struct conn *prev, *next;
+};
+
+const char *
+control_path(const char *state_dir, char *buf, size_t len)
+{
+	const char *run = getenv("RUNTIME_DIRECTORY");
+
+	/* systemd may list several directories, separated by ':' */
+	if (run != NULL && run[0] != '\0')
+		snprintf(buf, len, "%.*s/control", (int)strcspn(run, ":"), run);
+	else
+		snprintf(buf, len, "%s/control", state_dir);
+	return buf;
+}
+
+static void
+control_unref(struct control *c)
+{
+	if (--c->open_handles == 0) {
+		unlink(c->path);
+		free(c);
+	}
+}
+
+static void
+on_conn_closed(uv_handle_t *h)
+{
+	struct conn *k = h->data;
+	struct control *c = k->c;
+
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		c->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	free(k->reply);
+	free(k);
+	control_unref(c);
+}
+
+static void
+conn_close(struct conn *k)
+{
+	if (!uv_is_closing((uv_handle_t *)&k->pipe))
+		uv_close((uv_handle_t *)&k->pipe, on_conn_closed);
+}
+
+static void
+on_written(uv_write_t *wr, int status)
+{
+	(void)status;
+	conn_close(wr->data);
+}
+
+static void
+answer(struct conn *k)
+{
+	struct control *c = k->c;
+	char *text = NULL, *arg;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	int rc = -EINVAL;
+	uv_buf_t b;
+
+	k->answered = true;
+	if (out == NULL) {
+		conn_close(k);
+		return;
+	}
+	k->req[strcspn(k->req, "\r\n")] = '\0';
+	arg = strchr(k->req, ' ');
+	if (arg != NULL)
+		*arg++ = '\0';
+	/* the reply's first line is written after the verdict is known */
+	if (strcmp(k->req, "status") == 0 && arg == NULL)
+		rc = c->hooks.status(out, c->hooks.arg);
+	else if (strcmp(k->req, "trigger") == 0 && arg != NULL && *arg)
+		rc = c->hooks.trigger(arg, out, c->hooks.arg);
+	else
+		fprintf(out, "unknown request (status, trigger JOB)\n");
+	fclose(out);
+	if (asprintf(&k->reply, "%s\n%s", rc == 0 ? "OK" : "ERR",
+	             text ? text : "") < 0) {
+		k->reply = NULL;
+		free(text);
+		conn_close(k);
+		return;
+	}
+	free(text);
+	b = uv_buf_init(k->reply, (unsigned)strlen(k->reply));
+	k->wr.data = k;
+	if (uv_write(&k->wr, (uv_stream_t *)&k->pipe, &b, 1, on_written) < 0)
+		conn_close(k);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct conn *k = h->data;
+
+	(void)hint;
+	*buf = uv_buf_init(k->req + k->len,
+	                   (unsigned)(sizeof(k->req) - 1 - k->len));
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *k = s->data;
+
+	(void)buf;
+	if (k->answered)
+		return;
+	if (n < 0) {
+		/* EOF without a newline still ends the request */
+		if (n == UV_EOF && k->len > 0) {
+			uv_read_stop(s);
+			answer(k);
+		} else {
+			conn_close(k);
+		}
+		return;
+	}
+	k->len += (size_t)n;
+	k->req[k->len] = '\0';
+	if (memchr(k->req, '\n', k->len) != NULL ||
+	    k->len == sizeof(k->req) - 1) {
+		uv_read_stop(s);
+		answer(k);
+	}
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+	struct control *c = server->data;
+	struct conn *k;
+
+	if (status < 0 || (k = calloc(1, sizeof(*k))) == NULL)
+		return;
+	k->c = c;
+	uv_pipe_init(server->loop, &k->pipe, 0);
+	k->pipe.data = k;
+	c->open_handles++;
+	k->next = c->conns;
+	if (c->conns)
+		c->conns->prev = k;
+	c->conns = k;
+	if (uv_accept(server, (uv_stream_t *)&k->pipe) < 0 ||
+	    uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read) < 0)
+		conn_close(k);
+}
+
+static void
+on_server_closed(uv_handle_t *h)
+{
+	control_unref(h->data);
+}
+
+int
+control_start(struct control **out, uv_loop_t *loop, const char *path,
+              const struct control_hooks *hooks, char *err, size_t errlen)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	mode_t old;
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(c->path)) {
+		util_seterr(err, errlen, "control socket path %s is too long",
+		            path);
+		free(c);
+		return -ENAMETOOLONG;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->hooks = *hooks;
+	uv_pipe_init(loop, &c->server, 0);
+	c->server.data = c;
+	c->open_handles = 1;
+	unlink(path); /* a stale socket from a daemon that died */
+	old = umask(0177);
+	rc = uv_pipe_bind(&c->server, path);
+	umask(old);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&c->server, 8, on_connection);
+	if (rc < 0) {
+		util_seterr(err, errlen, "control socket %s: %s", path,
+		            uv_strerror(rc));
+		uv_close((uv_handle_t *)&c->server, on_server_closed);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+control_close(struct control *c)
+{
+	for (struct conn *k = c->conns; k != NULL; k = k->next)
+		conn_close(k);
+	uv_close((uv_handle_t *)&c->server, on_server_closed);
+}
+
+int
+control_request(const char *path, const char *line, FILE *out, char *err,
+                size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 30};
+	char buf[4096], first[8] = "";
+	size_t nfirst = 0;
+	bool in_first = true;
+	ssize_t n;
+	int fd, rc = -EIO;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		util_seterr(err, errlen, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		util_seterr(err, errlen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		util_seterr(err, errlen,
+		            "no daemon is listening on %s (%s); is kinsta-cron "
+		            "running, with this configuration?",
+		            path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0) {
+		util_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -EIO;
+	}
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		const char *p = buf;
+		size_t left = (size_t)n;
+
+		while (in_first && left > 0) {
+			if (*p == '\n') {
+				in_first = false;
+				first[nfirst] = '\0';
+			} else if (nfirst < sizeof(first) - 1) {
+				first[nfirst++] = *p;
+			}
+			p++;
+			left--;
+		}
+		fwrite(p, 1, left, out);
+	}
+	if (n < 0)
+		util_seterr(err, errlen, "%s: %s", path, strerror(errno));
+	else if (strcmp(first, "OK") == 0)
+		rc = 0;
+	else if (strcmp(first, "ERR") == 0)
+		rc = 1;
+	else
+		util_seterr(err, errlen, "%s: the daemon closed the connection",
+		            path);
+	close(fd);
+	return rc;
+}
