@@ -569,7 +569,7 @@ cmd_daemon(int argc, char **argv)
 	struct daemon d = {0};
 	struct config *cfg;
 	struct state *st = NULL;
-	char err[512], warn[1024] = "";
+	char err[512] = "", warn[1024] = "";
 	bool to_stderr = false;
 	int opt, verbose = 0, prio;
 	uint64_t wd_usec = 0;
@@ -607,8 +607,10 @@ cmd_daemon(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_ALL);
 	if (state_dir_check(cfg->state_dir, err, sizeof(err)) < 0 ||
 	    (st = calloc(1, sizeof(*st))) == NULL) {
-		log_msg(LOG_ERR, "%s", st ? err : "out of memory");
-		sd_notifyf(0, "STATUS=%s", err);
+		if (st == NULL && err[0] == '\0')
+			snprintf(err, sizeof(err), "out of memory");
+		log_msg(LOG_ERR, "cannot start: %s", err);
+		sd_notifyf(0, "STATUS=cannot start: %s", err);
 		config_free(cfg);
 		curl_global_cleanup();
 		return 1;
