@@ -25,6 +25,8 @@
 
 #define KEY_MAX          512
 #define MAX_ATTEMPTS_429 8
+/* an environment busy with another operation: about 5 minutes of tries */
+#define MAX_ATTEMPTS_BLOCKED 8
 
 struct exec;
 
@@ -33,10 +35,11 @@ struct call {
 	struct exec *ex;
 	struct ratelimit_req rl;
 	struct kinsta_request req;
-	const char *key; /* the account's API key (owned by the owner) */
-	int attempts;    /* sends so far */
-	int max_retries; /* for transport errors and 5xx */
-	bool queued;     /* in the rate-limit queue */
+	const char *key;  /* the account's API key (owned by the owner) */
+	int attempts;     /* sends so far */
+	int max_retries;  /* for transport errors and 5xx */
+	int64_t retry_ms; /* with done(c, NULL): resend after this long */
+	bool queued;      /* in the rate-limit queue */
 	struct http_xfer *xfer;
 	void (*done)(struct call *c, const struct http_response *res);
 };
@@ -201,6 +204,16 @@ on_http_done(const struct http_response *res, void *arg)
 		/* a read, or a write that surely never arrived */
 		retry = !c->req.mutating || (res->status == 0 && !res->sent);
 		wait = backoff_ms(c->attempts);
+	} else if (c->attempts < MAX_ATTEMPTS_BLOCKED &&
+	           kinsta_env_blocked(res->status, res->body, res->len)) {
+		/* Kinsta refused it: the environment is busy with another
+		 * operation (someone else's, or one of ours that outlived
+		 * its time limit); resending later is safe */
+		wait = 10000 + backoff_ms(c->attempts + 4);
+		log_msg(LOG_NOTICE,
+		        "environment busy: path=%s retry_in_ms=%lld attempt=%d",
+		        c->req.path, (long long)wait, c->attempts);
+		retry = true;
 	}
 	if (retry) {
 		log_msg(LOG_DEBUG, "retry path=%s attempt=%d status=%ld %s",
@@ -208,6 +221,7 @@ on_http_done(const struct http_response *res, void *arg)
 		        res->message);
 		if (wait > 0) {
 			/* re-enqueue after the wait: the owner's timer */
+			c->retry_ms = wait;
 			c->done(c, NULL);
 			return;
 		}
@@ -421,11 +435,12 @@ run_finish(struct run *r)
 	char env[KINSTA_ID_MAX];
 	bool had_env = r->holds_env;
 
-	if (r->dry_faked) {
+	if (r->dry_faked && r->k.outcome == KINSTA_SUCCEEDED) {
 		r->k.outcome = KINSTA_SKIPPED;
 		snprintf(r->k.message, sizeof(r->k.message),
 		         "dry run: nothing that changes anything was sent");
 	}
+	res.outcome = r->k.outcome; /* the initializer read it before */
 	if (r->k.outcome == KINSTA_SUCCEEDED &&
 	    kinsta_report(&r->k, &res.report, &res.report_len) < 0)
 		res.report = NULL;
@@ -504,7 +519,7 @@ on_run_answer(struct call *c, const struct http_response *res)
 	enum kinsta_next next;
 
 	if (res == NULL) { /* retry after a backoff */
-		run_wait(r, backoff_ms(c->attempts));
+		run_wait(r, c->retry_ms);
 		return;
 	}
 	if (r->polling) {
@@ -543,6 +558,15 @@ on_run_answer(struct call *c, const struct http_response *res)
 		             : "");
 		next = kinsta_feed(&r->k, res->error ? 0 : res->status,
 		                   res->body, res->len, why);
+		if (!res->error && res->status >= 500 && c->req.mutating &&
+		    r->k.outcome == KINSTA_FAILED) {
+			/* a 5xx write is as ambiguous as a lost answer */
+			size_t n = strlen(r->k.message);
+
+			snprintf(r->k.message + n, sizeof(r->k.message) - n,
+			         " (not retried: the request may have reached "
+			         "Kinsta)");
+		}
 		kinsta_request_clear(&c->req);
 		c->attempts = 0;
 		if (next == KINSTA_FOLLOW) {
@@ -723,7 +747,7 @@ listing_done(struct call *c, const struct http_response *res)
 
 	if (res == NULL) {
 		uv_timer_start(&l->timer, on_listing_timer,
-		               (uint64_t)backoff_ms(c->attempts), 0);
+		               (uint64_t)c->retry_ms, 0);
 		return;
 	}
 	l->fetching = false;

@@ -167,6 +167,19 @@ kinsta_error_message(long status, const char *body, size_t len, char *message)
 	return status == 429 || contains_ci(message, "too many requests");
 }
 
+bool
+kinsta_env_blocked(long status, const char *body, size_t len)
+{
+	char message[KINSTA_MSG_MAX];
+
+	if (status != 400 && status != 409 && status != 423)
+		return false;
+	kinsta_error_message(status, body, len, message);
+	return contains_ci(message, "blocked by another process") ||
+	       contains_ci(message, "environment is blocked") ||
+	       contains_ci(message, "environment is busy");
+}
+
 static int
 set_path(struct kinsta_request *req, enum kinsta_method m, const char *fmt,
          const char *a)

@@ -169,4 +169,9 @@ const char *kinsta_outcome_name(enum kinsta_outcome o);
 bool kinsta_error_message(long status, const char *body, size_t len,
                           char *message);
 
+/* Did Kinsta refuse a request because the environment is busy with
+ * another operation ("The environment is blocked by another process")?
+ * Such a refusal changed nothing, so the request may be sent again. */
+bool kinsta_env_blocked(long status, const char *body, size_t len);
+
 #endif

@@ -28,6 +28,7 @@ struct entry {
 	int64_t due_ms; /* slot plus jitter, or now for a catch-up */
 	bool catch_up;
 	bool queued; /* overlap = queue: fire when the running one ends */
+	int64_t queued_slot; /* the slot that waits (the one logged queued) */
 };
 
 /* Configs replaced by a reload, kept while runs still use them. */
@@ -391,7 +392,7 @@ on_finished(const struct exec_result *r, void *arg)
 	    (e = find_entry(s, r->job->name)) != NULL && e->queued &&
 	    exec_job_active(s->ex, r->job->name) == 0) {
 		e->queued = false;
-		fire(s, e, e->slot);
+		fire(s, e, e->queued_slot);
 	}
 	free_unused_configs(s);
 	if (!s->stopped)
@@ -406,13 +407,22 @@ fire(struct scheduler *s, struct entry *e, int64_t slot)
 
 	iso_utc(slot, when, sizeof(when));
 	if (exec_job_active(s->ex, job->name) > 0) {
-		if (job->overlap == CONFIG_OVERLAP_QUEUE) {
-			if (!e->queued)
-				log_msg(LOG_INFO,
-				        "job=%s slot=%s event=queued "
-				        "reason=\"previous run still active\"",
-				        job->name, when);
+		if (job->overlap == CONFIG_OVERLAP_QUEUE && !e->queued) {
+			log_msg(LOG_INFO,
+			        "job=%s slot=%s event=queued "
+			        "reason=\"previous run still active\"",
+			        job->name, when);
+			e->queued_slot = slot;
 			e->queued = true;
+			return;
+		}
+		if (job->overlap == CONFIG_OVERLAP_QUEUE) {
+			/* one queued run stands for every slot missed */
+			log_msg(LOG_NOTICE,
+			        "job=%s action=%s slot=%s outcome=skipped "
+			        "reason=\"a run is already queued\"",
+			        job->name, config_action_name(job->action),
+			        when);
 			return;
 		}
 		log_msg(LOG_NOTICE,
@@ -481,22 +491,45 @@ on_timer(uv_poll_t *p, int status, int events)
 
 /* ---- public ------------------------------------------------------------- */
 
+/* Entries for cfg's enabled jobs, replacing the current ones only once
+ * everything is allocated; a queued run of a job that keeps its name stays
+ * queued. */
 static int
 make_entries(struct scheduler *s, const struct config *cfg)
 {
+	struct entry *entries = calloc(cfg->njobs + 1, sizeof(*entries));
+	size_t *heap = calloc(cfg->njobs + 1, sizeof(*heap));
+	size_t *due = calloc(cfg->njobs + 1, sizeof(*due));
 	size_t n = 0;
 
+	if (entries == NULL || heap == NULL || due == NULL) {
+		free(entries);
+		free(heap);
+		free(due);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->njobs; i++)
+		if (cfg->jobs[i].enabled)
+			entries[n++].job = &cfg->jobs[i];
+	for (size_t i = 0; i < s->nentries; i++) {
+		const struct entry *old = &s->entries[i];
+		const struct config_job *job;
+
+		if (!old->queued ||
+		    (job = config_find_job(cfg, old->job->name)) == NULL)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (entries[k].job == job) {
+				entries[k].queued = true;
+				entries[k].queued_slot = old->queued_slot;
+			}
+	}
 	free(s->entries);
 	free(s->heap);
 	free(s->due);
-	s->entries = calloc(cfg->njobs + 1, sizeof(*s->entries));
-	s->heap = calloc(cfg->njobs + 1, sizeof(*s->heap));
-	s->due = calloc(cfg->njobs + 1, sizeof(*s->due));
-	if (s->entries == NULL || s->heap == NULL || s->due == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < cfg->njobs; i++)
-		if (cfg->jobs[i].enabled)
-			s->entries[n++].job = &cfg->jobs[i];
+	s->entries = entries;
+	s->heap = heap;
+	s->due = due;
 	s->nentries = n;
 	s->nheap = 0;
 	return 0;
@@ -591,13 +624,11 @@ scheduler_reload(struct scheduler *s, struct config *cfg)
 	struct old_config *o = calloc(1, sizeof(*o));
 
 	if (o == NULL || make_entries(s, cfg) < 0) {
-		/* keep going on the old entries' memory: nothing to lose */
-		log_msg(LOG_ERR, "reload: out of memory");
+		/* the old entries are untouched: keep running on them */
+		log_msg(LOG_ERR,
+		        "event=reload-failed reason=\"out of memory\"");
 		free(o);
 		config_free(cfg);
-		make_entries(s, s->cfg);
-		rebuild(s, util_wall_ms());
-		arm(s);
 		return;
 	}
 	o->cfg = s->cfg;

@@ -489,6 +489,21 @@ test_fixtures(void)
 	    400, "{\"message\":\"Too Many Requests today\"}", 37, msg));
 	free(body);
 
+	/* a busy environment: refused, so safe to send again later */
+	{
+		static const char busy[] =
+		    "{\"status\":400,\"message\":\"The environment is "
+		    "blocked by another process. Please try again a bit "
+		    "later.\"}";
+		static const char bad[] =
+		    "{\"status\":400,\"message\":\"Bad request format\"}";
+
+		CHECK(kinsta_env_blocked(400, busy, strlen(busy)));
+		CHECK(!kinsta_env_blocked(400, bad, strlen(bad)));
+		CHECK(!kinsta_env_blocked(500, busy, strlen(busy)));
+		CHECK(!kinsta_env_blocked(200, busy, strlen(busy)));
+	}
+
 	/* the body wins when it disagrees with the HTTP code */
 	CHECK_INT(classify(false, 200,
 	                   "{\"status\":500,\"message\":\"Disk full\"}", msg),
