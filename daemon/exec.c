@@ -25,6 +25,8 @@
 
 #define KEY_MAX          512
 #define MAX_ATTEMPTS_429 8
+/* requests on the wire at once, as many as http's connections to a host */
+#define MAX_IN_FLIGHT 32
 /* an environment busy with another operation: about 5 minutes of tries */
 #define MAX_ATTEMPTS_BLOCKED 8
 
@@ -104,6 +106,7 @@ struct exec {
 	struct company *companies;
 	size_t ncompanies;
 	size_t pending_closes;
+	int in_flight; /* requests handed to http */
 	bool closing;
 };
 
@@ -183,8 +186,12 @@ on_http_done(const struct http_response *res, void *arg)
 	int64_t wait = -1;
 
 	c->xfer = NULL;
+	ex->in_flight--;
 	if (res->error == -ECANCELED)
 		return; /* exec_close: the owner is going away */
+	ratelimit_restamp(&ex->rl, &c->rl, now_ms(ex));
+	/* a connection is free: the next request in line may go */
+	pump(ex);
 	if (res->status == 429) {
 		int64_t hint = ratelimit_retry_after_ms(
 		    (const char *const *)res->header_names,
@@ -254,9 +261,12 @@ call_send(struct call *c)
 	hr.bearer = c->key;
 	hr.body = c->req.body;
 	hr.body_len = c->req.body_len;
+	ex->in_flight++;
 	rc = http_submit(ex->http, &hr, on_http_done, c, &c->xfer);
 	if (rc < 0) {
 		struct http_response res = {.error = rc};
+
+		ex->in_flight--;
 
 		snprintf(res.message, sizeof(res.message),
 		         "cannot send the request: %s", strerror(-rc));
@@ -289,8 +299,13 @@ pump(struct exec *ex)
 
 	if (ex->closing)
 		return;
-	while ((req = ratelimit_next(&ex->rl, now_ms(ex), &wake)) != NULL)
+	/* Admit no more than can be on the wire: a request that waits in
+	 * curl's queue has already spent its budget, and its timeout runs. */
+	while (ex->in_flight < MAX_IN_FLIGHT &&
+	       (req = ratelimit_next(&ex->rl, now_ms(ex), &wake)) != NULL)
 		call_send(container_of(req, struct call, rl));
+	if (ex->in_flight >= MAX_IN_FLIGHT)
+		wake = -1; /* the next answer pumps again */
 	if (wake >= 0)
 		uv_timer_start(
 		    &ex->pump, on_pump,

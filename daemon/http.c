@@ -429,7 +429,7 @@ http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
 	if (h->opt.max_body == 0)
 		h->opt.max_body = DEFAULT_MAX_BODY;
 	if (h->opt.max_host_connections <= 0)
-		h->opt.max_host_connections = 4;
+		h->opt.max_host_connections = 16;
 	h->loop = loop;
 	h->multi = curl_multi_init();
 	if (h->multi == NULL) {

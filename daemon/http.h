@@ -27,7 +27,7 @@ struct http_options {
 	long total_timeout_ms;     /* per request, default 30 s */
 	long stall_timeout_s;      /* below 1 byte/s this long: abort (15 s) */
 	size_t max_body;           /* response cap, default 4 MiB */
-	long max_host_connections; /* default 4; HTTP/2 multiplexes */
+	long max_host_connections; /* default 8; HTTP/2 multiplexes */
 };
 
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE };

@@ -879,6 +879,11 @@ report_users(struct kinsta_run *run, yajl_val doc)
 	json_w_arr_close(w);
 	json_w_key(w, "environments");
 	json_w_arr_open(w);
+	/* no environment to fetch: report_env never closes the document */
+	if (run->nitems == 0) {
+		json_w_arr_close(w);
+		json_w_obj_close(w);
+	}
 	return w->err;
 }
 

@@ -52,6 +52,11 @@ log_secret_add(const char *secret)
 
 	if (secret == NULL || strlen(secret) < 4)
 		return 0;
+	/* every run registers its key: keep one copy, or the list (and the
+	 * scrubbing of each line) would grow with every run */
+	for (size_t i = 0; i < nsecrets; i++)
+		if (strcmp(secrets[i], secret) == 0)
+			return 0;
 	if ((copy = strdup(secret)) == NULL)
 		return -ENOMEM;
 	if ((n = realloc(secrets, (nsecrets + 1) * sizeof(*n))) == NULL) {
@@ -62,6 +67,12 @@ log_secret_add(const char *secret)
 	secrets = n;
 	secrets[nsecrets++] = copy;
 	return 0;
+}
+
+size_t
+log_secret_count(void)
+{
+	return nsecrets;
 }
 
 void

@@ -34,6 +34,9 @@ void log_vmsg(int prio, const char *fmt, va_list ap);
  * than 4 bytes are not registered (they would redact ordinary words). */
 int log_secret_add(const char *secret);
 
+/* How many distinct secrets are registered. */
+size_t log_secret_count(void);
+
 /* Forget every registered secret (before registering a new set). */
 void log_secret_clear(void);
 

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,6 +516,9 @@ on_sighup(uv_signal_t *h, int signum)
 	}
 	config_errors_free(&errs);
 	scheduler_reload(d->sched, cfg);
+	/* loading peaks far above what a config keeps (libconfig's tree):
+	 * give the pages back instead of carrying the peak for good */
+	malloc_trim(0);
 	log_msg(LOG_INFO, "event=reloaded jobs=%zu accounts=%zu", cfg->njobs,
 	        cfg->naccounts);
 	notify_status(d, "");
@@ -657,6 +661,7 @@ cmd_daemon(int argc, char **argv)
 		d.watchdog_on = true;
 	}
 	scheduler_start(d.sched);
+	malloc_trim(0); /* the load's peak, as after a reload */
 	{
 		struct control_hooks ch = {on_control_status,
 		                           on_control_trigger, &d};

@@ -621,6 +621,39 @@ ratelimit_next(struct ratelimit *rl, int64_t now_ms, int64_t *wake_ms)
 }
 
 int
+ratelimit_restamp(struct ratelimit *rl, struct ratelimit_req *req,
+                  int64_t now_ms)
+{
+	struct ratelimit_account *a;
+	struct ratelimit_window *cw;
+	int64_t span = rl->lim.window_ms, v;
+
+	if (req->state != REQ_SENT || req->account < 0 ||
+	    req->account >= rl->n_accounts)
+		return -EINVAL;
+	/* Already out of every window (rings prune only expired entries,
+	 * so anything younger is still in all of them): nothing to move. */
+	if (req->sent_ms + span <= now_ms || now_ms <= req->sent_ms)
+		return 0;
+	a = &rl->acct[req->account];
+	cw = class_win(a, req->cls);
+	v = now_ms > rl->last_ms ? now_ms : rl->last_ms;
+	rl->last_ms = v;
+	/* remove then push: the ring has room again, and v is not older
+	 * than any entry, so it stays sorted */
+	win_remove(&rl->ip, req->sent_ms);
+	win_remove(&a->sent, req->sent_ms);
+	if (cw)
+		win_remove(cw, req->sent_ms);
+	win_push(&rl->ip, now_ms, span, v);
+	win_push(&a->sent, now_ms, span, v);
+	if (cw)
+		win_push(cw, now_ms, span, v);
+	req->sent_ms = v;
+	return 0;
+}
+
+int
 ratelimit_release(struct ratelimit *rl, struct ratelimit_req *req)
 {
 	struct ratelimit_account *a;

@@ -134,6 +134,13 @@ int ratelimit_cancel(struct ratelimit *rl, struct ratelimit_req *req);
 struct ratelimit_req *ratelimit_next(struct ratelimit *rl, int64_t now_ms,
                                      int64_t *wake_ms);
 
+/* The answer to an admitted request came back at now_ms: count it from
+ * then on.  The server counts a request when it arrives, which can be long
+ * after admission when the HTTP client queues it behind busy connections;
+ * counting from the answer errs on the safe side.  0 or -EINVAL. */
+int ratelimit_restamp(struct ratelimit *rl, struct ratelimit_req *req,
+                      int64_t now_ms);
+
 /* Hand back the budget of an admitted req that certainly never reached the
  * server (DNS or connect failure); never for one that may have.  0, or
  * -EINVAL if req is not an admitted, unreleased request. */

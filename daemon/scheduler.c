@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,14 @@ struct entry {
 	bool catch_up;
 	bool queued; /* overlap = queue: fire when the running one ends */
 	int64_t queued_slot; /* the slot that waits (the one logged queued) */
+	bool committed;      /* slot recorded as fired, run not started yet */
+	int64_t prev_last;   /* the last slot fired before that */
 };
+
+/* A slot is recorded in state.json this long before it is due, so that
+ * the write (and its fsync) is done when the slot comes and the run
+ * starts on time. */
+#define COMMIT_LEAD_MS 25
 
 /* Configs replaced by a reload, kept while runs still use them. */
 struct old_config {
@@ -173,7 +181,9 @@ arm(struct scheduler *s)
 	if (s->stopped)
 		return;
 	if (s->nheap > 0) {
-		int64_t due = s->entries[s->heap[0]].due_ms;
+		const struct entry *e = &s->entries[s->heap[0]];
+		int64_t due =
+		    e->committed ? e->due_ms : e->due_ms - COMMIT_LEAD_MS;
 
 		if (due < 1)
 			due = 1; /* 0 would disarm */
@@ -205,7 +215,9 @@ rebuild(struct scheduler *s, int64_t now_ms)
 {
 	s->nheap = 0;
 	for (size_t i = 0; i < s->nentries; i++) {
-		plan_entry(s, &s->entries[i], now_ms);
+		/* a recorded slot is a promise: it fires, whatever the clock */
+		if (!s->entries[i].committed)
+			plan_entry(s, &s->entries[i], now_ms);
 		if (s->entries[i].due_ms != INT64_MAX)
 			heap_push(s, i);
 	}
@@ -335,6 +347,7 @@ free_unused_configs(struct scheduler *s)
 		*p = o->next;
 		config_free(o->cfg);
 		free(o);
+		malloc_trim(0); /* a whole config's pages go back */
 	}
 }
 
@@ -434,36 +447,59 @@ fire(struct scheduler *s, struct entry *e, int64_t slot)
 	start_run(s, job, when, e->catch_up ? " catch_up=once" : "");
 }
 
-/* Fire everything due by now, then plan each fired job's next slot. */
+/* Fire what is due, after recording it (the entry is committed); then
+ * plan each fired job's next slot. */
 static void
-tick(struct scheduler *s, int64_t now_ms)
+fire_due(struct scheduler *s, int64_t now_ms, size_t *fired)
 {
 	size_t n = 0;
 
-	/* Record every due slot and save once before any run starts: a
-	 * crash after this never fires one of them twice, and a burst of
-	 * jobs due together costs one write, not one each. */
-	while (s->nheap > 0 && s->entries[s->heap[0]].due_ms <= now_ms) {
-		size_t i = heap_pop(s);
-
-		state_set_last_fired(s->st, s->entries[i].job->name,
-		                     s->entries[i].slot);
-		s->due[n++] = i;
-	}
-	if (n > 0) {
-		save_state(s);
-		s->dirty = false;
-	}
+	while (s->nheap > 0 && s->entries[s->heap[0]].committed &&
+	       s->entries[s->heap[0]].due_ms <= now_ms)
+		s->due[n++] = heap_pop(s);
 	for (size_t k = 0; k < n; k++) {
 		struct entry *e = &s->entries[s->due[k]];
 
+		e->committed = false;
 		fire(s, e, e->slot);
 		plan_entry(s, e, now_ms);
 		if (e->due_ms != INT64_MAX)
 			heap_push(s, s->due[k]);
 	}
+	*fired += n;
+}
+
+static void
+tick(struct scheduler *s, int64_t now_ms)
+{
+	size_t n = 0, fired = 0;
+
+	/* Slots recorded ahead of time go first, without waiting for a
+	 * save. */
+	fire_due(s, now_ms, &fired);
+	/* Record every slot due soon and save once before any of them
+	 * starts: a crash after this never fires one twice, and a burst of
+	 * jobs due together costs one write, not one each. */
+	while (s->nheap > 0 &&
+	       s->entries[s->heap[0]].due_ms <= now_ms + COMMIT_LEAD_MS &&
+	       !s->entries[s->heap[0]].committed) {
+		size_t i = heap_pop(s);
+		struct entry *e = &s->entries[i];
+
+		e->prev_last = state_last_fired(s->st, e->job->name);
+		state_set_last_fired(s->st, e->job->name, e->slot);
+		e->committed = true;
+		s->due[n++] = i;
+	}
+	for (size_t k = 0; k < n; k++)
+		heap_push(s, s->due[k]);
+	if (n > 0) {
+		save_state(s);
+		s->dirty = false;
+		fire_due(s, util_wall_ms(), &fired);
+	}
 	arm(s);
-	if (n > 0)
+	if (fired > 0)
 		notify_status(s);
 }
 
@@ -515,13 +551,20 @@ make_entries(struct scheduler *s, const struct config *cfg)
 		const struct entry *old = &s->entries[i];
 		const struct config_job *job;
 
-		if (!old->queued ||
+		if ((!old->queued && !old->committed) ||
 		    (job = config_find_job(cfg, old->job->name)) == NULL)
 			continue;
 		for (size_t k = 0; k < n; k++)
 			if (entries[k].job == job) {
-				entries[k].queued = true;
-				entries[k].queued_slot = old->queued_slot;
+				struct entry *e = &entries[k];
+
+				e->queued = old->queued;
+				e->queued_slot = old->queued_slot;
+				/* a recorded slot still fires */
+				e->committed = old->committed;
+				e->slot = old->slot;
+				e->due_ms = old->due_ms;
+				e->prev_last = old->prev_last;
 			}
 	}
 	free(s->entries);
@@ -698,6 +741,11 @@ scheduler_stop(struct scheduler *s)
 {
 	s->stopped = true;
 	s->dirty = false;
+	/* slots recorded ahead of time that never started: not fired */
+	for (size_t i = 0; i < s->nentries; i++)
+		if (s->entries[i].committed)
+			state_set_last_fired(s->st, s->entries[i].job->name,
+			                     s->entries[i].prev_last);
 	save_state(s);
 	uv_poll_stop(&s->poll);
 	s->open_handles = 2;

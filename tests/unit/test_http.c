@@ -488,7 +488,8 @@ test_shutdown_in_flight(void)
 int
 main(void)
 {
-	struct http_options opt = {.max_body = 1 << 20};
+	struct http_options opt = {.max_body = 1 << 20,
+	                           .max_host_connections = 4};
 	char err[256];
 
 	curl_global_init(CURL_GLOBAL_ALL);

@@ -475,6 +475,40 @@ test_release(void)
 	free(t);
 }
 
+/* Counted from the answer: a request queued in the HTTP client reaches
+ * the server late, and the window must not reopen before the server's. */
+static void
+test_restamp(void)
+{
+	struct ratelimit rl;
+	struct ratelimit_limits lim = ratelimit_limits_default();
+	struct treq *t = treqs(4);
+	int64_t wake = 0;
+
+	lim.per_account = 2;
+	CHECK_INT(ratelimit_init(&rl, &lim, 1), 0);
+	for (int i = 0; i < 4; i++)
+		enq(&rl, &t[i], 0, RATELIMIT_NORMAL, RATELIMIT_WORK, 1);
+	CHECK(next(&rl, 0, &wake) == &t[0]);
+	CHECK(next(&rl, 0, &wake) == &t[1]);
+	CHECK(next(&rl, 0, &wake) == NULL);
+	CHECK_INT(wake, MIN_MS);
+	/* t0's answer came 5 s later: its slot frees at 65 s, not 60 s */
+	CHECK_INT(ratelimit_restamp(&rl, &t[0].rl, 5000), 0);
+	CHECK(next(&rl, 1, &wake) == NULL);
+	CHECK_INT(wake, MIN_MS); /* t1 still frees at 60 s */
+	CHECK(next(&rl, MIN_MS, &wake) == &t[2]);
+	CHECK(next(&rl, MIN_MS, &wake) == NULL);
+	CHECK_INT(wake, MIN_MS + 5000);
+	CHECK(next(&rl, MIN_MS + 5000, &wake) == &t[3]);
+	/* an answer after the whole window changes nothing; a queued
+	 * request cannot be restamped */
+	CHECK_INT(ratelimit_restamp(&rl, &t[2].rl, 3 * MIN_MS), 0);
+	CHECK_INT(ratelimit_restamp(&rl, &t[0].rl, 1000), 0);
+	ratelimit_free(&rl);
+	free(t);
+}
+
 static int64_t
 ra(const char *name, const char *value, int64_t now)
 {
@@ -739,6 +773,7 @@ main(void)
 	test_account_fairness();
 	test_cancel();
 	test_release();
+	test_restamp();
 	test_headers();
 	test_saturation();
 	simulate(false);

@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+"""The daemon, end to end, against the simulator on 127.0.0.1.
+
+    bench_daemon.py [BUILD_DIR] [idle] [lateness] [scale]   (default: all three)
+
+idle      1,000 jobs, none due within the next ten hours: wake-ups (context
+          switches of every thread) and CPU seconds between 3 s after
+          event=start and the end.  Target: at most 2 wake-ups, ~0 CPU.
+          BENCH_IDLE_SECONDS (60).
+lateness  50 fires every second (150 jobs on their own environments in three
+          phases of `P/3 * * * * *`: a clear-cache run lasts ~2 s, its first
+          poll, so one job a second would skip 2 fires in 3): from the
+          scheduled second to the simulator receiving the POST, p50/p99/max.
+          Target: p99 < 10 ms.  BENCH_LATENESS_SECONDS (30).
+scale     10,000 jobs (100 accounts x 100, environment_id targets, schedules
+          spread with H) plus 20 jobs every second (`request` GET /validate):
+          start-up (process start to event=start), VmRSS/VmHWM, SIGHUP to
+          event=reloaded, and every second's fire of the 20 present exactly
+          once across the reloads.  Targets: RSS < 30 MB, reload < 200 ms.
+          BENCH_SCALE_SECONDS (40), BENCH_SCALE_RELOADS (3).
+"""
+import collections
+import os
+import shutil
+import signal
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchutil as bu  # noqa: E402
+
+HIGH = {"company": 100000, "ip": 100000, "create": 100000, "logs": 100000}
+
+
+def far_hour():
+    """An hour of the day at least ten hours away from now (UTC)."""
+    return (time.gmtime().tm_hour + 12) % 24
+
+
+def read_task_stats(pid):
+    """{tid: (name, vol, nonvol, cpu)} plus the process totals."""
+    out = {}
+    for tid, name in bu.threads(pid).items():
+        try:
+            v, nv = bu.ctxt(pid, tid)
+            out[tid] = (name, v, nv, bu.cpu_seconds(pid, tid))
+        except OSError:
+            pass
+    v, nv = bu.ctxt(pid)
+    return out, (v, nv, bu.cpu_seconds(pid))
+
+
+# ---------------------------------------------------------------- idle ----
+
+def bench_idle(binary):
+    secs = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
+    settle = 3.0
+    n = 1000
+    wd = bu.workdir("idle")
+    seed, envs = bu.seed(1, n)
+    sim = bu.Sim(wd, seed, op_seconds=0.5, rate_company=100000, rate_ip=10000000)
+    d = None
+    try:
+        h = far_hour()
+        jobs = ",\n".join(
+            '{ name = "idle-%d"; schedule = "H %d * * *"; action = "clear-cache"; '
+            'environment_id = "%s"; }' % (i, h, envs[0][i]) for i in range(n))
+        conf = bu.write_config(wd, sim.base_url, 1, jobs, rate=HIGH)
+        print("idle: %d jobs, all due at %02d:xx UTC (>= 10 h away), %.0f s"
+              % (n, h, secs))
+        d = bu.Daemon(binary, conf)
+        i = d.wait_for(r"event=start", 30)
+        if i is None:
+            print("  daemon did not start:", "\n".join(l[2] for l in d.lines[-10:]))
+            return
+        t_start = d.lines[i][0]
+        time.sleep(max(0.0, t_start + settle - time.time()))
+        before, tot0 = read_task_stats(d.pid)
+        t0 = time.time()
+        time.sleep(max(0.0, t_start + secs - time.time()))
+        after, tot1 = read_task_stats(d.pid)
+        t1 = time.time()
+        wake = (tot1[0] - tot0[0]) + (tot1[1] - tot0[1])
+        cpu = tot1[2] - tot0[2]
+        print("  measured %.1f s (from %.0f s after event=start)" % (t1 - t0, settle))
+        print("  wake-ups (voluntary + involuntary context switches, whole process) = %d "
+              "(vol %d, invol %d)   target <= 2: %s"
+              % (wake, tot1[0] - tot0[0], tot1[1] - tot0[1], bu.verdict(wake <= 2)))
+        print("  CPU = %.3f s (utime+stime)   target ~0: %s"
+              % (cpu, bu.verdict(cpu <= 0.02)))
+        for tid in sorted(set(before) | set(after)):
+            b = before.get(tid)
+            a = after.get(tid)
+            name = (a or b)[0]
+            if a and b:
+                print("    thread %d (%s): +%d vol +%d invol, %.3f s CPU"
+                      % (tid, name, a[1] - b[1], a[2] - b[2], a[3] - b[3]))
+            elif a:
+                print("    thread %d (%s): new; %d vol %d invol, %.3f s CPU"
+                      % (tid, name, a[1], a[2], a[3]))
+            else:
+                print("    thread %d (%s): gone" % (tid, name))
+        st = bu.proc_status(d.pid)
+        print("  VmRSS %s, threads %s, requests seen by the simulator %d"
+              % (st["VmRSS"], st["Threads"], sim.get("/_sim/stats")["requests"]))
+        logged = [l[2] for l in d.lines[i + 1:]]
+        if logged:
+            print("  log lines after event=start: %d, e.g. %s" % (len(logged), logged[0][:160]))
+    finally:
+        if d:
+            d.stop()
+        sim.stop()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+# ------------------------------------------------------------ lateness ----
+
+def bench_lateness(binary):
+    secs = float(os.environ.get("BENCH_LATENESS_SECONDS", "30"))
+    per_second = 50
+    n = per_second * 3
+    wd = bu.workdir("late")
+    seed, envs = bu.seed(1, n)
+    sim = bu.Sim(wd, seed, op_seconds=0.05, rate_company=10000000, rate_ip=10000000)
+    d = None
+    try:
+        jobs = ",\n".join(
+            '{ name = "late-%d"; schedule = "%d/3 * * * * *"; action = "clear-cache"; '
+            'environment_id = "%s"; }' % (i, i % 3, envs[0][i]) for i in range(n))
+        conf = bu.write_config(wd, sim.base_url, 1, jobs, rate=HIGH)
+        print("lateness: %d jobs, %d fires a second (phases 0/3, 1/3, 2/3 s), %.0f s"
+              % (n, per_second, secs))
+        d = bu.Daemon(binary, conf)
+        i = d.wait_for(r"event=start", 30)
+        if i is None:
+            print("  daemon did not start:", "\n".join(l[2] for l in d.lines[-10:]))
+            return
+        t_start = d.lines[i][0]
+        time.sleep(max(0.0, t_start + secs - time.time()))
+        t_end = time.time()
+        d.stop()
+        env_job = {e: k for k, e in enumerate(envs[0])}
+        posts = sim.requests(method="POST")
+        late, by_slot = [], collections.Counter()
+        for r in posts:
+            e = (r.get("body") or {}).get("environment_id")
+            if e not in env_job or r["time"] > t_end:
+                continue
+            phase = env_job[e] % 3
+            sec = int(r["time"])
+            slot = sec - ((sec - phase) % 3)
+            late.append((r["time"] - slot) * 1000.0)
+            by_slot[slot] += 1
+        fires = d.matching(r"event=fire")
+        fire_late = sorted((l[1] - bu.iso_to_epoch(l[2].split("slot=")[1].split()[0])) * 1000.0
+                           for l in fires if l[1] is not None)
+        skipped = len(d.matching(r"outcome=skipped"))
+        late.sort()
+        st = sim.get("/_sim/stats")
+        print("  POSTs received: %d over %d slots; fires logged %d; skipped %d; 429s %d; "
+              "other statuses %s" % (len(late), len(by_slot), len(fires), skipped,
+                                     st["rate_limited"], st["by_status"]))
+        print("  slot -> POST received (ms): p50 %.2f  p99 %.2f  max %.2f   target p99 < 10: %s"
+              % (bu.pct(late, 50), bu.pct(late, 99), late[-1] if late else float("nan"),
+                 bu.verdict(bool(late) and bu.pct(late, 99) < 10)))
+        if fire_late:
+            print("  slot -> event=fire log stamp (ms): p50 %.2f  p99 %.2f  max %.2f"
+                  % (bu.pct(fire_late, 50), bu.pct(fire_late, 99), fire_late[-1]))
+        # lateness of the k-th POST within its second: the queue behind it
+        rank = collections.defaultdict(list)
+        seen = collections.Counter()
+        for r in sorted(posts, key=lambda r: r["time"]):
+            e = (r.get("body") or {}).get("environment_id")
+            if e not in env_job or r["time"] > t_end:
+                continue
+            phase = env_job[e] % 3
+            sec = int(r["time"])
+            slot = sec - ((sec - phase) % 3)
+            k = seen[slot]
+            seen[slot] += 1
+            rank[k].append((r["time"] - slot) * 1000.0)
+        for k in (0, 24, 49):
+            if rank.get(k):
+                v = sorted(rank[k])
+                print("    %2d-th POST of a second: p50 %.2f ms, max %.2f ms"
+                      % (k + 1, bu.pct(v, 50), v[-1]))
+        # The floor this simulator sets: a client already awake at the
+        # second sends the same 50 POSTs on 4 keep-alive connections (the
+        # daemon's per-host limit) and nothing else.
+        floor = simulator_floor(sim, envs[0][:per_second], 5)
+        print("  floor of the simulator (Python client, 4 connections, 50 POSTs at each "
+              "second, 5 s): p50 %.2f  p99 %.2f  max %.2f ms"
+              % (bu.pct(floor, 50), bu.pct(floor, 99), floor[-1]))
+    finally:
+        if d:
+            d.stop()
+        sim.stop()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def simulator_floor(sim, envs, seconds):
+    """Lateness (ms, sorted) of POSTs sent by 4 threads at each second."""
+    import http.client
+    import json
+    import threading
+
+    sim.post("/_sim/reset-requests", {})
+    key = "%s-0" % bu.KEY
+    conns = [http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10) for _ in range(4)]
+
+    def worker(c, es):
+        for e in es:
+            c.request("POST", "/v2/sites/tools/clear-cache",
+                      body=json.dumps({"environment_id": e}),
+                      headers={"Authorization": "Bearer " + key,
+                               "Content-Type": "application/json"})
+            c.getresponse().read()
+
+    slots = []
+    for _ in range(seconds):
+        slot = int(time.time()) + 1
+        slots.append(slot)
+        time.sleep(max(0.0, slot - time.time()))
+        ts = [threading.Thread(target=worker, args=(conns[i], envs[i::4])) for i in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+    for c in conns:
+        c.close()
+    out = []
+    for r in sim.requests(method="POST"):
+        s = int(r["time"])
+        if s in slots:
+            out.append((r["time"] - s) * 1000.0)
+    return sorted(out)
+
+
+# --------------------------------------------------------------- scale ----
+
+def bench_scale(binary):
+    secs = float(os.environ.get("BENCH_SCALE_SECONDS", "40"))
+    reloads = int(os.environ.get("BENCH_SCALE_RELOADS", "3"))
+    n_acct, per_acct, n_fast = 100, 100, 20
+    wd = bu.workdir("scale")
+    seed, envs = bu.seed(n_acct, per_acct)
+    sim = bu.Sim(wd, seed, op_seconds=0.05, rate_company=10000000, rate_ip=10000000)
+    d = None
+    try:
+        jobs = []
+        for a in range(n_acct):
+            for j in range(per_acct):
+                jobs.append('{ name = "s-%d-%d"; schedule = "H H * * *"; account = "acct%d"; '
+                            'action = "clear-cache"; environment_id = "%s"; }'
+                            % (a, j, a, envs[a][j]))
+        for k in range(n_fast):
+            jobs.append('{ name = "fast-%d"; schedule = "* * * * * *"; account = "acct%d"; '
+                        'action = "request"; method = "GET"; path = "/validate"; }'
+                        % (k, k % n_acct))
+        conf = bu.write_config(wd, sim.base_url, n_acct, ",\n".join(jobs), rate=HIGH)
+        print("scale: %d jobs (%d accounts x %d, H H * * *) + %d every second, %.0f s, "
+              "%d reloads; config %d kB"
+              % (n_acct * per_acct + n_fast, n_acct, per_acct, n_fast, secs, reloads,
+                 os.path.getsize(conf) // 1024))
+        d = bu.Daemon(binary, conf)
+        i = d.wait_for(r"event=start", 60)
+        if i is None:
+            print("  daemon did not start:", "\n".join(l[2] for l in d.lines[-10:]))
+            return
+        arrived, stamp = d.lines[i][0], d.lines[i][1]
+        up = (stamp - d.t_spawn) * 1000.0
+        print("  start-up (process start to event=start): %.0f ms by the log stamp, %.0f ms "
+              "as read" % (up, (arrived - d.t_spawn) * 1000.0))
+        time.sleep(2.0)
+        st = bu.proc_status(d.pid)
+        rss0 = bu.kb(st["VmRSS"])
+        print("  after start: VmRSS %d kB, VmHWM %d kB" % (rss0, bu.kb(st["VmHWM"])))
+        t_start = arrived
+        reload_ms = []
+        k = 0
+        for r in range(reloads):
+            at = t_start + secs * (r + 1) / (reloads + 1)
+            time.sleep(max(0.0, at - time.time()))
+            # SIGHUP right after a second starts is the hardest case for
+            # the 20 every-second jobs; aim at ~300 ms past a second
+            frac = time.time() % 1.0
+            time.sleep((1.3 - frac) % 1.0)
+            mark = len(d.lines)
+            t_sig = time.time()
+            os.kill(d.pid, signal.SIGHUP)
+            j = d.wait_for(r"event=reloaded", 30, start=mark)
+            if j is None:
+                print("  reload %d: no event=reloaded line" % (r + 1))
+                continue
+            time.sleep(0.3)
+            reload_ms.append(((d.lines[j][1] - t_sig) * 1000.0,
+                              (d.lines[j][0] - t_sig) * 1000.0,
+                              bu.kb(bu.proc_status(d.pid)["VmRSS"])))
+            k += 1
+        time.sleep(max(0.0, t_start + secs - time.time()))
+        st = bu.proc_status(d.pid)
+        rss1, hwm = bu.kb(st["VmRSS"]), bu.kb(st["VmHWM"])
+        t_end = time.time()
+        d.stop()
+        for r, (a, b, rss) in enumerate(reload_ms):
+            print("  reload %d: SIGHUP to event=reloaded %.0f ms by the log stamp (%.0f ms "
+                  "as read), VmRSS after %d kB   target < 200: %s"
+                  % (r + 1, a, b, rss, bu.verdict(a < 200)))
+        print("  at the end: VmRSS %d kB, VmHWM %d kB   target < 30 MB: %s"
+              % (rss1, hwm, bu.verdict(hwm < 30 * 1024)))
+        # every second of the fast jobs: exactly one slot line (fire or skip)
+        first = int(t_start) + 1
+        last = int(t_end) - 2
+        slots = collections.defaultdict(collections.Counter)
+        for l in d.matching(r"job=fast-\d+ .*slot="):
+            name = l[2].split("job=")[1].split()[0]
+            s = int(round(bu.iso_to_epoch(l[2].split("slot=")[1].split()[0])))
+            if "event=fire" in l[2] or "outcome=skipped" in l[2]:
+                slots[name][s] += 1
+        missing = doubled = 0
+        bad = []
+        for kk in range(n_fast):
+            c = slots["fast-%d" % kk]
+            for s in range(first, last + 1):
+                if c[s] == 0:
+                    missing += 1
+                    bad.append(("fast-%d" % kk, s, "missing"))
+                elif c[s] > 1:
+                    doubled += 1
+                    bad.append(("fast-%d" % kk, s, "x%d" % c[s]))
+        skipped = len(d.matching(r"job=fast-\d+ .*outcome=skipped"))
+        print("  fires of the %d every-second jobs over %d s (%d slots each): missing %d, "
+              "doubled %d, skipped %d   target 0/0: %s"
+              % (n_fast, last - first + 1, last - first + 1, missing, doubled, skipped,
+                 bu.verdict(missing == 0 and doubled == 0)))
+        for b in bad[:10]:
+            print("    %s slot %s: %s" % (b[0], time.strftime("%H:%M:%S", time.gmtime(b[1])),
+                                         b[2]))
+        other = len(d.matching(r"job=s-\d+-\d+ .*event=fire"))
+        print("  H-spread jobs fired meanwhile: %d" % other)
+    finally:
+        if d:
+            d.stop()
+        sim.stop()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def main():
+    binary = bu.find_bin(sys.argv[:2] if len(sys.argv) > 1 and
+                         sys.argv[1] not in ("idle", "lateness", "scale") else sys.argv[:1])
+    which = [a for a in sys.argv[1:] if a in ("idle", "lateness", "scale")] or \
+        ["idle", "lateness", "scale"]
+    for w in which:
+        {"idle": bench_idle, "lateness": bench_lateness, "scale": bench_scale}[w](binary)
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
