@@ -221,10 +221,9 @@ drive(struct kinsta_run *run, struct input *in, bool time_out)
 			next = kinsta_run_next(run, &req);
 	}
 	kinsta_request_clear(&req);
-	FUZZ_ASSERT(run->outcome == KINSTA_SUCCEEDED ||
-	            run->outcome == KINSTA_FAILED ||
-	            run->outcome == KINSTA_TIMED_OUT ||
-	            run->outcome == KINSTA_SKIPPED);
+	FUZZ_ASSERT(
+	    run->outcome == KINSTA_SUCCEEDED || run->outcome == KINSTA_FAILED ||
+	    run->outcome == KINSTA_TIMED_OUT || run->outcome == KINSTA_SKIPPED);
 	check_text(run->message, sizeof(run->message),
 	           run->outcome == KINSTA_FAILED ||
 	               run->outcome == KINSTA_TIMED_OUT ||
@@ -285,8 +284,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* error bodies */
 	for (size_t i = 0; i < NSTATUS; i++) {
-		bool limited = kinsta_error_message(statuses[i], body, in.len,
-		                                    msg);
+		bool limited =
+		    kinsta_error_message(statuses[i], body, in.len, msg);
 
 		check_text(msg, sizeof(msg), true);
 		FUZZ_ASSERT(statuses[i] != 429 || limited);
