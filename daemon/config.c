@@ -2578,6 +2578,14 @@ load_common(const char *path, const char *text_in, unsigned flags,
 	if ((rc = load(&L, text)) < 0)
 		goto fail;
 	loader_done(&L);
+	/* the jobs array grew by doubling: keep only what is used */
+	if (L.cfg->njobs > 0) {
+		struct config_job *j =
+		    realloc(L.cfg->jobs, L.cfg->njobs * sizeof(*L.cfg->jobs));
+
+		if (j != NULL)
+			L.cfg->jobs = j;
+	}
 	*out = L.cfg;
 	return 0;
 fail:

@@ -41,7 +41,8 @@ struct call {
 	int attempts;     /* sends so far */
 	int max_retries;  /* for transport errors and 5xx */
 	int64_t retry_ms; /* with done(c, NULL): resend after this long */
-	bool queued;      /* in the rate-limit queue */
+	bool poll; /* an operation poll: its 500 is the verdict, not a fault */
+	bool queued; /* in the rate-limit queue */
 	struct http_xfer *xfer;
 	void (*done)(struct call *c, const struct http_response *res);
 };
@@ -57,7 +58,6 @@ struct run {
 	int64_t started_ms;
 	char key[KEY_MAX];
 	struct call call;
-	bool polling; /* call is a poll of k.op_id */
 	struct ops_op op;
 	uv_timer_t timer; /* backoff and poll waits */
 	enum run_state state;
@@ -207,7 +207,8 @@ on_http_done(const struct http_response *res, void *arg)
 		retry = c->attempts < MAX_ATTEMPTS_429;
 		wait = 0; /* the pause holds it back */
 	} else if (c->attempts <= c->max_retries &&
-	           (res->status == 0 || res->status >= 500)) {
+	           (res->status == 0 ||
+	            (res->status >= 500 && !(c->poll && res->status == 500)))) {
 		/* a read, or a write that surely never arrived */
 		retry = !c->req.mutating || (res->status == 0 && !res->sent);
 		wait = backoff_ms(c->attempts);
@@ -474,18 +475,18 @@ on_run_timer(uv_timer_t *t)
 {
 	struct run *r = t->data;
 
-	if (r->polling && r->call.req.path[0] == '\0')
+	if (r->call.poll && r->call.req.path[0] == '\0')
 		kinsta_poll_request(&r->k, &r->call.req);
-	if (ops_check(&r->op, now_ms(r->ex)) != OPS_RUNNING && r->polling) {
+	if (ops_check(&r->op, now_ms(r->ex)) != OPS_RUNNING && r->call.poll) {
 		kinsta_request_clear(&r->call.req);
-		r->polling = false;
+		r->call.poll = false;
 		kinsta_op_done(&r->k, r->op.state, r->op.message);
 		progress(r);
 		run_step(r);
 		return;
 	}
 	call_enqueue(&r->call, r->call.rl.account,
-	             r->polling ? RATELIMIT_POLL : RATELIMIT_WORK, r->run_id);
+	             r->call.poll ? RATELIMIT_POLL : RATELIMIT_WORK, r->run_id);
 }
 
 static void
@@ -520,7 +521,7 @@ run_follow(struct run *r, bool fresh)
 	}
 	if (fresh || r->op.id[0] == '\0' || strcmp(r->op.id, r->k.op_id) != 0)
 		ops_start(&r->op, r->k.op_id, now_ms(r->ex), limit);
-	r->polling = true;
+	r->call.poll = true;
 	kinsta_request_clear(&r->call.req);
 	log_msg(LOG_DEBUG, "job=%s env=%s op=%s following", r->job->name,
 	        r->k.target.env_id[0] ? r->k.target.env_id : "-", r->op.id);
@@ -537,7 +538,7 @@ on_run_answer(struct call *c, const struct http_response *res)
 		run_wait(r, c->retry_ms);
 		return;
 	}
-	if (r->polling) {
+	if (r->call.poll) {
 		char msg[KINSTA_MSG_MAX];
 		enum ops_poll verdict;
 		int64_t hint = -1;
@@ -559,7 +560,7 @@ on_run_answer(struct call *c, const struct http_response *res)
 			run_wait(r, r->op.next_ms - now_ms(r->ex));
 			return;
 		}
-		r->polling = false;
+		r->call.poll = false;
 		next = kinsta_op_done(&r->k, r->op.state, r->op.message);
 		progress(r);
 	} else {

@@ -189,12 +189,24 @@ def test_retries_run_out(env):
     assert statuses(sim, "PUT") == []
 
 
-def test_500_on_poll_is_retried(env):
-    """A poll is a read: one 500 on it is retried like any 5xx."""
+def test_500_on_poll_is_the_operations_failure(env):
+    """On GET /operations/{id}, HTTP 500 is Kinsta's word that the
+    operation failed (the operations contract): no second poll."""
     sim, run = env
     sim.fault("500", method="GET", path_regex="/operations/", count=1)
+    o = one(run(CLEAR), "failed", rc=1)
+    assert statuses(sim, "GET", "/operations/") == [500]
+    assert o["message"].startswith(
+        "Error occurred while processing your request")
+    assert o["op"] == sim.operations()[0]["id"]
+
+
+def test_502_on_poll_is_retried(env):
+    """A 502 (a proxy in the way) on a poll is a fault: polled again."""
+    sim, run = env
+    sim.fault("502", method="GET", path_regex="/operations/", count=1)
     o = one(run(CLEAR), "succeeded")
-    assert statuses(sim, "GET", "/operations/") == [500, 200]
+    assert statuses(sim, "GET", "/operations/") == [502, 200]
     assert o["op"] == sim.operations()[0]["id"]
 
 
