@@ -31,6 +31,7 @@ struct entry {
 	bool queued; /* overlap = queue: fire when the running one ends */
 	int64_t queued_slot; /* the slot that waits (the one logged queued) */
 	bool committed;      /* slot recorded as fired, run not started yet */
+	uint64_t commit_gen; /* the state generation holding that record */
 	int64_t prev_last;   /* the last slot fired before that */
 };
 
@@ -58,7 +59,20 @@ struct scheduler {
 	size_t *due;      /* scratch for tick: entries due now */
 	uv_check_t check; /* a coalesced state save, when dirty */
 	bool dirty;
-	int open_handles; /* while closing */
+	/* state.json is written in libuv's thread pool, never blocking the
+	 * loop on an fsync; one write at a time, the newest state wins */
+	uv_work_t save;
+	bool saving;       /* a write is under way */
+	uint64_t gen;      /* bumped by every change to write */
+	uint64_t durable;  /* the newest generation on disk */
+	uint64_t save_gen; /* the generation being written */
+	char *save_buf;
+	size_t save_len;
+	char save_path[4096];
+	char save_err[256];
+	int save_rc;
+	bool close_after_save; /* stopping: close once the write is done */
+	int open_handles;      /* while closing */
 	int tfd;
 	uv_poll_t poll;
 	uint64_t run_seq;
@@ -180,7 +194,10 @@ arm(struct scheduler *s)
 
 	if (s->stopped)
 		return;
-	if (s->nheap > 0) {
+	if (s->nheap > 0 && s->entries[s->heap[0]].committed &&
+	    s->entries[s->heap[0]].commit_gen > s->durable) {
+		/* save_done fires it and arms again */
+	} else if (s->nheap > 0) {
 		const struct entry *e = &s->entries[s->heap[0]];
 		int64_t due =
 		    e->committed ? e->due_ms : e->due_ms - COMMIT_LEAD_MS;
@@ -225,6 +242,11 @@ rebuild(struct scheduler *s, int64_t now_ms)
 
 /* ---- bookkeeping -------------------------------------------------------- */
 
+static void start_save(struct scheduler *s);
+static void fire_due(struct scheduler *s, int64_t now_ms, size_t *fired);
+static void close_handles(struct scheduler *s);
+
+/* Blocking write, for the last one at stop only. */
 static void
 save_state(struct scheduler *s)
 {
@@ -235,6 +257,72 @@ save_state(struct scheduler *s)
 }
 
 static void
+save_work(uv_work_t *w)
+{
+	struct scheduler *s = w->data;
+
+	s->save_rc = state_write_file(s->save_path, s->save_buf, s->save_len,
+	                              s->save_err, sizeof(s->save_err));
+}
+
+static void
+save_done(uv_work_t *w, int status)
+{
+	struct scheduler *s = w->data;
+	size_t fired = 0;
+
+	(void)status;
+	s->saving = false;
+	free(s->save_buf);
+	s->save_buf = NULL;
+	/* A failed write is logged and the runs go on: a disk that cannot
+	 * take state.json must not stop the maintenance it records. */
+	if (s->save_rc < 0)
+		log_msg(LOG_ERR, "cannot save state: %s", s->save_err);
+	s->durable = s->save_gen;
+	if (s->stopped) {
+		if (s->close_after_save) {
+			save_state(s);
+			close_handles(s);
+		}
+		return;
+	}
+	if (s->gen > s->durable)
+		start_save(s);
+	/* slots recorded ahead wait for their record to be on disk */
+	fire_due(s, util_wall_ms(), &fired);
+	arm(s);
+}
+
+/* Write the current state in the thread pool, unless a write is under
+ * way (save_done then writes the newer state). */
+static void
+start_save(struct scheduler *s)
+{
+	char err[256];
+
+	if (s->saving || s->stopped)
+		return;
+	if (state_encode(s->st, &s->save_buf, &s->save_len, err, sizeof(err)) <
+	    0) {
+		log_msg(LOG_ERR, "cannot save state: %s", err);
+		s->durable = s->gen; /* as for a failed write: carry on */
+		return;
+	}
+	snprintf(s->save_path, sizeof(s->save_path), "%s/state.json",
+	         s->cfg->state_dir);
+	s->save_gen = s->gen;
+	s->saving = true;
+	s->save.data = s;
+	if (uv_queue_work(s->loop, &s->save, save_work, save_done) < 0) {
+		s->saving = false;
+		free(s->save_buf);
+		s->save_buf = NULL;
+		log_msg(LOG_ERR, "cannot save state: no worker thread");
+	}
+}
+
+static void
 on_check(uv_check_t *c)
 {
 	struct scheduler *s = c->data;
@@ -242,15 +330,16 @@ on_check(uv_check_t *c)
 	uv_check_stop(c);
 	if (s->dirty) {
 		s->dirty = false;
-		save_state(s);
+		start_save(s);
 	}
 }
 
-/* Save at the end of this loop iteration: operations that start or end
- * together cost one write (an fsync blocks the loop). */
+/* The state changed: write it at the end of this loop iteration, so that
+ * operations that start or end together cost one write. */
 static void
 save_soon(struct scheduler *s)
 {
+	s->gen++;
 	if (!s->dirty) {
 		s->dirty = true;
 		uv_check_start(&s->check, on_check);
@@ -455,6 +544,7 @@ fire_due(struct scheduler *s, int64_t now_ms, size_t *fired)
 	size_t n = 0;
 
 	while (s->nheap > 0 && s->entries[s->heap[0]].committed &&
+	       s->entries[s->heap[0]].commit_gen <= s->durable &&
 	       s->entries[s->heap[0]].due_ms <= now_ms)
 		s->due[n++] = heap_pop(s);
 	for (size_t k = 0; k < n; k++) {
@@ -489,14 +579,15 @@ tick(struct scheduler *s, int64_t now_ms)
 		e->prev_last = state_last_fired(s->st, e->job->name);
 		state_set_last_fired(s->st, e->job->name, e->slot);
 		e->committed = true;
+		e->commit_gen = s->gen + 1;
 		s->due[n++] = i;
 	}
 	for (size_t k = 0; k < n; k++)
 		heap_push(s, s->due[k]);
 	if (n > 0) {
-		save_state(s);
-		s->dirty = false;
-		fire_due(s, util_wall_ms(), &fired);
+		/* no run starts before its record is on disk (save_done) */
+		s->gen++;
+		start_save(s);
 	}
 	arm(s);
 	if (fired > 0)
@@ -682,7 +773,7 @@ scheduler_reload(struct scheduler *s, struct config *cfg)
 	state_forget_jobs(s->st, job_configured, cfg);
 	rebuild(s, util_wall_ms());
 	free_unused_configs(s);
-	save_state(s);
+	save_soon(s);
 	tick(s, util_wall_ms());
 }
 
@@ -746,8 +837,20 @@ scheduler_stop(struct scheduler *s)
 		if (s->entries[i].committed)
 			state_set_last_fired(s->st, s->entries[i].job->name,
 			                     s->entries[i].prev_last);
-	save_state(s);
 	uv_poll_stop(&s->poll);
+	uv_check_stop(&s->check);
+	if (s->saving) {
+		/* one writer at a time: the last write follows this one */
+		s->close_after_save = true;
+		return;
+	}
+	save_state(s);
+	close_handles(s);
+}
+
+static void
+close_handles(struct scheduler *s)
+{
 	s->open_handles = 2;
 	uv_close((uv_handle_t *)&s->check, on_handle_closed);
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);

@@ -20,6 +20,7 @@ scale     10,000 jobs (100 accounts x 100, environment_id targets, schedules
           BENCH_SCALE_SECONDS (40), BENCH_SCALE_RELOADS (3).
 """
 import collections
+import json
 import os
 import shutil
 import signal
@@ -115,6 +116,57 @@ def bench_idle(binary):
 
 
 # ------------------------------------------------------------ lateness ----
+
+def bench_lateness_fast(binary):
+    """The same fifty fires a second, against FastSink: what the daemon
+    itself adds between the slot and the request reaching a server."""
+    from fast_sink import FastSink
+    secs = float(os.environ.get("BENCH_LATENESS_SECONDS", "30"))
+    per_second = 50
+    n = per_second * 3
+    wd = bu.workdir("late-fast")
+    _, envs = bu.seed(1, n)
+    sink = FastSink()
+    d = None
+    try:
+        jobs = ",\n".join(
+            '{ name = "late-%d"; schedule = "%d/3 * * * * *"; action = "clear-cache"; '
+            'environment_id = "%s"; }' % (i, i % 3, envs[0][i]) for i in range(n))
+        conf = bu.write_config(wd, sink.base_url, 1, jobs, rate=HIGH)
+        print("lateness against a fast asyncio receiver: %d jobs, %d fires a second, %.0f s"
+              % (n, per_second, secs))
+        d = bu.Daemon(binary, conf)
+        i = d.wait_for(r"event=start", 30)
+        if i is None:
+            print("  daemon did not start")
+            return
+        t_start = d.lines[i][0]
+        time.sleep(max(0.0, t_start + secs - time.time()))
+        t_end = time.time()
+        d.stop()
+        env_job = {e: k for k, e in enumerate(envs[0])}
+        late = []
+        for t, method, path, body in list(sink.requests):
+            if method != "POST" or t > t_end:
+                continue
+            e = json.loads(body or b"{}").get("environment_id")
+            if e not in env_job:
+                continue
+            phase = env_job[e] % 3
+            sec = int(t)
+            slot = sec - ((sec - phase) % 3)
+            late.append((t - slot) * 1000.0)
+        late.sort()
+        print("  POSTs received: %d" % len(late))
+        print("  slot -> POST received (ms): p50 %.2f  p99 %.2f  max %.2f   target p99 < 10: %s"
+              % (bu.pct(late, 50), bu.pct(late, 99), late[-1] if late else float("nan"),
+                 bu.verdict(bool(late) and bu.pct(late, 99) < 10)))
+    finally:
+        if d:
+            d.stop()
+        sink.stop()
+        shutil.rmtree(wd, ignore_errors=True)
+
 
 def bench_lateness(binary):
     secs = float(os.environ.get("BENCH_LATENESS_SECONDS", "30"))
@@ -347,12 +399,13 @@ def bench_scale(binary):
 
 
 def main():
+    kinds = {"idle": bench_idle, "lateness": bench_lateness,
+             "lateness-fast": bench_lateness_fast, "scale": bench_scale}
     binary = bu.find_bin(sys.argv[:2] if len(sys.argv) > 1 and
-                         sys.argv[1] not in ("idle", "lateness", "scale") else sys.argv[:1])
-    which = [a for a in sys.argv[1:] if a in ("idle", "lateness", "scale")] or \
-        ["idle", "lateness", "scale"]
+                         sys.argv[1] not in kinds else sys.argv[:1])
+    which = [a for a in sys.argv[1:] if a in kinds] or list(kinds)
     for w in which:
-        {"idle": bench_idle, "lateness": bench_lateness, "scale": bench_scale}[w](binary)
+        kinds[w](binary)
         sys.stdout.flush()
 
 
