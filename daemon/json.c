@@ -200,27 +200,6 @@ struct prepass {
 };
 
 static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 16;
-	void *q;
-
-	while (n < need) {
-		if (n > SIZE_MAX / 2 / size)
-			return -ENOMEM;
-		n *= 2;
-	}
-	if (n == *cap)
-		return 0;
-	q = realloc(*p, n * size);
-	if (q == NULL)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
-static int
 pp_open(struct prepass *pp, bool map)
 {
 	if (pp->depth >= pp->max_depth) {
@@ -266,10 +245,10 @@ pp_map_key(void *ctx, const unsigned char *key, size_t len)
 
 	if (!pp->dups)
 		return 1;
-	if (grow((void **)&pp->keys, &pp->capkeys, pp->nkeys + 1,
-	         sizeof(*pp->keys)) != 0 ||
-	    grow((void **)&pp->arena, &pp->caparena, pp->narena + len + 1, 1) !=
-	        0) {
+	if (util_grow((void **)&pp->keys, &pp->capkeys, pp->nkeys + 1,
+	              sizeof(*pp->keys)) != 0 ||
+	    util_grow((void **)&pp->arena, &pp->caparena, pp->narena + len + 1,
+	              1) != 0) {
 		pp->err = -ENOMEM;
 		snprintf(pp->msg, sizeof(pp->msg), "out of memory");
 		return 0;

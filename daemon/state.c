@@ -155,26 +155,6 @@ index_resize(struct state *st, size_t want)
 	return 0;
 }
 
-static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 16;
-	void *q;
-
-	while (n < need) {
-		if (n > SIZE_MAX / 2 / size)
-			return -ENOMEM;
-		n *= 2;
-	}
-	if (n == *cap)
-		return 0;
-	if ((q = realloc(*p, n * size)) == NULL)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 
 void
@@ -205,8 +185,8 @@ state_set_last_fired(struct state *st, const char *job, int64_t t)
 	}
 	if (len == 0 || len >= STATE_JOB_MAX)
 		return -EINVAL;
-	if (grow((void **)&st->last, &st->caplast, st->nlast + 1,
-	         sizeof(*st->last)) != 0)
+	if (util_grow((void **)&st->last, &st->caplast, st->nlast + 1,
+	              sizeof(*st->last)) != 0)
 		return -ENOMEM;
 	if (st->nindex / 2 < st->nlast + 1 &&
 	    index_resize(st, st->nlast + 1) != 0)
@@ -286,8 +266,8 @@ state_op_put(struct state *st, const struct state_op *op)
 		return -EINVAL;
 	i = op_find(st, op->job, op->run_id, op->target.env_id);
 	if (i == SIZE_MAX) {
-		if (grow((void **)&st->ops, &st->capops, st->nops + 1,
-		         sizeof(*st->ops)) != 0)
+		if (util_grow((void **)&st->ops, &st->capops, st->nops + 1,
+		              sizeof(*st->ops)) != 0)
 			return -ENOMEM;
 		i = st->nops++;
 	}
@@ -616,8 +596,8 @@ read_all(int fd, char **out, size_t *len)
 		if (n == cap) {
 			if (cap > STATE_MAX_BYTES)
 				break;
-			if (grow((void **)&buf, &cap, cap ? cap * 2 : 65536,
-			         1) != 0) {
+			if (util_grow((void **)&buf, &cap,
+			              cap ? cap * 2 : 65536, 1) != 0) {
 				free(buf);
 				return -ENOMEM;
 			}

@@ -1,7 +1,10 @@
 /*
  * util: shared helpers.
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -17,6 +20,26 @@ util_seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+int
+util_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / size)
+			return -ENOMEM;
+		n *= 2;
+	}
+	if (n == *cap)
+		return 0;
+	if ((q = realloc(*p, n * size)) == NULL)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
 }
 
 int64_t

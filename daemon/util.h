@@ -11,6 +11,10 @@
 void util_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Make room for need elements of size bytes in *p (capacity *cap,
+ * doubling from 16); 0 or -ENOMEM, *p and *cap unchanged on failure. */
+int util_grow(void **p, size_t *cap, size_t need, size_t size);
+
 /* a / b rounded towards negative infinity (b > 0). */
 int64_t util_floor_div(int64_t a, int64_t b);
 

@@ -1,6 +1,8 @@
 /*
  * Tests for daemon/util.c.
  */
+#include <errno.h>
+
 #include "test.h"
 #include "util.h"
 
@@ -54,6 +56,26 @@ test_utf8(void)
 }
 
 static void
+test_grow(void)
+{
+	int *v = NULL;
+	size_t cap = 0;
+
+	CHECK_INT(util_grow((void **)&v, &cap, 1, sizeof(*v)), 0);
+	CHECK_INT(cap, 16);
+	v[15] = 7;
+	CHECK_INT(util_grow((void **)&v, &cap, 17, sizeof(*v)), 0);
+	CHECK_INT(cap, 32);
+	CHECK_INT(v[15], 7); /* kept across the move */
+	CHECK_INT(util_grow((void **)&v, &cap, 20, sizeof(*v)), 0);
+	CHECK_INT(cap, 32); /* enough already */
+	CHECK_INT(util_grow((void **)&v, &cap, SIZE_MAX / 2, sizeof(*v)),
+	          -ENOMEM);
+	CHECK_INT(cap, 32); /* unchanged on failure */
+	free(v);
+}
+
+static void
 test_wall_ms(void)
 {
 	int64_t a = util_wall_ms(), b = util_wall_ms();
@@ -68,6 +90,7 @@ main(void)
 	test_seterr();
 	test_floor_div();
 	test_utf8();
+	test_grow();
 	test_wall_ms();
 	return test_report("test_util");
 }
