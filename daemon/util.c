@@ -43,12 +43,6 @@ util_grow(void **p, size_t *cap, size_t need, size_t size)
 }
 
 int64_t
-util_floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-int64_t
 util_wall_ms(void)
 {
 	struct timespec ts;

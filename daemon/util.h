@@ -15,8 +15,13 @@ void util_seterr(char *err, size_t errlen, const char *fmt, ...)
  * doubling from 16); 0 or -ENOMEM, *p and *cap unchanged on failure. */
 int util_grow(void **p, size_t *cap, size_t need, size_t size);
 
-/* a / b rounded towards negative infinity (b > 0). */
-int64_t util_floor_div(int64_t a, int64_t b);
+/* a / b rounded towards negative infinity (b > 0).  Inline: it sits on
+ * the calendar arithmetic of every cron_next. */
+static inline int64_t
+util_floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
 
 /* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
 int64_t util_wall_ms(void);
