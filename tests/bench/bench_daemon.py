@@ -117,6 +117,27 @@ def bench_idle(binary):
 
 # ------------------------------------------------------------ lateness ----
 
+def lateness_jobs(envs, n):
+    """n clear-cache jobs in three phases a second apart (N/3 seconds),
+    each on its own environment so that no lock serializes them."""
+    return ",\n".join(
+        '{ name = "late-%d"; schedule = "%d/3 * * * * *"; action = "clear-cache"; '
+        'environment_id = "%s"; }' % (i, i % 3, envs[i]) for i in range(n))
+
+
+def run_for(binary, conf, secs):
+    """Start the daemon on conf and let it run secs from event=start: the
+    daemon (still running) and the end time, or (None, None)."""
+    d = bu.Daemon(binary, conf)
+    i = d.wait_for(r"event=start", 30)
+    if i is None:
+        print("  daemon did not start:", "\n".join(l[2] for l in d.lines[-10:]))
+        d.stop()
+        return None, None
+    time.sleep(max(0.0, d.lines[i][0] + secs - time.time()))
+    return d, time.time()
+
+
 def bench_lateness_fast(binary):
     """The same fifty fires a second, against FastSink: what the daemon
     itself adds between the slot and the request reaching a server."""
@@ -129,20 +150,13 @@ def bench_lateness_fast(binary):
     sink = FastSink()
     d = None
     try:
-        jobs = ",\n".join(
-            '{ name = "late-%d"; schedule = "%d/3 * * * * *"; action = "clear-cache"; '
-            'environment_id = "%s"; }' % (i, i % 3, envs[0][i]) for i in range(n))
+        jobs = lateness_jobs(envs[0], n)
         conf = bu.write_config(wd, sink.base_url, 1, jobs, rate=HIGH)
         print("lateness against a fast asyncio receiver: %d jobs, %d fires a second, %.0f s"
               % (n, per_second, secs))
-        d = bu.Daemon(binary, conf)
-        i = d.wait_for(r"event=start", 30)
-        if i is None:
-            print("  daemon did not start")
+        d, t_end = run_for(binary, conf, secs)
+        if d is None:
             return
-        t_start = d.lines[i][0]
-        time.sleep(max(0.0, t_start + secs - time.time()))
-        t_end = time.time()
         d.stop()
         env_job = {e: k for k, e in enumerate(envs[0])}
         late = []
@@ -177,20 +191,13 @@ def bench_lateness(binary):
     sim = bu.Sim(wd, seed, op_seconds=0.05, rate_company=10000000, rate_ip=10000000)
     d = None
     try:
-        jobs = ",\n".join(
-            '{ name = "late-%d"; schedule = "%d/3 * * * * *"; action = "clear-cache"; '
-            'environment_id = "%s"; }' % (i, i % 3, envs[0][i]) for i in range(n))
+        jobs = lateness_jobs(envs[0], n)
         conf = bu.write_config(wd, sim.base_url, 1, jobs, rate=HIGH)
         print("lateness: %d jobs, %d fires a second (phases 0/3, 1/3, 2/3 s), %.0f s"
               % (n, per_second, secs))
-        d = bu.Daemon(binary, conf)
-        i = d.wait_for(r"event=start", 30)
-        if i is None:
-            print("  daemon did not start:", "\n".join(l[2] for l in d.lines[-10:]))
+        d, t_end = run_for(binary, conf, secs)
+        if d is None:
             return
-        t_start = d.lines[i][0]
-        time.sleep(max(0.0, t_start + secs - time.time()))
-        t_end = time.time()
         d.stop()
         env_job = {e: k for k, e in enumerate(envs[0])}
         posts = sim.requests(method="POST")
