@@ -598,6 +598,11 @@ cmd_daemon(int argc, char **argv)
 		fprintf(stderr, "kinsta-cron: daemon takes no arguments\n");
 		return EXIT_USAGE;
 	}
+	/* Big, short-lived buffers (the config's text, libconfig's tree,
+	 * a state.json being written) come from mmap and go back whole:
+	 * glibc's adaptive threshold would otherwise move them onto the heap
+	 * after the first one, where they leave a high-water mark. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if ((cfg = load_config()) == NULL) {
 		sd_notifyf(0, "STATUS=configuration errors in %s", config_path);
 		return 1;
