@@ -107,6 +107,8 @@ struct exec {
 	size_t ncompanies;
 	size_t pending_closes;
 	int in_flight; /* requests handed to http */
+	char **keys;   /* per account of cfg: the key once read, or "" */
+	size_t nkeys;
 	bool closing;
 };
 
@@ -161,18 +163,57 @@ company_rl(struct exec *ex, const char *company)
 	return idx;
 }
 
-/* Read the job's account key into key; 0 or -errno (logged). */
+/* The job's account key into key: read once per account of the current
+ * config (a run must not cost a file read), and from the file for a run of
+ * an older config; 0 or -errno. */
 static int
-load_key(const struct config *cfg, const struct config_job *job, char *key)
+load_key(struct exec *ex, const struct config *cfg,
+         const struct config_job *job, char *key)
 {
 	char err[256];
-	int rc = config_read_key(&cfg->accounts[job->account], key, KEY_MAX,
-	                         err, sizeof(err));
+	char *cached = cfg == ex->cfg && job->account < ex->nkeys
+	                   ? ex->keys[job->account]
+	                   : NULL;
+	int rc;
 
+	if (cached != NULL && cached[0] != '\0') {
+		memcpy(key, cached, KEY_MAX);
+		return 0;
+	}
+	rc = config_read_key(&cfg->accounts[job->account], key, KEY_MAX, err,
+	                     sizeof(err));
 	if (rc < 0)
 		return rc;
 	log_secret_add(key);
+	if (cached != NULL)
+		memcpy(cached, key, KEY_MAX);
 	return 0;
+}
+
+static void
+forget_keys(struct exec *ex)
+{
+	for (size_t i = 0; i < ex->nkeys; i++) {
+		explicit_bzero(ex->keys[i], KEY_MAX);
+		free(ex->keys[i]);
+	}
+	free(ex->keys);
+	ex->keys = NULL;
+	ex->nkeys = 0;
+}
+
+/* Empty key slots for cfg's accounts (filled by load_key). */
+static void
+make_keys(struct exec *ex, const struct config *cfg)
+{
+	forget_keys(ex);
+	if ((ex->keys = calloc(cfg->naccounts + 1, sizeof(*ex->keys))) == NULL)
+		return;
+	for (size_t i = 0; i < cfg->naccounts; i++)
+		if ((ex->keys[i] = calloc(1, KEY_MAX)) != NULL)
+			ex->nkeys = i + 1;
+		else
+			break;
 }
 
 /* ---- calls -------------------------------------------------------------- */
@@ -390,6 +431,7 @@ static void
 close_done(struct exec *ex)
 {
 	if (--ex->pending_closes == 0 && ex->closing) {
+		forget_keys(ex);
 		free(ex->companies);
 		ratelimit_free(&ex->rl);
 		free(ex);
@@ -742,7 +784,7 @@ serve_waiters(struct listing *l, const char *why)
 		} else if (kinsta_select(w->job, l->body, l->len, &t, &n, err,
 		                         sizeof(err)) < 0) {
 			report_failure(ex, w->cfg, w->job, w->run_id, err);
-		} else if (load_key(w->cfg, w->job, key) < 0) {
+		} else if (load_key(ex, w->cfg, w->job, key) < 0) {
 			report_failure(ex, w->cfg, w->job, w->run_id,
 			               "cannot read the API key");
 		} else {
@@ -843,7 +885,7 @@ start_with_listing(struct exec *ex, const struct config_job *job,
 	}
 	if (l->fetching)
 		return 0;
-	if (load_key(cfg, job, l->key) < 0) {
+	if (load_key(ex, cfg, job, l->key) < 0) {
 		serve_waiters(l, "cannot read the API key");
 		return 0;
 	}
@@ -871,6 +913,7 @@ exec_init(struct exec **out, uv_loop_t *loop, struct http *h,
 	ex->loop = loop;
 	ex->http = h;
 	ex->cfg = cfg;
+	make_keys(ex, cfg);
 	if (opt != NULL)
 		ex->opt = *opt;
 	if (ex->opt.listing_ttl_ms <= 0)
@@ -901,6 +944,7 @@ void
 exec_set_config(struct exec *ex, const struct config *cfg)
 {
 	ex->cfg = cfg;
+	make_keys(ex, cfg); /* keys are read again under a new config */
 }
 
 bool
@@ -928,7 +972,7 @@ exec_start(struct exec *ex, const struct config_job *job, uint64_t run_id)
 		return -ECANCELED;
 	if (kinsta_needs_listing(job))
 		return start_with_listing(ex, job, run_id);
-	if ((rc = load_key(ex->cfg, job, key)) < 0) {
+	if ((rc = load_key(ex, ex->cfg, job, key)) < 0) {
 		report_failure(ex, ex->cfg, job, run_id,
 		               "cannot read the API key");
 		return 0;
@@ -949,7 +993,7 @@ exec_resume(struct exec *ex, const struct config_job *job,
 	struct run *r;
 	int rl;
 
-	if (load_key(ex->cfg, job, key) < 0)
+	if (load_key(ex, ex->cfg, job, key) < 0)
 		return -ENOKEY;
 	rl = company_rl(ex, ex->cfg->accounts[job->account].company);
 	r = rl < 0 ? NULL : run_new(ex, ex->cfg, job, target, run_id, key, rl);

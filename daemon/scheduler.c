@@ -59,6 +59,7 @@ struct scheduler {
 	size_t *due;      /* scratch for tick: entries due now */
 	uv_check_t check; /* a coalesced state save, when dirty */
 	bool dirty;
+	bool status_dirty; /* STATUS= is sent once per loop iteration */
 	/* state.json is written in libuv's thread pool, never blocking the
 	 * loop on an fsync; one write at a time, the newest state wins */
 	uv_work_t save;
@@ -245,6 +246,8 @@ rebuild(struct scheduler *s, int64_t now_ms)
 static void start_save(struct scheduler *s);
 static void fire_due(struct scheduler *s, int64_t now_ms, size_t *fired);
 static void close_handles(struct scheduler *s);
+static void notify_status(struct scheduler *s);
+static void status_soon(struct scheduler *s);
 
 /* Blocking write, for the last one at stop only. */
 static void
@@ -292,6 +295,8 @@ save_done(uv_work_t *w, int status)
 	/* slots recorded ahead wait for their record to be on disk */
 	fire_due(s, util_wall_ms(), &fired);
 	arm(s);
+	if (fired > 0)
+		status_soon(s);
 }
 
 /* Write the current state in the thread pool, unless a write is under
@@ -332,6 +337,10 @@ on_check(uv_check_t *c)
 		s->dirty = false;
 		start_save(s);
 	}
+	if (s->status_dirty) {
+		s->status_dirty = false;
+		notify_status(s);
+	}
 }
 
 /* The state changed: write it at the end of this loop iteration, so that
@@ -344,6 +353,14 @@ save_soon(struct scheduler *s)
 		s->dirty = true;
 		uv_check_start(&s->check, on_check);
 	}
+}
+
+/* Keep STATUS= current, once per loop iteration however many runs end. */
+static void
+status_soon(struct scheduler *s)
+{
+	s->status_dirty = true;
+	uv_check_start(&s->check, on_check);
 }
 
 static const char *
@@ -498,7 +515,7 @@ on_finished(const struct exec_result *r, void *arg)
 	}
 	free_unused_configs(s);
 	if (!s->stopped)
-		notify_status(s);
+		status_soon(s);
 }
 
 static void
@@ -591,7 +608,7 @@ tick(struct scheduler *s, int64_t now_ms)
 	}
 	arm(s);
 	if (fired > 0)
-		notify_status(s);
+		status_soon(s);
 }
 
 static void

@@ -125,6 +125,13 @@ def lateness_jobs(envs, n):
         'environment_id = "%s"; }' % (i, i % 3, envs[i]) for i in range(n))
 
 
+def slot_of(t, job):
+    """The scheduled second of lateness job number `job` that a request at
+    time t belongs to (jobs fire every 3 s, in phase job % 3)."""
+    sec = int(t)
+    return sec - ((sec - job % 3) % 3)
+
+
 def run_for(binary, conf, secs):
     """Start the daemon on conf and let it run secs from event=start: the
     daemon (still running) and the end time, or (None, None)."""
@@ -166,9 +173,7 @@ def bench_lateness_fast(binary):
             e = json.loads(body or b"{}").get("environment_id")
             if e not in env_job:
                 continue
-            phase = env_job[e] % 3
-            sec = int(t)
-            slot = sec - ((sec - phase) % 3)
+            slot = slot_of(t, env_job[e])
             late.append((t - slot) * 1000.0)
         late.sort()
         print("  POSTs received: %d" % len(late))
@@ -206,9 +211,7 @@ def bench_lateness(binary):
             e = (r.get("body") or {}).get("environment_id")
             if e not in env_job or r["time"] > t_end:
                 continue
-            phase = env_job[e] % 3
-            sec = int(r["time"])
-            slot = sec - ((sec - phase) % 3)
+            slot = slot_of(r["time"], env_job[e])
             late.append((r["time"] - slot) * 1000.0)
             by_slot[slot] += 1
         fires = d.matching(r"event=fire")
@@ -233,9 +236,7 @@ def bench_lateness(binary):
             e = (r.get("body") or {}).get("environment_id")
             if e not in env_job or r["time"] > t_end:
                 continue
-            phase = env_job[e] % 3
-            sec = int(r["time"])
-            slot = sec - ((sec - phase) % 3)
+            slot = slot_of(r["time"], env_job[e])
             k = seen[slot]
             seen[slot] += 1
             rank[k].append((r["time"] - slot) * 1000.0)
