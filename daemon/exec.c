@@ -26,7 +26,7 @@
 #define KEY_MAX          512
 #define MAX_ATTEMPTS_429 8
 /* requests on the wire at once, as many as http's connections to a host */
-#define MAX_IN_FLIGHT 32
+#define MAX_IN_FLIGHT HTTP_HOST_CONNECTIONS
 /* an environment busy with another operation: about 5 minutes of tries */
 #define MAX_ATTEMPTS_BLOCKED 8
 

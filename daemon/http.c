@@ -429,7 +429,7 @@ http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
 	if (h->opt.max_body == 0)
 		h->opt.max_body = DEFAULT_MAX_BODY;
 	if (h->opt.max_host_connections <= 0)
-		h->opt.max_host_connections = 16;
+		h->opt.max_host_connections = HTTP_HOST_CONNECTIONS;
 	h->loop = loop;
 	h->multi = curl_multi_init();
 	if (h->multi == NULL) {
@@ -442,6 +442,11 @@ http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	                  h->opt.max_host_connections);
+	/* curl sizes its idle-connection cache by the transfers running now
+	 * (4 per transfer), so a burst's connections were closed as it ended
+	 * and the next burst paid for fresh ones: keep them all. */
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
 	                  h->opt.max_host_connections);
 	uv_timer_init(loop, &h->timer);
 	h->timer.data = h;

@@ -21,13 +21,18 @@
 struct http;
 struct http_xfer;
 
+/* Connections to one host by default: room for a burst (fifty jobs due in
+ * the same second, plus the polls of earlier ones) to go out at once over
+ * HTTP/1.1; over HTTP/2 they are streams of one connection. */
+#define HTTP_HOST_CONNECTIONS 64
+
 struct http_options {
 	const char *ca_file;       /* NULL: the system's CA bundle */
 	long connect_timeout_ms;   /* default 10 s */
 	long total_timeout_ms;     /* per request, default 30 s */
 	long stall_timeout_s;      /* below 1 byte/s this long: abort (15 s) */
 	size_t max_body;           /* response cap, default 4 MiB */
-	long max_host_connections; /* default 8; HTTP/2 multiplexes */
+	long max_host_connections; /* default HTTP_HOST_CONNECTIONS */
 };
 
 enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE };

@@ -24,7 +24,7 @@
 
 static int listen_fd, server_port, stop_pipe[2];
 static pthread_t accept_thread, conn_threads[MAX_CONN];
-static int nconn;
+static int nconn, nclosed; /* connections accepted, ended */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char last_request[4096];
 
@@ -129,6 +129,9 @@ serve_conn(void *arg)
 			        "Retry-After: 7\r\nX-RateLimit-Reset: 30\r\n"
 			        "X-Other: 1\r\nratelimit-remaining: 0\r\n",
 			        "{\"status\":429}");
+		} else if (strncmp(path, "/sleep/", 7) == 0) {
+			usleep((useconds_t)atoi(path + 7) * 1000);
+			respond(fd, 200, "", "{}");
 		} else if (strncmp(path, "/status/", 8) == 0) {
 			respond(fd, atoi(path + 8), "", "{\"status\":1}");
 		} else {
@@ -143,6 +146,9 @@ serve_conn(void *arg)
 	}
 out:
 	close(fd);
+	pthread_mutex_lock(&lock);
+	nclosed++;
+	pthread_mutex_unlock(&lock);
 	return NULL;
 }
 
@@ -207,6 +213,17 @@ connections(void)
 
 	pthread_mutex_lock(&lock);
 	n = nconn;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+static int
+connections_ended(void)
+{
+	int n;
+
+	pthread_mutex_lock(&lock);
+	n = nclosed;
 	pthread_mutex_unlock(&lock);
 	return n;
 }
@@ -311,6 +328,44 @@ test_parallel_and_reuse(void)
 		CHECK_INT(one.status, 200);
 	}
 	CHECK_INT(connections() - before, 0);
+}
+
+/* A burst's connections outlive it: the next burst finds them all in the
+ * pool.  curl would otherwise shrink its cache to 4 connections per
+ * running transfer as the answers come in, and every burst would pay for
+ * new connections. */
+static void
+test_burst_keeps_connections(void)
+{
+	struct http_options opt = {.max_host_connections = 16};
+	struct http *wide;
+	char err[256];
+	int before = connections(), ended = connections_ended();
+
+	CHECK_INT(http_init(&wide, &loop, &opt, err, sizeof(err)), 0);
+	for (int round = 0; round < 2; round++) {
+		struct result r[16] = {{0}};
+
+		for (int i = 0; i < 16; i++) {
+			char path[32];
+			struct http_request req = {.method = HTTP_GET};
+
+			/* answers one by one, as real ones come */
+			snprintf(path, sizeof(path), "/sleep/%d", 20 + 5 * i);
+			req.url = url(path);
+
+			CHECK_INT(http_submit(wide, &req, on_done, &r[i], NULL),
+			          0);
+		}
+		run_until(r, 16);
+		for (int i = 0; i < 16; i++)
+			CHECK_INT(r[i].status, 200);
+	}
+	CHECK(connections() - before > 4); /* the bursts ran in parallel */
+	usleep(50000); /* a close by the client would reach the server */
+	CHECK_INT(connections_ended() - ended, 0);
+	http_close(wide);
+	uv_run(&loop, UV_RUN_NOWAIT);
 }
 
 static void
@@ -498,6 +553,7 @@ main(void)
 	CHECK_INT(http_init(&client, &loop, &opt, err, sizeof(err)), 0);
 	test_url_allowed();
 	test_parallel_and_reuse();
+	test_burst_keeps_connections();
 	test_methods_and_headers();
 	test_failures();
 	test_shutdown_in_flight();
