@@ -18,8 +18,9 @@ import time
 import urllib.request
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# the simulator with TCP_NODELAY (see sim_nodelay.py)
-SIM = os.path.join(TOP, "tests", "bench", "sim_nodelay.py")
+# the simulator stamps each request with its kernel arrival time, so its
+# records measure the daemon, not the simulator's own queueing
+SIM = os.path.join(TOP, "tests", "sim", "kinsta_sim.py")
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 KEY = "bench-key-0001"

@@ -51,13 +51,9 @@ def pki(tmp_path_factory):
 
 
 def tls_sim(pki, cert):
-    sim = Simulator(op_seconds=0.2, quiet=True)
-    sim.bind()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(pki / f"{cert}.pem"), str(pki / f"{cert}.key"))
-    sim.server.socket = ctx.wrap_socket(sim.server.socket, server_side=True)
-    sim.start()
-    return sim
+    return Simulator(op_seconds=0.2, quiet=True, ssl_context=ctx).start()
 
 
 def run_job(tmp_path, url, ca_file=None):

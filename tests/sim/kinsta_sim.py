@@ -20,24 +20,39 @@ Or import it:
 
 The API is served under /v2 and at the root.  The control API for tests
 lives under /_sim/ (no auth).  See tests/sim/README.md.
+
+Two halves: SimCore holds every piece of state and answers API calls
+under one lock (tests may also call it directly from their own threads);
+the HTTP transport below it is a small HTTP/1.1 server of its own on one
+asyncio event loop in one background thread.  Each connection is a task
+on a raw non-blocking socket: keep-alive, Content-Length and chunked
+bodies, one write per answer, TCP_NODELAY.  A request's record keeps the
+kernel's receive time of its first byte (SO_TIMESTAMPING) as ``time``, so
+that the simulator's own queueing does not count as the client's
+lateness, and the moment SimCore took it up as ``handled``.  Faults that
+wait (hang, slow_body) are tasks asleep, never a blocked loop.  With
+Simulator(ssl_context=...) it speaks HTTPS (through ssl.MemoryBIO, so
+that reads still carry their timestamps).
 """
 
 import argparse
+import asyncio
 import copy
+import email.utils
 import hashlib
+import http
 import json
 import math
-import os
 import re
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
 import time
 import uuid
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 # --------------------------------------------------------------------------
@@ -1335,26 +1350,168 @@ class SimCore:
 
 
 # --------------------------------------------------------------------------
-# HTTP
+# HTTP transport
 # --------------------------------------------------------------------------
+#
+# One asyncio event loop, in one background thread, serves every connection
+# with a small HTTP/1.1 server of its own.  Connections are raw non-blocking
+# sockets read with recvmsg() rather than asyncio streams or protocols,
+# because only recvmsg() hands over the kernel's receive timestamp
+# (SO_TIMESTAMPING): rec["time"] is when a request's bytes reached the
+# socket, not when this process got round to it.  SimCore runs on the loop
+# thread, synchronously and under its lock; only waits (the network, the
+# hang and slow_body faults) let other connections in.
 
-MAX_BODY = 1 << 20
+MAX_BODY = 1 << 20       # request body limit; 413 above it
+MAX_HEAD = 64 * 1024     # request line + header fields limit; 431 above it
+IDLE_TIMEOUT = 300.0     # a keep-alive connection may idle, or a read or write stall, this long
+IDLE_SWEEP = 10.0        # how often connections are checked against IDLE_TIMEOUT
+RECV_SIZE = 65536
+MAX_QUEUED = 256 * 1024  # bytes read ahead of the parser before reading pauses
+SERVER_NAME = "kinsta-sim/1.0"
+JSON_TYPE = "application/json; charset=utf-8"
+
+# Linux's SO_TIMESTAMPING: with these flags every recvmsg() on a TCP socket
+# carries an SCM_TIMESTAMPING cmsg whose first timespec is the software
+# receive time of the data it returns.
+_SO_TIMESTAMPING = 37
+_SOF_TIMESTAMPING = 0x8 | 0x10    # SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE
+_TIMESPEC = struct.Struct("qq")
+_CMSG_ROOM = 1024
+
+_METHODS = frozenset(("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"))
+# RFC 9112: method SP request-target SP HTTP-version, then field lines
+# "name: value"; no line folding, no whitespace before the colon.
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_REQUEST_LINE_RE = re.compile(r"(%s) ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])\r?\n" % _TOKEN)
+_FIELD_RE = re.compile(r"(%s):[ \t]*([^\r\n\0]*)\r?\n" % _TOKEN)   # greedy: no backtracking
+_FIELDS_RE = re.compile(r"(?:%s:[^\r\n\0]*\r?\n)*" % _TOKEN)
+_HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
+_CHUNK_SIZE_RE = re.compile(rb"[0-9A-Fa-f]+\Z")
+_BEARER_RE = re.compile(r"^\s*Bearer\s+(\S+)\s*$")
+_REASONS = {s.value: s.phrase for s in http.HTTPStatus}
+_date = (0, "")   # (second, Date header value): formatting it is the dearest part of a head
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "kinsta-sim/1.0"
-    timeout = 300  # idle keep-alive connections
+def _http_date():
+    global _date
+    now = int(time.time())
+    if now != _date[0]:
+        _date = (now, email.utils.formatdate(now, usegmt=True))
+    return _date[1]
 
-    # the server object carries .core, .quiet, .stop_event
-    def version_string(self):
-        return self.server_version
 
-    def log_message(self, fmt, *args):  # silence http.server's own log
-        pass
+def _enable_timestamps(sock):
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPING, _SOF_TIMESTAMPING)
+    except OSError:
+        pass   # not Linux: requests are stamped when they are read instead
+
+
+def _rx_time(ancdata):
+    """The kernel receive time in recvmsg()'s ancillary data, or None."""
+    for level, kind, cdata in ancdata:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPING and len(cdata) >= 16:
+            sec, nsec = _TIMESPEC.unpack_from(cdata)
+            if sec or nsec:
+                return sec + nsec * 1e-9
+    return None
+
+
+class _Closed(Exception):
+    """The connection is gone, timed out, or must not be used any more."""
+
+
+class _Headers:
+    """A request's header fields, for SimCore and the request record.
+
+    Like the email.message.Message that http.server used to hand over,
+    get() ignores case and gives the first field of a name, and items()
+    gives every field as sent, in order."""
+
+    __slots__ = ("_fields", "_first")
+
+    def __init__(self, fields):
+        self._fields = fields
+        first = {}
+        for name, value in fields:
+            first.setdefault(name.lower(), value)
+        self._first = first
+
+    def get(self, name, default=None):
+        return self._first.get(name.lower(), default)
+
+    def get_all(self, name):
+        name = name.lower()
+        return [v for k, v in self._fields if k.lower() == name]
+
+    def items(self):
+        return list(self._fields)
+
+    def __contains__(self, name):
+        return name.lower() in self._first
+
+    def __getitem__(self, name):
+        return self._first.get(name.lower())
+
+
+class _Conn:
+    """One client connection, served by one task: its requests in order."""
+
+    def __init__(self, sim, sock, addr):
+        self.sim = sim
+        self.core = sim.core
+        self.loop = sim._loop
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.client_address = addr
+        self.closed = False
+        # _on_readable reads ahead into _incoming; the task takes from there
+        self._incoming = deque()    # (bytes as received, kernel time)
+        self._queued = 0            # bytes in _incoming
+        self._reading = False       # the socket is registered with the loop for reading
+        self._eof = False
+        self._waiter = None         # the future the task waits on for the socket
+        self.waiting_since = None   # loop time that wait began (for the idle sweep)
+        self.buf = bytearray()      # received request bytes not parsed yet
+        self.base = 0               # stream offset of buf[0]
+        self.arrivals = deque()     # (stream offset just past one recv's bytes, its kernel time)
+        self.tls = None
+        if sim.ssl_context is not None:
+            self._tls_in, self._tls_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+            self.tls = sim.ssl_context.wrap_bio(self._tls_in, self._tls_out, server_side=True)
+        # the request being served
+        self.command = self.path = self.headers = self._rec = None
+        self.version = (1, 1)
+        self.arrived = None
+        self.close_connection = False
+
+    # ---- the connection's life --------------------------------------------
+    async def serve(self):
+        try:
+            self._start_reading()
+            if self.tls is not None:
+                await self._tls_handshake()
+            while not self.close_connection:
+                if not await self._read_head():
+                    break
+                await self._dispatch()
+        except _Closed:
+            pass
+        except Exception as exc:   # a bug; the other connections carry on
+            self.sim._log_error(self.client_address, exc)
+        finally:
+            self._close()
+            self.sim._conns.pop(self, None)
+
+    def _close(self):
+        if not self.closed:
+            self._stop_reading()
+            self.closed = True
+            self.sock.close()
 
     def _log(self, method, path, status, khash, note=""):
-        if self.server.quiet:
+        if self.sim.quiet:
             return
         line = "%s %s %s key=%s%s\n" % (method, path, status, khash, (" " + note) if note else "")
         try:
@@ -1363,96 +1520,406 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             pass
 
-    def do_GET(self):
-        self._dispatch()
+    # ---- socket I/O ---------------------------------------------------------
+    # The socket stays registered for reading while the connection lives, so
+    # that waiting for the next request costs no epoll_ctl() calls; reading
+    # pauses only when the task falls MAX_QUEUED behind.
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+    def _start_reading(self):
+        if not self._reading and not self._eof and not self.closed:
+            self._reading = True
+            self.loop.add_reader(self.fd, self._on_readable)
 
-    # ---- low level -------------------------------------------------------
-    def _read_body(self):
+    def _stop_reading(self):
+        if self._reading:
+            self._reading = False
+            self.loop.remove_reader(self.fd)
+
+    def _on_readable(self):
+        try:
+            data, anc, _flags, _addr = self.sock.recvmsg(RECV_SIZE, _CMSG_ROOM)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""   # reset by the peer: the stream ends here all the same
+        if data:
+            self._incoming.append((data, _rx_time(anc)))
+            self._queued += len(data)
+            if self._queued > MAX_QUEUED:
+                self._stop_reading()
+        else:
+            self._eof = True
+            self._stop_reading()
+        self._wake()
+
+    def _wake(self, exc=None):
+        w = self._waiter
+        if w is not None and not w.done():
+            if exc is None:
+                w.set_result(None)
+            else:
+                w.set_exception(exc)
+
+    async def _wait(self):
+        """Wait for _wake(): data, the end of the stream, a writable socket,
+        or the idle sweep's _Closed."""
+        self._waiter = self.loop.create_future()
+        self.waiting_since = self.loop.time()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = self.waiting_since = None
+
+    async def _recv(self):
+        """The next bytes received (b"" at the end of the stream) and their
+        kernel arrival time, or None."""
+        while not self._incoming:
+            if self._eof:
+                return b"", None
+            await self._wait()
+        data, ts = self._incoming.popleft()
+        self._queued -= len(data)
+        if self._queued <= MAX_QUEUED:
+            self._start_reading()
+        return data, ts
+
+    async def _send_raw(self, data):
+        # The first send() nearly always takes everything: then nothing waits.
+        view = memoryview(data)
+        while True:
+            try:
+                n = self.sock.send(view)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError as exc:
+                raise _Closed(exc) from None
+            if n == len(view):
+                return
+            view = view[n:]
+            self.loop.add_writer(self.fd, self._wake)
+            try:
+                await self._wait()
+            finally:
+                self.loop.remove_writer(self.fd)
+
+    async def _write(self, data):
+        if self.tls is not None:
+            try:
+                self.tls.write(data)
+            except ssl.SSLError as exc:
+                raise _Closed(exc) from None
+            data = self._tls_out.read()
+        await self._send_raw(data)
+
+    async def _fill(self):
+        """Read more of the request stream into buf.  False at its end."""
+        while True:
+            data, ts = await self._recv()
+            if self.tls is not None:
+                if data:
+                    self._tls_in.write(data)
+                else:
+                    self._tls_in.write_eof()
+                got, eof = self._tls_read(ts)
+                if self._tls_out.pending:
+                    await self._send_raw(self._tls_out.read())
+                if got:
+                    return True
+                if eof:
+                    return False
+                continue
+            if not data:
+                return False
+            self._append(data, ts)
+            return True
+
+    def _append(self, data, ts):
+        self.buf += data
+        self.arrivals.append((self.base + len(self.buf), ts))
+
+    def _consume(self, n):
+        del self.buf[:n]
+        self.base += n
+
+    def _arrival(self):
+        """The kernel arrival time of buf[0], or None."""
+        arr = self.arrivals
+        while arr and arr[0][0] <= self.base:
+            arr.popleft()
+        return arr[0][1] if arr else None
+
+    # ---- TLS (a MemoryBIO pair, so that reads still go through recvmsg) ---------
+    async def _tls_handshake(self):
+        ts = None
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLError as exc:   # e.g. the client refused our certificate
+                if self._tls_out.pending:
+                    try:
+                        await self._send_raw(self._tls_out.read())
+                    except _Closed:
+                        pass
+                raise _Closed(exc) from None
+            if self._tls_out.pending:
+                await self._send_raw(self._tls_out.read())
+            data, ts = await self._recv()
+            if not data:
+                raise _Closed("end of stream during the TLS handshake")
+            self._tls_in.write(data)
+        if self._tls_out.pending:
+            await self._send_raw(self._tls_out.read())
+        # the client may have sent its first request along with its Finished
+        self._tls_read(ts)
+
+    def _tls_read(self, ts):
+        """Decrypt what has come in into buf: (got some, end of stream)."""
+        got = False
+        try:
+            while True:
+                data = self.tls.read(RECV_SIZE)
+                if not data:
+                    return got, True
+                self._append(data, ts)
+                got = True
+        except ssl.SSLWantReadError:
+            return got, False
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            return got, True
+        except ssl.SSLError as exc:
+            raise _Closed(exc) from None
+
+    # ---- request parsing ---------------------------------------------------
+    async def _read_head(self):
+        """Read and parse the next request's head.  False when the client is done."""
+        buf = self.buf
+        scan = 0
+        while True:
+            # empty lines before a request line are allowed (RFC 9112 2.2)
+            i = 0
+            while i < len(buf) and buf[i] in b"\r\n":
+                i += 1
+            if i:
+                self._consume(i)
+            if buf:
+                break
+            if not await self._fill():
+                return False
+        arrived = self._arrival()
+        self.arrived = arrived if arrived is not None else time.time()
+        self.command = None
+        while True:
+            m = _HEAD_END_RE.search(buf, scan)
+            if m:
+                break
+            if len(buf) > MAX_HEAD:
+                await self._refuse(431, "request head larger than %d bytes" % MAX_HEAD)
+                return False
+            scan = max(0, len(buf) - 3)
+            if not await self._fill():
+                return False   # a partial head: nobody to answer
+        # up to and including the last field line's end, not the empty line after it
+        head = bytes(buf[:m.start() + (2 if buf[m.start()] == 13 else 1)])
+        self._consume(m.end())
+        if len(head) > MAX_HEAD:
+            await self._refuse(431, "request head larger than %d bytes" % MAX_HEAD)
+            return False
+        err = self._parse_head(head.decode("latin-1"))
+        if err:
+            await self._refuse(*err)
+            return False
+        return True
+
+    def _parse_head(self, text):
+        """Fills command, path, version, headers and close_connection; or
+        returns (status, message) to refuse the request with.  text ends
+        with the last field line's end."""
+        m = _REQUEST_LINE_RE.match(text)
+        if not m:
+            return 400, "bad request line"
+        method, target = m.group(1), m.group(2)
+        self.version = (int(m.group(3)), int(m.group(4)))
+        if self.version[0] != 1:
+            return 505, "HTTP version not supported"
+        fields = text[m.end():]
+        if not _FIELDS_RE.fullmatch(fields):
+            return 400, "bad header line"
+        self.headers = _Headers([(k, v.rstrip(" \t")) for k, v in _FIELD_RE.findall(fields)])
+        conn = self.headers.get("Connection")
+        tokens = {t.strip().lower() for t in conn.split(",")} if conn else ()
+        if self.version >= (1, 1):
+            self.close_connection = "close" in tokens
+        else:
+            self.close_connection = "keep-alive" not in tokens
+        if method not in _METHODS:
+            return 501, "unsupported method %s" % method
+        if target.startswith("//"):   # not a network-path reference: http.server did the same
+            target = "/" + target.lstrip("/")
+        self.command, self.path = method, target
+        return None
+
+    async def _refuse(self, status, message):
+        """Answer a request that cannot be served, and close the connection."""
+        self.close_connection = True
+        body = json.dumps({"status": status, "message": message}).encode()
+        try:
+            await self._write(self._head(status, len(body), None, JSON_TYPE) + body)
+        except _Closed:
+            pass
+
+    async def _line(self, limit):
+        """The next line of the body (CRLF or LF), without its end; None at
+        the end of the stream, False if it is longer than limit."""
+        while True:
+            i = self.buf.find(b"\n")
+            if i >= 0:
+                line = bytes(self.buf[:i]).removesuffix(b"\r")
+                self._consume(i + 1)
+                return line if len(line) <= limit else False
+            if len(self.buf) > limit + 1:
+                return False
+            if not await self._fill():
+                return None
+
+    async def _take(self, n):
+        """The next n bytes of the stream, or None if it ends before."""
+        while len(self.buf) < n:
+            if not await self._fill():
+                return None
+        data = bytes(self.buf[:n])
+        self._consume(n)
+        return data
+
+    async def _continue(self):
+        if self.version >= (1, 1) and self.headers.get("Expect", "").lower() == "100-continue":
+            await self._write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    async def _read_body(self):
         """Returns (bytes or None, error string or None)."""
         te = (self.headers.get("Transfer-Encoding") or "").lower()
         if "chunked" in te:
+            await self._continue()
             out = bytearray()
             while True:
-                line = self.rfile.readline(1024)
-                if not line:
+                line = await self._line(1024)
+                if line is None:
                     return None, "truncated chunked body"
-                try:
-                    size = int(line.split(b";")[0].strip(), 16)
-                except ValueError:
+                if line is False:
                     return None, "bad chunk size"
+                size = line.split(b";", 1)[0].strip(b" \t")
+                if not _CHUNK_SIZE_RE.match(size):
+                    return None, "bad chunk size"
+                size = int(size, 16)
                 if size == 0:
-                    while True:  # trailers
-                        t = self.rfile.readline(8192)
-                        if t in (b"\r\n", b"\n", b""):
-                            break
-                    return bytes(out), None
+                    while True:   # trailer fields, ignored
+                        t = await self._line(8192)
+                        if t is False:
+                            return None, "bad trailer"
+                        if not t:
+                            return bytes(out), None
                 if len(out) + size > MAX_BODY:
                     return None, "too large"
-                out += self.rfile.read(size)
-                self.rfile.readline(8)
-        cl = self.headers.get("Content-Length")
-        if cl is None:
+                data = await self._take(size + 2)
+                if data is None:
+                    return None, "truncated chunked body"
+                if data[-2:] != b"\r\n":
+                    return None, "bad chunk"
+                out += data[:-2]
+        lengths = self.headers.get_all("Content-Length")
+        if not lengths:
             return b"", None
-        try:
-            n = int(cl)
-        except ValueError:
+        cl = lengths[0]
+        if not (cl.isascii() and cl.isdigit()) or any(x != cl for x in lengths):
             return None, "bad content-length"
-        if n < 0 or n > MAX_BODY:
+        n = int(cl)
+        if n > MAX_BODY:
             return None, "too large"
-        data = self.rfile.read(n) if n else b""
-        if len(data) != n:
+        if not n:
+            return b"", None
+        await self._continue()
+        data = await self._take(n)
+        if data is None:
             return None, "truncated body"
         return data, None
+
+    # ---- responses -----------------------------------------------------------
+    def _head(self, status, length, headers, ctype):
+        lines = ["HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\nContent-Type: %s\r\n"
+                 "Content-Length: %d\r\n" % (status, _REASONS.get(status, ""), SERVER_NAME,
+                                             _http_date(), ctype, length)]
+        if headers:
+            for k, v in headers.items():
+                lines.append("%s: %s\r\n" % (k, v))
+        if self.close_connection:
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1")
 
     def _finish_rec(self, status):
         """Finish the request record before the answer leaves, so that a client which has
         its answer always finds its request complete in /_sim/requests and /_sim/stats."""
-        rec = getattr(self, "_rec", None)
+        rec = self._rec
         if rec is not None:
             self._rec = None
-            self.server.core.record_done(rec, status)
+            self.core.record_done(rec, status)
             self._log(rec["method"], rec["path"], status if status is not None else "-",
                       rec.get("key_hash") or "-", ("fault=" + rec["fault"]) if rec["fault"] else "")
 
-    def _send(self, status, body_bytes, headers=None, ctype="application/json; charset=utf-8"):
+    async def _send(self, status, body_bytes, headers=None, ctype=JSON_TYPE):
         self._finish_rec(status)
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body_bytes)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body_bytes)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError):
-            self.close_connection = True
+        # head and body in one write: no Nagle / delayed-ACK stall between them
+        data = self._head(status, len(body_bytes), headers, ctype)
+        if self.command != "HEAD":
+            data += body_bytes
+        await self._write(data)
 
-    def _send_json(self, status, obj, headers=None):
-        self._send(status, json.dumps(obj).encode("utf-8"), headers)
+    async def _send_json(self, status, obj, headers=None):
+        await self._send(status, json.dumps(obj).encode("utf-8"), headers)
 
-    def _dispatch(self):
-        core = self.server.core
-        parts = urlsplit(self.path)
-        raw_path = parts.path or "/"
+    async def _stream(self, status, total, chunks, headers, interval):
+        self._finish_rec(status)
+        await self._write(self._head(status, total, headers, JSON_TYPE))
+        if self.command == "HEAD":
+            return
+        for c in chunks:
+            await self._write(c)
+            # the trickle's pause; at full speed (0) still a turn for the other connections
+            await asyncio.sleep(interval)
+
+    def _reset(self):
+        self.close_connection = True
         try:
-            path = unquote(raw_path)
-        except Exception:
-            path = raw_path
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self._close()
+
+    # ---- a request ------------------------------------------------------------
+    async def _dispatch(self):
+        core = self.core
+        target = self.path
+        if target[:1] == "/" and "?" not in target and "#" not in target and "%" not in target:
+            raw_path = path = target   # what urlsplit() and unquote() would make of it
+            raw_query, q = "", {}
+        else:
+            parts = urlsplit(target)
+            raw_path, raw_query = parts.path or "/", parts.query
+            try:
+                path = unquote(raw_path)
+            except Exception:
+                path = raw_path
+            q = {k: v[-1] for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
-        q = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
 
-        body_raw, body_err = self._read_body()
+        body_raw, body_err = await self._read_body()
         if body_raw is None:
             self.close_connection = True
-            self._send_json(413 if body_err == "too large" else 400,
-                            {"status": 400, "message": "Bad request format (%s)" % body_err})
+            await self._send_json(413 if body_err == "too large" else 400,
+                                  {"status": 400, "message": "Bad request format (%s)" % body_err})
             return
         body, body_error = None, False
         if body_raw:
@@ -1463,7 +1930,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = body_raw.decode("utf-8", "replace")
 
         if path == "/_sim" or path.startswith("/_sim/"):
-            self._control(path, q, body, body_error)
+            await self._control(path, q, body, body_error)
             return
 
         api_path = path[3:] if (path == "/v2" or path.startswith("/v2/")) else path
@@ -1473,10 +1940,11 @@ class _Handler(BaseHTTPRequestHandler):
             if k.lower() == "authorization":
                 continue
             hdrs[k] = (hdrs[k] + ", " + v) if k in hdrs else v
-        rec = {"time": time.time(), "method": self.command, "path": raw_path, "api_path": api_path,
-               "query": q, "raw_query": parts.query, "headers": hdrs, "auth_ok": False,
-               "company": None, "key_hash": None, "body": body, "status": None, "fault": None,
-               "client": self.client_address[0]}
+        client = self.client_address[0]
+        rec = {"time": self.arrived, "handled": time.time(), "method": self.command,
+               "path": raw_path, "api_path": api_path, "query": q, "raw_query": raw_query,
+               "headers": hdrs, "auth_ok": False, "company": None, "key_hash": None,
+               "body": body, "status": None, "fault": None, "client": client}
         core.record(rec)
         self._rec = rec
         status = None
@@ -1484,52 +1952,49 @@ class _Handler(BaseHTTPRequestHandler):
             fault = core.take_fault(self.command, raw_path, api_path)
             if fault:
                 rec["fault"] = fault["kind"]
-                auth = self.headers.get("Authorization", "")
-                m = re.match(r"^\s*Bearer\s+(\S+)\s*$", auth)
+                m = _BEARER_RE.match(self.headers.get("Authorization", ""))
                 rec["key_hash"] = key_hash(m.group(1) if m else None)
-                status = self._fault(fault, api_path, q, body, body_error, rec)
+                status = await self._fault(fault, api_path, q, body, body_error, rec)
             else:
                 status, obj, extra = core.handle_api(self.command, api_path, q, self.headers, body,
-                                                     body_error, self.client_address[0], rec)
-                self._send_json(status, obj, extra)
+                                                     body_error, client, rec)
+                await self._send_json(status, obj, extra)
         finally:
             self._finish_rec(status)
 
     # ---- faults ---------------------------------------------------------
-    def _wait(self, seconds):
-        """Sleep, waking early on shutdown. Returns False if shutting down."""
-        return not self.server.stop_event.wait(seconds)
-
-    def _fault(self, f, api_path, q, body, body_error, rec):
+    async def _fault(self, f, api_path, q, body, body_error, rec):
         kind = f["kind"]
-        core = self.server.core
+        core = self.core
         hdrs = {}
         if f.get("retry_after") is not None:
             hdrs["Retry-After"] = str(int(math.ceil(float(f["retry_after"]))))
         if kind in ("500", "502", "503", "429", "401"):
             st = int(kind)
             if kind == "500":
-                self._send_json(500, {"status": 500, "message": MSG_500}, hdrs)
+                await self._send_json(500, {"status": 500, "message": MSG_500}, hdrs)
             elif kind in ("502", "503"):
                 text = "Bad Gateway" if kind == "502" else "Service Temporarily Unavailable"
                 html = ("<html><head><title>%s %s</title></head><body><center><h1>%s %s</h1>"
                         "</center><hr><center>cloudflare</center></body></html>\n"
                         % (kind, text, kind, text)).encode()
-                self._send(st, html, hdrs, ctype="text/html")
+                await self._send(st, html, hdrs, ctype="text/html")
             elif kind == "429":
                 lim = core.config["rate_company"]
                 ra = hdrs.get("Retry-After", "1")
                 hdrs.update(core._rate_headers(lim, 0, float(ra)))
-                self._send_json(429, {"status": 429, "message": MSG_429}, hdrs)
+                await self._send_json(429, {"status": 429, "message": MSG_429}, hdrs)
             else:
-                self._send_json(401, {"status": 401, "message": MSG_401, "data": None}, hdrs)
+                await self._send_json(401, {"status": 401, "message": MSG_401, "data": None}, hdrs)
             return st
         if kind == "hang":
+            # a task asleep, not the loop: stop() cancels it, which closes the connection
             secs = float(f["seconds"]) if f.get("seconds") is not None else 3600.0
-            self._wait(secs)
+            await asyncio.sleep(secs)
             self.close_connection = True
             return None
         if kind == "reset":
+            self._finish_rec(None)
             self._reset()
             return None
         if kind in ("slow_body", "malformed_json"):
@@ -1543,11 +2008,11 @@ class _Handler(BaseHTTPRequestHandler):
                 if f.get("status") is None:
                     status = 200
                 cut = max(1, len(data) // 2)
-                self._send(status, data[:cut], extra)
+                await self._send(status, data[:cut], extra)
                 return status
             interval = float(f["seconds"]) if f.get("seconds") is not None else 1.0
-            self._stream(status, len(data), (data[i:i + 1] for i in range(len(data))), extra,
-                         interval)
+            await self._stream(status, len(data), (data[i:i + 1] for i in range(len(data))),
+                               extra, interval)
             return status
         status = int(f["status"]) if f.get("status") is not None else 200
         if kind == "huge_json":
@@ -1568,62 +2033,29 @@ class _Handler(BaseHTTPRequestHandler):
                 if left:
                     yield elem * left
                 yield tail
-            self._stream(status, total, gen(), {}, 0)
+            await self._stream(status, total, gen(), {}, 0)
             return status
         if kind == "deep_json":
             depth = int(f["depth"]) if f.get("depth") else 100000
             data = b"[" * depth + b"]" * depth
-            self._send(status, data)
+            await self._send(status, data)
             return status
         if kind == "nul_json":
             data = b'{"status":200,"message":"nul\x00byte","data":{"id":"a\x00b"}}'
-            self._send(status, data)
+            await self._send(status, data)
             return status
         return None
 
-    def _stream(self, status, total, chunks, headers, interval):
-        self._finish_rec(status)
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(total))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.flush()
-            for c in chunks:
-                self.wfile.write(c)
-                if interval:
-                    self.wfile.flush()
-                    if not self._wait(interval):
-                        self.close_connection = True
-                        return
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError):
-            self.close_connection = True
-
-    def _reset(self):
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-        try:
-            fd = self.connection.detach()
-            os.close(fd)
-        except OSError:
-            pass
-
     # ---- control API -------------------------------------------------------
-    def _control(self, path, q, body, body_error):
-        core = self.server.core
+    async def _control(self, path, q, body, body_error):
+        core = self.core
         sub = path[len("/_sim"):] or "/"
         m = self.command
         try:
             if body_error:
                 raise ValueError("body is not JSON")
             if m == "GET" and sub in ("/", "/health"):
-                out = {"ok": True, "port": self.server.server_address[1]}
+                out = {"ok": True, "port": self.sim.port}
             elif m == "GET" and sub == "/requests":
                 with core.lock:
                     reqs = list(core.requests)
@@ -1669,40 +2101,24 @@ class _Handler(BaseHTTPRequestHandler):
                 core.reset_all()
                 out = {"ok": True}
             else:
-                self._send_json(404, {"status": 404, "message": "unknown control endpoint %s %s"
-                                      % (m, path)})
+                await self._send_json(404, {"status": 404, "message": "unknown control endpoint %s %s"
+                                            % (m, path)})
                 return
         except (ValueError, TypeError, re.error) as exc:
-            self._send_json(400, {"status": 400, "message": str(exc)})
+            await self._send_json(400, {"status": 400, "message": str(exc)})
             return
-        self._send_json(200, out)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def handle_error(self, request, client_address):
-        if not self.quiet:
-            exc = sys.exc_info()[1]
-            try:
-                sys.stderr.write("kinsta-sim: connection %s: %s: %s\n"
-                                 % (client_address[0], type(exc).__name__, exc))
-            except Exception:
-                pass
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
+        await self._send_json(200, out)
 
 
 class Simulator:
-    """The simulator as an object: Simulator(...).start(); .port; .stop()."""
+    """The simulator as an object: Simulator(...).start(); .port; .stop().
+
+    ssl_context (an ssl.SSLContext for the server side) makes it speak
+    HTTPS instead of HTTP."""
 
     def __init__(self, host="127.0.0.1", port=0, state=None, keys=None, op_seconds=2.0,
                  op_404_seconds=0.0, rate_company=120, rate_ip=1000, rate_create=5, rate_logs=35,
-                 rate_window=60.0, quiet=True, **config):
+                 rate_window=60.0, quiet=True, ssl_context=None, **config):
         if isinstance(state, str):
             with open(state, "r", encoding="utf-8") as fh:
                 state = json.load(fh)
@@ -1723,47 +2139,144 @@ class Simulator:
         self.host = host
         self._want_port = port
         self.quiet = quiet
-        self.server = None
+        self.ssl_context = ssl_context
+        self.stop_event = threading.Event()   # set once stop() has begun
+        self._listener = None
+        self._port = None
+        self._loop = None
         self._thread = None
-        self.stop_event = threading.Event()
+        self._conns = {}         # _Conn -> its task; touched on the loop thread only
+        self._life = threading.Lock()
+        self._stopped = False
 
     def bind(self):
-        cls = _Server6 if ":" in self.host else _Server
-        self.server = cls((self.host, self._want_port), _Handler)
-        self.server.core = self.core
-        self.server.quiet = self.quiet
-        self.server.stop_event = self.stop_event
+        """Listen now (so that .port is known), serve from start()."""
+        if self._listener is not None:
+            return self
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self._want_port))
+            sock.listen(128)
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        # on the listener too, so that the kernel stamps packets before accept()
+        _enable_timestamps(sock)
+        self._listener = sock
+        self._port = sock.getsockname()[1]
         return self
 
     def start(self):
-        if self.server is None:
-            self.bind()
-        self._thread = threading.Thread(target=self.server.serve_forever,
-                                        kwargs={"poll_interval": 0.1},
-                                        name="kinsta-sim", daemon=True)
-        self._thread.start()
+        with self._life:
+            if self._stopped:
+                raise RuntimeError("a stopped simulator does not start again")
+            if self._thread is not None:
+                return self
+            if self._listener is None:
+                self.bind()
+            self._loop = asyncio.new_event_loop()
+            running = threading.Event()
+            self._thread = threading.Thread(target=self._run, args=(running,),
+                                            name="kinsta-sim", daemon=True)
+            self._thread.start()
+        if not running.wait(10):
+            raise RuntimeError("the simulator's event loop did not start")
         return self
+
+    def _run(self, running):
+        loop = self._loop
+        asyncio.set_event_loop(loop)
+        fd = self._listener.fileno()
+        loop.add_reader(fd, self._accept)
+        loop.call_later(IDLE_SWEEP, self._sweep)
+        loop.call_soon(running.set)
+        try:
+            loop.run_forever()
+        finally:
+            loop.remove_reader(fd)
+            tasks = list(self._conns.values())
+            for t in tasks:
+                t.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            for conn in list(self._conns):
+                conn._close()
+            loop.close()
+
+    def _accept(self):
+        while True:
+            try:
+                sock, addr = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionAbortedError:
+                continue   # the client gave up before we got to it
+            except OSError as exc:
+                # out of file descriptors, say: let go of the listener for a moment
+                # rather than spin on it
+                self._log_error(("-",), exc)
+                fd = self._listener.fileno()
+                self._loop.remove_reader(fd)
+                self._loop.call_later(0.1, self._loop.add_reader, fd, self._accept)
+                return
+            try:
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:   # already reset by the client
+                sock.close()
+                continue
+            _enable_timestamps(sock)
+            conn = _Conn(self, sock, addr)
+            self._conns[conn] = self._loop.create_task(conn.serve())
+
+    def _sweep(self):
+        # one timer for all connections rather than one per wait: most waits are short
+        limit = self._loop.time() - IDLE_TIMEOUT
+        for conn in list(self._conns):
+            if conn.waiting_since is not None and conn.waiting_since < limit:
+                conn._wake(_Closed("idle for %d s" % IDLE_TIMEOUT))
+        self._loop.call_later(IDLE_SWEEP, self._sweep)
+
+    def _log_error(self, client_address, exc):
+        if not self.quiet:
+            try:
+                sys.stderr.write("kinsta-sim: connection %s: %s: %s\n"
+                                 % (client_address[0], type(exc).__name__, exc))
+            except Exception:
+                pass
 
     @property
     def port(self):
-        return self.server.server_address[1]
+        return self._port
 
     @property
     def root_url(self):
         h = "[%s]" % self.host if ":" in self.host else self.host
-        return "http://%s:%d" % (h, self.port)
+        scheme = "https" if self.ssl_context is not None else "http"
+        return "%s://%s:%d" % (scheme, h, self.port)
 
     @property
     def base_url(self):
         return self.root_url + "/v2"
 
     def stop(self):
+        """Stop serving: hung and streaming answers are cut off, every socket closed."""
+        with self._life:
+            if self._stopped:
+                return
+            self._stopped = True
         self.stop_event.set()
-        if self.server is not None:
-            if self._thread is not None:
-                self.server.shutdown()
-                self._thread.join(timeout=5)
-            self.server.server_close()
+        if self._thread is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+            except RuntimeError:
+                pass   # the loop has already closed
+            self._thread.join(timeout=5)
+        if self._listener is not None:
+            self._listener.close()
 
     def __enter__(self):
         return self.start()
@@ -1820,12 +2333,7 @@ def main(argv=None):
                          % (sim.root_url, ", ".join(key_hash(k) for k in sim.core.keys)))
     while not stop.wait(0.5):
         pass
-    sim.stop_event.set()
-    try:
-        sim.server.shutdown()
-        sim.server.server_close()
-    except Exception:
-        pass
+    sim.stop()
     return 0
 
 
