@@ -47,23 +47,6 @@ excerpt(char *dst, size_t dstlen, const char *s, size_t n)
 	dst[o] = '\0';
 }
 
-/* Is S[0..N) valid UTF-8 without NUL? */
-static bool
-text_ok(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		size_t k = p[i] == 0 ? 0 : util_utf8_len(p + i, n - i);
-
-		if (k == 0)
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 /* The value of four hex digits at S, or -1. */
 static long
 hex4(const unsigned char *s)
@@ -719,9 +702,9 @@ w_text_ok(struct json_writer *w, const char *s, size_t len)
 {
 	if (s == NULL)
 		return w_fail(w, "NULL string");
-	/* yajl_gen_validate_utf8 alone would pass overlong forms and
-	 * surrogates, and json_parse would refuse our own output. */
-	if (!text_ok(s, len))
+	/* Stricter than yajl_gen_validate_utf8, which would pass overlong
+	 * forms and surrogates that json_parse refuses; so that one is off. */
+	if (util_text_prefix(s, len) != len)
 		return w_fail(w, "string is not valid UTF-8 or contains NUL");
 	return 0;
 }
@@ -736,8 +719,6 @@ json_w_init(struct json_writer *w)
 		w->why = "out of memory";
 		return w->err;
 	}
-	if (!yajl_gen_config(w->gen, yajl_gen_validate_utf8, 1))
-		return w_fail(w, "yajl: cannot enable UTF-8 validation");
 	return 0;
 }
 

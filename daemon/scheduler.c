@@ -39,6 +39,8 @@ struct entry {
  * the write (and its fsync) is done when the slot comes and the run
  * starts on time. */
 #define COMMIT_LEAD_MS 25
+/* a state write slower than this delays the fires recorded ahead: say so */
+#define SLOW_SAVE_MS 100
 
 /* Configs replaced by a reload, kept while runs still use them. */
 struct old_config {
@@ -63,17 +65,17 @@ struct scheduler {
 	/* state.json is written in libuv's thread pool, never blocking the
 	 * loop on an fsync; one write at a time, the newest state wins */
 	uv_work_t save;
-	bool saving;       /* a write is under way */
-	uint64_t gen;      /* bumped by every change to write */
-	uint64_t durable;  /* the newest generation on disk */
-	uint64_t save_gen; /* the generation being written */
-	char *save_buf;
-	size_t save_len;
+	bool saving;          /* a write is under way */
+	uint64_t gen;         /* bumped by every change to write */
+	uint64_t durable;     /* the newest generation on disk */
+	uint64_t save_gen;    /* the generation being written */
+	struct state save_st; /* the snapshot being encoded and written */
 	char save_path[4096];
 	char save_err[256];
 	int save_rc;
-	bool close_after_save; /* stopping: close once the write is done */
-	int open_handles;      /* while closing */
+	uint64_t save_start_ns; /* uv_hrtime() when the write was queued */
+	bool close_after_save;  /* stopping: close once the write is done */
+	int open_handles;       /* while closing */
 	int tfd;
 	uv_poll_t poll;
 	uint64_t run_seq;
@@ -264,8 +266,18 @@ save_work(uv_work_t *w)
 {
 	struct scheduler *s = w->data;
 
-	s->save_rc = state_write_file(s->save_path, s->save_buf, s->save_len,
-	                              s->save_err, sizeof(s->save_err));
+	char *buf;
+	size_t len;
+
+	/* Encoding is here too: with thousands of jobs it takes
+	 * milliseconds, which the loop must not spend. */
+	s->save_rc = state_encode(&s->save_st, &buf, &len, s->save_err,
+	                          sizeof(s->save_err));
+	if (s->save_rc == 0) {
+		s->save_rc = state_write_file(s->save_path, buf, len,
+		                              s->save_err, sizeof(s->save_err));
+		free(buf);
+	}
 }
 
 static void
@@ -276,12 +288,17 @@ save_done(uv_work_t *w, int status)
 
 	(void)status;
 	s->saving = false;
-	free(s->save_buf);
-	s->save_buf = NULL;
+	state_free(&s->save_st);
 	/* A failed write is logged and the runs go on: a disk that cannot
 	 * take state.json must not stop the maintenance it records. */
 	if (s->save_rc < 0)
 		log_msg(LOG_ERR, "cannot save state: %s", s->save_err);
+	else if (uv_hrtime() - s->save_start_ns > SLOW_SAVE_MS * 1000000ull)
+		log_msg(LOG_WARNING,
+		        "writing state.json took %llu ms: jobs due meanwhile "
+		        "wait for it (slow storage under state_dir?)",
+		        (unsigned long long)((uv_hrtime() - s->save_start_ns) /
+		                             1000000));
 	s->durable = s->save_gen;
 	if (s->stopped) {
 		if (s->close_after_save) {
@@ -304,13 +321,10 @@ save_done(uv_work_t *w, int status)
 static void
 start_save(struct scheduler *s)
 {
-	char err[256];
-
 	if (s->saving || s->stopped)
 		return;
-	if (state_encode(s->st, &s->save_buf, &s->save_len, err, sizeof(err)) <
-	    0) {
-		log_msg(LOG_ERR, "cannot save state: %s", err);
+	if (state_snapshot(s->st, &s->save_st) < 0) {
+		log_msg(LOG_ERR, "cannot save state: out of memory");
 		s->durable = s->gen; /* as for a failed write: carry on */
 		return;
 	}
@@ -318,11 +332,11 @@ start_save(struct scheduler *s)
 	         s->cfg->state_dir);
 	s->save_gen = s->gen;
 	s->saving = true;
+	s->save_start_ns = uv_hrtime();
 	s->save.data = s;
 	if (uv_queue_work(s->loop, &s->save, save_work, save_done) < 0) {
 		s->saving = false;
-		free(s->save_buf);
-		s->save_buf = NULL;
+		state_free(&s->save_st);
 		log_msg(LOG_ERR, "cannot save state: no worker thread");
 	}
 }

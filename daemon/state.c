@@ -33,17 +33,10 @@ w_text(struct json_writer *w, const char *key, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	char *fixed;
-	size_t i = 0, o = 0;
+	size_t i, o = 0;
 	int ret;
 
-	while (i < len) {
-		size_t k = p[i] == 0 ? 0 : util_utf8_len(p + i, len - i);
-
-		if (k == 0)
-			break;
-		i += k;
-	}
-	if (i == len)
+	if (util_text_prefix(s, len) == len)
 		return json_w_key(w, key) ? w->err : json_w_strn(w, s, len);
 	if (len > SIZE_MAX / 3 || (fixed = malloc(len * 3)) == NULL)
 		return -ENOMEM;
@@ -156,6 +149,26 @@ index_resize(struct state *st, size_t want)
 }
 
 /* ------------------------------------------------------------------ */
+
+int
+state_snapshot(const struct state *st, struct state *copy)
+{
+	memset(copy, 0, sizeof(*copy));
+	/* +1: malloc(0) may be NULL, which would read as a failure */
+	copy->last = malloc((st->nlast + 1) * sizeof(*st->last));
+	copy->ops = malloc((st->nops + 1) * sizeof(*st->ops));
+	if (copy->last == NULL || copy->ops == NULL) {
+		state_free(copy);
+		return -ENOMEM;
+	}
+	if (st->nlast > 0)
+		memcpy(copy->last, st->last, st->nlast * sizeof(*st->last));
+	if (st->nops > 0)
+		memcpy(copy->ops, st->ops, st->nops * sizeof(*st->ops));
+	copy->nlast = copy->caplast = st->nlast;
+	copy->nops = copy->capops = st->nops;
+	return 0;
+}
 
 void
 state_free(struct state *st)

@@ -111,6 +111,11 @@ int state_save(const struct state *st, const char *dir, char *err,
 int state_write_file(const char *path, const char *buf, size_t len, char *err,
                      size_t errlen);
 
+/* A copy of *st's entries into *copy (which it initialises), for
+ * state_encode on another thread while *st goes on changing; it has no
+ * lookup index, so only encode and free it.  0 or -ENOMEM. */
+int state_snapshot(const struct state *st, struct state *copy);
+
 /* Release what *st holds and leave it empty. */
 void state_free(struct state *st);
 

@@ -52,6 +52,23 @@ util_wall_ms(void)
 }
 
 size_t
+util_text_prefix(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	for (;;) {
+		/* Almost everything written is ASCII: one compare a byte. */
+		while (i < n && p[i] - 1u < 0x7fu)
+			i++;
+		if (i == n || p[i] == 0 ||
+		    (k = util_utf8_len(p + i, n - i)) == 0)
+			return i;
+		i += k;
+	}
+}
+
+size_t
 util_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];

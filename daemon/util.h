@@ -31,4 +31,8 @@ int64_t util_wall_ms(void);
  * NUL counts as well-formed (length 1). */
 size_t util_utf8_len(const unsigned char *s, size_t n);
 
+/* Length of the longest prefix of s[0..n) that is well-formed UTF-8
+ * without NUL: n when all of it is text fit for JSON. */
+size_t util_text_prefix(const char *s, size_t n);
+
 #endif

@@ -191,6 +191,43 @@ test_round_trip(void)
 	CHECK(back.nlast == 0 && back.last == NULL && back.nops == 0);
 }
 
+/* The snapshot the thread pool encodes: the same text as the state it
+ * was taken from, and untouched by what changes afterwards. */
+static void
+test_snapshot(void)
+{
+	struct state st = {0}, snap;
+	struct state_op op;
+	char err[STATE_MSG_MAX], *a = NULL, *b = NULL, *c = NULL;
+	size_t na = 0, nb = 0, nc = 0;
+
+	CHECK_INT(state_snapshot(&st, &snap), 0); /* empty */
+	CHECK_INT(state_encode(&snap, &a, &na, err, sizeof(err)), 0);
+	CHECK_INT(state_encode(&st, &b, &nb, err, sizeof(err)), 0);
+	CHECK(na == nb && a && b && memcmp(a, b, na) == 0);
+	state_free(&snap);
+	free(a);
+	free(b);
+
+	CHECK_INT(state_set_last_fired(&st, "nightly", 1774753200), 0);
+	sample_op(&op, "nightly", 42, "env-1");
+	CHECK_INT(state_op_put(&st, &op), 0);
+	CHECK_INT(state_encode(&st, &a, &na, err, sizeof(err)), 0);
+	CHECK_INT(state_snapshot(&st, &snap), 0);
+	CHECK_INT(state_set_last_fired(&st, "nightly", 1774839600), 0);
+	CHECK_INT(state_set_last_fired(&st, "weekly", 1774839600), 0);
+	CHECK_INT(state_op_remove(&st, "nightly", 42, "env-1"), 0);
+	CHECK_INT(state_encode(&snap, &b, &nb, err, sizeof(err)), 0);
+	CHECK_INT(state_encode(&st, &c, &nc, err, sizeof(err)), 0);
+	CHECK(na == nb && a && b && memcmp(a, b, na) == 0);
+	CHECK(c != NULL && (nc != na || memcmp(a, c, na) != 0));
+	state_free(&snap);
+	state_free(&st);
+	free(a);
+	free(b);
+	free(c);
+}
+
 /* A name cut inside a UTF-8 character (a fixed-size copy) must not make
  * the save fail: the broken byte becomes U+FFFD. */
 static void
@@ -861,6 +898,7 @@ main(void)
 	}
 	umask(022);
 	test_round_trip();
+	test_snapshot();
 	test_invalid_utf8();
 	test_missing();
 	test_corrupt();

@@ -56,6 +56,27 @@ test_utf8(void)
 }
 
 static void
+test_text_prefix(void)
+{
+	static const char mixed[] = "caf\xc3\xa9 \xe2\x82\xac"
+	                            "5 \xf0\x9f\x98\x80!";
+
+	CHECK_INT(util_text_prefix("", 0), 0);
+	CHECK_INT(util_text_prefix("plain ascii ~", 13), 13);
+	CHECK_INT(util_text_prefix(mixed, strlen(mixed)), strlen(mixed));
+	/* stops before NUL, DEL passes, a bad byte, a cut character */
+	CHECK_INT(util_text_prefix("ab\0cd", 5), 2);
+	CHECK_INT(util_text_prefix("a\x7f", 2), 2);
+	CHECK_INT(util_text_prefix("\x01\x1f ok", 5), 5);
+	CHECK_INT(util_text_prefix("ab\xff"
+	                           "cd",
+	                           5),
+	          2);
+	CHECK_INT(util_text_prefix("ab\xed\xa0\x80", 5), 2); /* surrogate */
+	CHECK_INT(util_text_prefix("caf\xc3\xa9", 4), 3);    /* cut é */
+}
+
+static void
 test_grow(void)
 {
 	int *v = NULL;
@@ -90,6 +111,7 @@ main(void)
 	test_seterr();
 	test_floor_div();
 	test_utf8();
+	test_text_prefix();
 	test_grow();
 	test_wall_ms();
 	return test_report("test_util");
