@@ -7,8 +7,10 @@ through a burst like the one the lateness benchmark makes.
 burst   50 POST /v2/sites/tools/clear-cache sent at once, one on each of 50
         keep-alive connections, BENCH_SIM_BURSTS (20) times: per burst, from
         the first request's arrival (kernel timestamp) to the last one
-        handled; per request, arrival to handled.  Target: the burst within
-        a few ms.
+        handled; per request, arrival to handled.  No target: the lateness
+        benchmark takes each request's kernel arrival time, so this queue
+        inside the simulator is not in the daemon's numbers; it says how
+        long the simulator's answers (and so the polls) trail.
 cost    BENCH_SIM_REQUESTS (5000) GET /v2/validate, then as many of the
         POSTs, back to back on one connection: the simulator process's CPU
         time per request (µs), and the round trip.
@@ -90,8 +92,8 @@ def bench_burst(sim, envs, key, bursts):
     spans.sort()
     waits.sort()
     print("burst: %d POSTs on %d connections at once, %d bursts" % (N_CONN, N_CONN, bursts))
-    print("  first arrival -> last handled (ms): p50 %.2f  max %.2f   target a few ms: %s"
-          % (bu.pct(spans, 50), spans[-1], bu.verdict(spans[-1] < 5)))
+    print("  first arrival -> last handled (ms): p50 %.2f  max %.2f"
+          % (bu.pct(spans, 50), spans[-1]))
     print("  arrival -> handled, per request (ms): p50 %.2f  p99 %.2f  max %.2f"
           % (bu.pct(waits, 50), bu.pct(waits, 99), waits[-1]))
 

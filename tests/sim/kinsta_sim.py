@@ -480,8 +480,8 @@ class SimCore:
                     self.state["companies"].append(_normalize_seed(
                         {"companies": [{"id": company, "name": company}]})["companies"][0])
                 self.keys[key] = (company, "cli-key")
-            self.ops = {}
-            self.op_order = []
+            self.ops = {}             # op id -> op, oldest first
+            self.running = {}         # the ops still running: tick() scans only these
             self.busy = {}           # env id -> op id
             self.deployments = {}
             self.events = []
@@ -616,10 +616,10 @@ class SimCore:
     def tick(self, now=None):
         now = time.monotonic() if now is None else now
         with self.lock:
-            due = [op for op in (self.ops[i] for i in self.op_order if i in self.ops)
-                   if op["state"] == "running" and now >= op["_due"]]
+            due = [op for op in self.running.values() if now >= op["_due"]]
             due.sort(key=lambda o: o["_due"])
             for op in due:
+                del self.running[op["id"]]
                 self._complete(op)
 
     def _complete(self, op):
@@ -703,10 +703,9 @@ class SimCore:
               "_created_mono": now, "_due": now + dur,
               "_nf_until": now + self.config["op_404_seconds"],
               "_fail": fail, "_effect": effect}
-        if op_id in self.ops:
-            self.op_order.remove(op_id)
+        self.ops.pop(op_id, None)  # a reused id moves to the end
         self.ops[op_id] = op
-        self.op_order.append(op_id)
+        self.running[op_id] = op
         for env_id in env_ids:
             self.busy[env_id] = op_id
         self.stats["operations_created"] += 1
@@ -1335,15 +1334,14 @@ class SimCore:
     def dump_operations(self):
         with self.lock:
             self.tick()
-            return [self.op_public(self.ops[i]) for i in self.op_order if i in self.ops]
+            return [self.op_public(op) for op in self.ops.values()]
 
     def finish_operations(self):
         with self.lock:
             now = time.monotonic()
-            for op in self.ops.values():
-                if op["state"] == "running":
-                    op["_due"] = now
-                    op["_nf_until"] = min(op["_nf_until"], now)
+            for op in self.running.values():
+                op["_due"] = now
+                op["_nf_until"] = min(op["_nf_until"], now)
             for d in self.deployments.values():
                 d["duration"] = min(d["duration"], time.monotonic() - d["_mono"])
             self.tick(now)
