@@ -265,7 +265,6 @@ static void
 save_work(uv_work_t *w)
 {
 	struct scheduler *s = w->data;
-
 	char *buf;
 	size_t len;
 
