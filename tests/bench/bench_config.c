@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "config.h"
 
 #define ACCOUNTS 100
@@ -35,15 +36,6 @@ static const char *const kinds[] = {
     "action = \"run-wp-cli\"; command = \"wp cron event run --due-now\"; "
     "labels = [\"a\", \"b\"]; exclude_sites = [\"legacy\"];",
 };
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static void
 write_file(const char *path, const char *text, mode_t mode)
@@ -121,12 +113,12 @@ in_child(const char *conf, double *ms, long *rss_kb)
 		close(fd[0]);
 		for (int r = 0; r < RUNS; r++) {
 			struct config *cfg;
-			double t0 = now_ms();
+			double t0 = bench_now_ns() / 1e6;
 
 			if (config_load(conf, 0, &cfg, NULL) != 0 ||
 			    cfg->njobs != ACCOUNTS * JOBS)
 				_exit(1);
-			t[r] = now_ms() - t0;
+			t[r] = bench_now_ns() / 1e6 - t0;
 			config_free(cfg);
 		}
 		if (write(fd[1], t, sizeof(t)) != sizeof(t))
@@ -161,7 +153,7 @@ run_check(const char *bin, const char *conf, double *ms, long *rss_kb)
 	pid_t pid;
 
 	fflush(stdout);
-	t0 = now_ms();
+	t0 = bench_now_ns() / 1e6;
 	pid = fork();
 
 	if (pid < 0)
@@ -174,7 +166,7 @@ run_check(const char *bin, const char *conf, double *ms, long *rss_kb)
 	}
 	if (wait4(pid, &status, 0, &ru) < 0)
 		return -errno;
-	*ms = now_ms() - t0;
+	*ms = bench_now_ns() / 1e6 - t0;
 	*rss_kb = ru.ru_maxrss;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "cron.h"
 #include "tz.h"
 
@@ -20,37 +21,20 @@ static const char *const exprs[] = {
 };
 
 static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
 bench_next(const struct cron *c, const struct tz *z, int n)
 {
 	double r[RUNS];
 
 	for (int k = 0; k < RUNS; k++) {
 		int64_t t = 1767225600; /* 2026-01-01T00:00:00Z */
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 
 		for (int i = 0; i < n; i++)
 			if (cron_next(c, z, t, &t) < 0)
 				abort();
-		r[k] = (now_ns() - t0) / n;
+		r[k] = (bench_now_ns() - t0) / n;
 	}
-	qsort(r, RUNS, sizeof(r[0]), cmp_double);
+	bench_sort(r, RUNS);
 	return r[RUNS / 2];
 }
 
@@ -93,7 +77,7 @@ main(void)
 	}
 	printf("%-20s", "median");
 	for (int z = 0; z < 4; z++) {
-		qsort(all[z], nexprs, sizeof(double), cmp_double);
+		bench_sort(all[z], nexprs);
 		printf(" %20.0f", all[z][nexprs / 2]);
 	}
 	printf("\n%-20s", "mean");
@@ -105,7 +89,7 @@ main(void)
 	printf("\n");
 
 	for (int k = 0; k < RUNS; k++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		int n = 0;
 
 		for (int i = 0; i < 2000; i++)
@@ -113,9 +97,9 @@ main(void)
 				if (cron_parse(&c, exprs[e], "bench", err,
 				               sizeof(err)) < 0)
 					abort();
-		parse[k] = (now_ns() - t0) / n;
+		parse[k] = (bench_now_ns() - t0) / n;
 	}
-	qsort(parse, RUNS, sizeof(parse[0]), cmp_double);
+	bench_sort(parse, RUNS);
 	printf("ns per parse (median over the set): %.0f\n", parse[RUNS / 2]);
 	return 0;
 }

@@ -166,21 +166,19 @@ def bench_lateness(binary):
         d.stop()
         env_job = {e: k for k, e in enumerate(envs[0])}
         posts = sim.requests(method="POST")
-        late, by_slot, late_recs = [], collections.Counter(), []
-        for r in posts:
+        # (slot, ms late) of each POST of a lateness job, in arrival order
+        samples = []
+        for r in sorted(posts, key=lambda r: r["time"]):
             e = (r.get("body") or {}).get("environment_id")
-            if e not in env_job or r["time"] > t_end:
-                continue
-            slot = slot_of(r["time"], env_job[e])
-            late.append((r["time"] - slot) * 1000.0)
-            late_recs.append(slot)
-            by_slot[slot] += 1
-        late_ms = list(late)  # in the order of late_recs
+            if e in env_job and r["time"] <= t_end:
+                slot = slot_of(r["time"], env_job[e])
+                samples.append((slot, (r["time"] - slot) * 1000.0))
+        late = sorted(ms for _, ms in samples)
+        by_slot = collections.Counter(slot for slot, _ in samples)
         fires = d.matching(r"event=fire")
         fire_late = sorted((l[1] - bu.iso_to_epoch(l[2].split("slot=")[1].split()[0])) * 1000.0
                            for l in fires if l[1] is not None)
         skipped = len(d.matching(r"outcome=skipped"))
-        late.sort()
         st = sim.get("/_sim/stats")
         print("  POSTs received: %d over %d slots; fires logged %d; skipped %d; 429s %d; "
               "other statuses %s" % (len(late), len(by_slot), len(fires), skipped,
@@ -198,14 +196,9 @@ def bench_lateness(binary):
         # lateness of the k-th POST within its second: the queue behind it
         rank = collections.defaultdict(list)
         seen = collections.Counter()
-        for r in sorted(posts, key=lambda r: r["time"]):
-            e = (r.get("body") or {}).get("environment_id")
-            if e not in env_job or r["time"] > t_end:
-                continue
-            slot = slot_of(r["time"], env_job[e])
-            k = seen[slot]
+        for slot, ms in samples:
+            rank[seen[slot]].append(ms)
             seen[slot] += 1
-            rank[k].append((r["time"] - slot) * 1000.0)
         for k in (0, 24, 49):
             if rank.get(k):
                 v = sorted(rank[k])
@@ -214,15 +207,12 @@ def bench_lateness(binary):
         # the latest seconds, by their order in the run (the 1st second
         # opens the connections)
         worst = collections.defaultdict(float)
-        for r in posts:
-            e = (r.get("body") or {}).get("environment_id")
-            if e in env_job and r["time"] <= t_end:
-                slot = slot_of(r["time"], env_job[e])
-                worst[slot] = max(worst[slot], (r["time"] - slot) * 1000.0)
+        for slot, ms in samples:
+            worst[slot] = max(worst[slot], ms)
         order = {slot: i + 1 for i, slot in enumerate(sorted(worst))}
         # Over plain HTTP/1.1 (loopback) the first second opens fifty
         # connections; over HTTPS a burst shares one HTTP/2 connection.
-        warm = sorted(ms for r, ms in zip(late_recs, late_ms) if order[r] > 1)
+        warm = sorted(ms for slot, ms in samples if order[slot] > 1)
         if warm:
             print("  after the first second (connections open): p50 %.2f  p99 %.2f  max %.2f"
                   "   target p99 < 10: %s"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "ratelimit.h"
 
 #define ACCOUNTS 100
@@ -23,15 +24,6 @@ rng(void)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return (uint32_t)(rng_state >> 32);
-}
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 static void
@@ -69,7 +61,7 @@ main(void)
 
 	/* Steady state: one in, one out; 60 ms per admission is the IP
 	 * budget's pace, so next blocks only on per-class budgets. */
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (long k = 0; k < ROUNDS; k++) {
 		fill(spare);
 		ratelimit_enqueue(&rl, spare);
@@ -83,7 +75,7 @@ main(void)
 		spare = r;
 		now += 60;
 	}
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	printf("ratelimit enqueue+next: %.1f ns/op (%d accounts, %zu queued, "
 	       "%ld admitted, %ld blocked calls)\n",
 	       (t1 - t0) / ROUNDS, ACCOUNTS, ratelimit_queued(&rl), admitted,
@@ -92,11 +84,11 @@ main(void)
 	/* Everyone out of budget: each next scans all accounts. */
 	while (ratelimit_next(&rl, now, &wake) != NULL)
 		;
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (long k = 0; k < ROUNDS / 10; k++)
 		if (ratelimit_next(&rl, now, &wake) != NULL)
 			return 1;
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	printf("ratelimit next, all blocked: %.1f ns/op (%d accounts)\n",
 	       (t1 - t0) / (ROUNDS / 10), ACCOUNTS);
 

@@ -9,24 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "state.h"
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static void
 fill(struct state *st, int jobs, int ops)
@@ -77,22 +61,22 @@ run(int jobs, int ops, int rounds)
 	for (int i = 0; i < rounds; i++) {
 		struct state snap;
 		char *out;
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 
 		if (state_snapshot(&st, &snap) < 0)
 			abort();
-		c[i] = now_ns() - t0;
+		c[i] = bench_now_ns() - t0;
 		state_free(&snap);
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		if (state_encode(&st, &out, &len, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			exit(1);
 		}
-		t[i] = now_ns() - t0;
+		t[i] = bench_now_ns() - t0;
 		free(out);
 	}
-	qsort(t, (size_t)rounds, sizeof(*t), cmp_double);
-	qsort(c, (size_t)rounds, sizeof(*c), cmp_double);
+	bench_sort(t, (size_t)rounds);
+	bench_sort(c, (size_t)rounds);
 	printf("%5d jobs %4d ops (%7zu bytes): state_snapshot median %7.1f us "
 	       "p99 %7.1f us (loop); state_encode median %7.1f us p99 %7.1f us "
 	       "(thread pool)\n",

@@ -9,27 +9,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "tz.h"
 
 #define N    (1 << 20)
 #define RUNS 7
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* Median ns per call of one pass of `what` over the instants. */
 static double
@@ -38,7 +22,7 @@ bench(const struct tz *z, const int64_t *t, int what, int64_t *sink)
 	double runs[RUNS];
 
 	for (int r = 0; r < RUNS; r++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 
 		for (size_t i = 0; i < N; i++) {
 			struct tz_span s;
@@ -52,9 +36,9 @@ bench(const struct tz *z, const int64_t *t, int what, int64_t *sink)
 				*sink += u;
 			}
 		}
-		runs[r] = (now_ns() - t0) / N;
+		runs[r] = (bench_now_ns() - t0) / N;
 	}
-	qsort(runs, RUNS, sizeof(runs[0]), cmp_double);
+	bench_sort(runs, RUNS);
 	return runs[RUNS / 2];
 }
 
