@@ -21,13 +21,12 @@
 #include "config.h"
 #include "json.h"
 
-#define DEFAULT_URL        "https://api.kinsta.com/v2"
-#define DEFAULT_STATE_DIR  "/var/lib/kinsta-cron"
-#define MAX_NAME           128
-#define MAX_KEY_BYTES      8192
-#define MAX_FILE_BYTES     ((size_t)64 << 20)
-#define ARENA_CHUNK        ((size_t)64 << 10)
-#define MAX_WP_CLI_COMMAND 5000
+#define DEFAULT_URL       "https://api.kinsta.com/v2"
+#define DEFAULT_STATE_DIR "/var/lib/kinsta-cron"
+#define MAX_NAME          128
+#define MAX_KEY_BYTES     8192
+#define MAX_FILE_BYTES    ((size_t)64 << 20)
+#define ARENA_CHUNK       ((size_t)64 << 10)
 
 /* ---- error list ---------------------------------------------------- */
 
@@ -856,266 +855,18 @@ resolve_path(struct loader *L, const char *p)
 
 /* ---- actions and their parameters --------------------------------------- */
 
-enum target_need { TARGET_NO, TARGET_YES, TARGET_OPTIONAL };
-
-struct param_spec {
-	const char *name;
-	enum config_param_type type;
-	bool required;
-	const char *def; /* default as text; NULL: none */
-	const char *const *choices;
-	int64_t min, max;
-	const char *(*check)(const char *v); /* NULL, or what is wrong */
-};
-
-struct action_spec {
-	const char *name;
-	enum target_need target;
-	const struct param_spec *params;
-	size_t nparams;
-};
-
+/* The nearest parameter name to key, of action `only` or of all. */
 static const char *
-check_php_version(const char *v)
-{
-	const char *p = v;
-
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (p == v || *p++ != '.' || !isdigit((unsigned char)*p))
-		return "must be a version like \"8.3\"";
-	while (isdigit((unsigned char)*p))
-		p++;
-	return *p ? "must be a version like \"8.3\"" : NULL;
-}
-
-/* The API's own pattern: ^wp\s+[a-zA-Z0-9_\-./:=@'\s]+$ */
-static const char *
-check_wp_command(const char *v)
-{
-	const char *p = v + 2;
-
-	if (strncmp(v, "wp", 2) != 0 || !isspace((unsigned char)*p))
-		return "must start with \"wp \"";
-	if (strlen(v) > MAX_WP_CLI_COMMAND)
-		return "is longer than 5000 characters";
-	while (isspace((unsigned char)*p))
-		p++;
-	if (*p == '\0')
-		return "names no wp-cli command";
-	for (; *p; p++)
-		if (!isalnum((unsigned char)*p) &&
-		    !isspace((unsigned char)*p) &&
-		    strchr("_-./:=@'", *p) == NULL)
-			return "may contain only letters, digits, spaces and "
-			       "_-./:=@' (the API refuses anything else)";
-	return NULL;
-}
-
-static const char *
-check_http_url(const char *v)
-{
-	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
-		return "must be an http:// or https:// URL";
-	return NULL;
-}
-
-static const char *
-check_api_path(const char *v)
-{
-	if (v[0] != '/')
-		return "must start with \"/\" (a path under api.url)";
-	for (; *v; v++)
-		if (isspace((unsigned char)*v))
-			return "must not contain spaces";
-	return NULL;
-}
-
-static const char *
-check_json(const char *v)
-{
-	yajl_val tree;
-	char err[160];
-
-	if (json_parse(&tree, v, strlen(v), NULL, err, sizeof(err)) < 0)
-		return "is not valid JSON";
-	json_free(tree);
-	return NULL;
-}
-
-static const char *
-check_nonempty(const char *v)
-{
-	return v[0] == '\0' ? "is empty" : NULL;
-}
-
-static const char *
-check_email(const char *v)
-{
-	return strchr(v, '@') == NULL ? "is not an e-mail address" : NULL;
-}
-
-static const char *const install_modes[] = {"new", "plain", "clone", NULL};
-static const char *const http_methods[] = {"GET",   "POST",   "PUT",
-                                           "PATCH", "DELETE", NULL};
-
-#define P_STR(n, req, def, chk)                                                \
-	{                                                                      \
-		n, CONFIG_PARAM_STRING, req, def, NULL, 0, 0, chk              \
-	}
-#define P_BOOL(n, def)                                                         \
-	{                                                                      \
-		n, CONFIG_PARAM_BOOL, false, def, NULL, 0, 0, NULL             \
-	}
-#define P_LIST(n, def)                                                         \
-	{                                                                      \
-		n, CONFIG_PARAM_LIST, false, def, NULL, 0, 0, NULL             \
-	}
-#define P_UUID(n)                                                              \
-	{                                                                      \
-		n, CONFIG_PARAM_UUID, true, NULL, NULL, 0, 0, NULL             \
-	}
-#define P_ENUM(n, def, ch)                                                     \
-	{                                                                      \
-		n, CONFIG_PARAM_ENUM, false, def, ch, 0, 0, NULL               \
-	}
-#define P_INT(n, def, lo, hi)                                                  \
-	{                                                                      \
-		n, CONFIG_PARAM_INT, false, def, NULL, lo, hi, NULL            \
-	}
-#define N(a) (sizeof(a) / sizeof(a[0]))
-
-static const struct param_spec p_edge[] = {
-    P_BOOL("clear_subdirectories", "false"),
-    P_STR("url", false, NULL, check_http_url),
-};
-static const struct param_spec p_php[] = {
-    P_STR("php_version", true, NULL, check_php_version),
-};
-static const struct param_spec p_backup[] = {
-    P_STR("tag", false, NULL, check_nonempty), /* kinsta-cron:<job> */
-    P_INT("keep", "0", 0, 100),
-};
-static const struct param_spec p_plugins[] = {
-    P_LIST("plugins", "all"),
-    P_LIST("exclude", NULL),
-    P_BOOL("backup_first", "false"),
-};
-static const struct param_spec p_themes[] = {
-    P_LIST("themes", "all"),
-    P_LIST("exclude", NULL),
-    P_BOOL("backup_first", "false"),
-};
-static const struct param_spec p_push[] = {
-    P_STR("source", true, NULL, check_nonempty),
-    P_STR("target", true, NULL, check_nonempty),
-    P_BOOL("push_db", "true"),
-    P_BOOL("push_files", "true"),
-    P_BOOL("run_search_and_replace", "true"),
-};
-static const struct param_spec p_wp[] = {
-    P_STR("command", true, NULL, check_wp_command),
-};
-static const struct param_spec p_create[] = {
-    P_STR("display_name", true, NULL, check_nonempty),
-    P_STR("region", true, NULL, check_nonempty),
-    P_ENUM("install_mode", "new", install_modes),
-    P_STR("admin_email", true, NULL, check_email),
-    P_STR("admin_password", true, NULL, check_nonempty),
-    P_STR("admin_user", true, NULL, check_nonempty),
-    P_STR("site_title", true, NULL, check_nonempty),
-    P_STR("wp_language", false, "en_US", check_nonempty),
-    P_BOOL("is_multisite", "false"),
-    P_BOOL("is_subdomain_multisite", "false"),
-    P_BOOL("woocommerce", "false"),
-    P_BOOL("wordpressseo", "false"),
-};
-static const struct param_spec p_app[] = {
-    P_UUID("app_id"),
-    P_STR("branch", false, NULL, check_nonempty),
-};
-static const struct param_spec p_static[] = {
-    P_UUID("static_site_id"),
-    P_STR("branch", false, NULL, check_nonempty),
-};
-static const struct param_spec p_report[] = {
-    P_STR("output", false, NULL, check_nonempty),
-};
-static const struct param_spec p_request[] = {
-    P_ENUM("method", "GET", http_methods),
-    P_STR("path", true, NULL, check_api_path),
-    P_STR("body", false, NULL, check_json),
-};
-
-static const struct action_spec actions[CONFIG_ACTION_COUNT] = {
-    [CONFIG_ACTION_CLEAR_CACHE] = {"clear-cache", TARGET_YES, NULL, 0},
-    [CONFIG_ACTION_CLEAR_EDGE_CACHE] = {"clear-edge-cache", TARGET_YES, p_edge,
-                                        N(p_edge)},
-    [CONFIG_ACTION_CLEAR_CDN_CACHE] = {"clear-cdn-cache", TARGET_YES, NULL, 0},
-    [CONFIG_ACTION_CLEAR_ALL_CACHES] = {"clear-all-caches", TARGET_YES, NULL,
-                                        0},
-    [CONFIG_ACTION_RESTART_PHP] = {"restart-php", TARGET_YES, NULL, 0},
-    [CONFIG_ACTION_SET_PHP_VERSION] = {"set-php-version", TARGET_YES, p_php,
-                                       N(p_php)},
-    [CONFIG_ACTION_BACKUP] = {"backup", TARGET_YES, p_backup, N(p_backup)},
-    [CONFIG_ACTION_UPDATE_PLUGINS] = {"update-plugins", TARGET_YES, p_plugins,
-                                      N(p_plugins)},
-    [CONFIG_ACTION_UPDATE_THEMES] = {"update-themes", TARGET_YES, p_themes,
-                                     N(p_themes)},
-    [CONFIG_ACTION_PUSH_ENVIRONMENT] = {"push-environment", TARGET_YES, p_push,
-                                        N(p_push)},
-    [CONFIG_ACTION_RUN_WP_CLI] = {"run-wp-cli", TARGET_YES, p_wp, N(p_wp)},
-    [CONFIG_ACTION_CREATE_SITE] = {"create-site", TARGET_NO, p_create,
-                                   N(p_create)},
-    [CONFIG_ACTION_DEPLOY_APP] = {"deploy-app", TARGET_NO, p_app, N(p_app)},
-    [CONFIG_ACTION_DEPLOY_STATIC_SITE] = {"deploy-static-site", TARGET_NO,
-                                          p_static, N(p_static)},
-    [CONFIG_ACTION_REPORT] = {"report", TARGET_NO, p_report, N(p_report)},
-    [CONFIG_ACTION_REQUEST] = {"request", TARGET_OPTIONAL, p_request,
-                               N(p_request)},
-};
-
-const char *
-config_action_name(enum config_action action)
-{
-	return (unsigned)action < CONFIG_ACTION_COUNT ? actions[action].name
-	                                              : "?";
-}
-
-bool
-config_action_needs_target(enum config_action action)
-{
-	return (unsigned)action < CONFIG_ACTION_COUNT &&
-	       actions[action].target == TARGET_YES;
-}
-
-static const struct param_spec *
-find_param(const struct action_spec *a, const char *key)
-{
-	for (size_t i = 0; i < a->nparams; i++)
-		if (strcmp(a->params[i].name, key) == 0)
-			return &a->params[i];
-	return NULL;
-}
-
-static bool
-is_any_param(const char *key)
-{
-	for (int a = 0; a < CONFIG_ACTION_COUNT; a++)
-		if (find_param(&actions[a], key) != NULL)
-			return true;
-	return false;
-}
-
-static const char *
-best_param(const char *key, const struct action_spec *only, const char *best,
+best_param(const char *key, const struct action *only, const char *best,
            size_t *bestd)
 {
-	for (int a = 0; a < CONFIG_ACTION_COUNT; a++) {
-		if (only != NULL && &actions[a] != only)
+	for (int a = 0; a < ACTION_COUNT; a++) {
+		const struct action *act = action_get((enum action_id)a);
+
+		if (only != NULL && act != only)
 			continue;
-		for (size_t i = 0; i < actions[a].nparams; i++)
-			suggest(key, actions[a].params[i].name, &best, bestd);
+		for (size_t i = 0; i < act->nparams; i++)
+			suggest(key, act->params[i].name, &best, bestd);
 	}
 	return best;
 }
@@ -1348,7 +1099,7 @@ check_defaults(struct loader *L, config_setting_t *g)
 			continue;
 		}
 		if (in_list(key, job_keys) || in_list(key, target_keys) ||
-		    is_any_param(key))
+		    action_param_known(key))
 			continue;
 		best = best_of(key, job_keys, NULL, &d);
 		best = best_of(key, target_keys, best, &d);
@@ -1484,7 +1235,7 @@ struct job_ctx {
 	struct scope sc;
 	config_setting_t *g; /* the job's group */
 	struct config_job *j;
-	const struct action_spec *action; /* NULL if unknown */
+	const struct action *action; /* NULL if unknown */
 };
 
 /* The job's own setting KEY, else the inherited default, else NULL. */
@@ -1561,6 +1312,7 @@ job_action(struct job_ctx *c)
 	config_setting_t *s = jget(c, "action");
 	const char *v, *best = NULL;
 	size_t d = 99;
+	int a;
 
 	if (s == NULL) {
 		serr(c->L, &c->sc, NULL, "missing \"action\"");
@@ -1568,24 +1320,24 @@ job_action(struct job_ctx *c)
 	}
 	if (get_str(c->L, &c->sc, s, &v) < 0)
 		return;
-	for (int a = 0; a < CONFIG_ACTION_COUNT; a++) {
-		if (strcmp(v, actions[a].name) == 0) {
-			c->j->action = (enum config_action)a;
-			c->action = &actions[a];
-			return;
-		}
+	if ((a = action_find(v)) >= 0) {
+		c->j->action = (enum action_id)a;
+		c->action = action_get(c->j->action);
+		return;
 	}
-	for (int a = 0; a < CONFIG_ACTION_COUNT; a++)
-		suggest(v, actions[a].name, &best, &d);
-	if (best != NULL)
+	for (a = 0; a < ACTION_COUNT; a++)
+		suggest(v, action_name((enum action_id)a), &best, &d);
+	if (best != NULL) {
 		serr(c->L, &c->sc, s,
 		     "unknown action \"%.64s\" (did you mean \"%s\"?)", v,
 		     best);
-	else
-		serr(c->L, &c->sc, s,
-		     "unknown action \"%.64s\" (see kinsta-cron.conf(5) for "
-		     "the list)",
-		     v);
+	} else {
+		char list[512];
+
+		action_list(list, sizeof(list));
+		serr(c->L, &c->sc, s, "unknown action \"%.64s\" (one of: %s)",
+		     v, list);
+	}
 }
 
 /* Every key of the job group must mean something for this job. */
@@ -1603,7 +1355,8 @@ job_keys_check(struct job_ctx *c)
 		if (in_list(key, job_keys))
 			continue;
 		if (in_list(key, target_keys)) {
-			if (c->action != NULL && c->action->target == TARGET_NO)
+			if (c->action != NULL &&
+			    c->action->target == ACTION_TARGET_NONE)
 				serr(c->L, &c->sc, s,
 				     "action \"%s\" takes no target; remove "
 				     "\"%s\"",
@@ -1611,18 +1364,19 @@ job_keys_check(struct job_ctx *c)
 			continue;
 		}
 		if (c->action == NULL) {
-			if (is_any_param(key))
+			if (action_param_known(key))
 				continue;
-		} else if (find_param(c->action, key) != NULL) {
+		} else if (action_param_find(c->action, key) != NULL) {
 			continue;
-		} else if (is_any_param(key)) {
+		} else if (action_param_known(key)) {
 			serr(c->L, &c->sc, s,
 			     "\"%s\" is not a parameter of action \"%s\"", key,
 			     c->action->name);
 			continue;
 		}
 		best = best_of(key, job_keys, NULL, &d);
-		if (c->action == NULL || c->action->target != TARGET_NO)
+		if (c->action == NULL ||
+		    c->action->target != ACTION_TARGET_NONE)
 			best = best_of(key, target_keys, best, &d);
 		best = best_param(key, c->action, best, &d);
 		unknown_key(c->L, &c->sc, s, best);
@@ -1749,7 +1503,7 @@ job_target(struct job_ctx *c)
 	const char *found_key = NULL;
 	bool own = false;
 
-	if (c->action == NULL || c->action->target == TARGET_NO)
+	if (c->action == NULL || c->action->target == ACTION_TARGET_NONE)
 		return;
 	/* The job's own target replaces the defaults' as a whole. */
 	for (int i = 0; target_kinds[i] != NULL; i++)
@@ -1772,7 +1526,7 @@ job_target(struct job_ctx *c)
 		found_key = target_kinds[i];
 	}
 	if (found == NULL) {
-		if (c->action->target == TARGET_YES)
+		if (c->action->target == ACTION_TARGET_REQUIRED)
 			serr(L, &c->sc, NULL,
 			     "action \"%s\" needs a target: environment_id, "
 			     "environment_ids, site, sites, label, labels or "
@@ -1821,8 +1575,8 @@ job_target(struct job_ctx *c)
 }
 
 static int
-param_value(struct job_ctx *c, const struct param_spec *ps, config_setting_t *s,
-            struct config_param *p)
+param_value(struct job_ctx *c, const struct action_param *ps,
+            config_setting_t *s, struct config_param *p)
 {
 	struct loader *L = c->L;
 	const char *v = NULL, *why;
@@ -1830,21 +1584,21 @@ param_value(struct job_ctx *c, const struct param_spec *ps, config_setting_t *s,
 	int e;
 
 	switch (ps->type) {
-	case CONFIG_PARAM_BOOL:
+	case ACTION_PARAM_BOOL:
 		if (get_bool(L, &c->sc, s, &b) < 0)
 			return -1;
 		p->num = b;
 		return 0;
-	case CONFIG_PARAM_INT:
+	case ACTION_PARAM_INT:
 		return get_int(L, &c->sc, s, ps->min, ps->max, &p->num);
-	case CONFIG_PARAM_LIST:
+	case ACTION_PARAM_LIST:
 		return get_list(L, &c->sc, s, true, &p->list, &p->nlist);
-	case CONFIG_PARAM_ENUM:
+	case ACTION_PARAM_ENUM:
 		if (get_enum(L, &c->sc, s, ps->choices, &e) < 0)
 			return -1;
 		p->str = ps->choices[e];
 		return 0;
-	case CONFIG_PARAM_UUID:
+	case ACTION_PARAM_UUID:
 		if (get_str(L, &c->sc, s, &v) < 0)
 			return -1;
 		if (!is_uuid(v)) {
@@ -1855,7 +1609,7 @@ param_value(struct job_ctx *c, const struct param_spec *ps, config_setting_t *s,
 			return -1;
 		}
 		break;
-	case CONFIG_PARAM_STRING:
+	case ACTION_PARAM_STRING:
 		if (get_str(L, &c->sc, s, &v) < 0)
 			return -1;
 		if (ps->check != NULL && (why = ps->check(v)) != NULL) {
@@ -1873,20 +1627,22 @@ param_value(struct job_ctx *c, const struct param_spec *ps, config_setting_t *s,
 
 /* Apply a parameter's textual default. */
 static int
-param_default(struct job_ctx *c, const struct param_spec *ps,
+param_default(struct job_ctx *c, const struct action_param *ps,
               struct config_param *p)
 {
 	struct config_store *st = c->L->cfg->store;
 	char tag[MAX_NAME + 16];
 
 	switch (ps->type) {
-	case CONFIG_PARAM_BOOL:
+	case ACTION_PARAM_BOOL:
+		if (ps->def == NULL)
+			return 0; /* sent only when the job sets it */
 		p->num = strcmp(ps->def, "true") == 0;
 		return 1;
-	case CONFIG_PARAM_INT:
+	case ACTION_PARAM_INT:
 		p->num = strtoll(ps->def, NULL, 10);
 		return 1;
-	case CONFIG_PARAM_LIST:
+	case ACTION_PARAM_LIST:
 		if (ps->def == NULL)
 			return 1;
 		if ((p->list = arena_alloc(st, sizeof(*p->list))) == NULL)
@@ -1911,7 +1667,7 @@ param_default(struct job_ctx *c, const struct param_spec *ps,
 static void
 job_params(struct job_ctx *c)
 {
-	const struct action_spec *a = c->action;
+	const struct action *a = c->action;
 	struct config_param *params;
 	size_t n = 0;
 
@@ -1923,7 +1679,7 @@ job_params(struct job_ctx *c)
 		return;
 	}
 	for (size_t i = 0; i < a->nparams; i++) {
-		const struct param_spec *ps = &a->params[i];
+		const struct action_param *ps = &a->params[i];
 		config_setting_t *s = jget(c, ps->name);
 		struct config_param *p = &params[n];
 		int rc;
@@ -2640,7 +2396,7 @@ config_param_bool(const struct config_job *job, const char *name)
 {
 	const struct config_param *p = config_param(job, name);
 
-	return p != NULL && p->type == CONFIG_PARAM_BOOL && p->num != 0;
+	return p != NULL && p->type == ACTION_PARAM_BOOL && p->num != 0;
 }
 
 int64_t
@@ -2648,7 +2404,7 @@ config_param_int(const struct config_job *job, const char *name)
 {
 	const struct config_param *p = config_param(job, name);
 
-	return p != NULL && p->type == CONFIG_PARAM_INT ? p->num : 0;
+	return p != NULL && p->type == ACTION_PARAM_INT ? p->num : 0;
 }
 
 const char *const *
@@ -2656,7 +2412,7 @@ config_param_list(const struct config_job *job, const char *name, size_t *n)
 {
 	const struct config_param *p = config_param(job, name);
 
-	if (p == NULL || p->type != CONFIG_PARAM_LIST || p->list == NULL) {
+	if (p == NULL || p->type != ACTION_PARAM_LIST || p->list == NULL) {
 		*n = 0;
 		return NULL;
 	}

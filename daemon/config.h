@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "action.h"
 #include "cron.h"
 #include "tz.h"
 
@@ -35,40 +36,11 @@ struct config_errors {
 	size_t dropped; /* errors past CONFIG_MAX_ERRORS */
 };
 
-enum config_action {
-	CONFIG_ACTION_CLEAR_CACHE,
-	CONFIG_ACTION_CLEAR_EDGE_CACHE,
-	CONFIG_ACTION_CLEAR_CDN_CACHE,
-	CONFIG_ACTION_CLEAR_ALL_CACHES,
-	CONFIG_ACTION_RESTART_PHP,
-	CONFIG_ACTION_SET_PHP_VERSION,
-	CONFIG_ACTION_BACKUP,
-	CONFIG_ACTION_UPDATE_PLUGINS,
-	CONFIG_ACTION_UPDATE_THEMES,
-	CONFIG_ACTION_PUSH_ENVIRONMENT,
-	CONFIG_ACTION_RUN_WP_CLI,
-	CONFIG_ACTION_CREATE_SITE,
-	CONFIG_ACTION_DEPLOY_APP,
-	CONFIG_ACTION_DEPLOY_STATIC_SITE,
-	CONFIG_ACTION_REPORT,
-	CONFIG_ACTION_REQUEST,
-	CONFIG_ACTION_COUNT
-};
-
-enum config_param_type {
-	CONFIG_PARAM_STRING,
-	CONFIG_PARAM_BOOL,
-	CONFIG_PARAM_INT,
-	CONFIG_PARAM_LIST, /* a string or a list of strings */
-	CONFIG_PARAM_UUID,
-	CONFIG_PARAM_ENUM
-};
-
 /* One validated action parameter; defaults are filled in, so every
  * parameter of the action is present except unset optional strings. */
 struct config_param {
 	const char *name;
-	enum config_param_type type;
+	enum action_param_type type;
 	const char *str;   /* STRING, UUID, ENUM */
 	int64_t num;       /* INT; BOOL as 0 or 1 */
 	const char **list; /* LIST */
@@ -119,7 +91,7 @@ struct config_job {
 	struct cron cron;
 	const struct tz *zone; /* owned by the config's zone cache */
 	size_t account;        /* index into config.accounts */
-	enum config_action action;
+	enum action_id action;
 	struct config_param *params;
 	size_t nparams;
 	struct config_target target;
@@ -176,12 +148,6 @@ void config_free(struct config *cfg);
 
 /* Release the messages of errs and empty it. */
 void config_errors_free(struct config_errors *errs);
-
-/* The action's name as written in the file ("clear-cache"). */
-const char *config_action_name(enum config_action action);
-
-/* Does the action run on environments (and so need exactly one target)? */
-bool config_action_needs_target(enum config_action action);
 
 /* The job called NAME, or NULL. */
 const struct config_job *config_find_job(const struct config *cfg,

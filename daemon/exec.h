@@ -34,7 +34,7 @@ struct exec;
 struct exec_result {
 	const struct config *cfg;
 	const struct config_job *job;
-	const struct kinsta_target *target; /* env_id "" for no target */
+	const struct target *target; /* env_id "" for no target */
 	uint64_t run_id;
 	enum kinsta_outcome outcome;
 	const char *op_id;            /* the last operation followed, or "" */
@@ -49,7 +49,7 @@ struct exec_result {
  * ended (op_id ""), so that a restart can follow it again. */
 struct exec_progress {
 	const struct config_job *job;
-	const struct kinsta_target *target;
+	const struct target *target;
 	uint64_t run_id;
 	int step;
 	const char *op_id;
@@ -74,9 +74,6 @@ int exec_init(struct exec **out, uv_loop_t *loop, struct http *h,
               const struct config *cfg, const struct exec_options *opt,
               const struct exec_hooks *hooks);
 
-/* Replace the hooks (before any run starts). */
-void exec_set_hooks(struct exec *ex, const struct exec_hooks *hooks);
-
 /* Use cfg for runs started from now on (runs under way keep theirs); the
  * caller frees an old config once exec_config_in_use() says no. */
 void exec_set_config(struct exec *ex, const struct config *cfg);
@@ -90,7 +87,7 @@ int exec_start(struct exec *ex, const struct config_job *job, uint64_t run_id);
 /* Follow again, after a restart, a run that was at step following op_id
  * on target; 0 or -errno. */
 int exec_resume(struct exec *ex, const struct config_job *job,
-                const struct kinsta_target *target, uint64_t run_id, int step,
+                const struct target *target, uint64_t run_id, int step,
                 const char *op_id, bool deployment, int64_t started_ms);
 
 /* Runs (and target lookups) not yet finished, in all or of one job. */

@@ -455,9 +455,6 @@ http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
 	return 0;
 }
 
-static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH",
-                                           "DELETE"};
-
 int
 http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
             void *arg, struct http_xfer **xfer)
@@ -547,11 +544,11 @@ http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-	if (req->method != HTTP_GET && req->method != HTTP_POST)
+	if (req->method != METHOD_GET && req->method != METHOD_POST)
 		curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST,
-		                 method_names[req->method]);
-	if (req->method != HTTP_GET &&
-	    (req->body != NULL || req->method != HTTP_DELETE)) {
+		                 method_name(req->method));
+	if (req->method != METHOD_GET &&
+	    (req->body != NULL || req->method != METHOD_DELETE)) {
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS,
 		                 x->req_body ? x->req_body : "");
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE,

@@ -18,6 +18,8 @@
 
 #include <uv.h>
 
+#include "method.h"
+
 struct http;
 struct http_xfer;
 
@@ -35,10 +37,8 @@ struct http_options {
 	long max_host_connections; /* default HTTP_HOST_CONNECTIONS */
 };
 
-enum http_method { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE };
-
 struct http_request {
-	enum http_method method;
+	enum method method;
 	const char *url;
 	const char *bearer; /* API key; copied into the header, never logged */
 	const char *body;   /* JSON, may be NULL; copied */

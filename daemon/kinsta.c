@@ -15,67 +15,31 @@
 #include "json.h"
 #include "kinsta.h"
 
-enum step {
-	S_PAGE,         /* POST /sites/tools/clear-cache */
-	S_EDGE,         /* POST /sites/edge-caching/clear */
-	S_CDN,          /* POST /sites/cdn/clear-cache */
-	S_PHP_RESTART,  /* POST /sites/tools/restart-php */
-	S_PHP_VERSION,  /* PUT /sites/tools/modify-php-version */
-	S_BACKUP,       /* POST .../manual-backups with the job's tag */
-	S_LIST_BACKUPS, /* GET .../backups: pick this job's surplus */
-	S_DROP_BACKUPS, /* DELETE /sites/environments/backups/{id}, each */
-	S_LIST_EXT,     /* GET .../plugins or .../themes */
-	S_PRE_BACKUP,   /* backup_first: POST .../manual-backups */
-	S_UPDATE_EXT,   /* PUT .../plugins/bulk-update (or themes) */
-	S_PUSH,         /* PUT /sites/{site}/environments */
-	S_WP_CLI,       /* POST .../run-wp-cli-command */
-	S_CREATE_SITE,  /* POST /sites */
-	S_DEPLOY,       /* POST /applications|static-sites/deployments */
-	S_REQUEST,      /* any method and path */
-	S_REPORT_SITES, /* GET /sites?company=..&include_environments=true */
-	S_REPORT_USERS, /* GET /company/{id}/users */
-	S_REPORT_ENV,   /* GET plugins, themes, backups of each environment */
-	S_END
+/* How one kind of step is carried out. */
+struct step_ops {
+	/* Fill the request: 0 to send it, NEXT (nothing to send) or -errno. */
+	int (*build)(struct kinsta_run *run, struct kinsta_request *req);
+	/* Read a 2xx answer (list steps): 0 or -errno; NULL: the answer
+	 * starts an operation to follow, or ends the step at once. */
+	int (*answer)(struct kinsta_run *run, yajl_val doc);
+	/* One request per item of run->items (one backup per DELETE). */
+	bool per_item;
 };
 
-static const enum step plans[CONFIG_ACTION_COUNT][4] = {
-    [CONFIG_ACTION_CLEAR_CACHE] = {S_PAGE, S_END},
-    [CONFIG_ACTION_CLEAR_EDGE_CACHE] = {S_EDGE, S_END},
-    [CONFIG_ACTION_CLEAR_CDN_CACHE] = {S_CDN, S_END},
-    [CONFIG_ACTION_CLEAR_ALL_CACHES] = {S_PAGE, S_EDGE, S_CDN, S_END},
-    [CONFIG_ACTION_RESTART_PHP] = {S_PHP_RESTART, S_END},
-    [CONFIG_ACTION_SET_PHP_VERSION] = {S_PHP_VERSION, S_END},
-    [CONFIG_ACTION_BACKUP] = {S_BACKUP, S_LIST_BACKUPS, S_DROP_BACKUPS, S_END},
-    [CONFIG_ACTION_UPDATE_PLUGINS] = {S_LIST_EXT, S_PRE_BACKUP, S_UPDATE_EXT,
-                                      S_END},
-    [CONFIG_ACTION_UPDATE_THEMES] = {S_LIST_EXT, S_PRE_BACKUP, S_UPDATE_EXT,
-                                     S_END},
-    [CONFIG_ACTION_PUSH_ENVIRONMENT] = {S_PUSH, S_END},
-    [CONFIG_ACTION_RUN_WP_CLI] = {S_WP_CLI, S_END},
-    [CONFIG_ACTION_CREATE_SITE] = {S_CREATE_SITE, S_END},
-    [CONFIG_ACTION_DEPLOY_APP] = {S_DEPLOY, S_END},
-    [CONFIG_ACTION_DEPLOY_STATIC_SITE] = {S_DEPLOY, S_END},
-    [CONFIG_ACTION_REPORT] = {S_REPORT_SITES, S_REPORT_USERS, S_REPORT_ENV,
-                              S_END},
-    [CONFIG_ACTION_REQUEST] = {S_REQUEST, S_END},
-};
+static const struct step_ops steps[STEP_COUNT];
 
-static enum step
+static void step_done(struct kinsta_run *run);
+
+/* The kind of the step the run is at. */
+static enum action_step
 cur(const struct kinsta_run *run)
 {
-	return run->step < 4 ? plans[run->job->action][run->step] : S_END;
+	const struct action *a = action_get(run->job->action);
+
+	return run->step <= ACTION_MAX_STEPS ? a->steps[run->step] : STEP_END;
 }
 
 /* ---- small helpers ------------------------------------------------------ */
-
-const char *
-kinsta_method_name(enum kinsta_method m)
-{
-	static const char *const names[] = {"GET", "POST", "PUT", "PATCH",
-	                                    "DELETE"};
-
-	return names[m];
-}
 
 const char *
 kinsta_outcome_name(enum kinsta_outcome o)
@@ -181,14 +145,26 @@ kinsta_env_blocked(long status, const char *body, size_t len)
 }
 
 static int
-set_path(struct kinsta_request *req, enum kinsta_method m, const char *fmt,
+set_path(struct kinsta_request *req, enum method m, const char *fmt,
          const char *a)
 {
 	req->method = m;
-	req->mutating = m != KINSTA_GET;
+	req->mutating = m != METHOD_GET;
 	req->cls = RATELIMIT_NORMAL;
 	if ((size_t)snprintf(req->path, sizeof(req->path), fmt, a) >=
 	    sizeof(req->path))
+		return -EINVAL;
+	return 0;
+}
+
+/* Add s to the end of req's path. */
+static int
+append_path(struct kinsta_request *req, const char *s)
+{
+	size_t n = strlen(req->path);
+
+	if ((size_t)snprintf(req->path + n, sizeof(req->path) - n, "%s", s) >=
+	    sizeof(req->path) - n)
 		return -EINVAL;
 	return 0;
 }
@@ -259,18 +235,11 @@ backup_tag(const struct kinsta_run *run, char *buf, size_t len, bool pre)
 	return buf;
 }
 
-static bool
-is_themes(const struct kinsta_run *run)
-{
-	return run->job->action == CONFIG_ACTION_UPDATE_THEMES;
-}
-
 /* ---- the run ------------------------------------------------------------ */
 
 void
 kinsta_run_init(struct kinsta_run *run, const struct config *cfg,
-                const struct config_job *job,
-                const struct kinsta_target *target)
+                const struct config_job *job, const struct target *target)
 {
 	memset(run, 0, sizeof(*run));
 	run->cfg = cfg;
@@ -282,12 +251,12 @@ kinsta_run_init(struct kinsta_run *run, const struct config *cfg,
 
 void
 kinsta_run_resume(struct kinsta_run *run, const struct config *cfg,
-                  const struct config_job *job,
-                  const struct kinsta_target *target, int step,
-                  const char *op_id, bool deployment)
+                  const struct config_job *job, const struct target *target,
+                  int step, const char *op_id, bool deployment)
 {
 	kinsta_run_init(run, cfg, job, target);
-	run->step = step < 0 || step > 3 ? 3 : step;
+	run->step =
+	    step < 0 || step > ACTION_MAX_STEPS ? ACTION_MAX_STEPS : step;
 	run->sent = true;
 	run->deployment = deployment;
 	snprintf(run->op_id, sizeof(run->op_id), "%s", op_id);
@@ -334,18 +303,183 @@ advance(struct kinsta_run *run)
 	run->deployment = false;
 }
 
-static int
-build_update(struct kinsta_request *req, const struct kinsta_run *run)
+/* ---- step builders ------------------------------------------------------
+ *
+ * One per step kind: fill req and return 0 to send it, or return NEXT when
+ * the step has nothing to send (the run moves on, unless the builder ended
+ * it), or -errno when the request cannot be built.
+ */
+
+#define NEXT 1
+
+static const char *
+variant(const struct kinsta_run *run)
 {
-	const char *kind = is_themes(run) ? "themes" : "plugins";
+	return action_get(run->job->action)->variant;
+}
+
+/* POST path {"environment_id": env} */
+static int
+env_post(struct kinsta_request *req, const struct kinsta_run *run,
+         const char *path)
+{
+	int rc = set_path(req, METHOD_POST, "%s", path);
+
+	return rc < 0 ? rc : env_body(req, run, NULL, NULL, NULL, -1);
+}
+
+static int
+build_page(struct kinsta_run *run, struct kinsta_request *req)
+{
+	return env_post(req, run, "/sites/tools/clear-cache");
+}
+
+static int
+build_edge(struct kinsta_run *run, struct kinsta_request *req)
+{
+	const char *url = config_param_str(run->job, "url");
 	struct json_writer w;
 	int rc;
 
-	if ((rc = set_path(req, KINSTA_PUT, "/sites/environments/%s/",
-	                   run->target.env_id)) < 0)
+	if (run->target.resolved && run->target.edge_cache_id[0] == '\0') {
+		if (run->job->action == ACTION_CLEAR_EDGE_CACHE)
+			end_run(run, KINSTA_SKIPPED,
+			        "edge caching is not enabled on this "
+			        "environment");
+		else
+			add_note(run, "edge cache not enabled, skipped");
+		return NEXT;
+	}
+	if ((rc = set_path(req, METHOD_POST, "%s",
+	                   "/sites/edge-caching/clear")) < 0)
 		return rc;
-	snprintf(req->path + strlen(req->path),
-	         sizeof(req->path) - strlen(req->path), "%s/bulk-update", kind);
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key_str(&w, "environment_id", run->target.env_id);
+	if (config_param(run->job, "clear_subdirectories"))
+		json_w_key_bool(
+		    &w, "clear_subdirectories",
+		    config_param_bool(run->job, "clear_subdirectories"));
+	if (url != NULL && *url)
+		json_w_key_str(&w, "url", url);
+	json_w_obj_close(&w);
+	return take_body(req, &w);
+}
+
+static int
+build_cdn(struct kinsta_run *run, struct kinsta_request *req)
+{
+	const struct target *t = &run->target;
+	int rc;
+
+	if (t->cdn_cache_id[0] == '\0') {
+		if (run->job->action == ACTION_CLEAR_CDN_CACHE)
+			end_run(run, KINSTA_SKIPPED,
+			        t->resolved ? "the CDN is not enabled on this "
+			                      "environment"
+			                    : "the environment's CDN id is "
+			                      "unknown");
+		else
+			add_note(run, "CDN not enabled, skipped");
+		return NEXT;
+	}
+	if ((rc = set_path(req, METHOD_POST, "%s", "/sites/cdn/clear-cache")) <
+	    0)
+		return rc;
+	return env_body(req, run, "cdn_cache_id", t->cdn_cache_id, NULL, -1);
+}
+
+static int
+build_php_restart(struct kinsta_run *run, struct kinsta_request *req)
+{
+	return env_post(req, run, "/sites/tools/restart-php");
+}
+
+static int
+build_php_version(struct kinsta_run *run, struct kinsta_request *req)
+{
+	static const char opt_out[] = "is_opt_out_from_automatic_php_update";
+	int rc =
+	    set_path(req, METHOD_PUT, "%s", "/sites/tools/modify-php-version");
+
+	if (rc < 0)
+		return rc;
+	return env_body(req, run, "php_version",
+	                config_param_str(run->job, "php_version"),
+	                config_param(run->job, opt_out) ? opt_out : NULL,
+	                config_param_bool(run->job, opt_out));
+}
+
+/* POST .../manual-backups with the job's tag (or the pre-update tag). */
+static int
+post_backup(struct kinsta_run *run, struct kinsta_request *req, bool pre)
+{
+	char tag[160];
+	int rc =
+	    set_path(req, METHOD_POST, "/sites/environments/%s/manual-backups",
+	             run->target.env_id);
+
+	if (rc < 0)
+		return rc;
+	return str_body(req, "tag", backup_tag(run, tag, sizeof(tag), pre));
+}
+
+static int
+build_backup(struct kinsta_run *run, struct kinsta_request *req)
+{
+	return post_backup(run, req, false);
+}
+
+static int
+build_pre_backup(struct kinsta_run *run, struct kinsta_request *req)
+{
+	/* only before an update that will happen */
+	if (!config_param_bool(run->job, "backup_first") || run->nitems == 0)
+		return NEXT;
+	return post_backup(run, req, true);
+}
+
+static int
+build_list_backups(struct kinsta_run *run, struct kinsta_request *req)
+{
+	if (config_param_int(run->job, "keep") <= 0)
+		return NEXT;
+	return set_path(req, METHOD_GET, "/sites/environments/%s/backups",
+	                run->target.env_id);
+}
+
+static int
+build_drop_backups(struct kinsta_run *run, struct kinsta_request *req)
+{
+	if ((size_t)run->item >= run->nitems)
+		return NEXT;
+	return set_path(req, METHOD_DELETE, "/sites/environments/backups/%s",
+	                run->items[run->item]);
+}
+
+static int
+build_list_ext(struct kinsta_run *run, struct kinsta_request *req)
+{
+	int rc = set_path(req, METHOD_GET, "/sites/environments/%s/",
+	                  run->target.env_id);
+
+	if (rc == 0)
+		rc = append_path(req, variant(run));
+	return rc;
+}
+
+static int
+build_update_ext(struct kinsta_run *run, struct kinsta_request *req)
+{
+	const char *kind = variant(run);
+	struct json_writer w;
+	int rc;
+
+	if ((rc = set_path(req, METHOD_PUT, "/sites/environments/%s/",
+	                   run->target.env_id)) < 0 ||
+	    (rc = append_path(req, kind)) < 0 ||
+	    (rc = append_path(req, "/bulk-update")) < 0)
+		return rc;
 	json_w_init(&w);
 	json_w_obj_open(&w);
 	json_w_key(&w, kind);
@@ -361,27 +495,66 @@ build_update(struct kinsta_request *req, const struct kinsta_run *run)
 }
 
 static int
-build_params_body(struct kinsta_request *req, const struct kinsta_run *run,
-                  const char *company)
+build_push(struct kinsta_run *run, struct kinsta_request *req)
+{
+	static const char *const flags[] = {"push_db", "push_files",
+	                                    "run_search_and_replace"};
+	struct json_writer w;
+	int rc;
+
+	if ((rc = set_path(req, METHOD_PUT, "/sites/%s/environments",
+	                   run->target.site_id)) < 0)
+		return rc;
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key_str(&w, "source_env_id", run->target.source_env_id);
+	json_w_key_str(&w, "target_env_id", run->target.env_id);
+	for (int i = 0; i < 3; i++)
+		if (config_param(run->job, flags[i]))
+			json_w_key_bool(&w, flags[i],
+			                config_param_bool(run->job, flags[i]));
+	json_w_obj_close(&w);
+	return take_body(req, &w);
+}
+
+static int
+build_wp_cli(struct kinsta_run *run, struct kinsta_request *req)
+{
+	int rc = set_path(req, METHOD_POST,
+	                  "/sites/environments/%s/run-wp-cli-command",
+	                  run->target.env_id);
+
+	if (rc < 0)
+		return rc;
+	return str_body(req, "wp_command",
+	                config_param_str(run->job, "command"));
+}
+
+/* POST /sites: the company, then every parameter as the API names it. */
+static int
+build_create_site(struct kinsta_run *run, struct kinsta_request *req)
 {
 	const struct config_job *job = run->job;
 	struct json_writer w;
+	int rc;
 
+	if ((rc = set_path(req, METHOD_POST, "%s", "/sites")) < 0)
+		return rc;
+	req->cls = RATELIMIT_CREATE;
 	json_w_init(&w);
 	json_w_obj_open(&w);
-	if (company != NULL)
-		json_w_key_str(&w, "company", company);
+	json_w_key_str(&w, "company", run->cfg->accounts[job->account].company);
 	for (size_t i = 0; i < job->nparams; i++) {
 		const struct config_param *p = &job->params[i];
 
 		switch (p->type) {
-		case CONFIG_PARAM_BOOL:
+		case ACTION_PARAM_BOOL:
 			json_w_key_bool(&w, p->name, p->num != 0);
 			break;
-		case CONFIG_PARAM_INT:
+		case ACTION_PARAM_INT:
 			json_w_key_int(&w, p->name, p->num);
 			break;
-		case CONFIG_PARAM_LIST:
+		case ACTION_PARAM_LIST:
 			json_w_key(&w, p->name);
 			json_w_arr_open(&w);
 			for (size_t k = 0; k < p->nlist; k++)
@@ -399,21 +572,20 @@ build_params_body(struct kinsta_request *req, const struct kinsta_run *run,
 }
 
 static int
-build_deploy(struct kinsta_request *req, const struct kinsta_run *run)
+build_deploy(struct kinsta_run *run, struct kinsta_request *req)
 {
-	bool app = run->job->action == CONFIG_ACTION_DEPLOY_APP;
+	bool app = run->job->action == ACTION_DEPLOY_APP;
+	const char *id_key = app ? "app_id" : "static_site_id";
 	const char *branch = config_param_str(run->job, "branch");
 	struct json_writer w;
 	int rc;
 
-	if ((rc = set_path(req, KINSTA_POST, "%s/deployments",
-	                   app ? "/applications" : "/static-sites")) < 0)
+	if ((rc = set_path(req, METHOD_POST, "/%s/deployments", variant(run))) <
+	    0)
 		return rc;
 	json_w_init(&w);
 	json_w_obj_open(&w);
-	json_w_key_str(
-	    &w, app ? "app_id" : "static_site_id",
-	    config_param_str(run->job, app ? "app_id" : "static_site_id"));
+	json_w_key_str(&w, id_key, config_param_str(run->job, id_key));
 	if (branch != NULL)
 		json_w_key_str(&w, "branch", branch);
 	json_w_obj_close(&w);
@@ -421,26 +593,15 @@ build_deploy(struct kinsta_request *req, const struct kinsta_run *run)
 }
 
 static int
-build_request_action(struct kinsta_request *req, const struct kinsta_run *run)
+build_request(struct kinsta_run *run, struct kinsta_request *req)
 {
 	const char *method = config_param_str(run->job, "method");
 	const char *path = config_param_str(run->job, "path");
 	const char *body = config_param_str(run->job, "body");
-	enum kinsta_method m = KINSTA_GET;
+	int m = method != NULL ? method_parse(method) : METHOD_GET;
 
-	if (method == NULL || strcasecmp(method, "GET") == 0)
-		m = KINSTA_GET;
-	else if (strcasecmp(method, "POST") == 0)
-		m = KINSTA_POST;
-	else if (strcasecmp(method, "PUT") == 0)
-		m = KINSTA_PUT;
-	else if (strcasecmp(method, "PATCH") == 0)
-		m = KINSTA_PATCH;
-	else if (strcasecmp(method, "DELETE") == 0)
-		m = KINSTA_DELETE;
-	else
-		return -EINVAL;
-	if (path == NULL || set_path(req, m, "%s", path) < 0)
+	if (m < 0 || path == NULL ||
+	    set_path(req, (enum method)m, "%s", path) < 0)
 		return -EINVAL;
 	if (body != NULL && *body) {
 		if ((req->body = strdup(body)) == NULL)
@@ -451,28 +612,36 @@ build_request_action(struct kinsta_request *req, const struct kinsta_run *run)
 }
 
 static int
-build_report_env(struct kinsta_request *req, const struct kinsta_run *run)
+build_report_sites(struct kinsta_run *run, struct kinsta_request *req)
+{
+	kinsta_sites_request(run->cfg, run->job->account, req);
+	return 0;
+}
+
+static int
+build_report_users(struct kinsta_run *run, struct kinsta_request *req)
+{
+	return set_path(req, METHOD_GET, "/company/%s/users",
+	                run->cfg->accounts[run->job->account].company);
+}
+
+static int
+build_report_env(struct kinsta_run *run, struct kinsta_request *req)
 {
 	static const char *const what[] = {"plugins", "themes", "backups"};
-	const char *env = run->items[run->item / 3];
 	int rc;
 
-	if ((rc = set_path(req, KINSTA_GET, "/sites/environments/%s/", env)) <
-	    0)
-		return rc;
-	snprintf(req->path + strlen(req->path),
-	         sizeof(req->path) - strlen(req->path), "%s",
-	         what[run->item % 3]);
-	return 0;
+	if ((size_t)run->item >= 3 * run->nitems)
+		return NEXT;
+	rc = set_path(req, METHOD_GET, "/sites/environments/%s/",
+	              run->items[run->item / 3]);
+	return rc < 0 ? rc : append_path(req, what[run->item % 3]);
 }
 
 enum kinsta_next
 kinsta_run_next(struct kinsta_run *run, struct kinsta_request *req)
 {
-	const struct kinsta_target *t = &run->target;
-	const struct config *cfg = run->cfg;
-	char tag[160];
-	int rc = 0;
+	int rc;
 
 	memset(req, 0, sizeof(*req));
 	if (run->outcome != KINSTA_RUNNING)
@@ -480,207 +649,16 @@ kinsta_run_next(struct kinsta_run *run, struct kinsta_request *req)
 	if (run->op_id[0] != '\0')
 		return KINSTA_FOLLOW;
 	for (;;) {
-		switch (cur(run)) {
-		case S_END:
+		enum action_step s = cur(run);
+
+		if (s == STEP_END)
 			return end_run(run, KINSTA_SUCCEEDED, NULL);
-		case S_PAGE:
-			rc = set_path(req, KINSTA_POST, "%s",
-			              "/sites/tools/clear-cache");
-			if (rc == 0)
-				rc = env_body(req, run, NULL, NULL, NULL, -1);
+		if ((rc = steps[s].build(run, req)) != NEXT)
 			break;
-		case S_EDGE:
-			if (t->resolved && t->edge_cache_id[0] == '\0') {
-				if (run->job->action ==
-				    CONFIG_ACTION_CLEAR_EDGE_CACHE)
-					return end_run(run, KINSTA_SKIPPED,
-					               "edge caching is not "
-					               "enabled on this "
-					               "environment");
-				add_note(run,
-				         "edge cache not enabled, skipped");
-				advance(run);
-				continue;
-			}
-			if ((rc = set_path(req, KINSTA_POST, "%s",
-			                   "/sites/edge-caching/clear")) < 0)
-				break;
-			{
-				struct json_writer w;
-				const char *url =
-				    config_param_str(run->job, "url");
-
-				json_w_init(&w);
-				json_w_obj_open(&w);
-				json_w_key_str(&w, "environment_id", t->env_id);
-				if (config_param(run->job,
-				                 "clear_subdirectories"))
-					json_w_key_bool(
-					    &w, "clear_subdirectories",
-					    config_param_bool(
-					        run->job,
-					        "clear_subdirectories"));
-				if (url != NULL && *url)
-					json_w_key_str(&w, "url", url);
-				json_w_obj_close(&w);
-				rc = take_body(req, &w);
-			}
-			break;
-		case S_CDN:
-			if (t->cdn_cache_id[0] == '\0') {
-				const char *why =
-				    t->resolved ? "the CDN is not enabled on "
-				                  "this environment"
-				                : "the environment's CDN id is "
-				                  "unknown";
-
-				if (run->job->action ==
-				    CONFIG_ACTION_CLEAR_CDN_CACHE)
-					return end_run(run, KINSTA_SKIPPED,
-					               why);
-				add_note(run, "CDN not enabled, skipped");
-				advance(run);
-				continue;
-			}
-			rc = set_path(req, KINSTA_POST, "%s",
-			              "/sites/cdn/clear-cache");
-			if (rc == 0)
-				rc = env_body(req, run, "cdn_cache_id",
-				              t->cdn_cache_id, NULL, -1);
-			break;
-		case S_PHP_RESTART:
-			rc = set_path(req, KINSTA_POST, "%s",
-			              "/sites/tools/restart-php");
-			if (rc == 0)
-				rc = env_body(req, run, NULL, NULL, NULL, -1);
-			break;
-		case S_PHP_VERSION:
-			rc = set_path(req, KINSTA_PUT, "%s",
-			              "/sites/tools/modify-php-version");
-			if (rc == 0)
-				rc = env_body(
-				    req, run, "php_version",
-				    config_param_str(run->job, "php_version"),
-				    config_param(run->job,
-				                 "is_opt_out_from_automatic_"
-				                 "php_update")
-				        ? "is_opt_out_from_automatic_"
-				          "php_update"
-				        : NULL,
-				    config_param_bool(
-				        run->job, "is_opt_out_from_automatic_"
-				                  "php_update"));
-			break;
-		case S_BACKUP:
-		case S_PRE_BACKUP:
-			if (cur(run) == S_PRE_BACKUP &&
-			    (!config_param_bool(run->job, "backup_first") ||
-			     run->nitems == 0)) {
-				advance(run);
-				continue;
-			}
-			if ((rc = set_path(req, KINSTA_POST,
-			                   "/sites/environments/%s/"
-			                   "manual-backups",
-			                   t->env_id)) < 0)
-				break;
-			rc = str_body(req, "tag",
-			              backup_tag(run, tag, sizeof(tag),
-			                         cur(run) == S_PRE_BACKUP));
-			break;
-		case S_LIST_BACKUPS:
-			if (config_param_int(run->job, "keep") <= 0) {
-				advance(run);
-				continue;
-			}
-			rc = set_path(req, KINSTA_GET,
-			              "/sites/environments/%s/backups",
-			              t->env_id);
-			break;
-		case S_DROP_BACKUPS:
-			if ((size_t)run->item >= run->nitems) {
-				advance(run);
-				continue;
-			}
-			rc = set_path(req, KINSTA_DELETE,
-			              "/sites/environments/backups/%s",
-			              run->items[run->item]);
-			break;
-		case S_LIST_EXT:
-			rc = set_path(req, KINSTA_GET,
-			              is_themes(run)
-			                  ? "/sites/environments/%s/themes"
-			                  : "/sites/environments/%s/plugins",
-			              t->env_id);
-			break;
-		case S_UPDATE_EXT:
-			rc = build_update(req, run);
-			break;
-		case S_PUSH:
-			if ((rc = set_path(req, KINSTA_PUT,
-			                   "/sites/%s/environments",
-			                   t->site_id)) < 0)
-				break;
-			{
-				static const char *const flags[] = {
-				    "push_db", "push_files",
-				    "run_search_and_replace"};
-				struct json_writer w;
-
-				json_w_init(&w);
-				json_w_obj_open(&w);
-				json_w_key_str(&w, "source_env_id",
-				               t->source_env_id);
-				json_w_key_str(&w, "target_env_id", t->env_id);
-				for (int i = 0; i < 3; i++)
-					if (config_param(run->job, flags[i]))
-						json_w_key_bool(
-						    &w, flags[i],
-						    config_param_bool(
-						        run->job, flags[i]));
-				json_w_obj_close(&w);
-				rc = take_body(req, &w);
-			}
-			break;
-		case S_WP_CLI:
-			if ((rc = set_path(req, KINSTA_POST,
-			                   "/sites/environments/%s/"
-			                   "run-wp-cli-command",
-			                   t->env_id)) < 0)
-				break;
-			rc = str_body(req, "wp_command",
-			              config_param_str(run->job, "command"));
-			break;
-		case S_CREATE_SITE:
-			rc = set_path(req, KINSTA_POST, "%s", "/sites");
-			req->cls = RATELIMIT_CREATE;
-			if (rc == 0)
-				rc = build_params_body(
-				    req, run,
-				    cfg->accounts[run->job->account].company);
-			break;
-		case S_DEPLOY:
-			rc = build_deploy(req, run);
-			break;
-		case S_REQUEST:
-			rc = build_request_action(req, run);
-			break;
-		case S_REPORT_SITES:
-			kinsta_sites_request(cfg, run->job->account, req);
-			break;
-		case S_REPORT_USERS:
-			rc = set_path(req, KINSTA_GET, "/company/%s/users",
-			              cfg->accounts[run->job->account].company);
-			break;
-		case S_REPORT_ENV:
-			if ((size_t)run->item >= 3 * run->nitems) {
-				advance(run);
-				continue;
-			}
-			rc = build_report_env(req, run);
-			break;
-		}
-		break;
+		kinsta_request_clear(req);
+		if (run->outcome != KINSTA_RUNNING)
+			return KINSTA_DONE;
+		advance(run);
 	}
 	if (rc < 0) {
 		kinsta_request_clear(req);
@@ -700,10 +678,11 @@ kinsta_run_next(struct kinsta_run *run, struct kinsta_request *req)
 static int
 pick_updates(struct kinsta_run *run, yajl_val doc)
 {
-	const char *kind = is_themes(run) ? "themes" : "plugins";
+	const char *kind = variant(run);
 	yajl_val data =
 	    json_arr(doc, "environment", "container_info",
-	             is_themes(run) ? "wp_themes" : "wp_plugins", "data", NULL);
+	             strcmp(kind, "themes") == 0 ? "wp_themes" : "wp_plugins",
+	             "data", NULL);
 	size_t nwant = 0, nexcl = 0;
 	const char *const *want = config_param_list(run->job, kind, &nwant);
 	const char *const *excl =
@@ -971,7 +950,7 @@ accepted(struct kinsta_run *run, yajl_val doc)
 {
 	const char *op = json_str(doc, "operation_id", NULL);
 
-	if (cur(run) == S_DEPLOY) {
+	if (cur(run) == STEP_DEPLOY) {
 		op = json_str(doc, "deployment", "id", NULL);
 		run->deployment = true;
 		if (op == NULL)
@@ -987,17 +966,87 @@ accepted(struct kinsta_run *run, yajl_val doc)
 		return KINSTA_FOLLOW;
 	}
 	/* done at once: no operation to follow (202 without an id) */
-	advance(run);
+	step_done(run);
 	return KINSTA_SEND;
 }
+
+static int
+answer_list_backups(struct kinsta_run *run, yajl_val doc)
+{
+	int rc;
+
+	free_items(run);
+	rc = pick_surplus_backups(run, doc);
+	advance(run);
+	return rc;
+}
+
+static int
+answer_list_ext(struct kinsta_run *run, yajl_val doc)
+{
+	int rc;
+
+	free_items(run);
+	rc = pick_updates(run, doc);
+	advance(run);
+	if (rc == 0 && run->nitems == 0)
+		end_run(run, KINSTA_SKIPPED,
+		        strcmp(variant(run), "themes") == 0
+		            ? "no theme updates available"
+		            : "no plugin updates available");
+	return rc;
+}
+
+static int
+answer_report_sites(struct kinsta_run *run, yajl_val doc)
+{
+	int rc;
+
+	free_items(run);
+	rc = report_begin(run, doc);
+	advance(run);
+	return rc;
+}
+
+static int
+answer_report_users(struct kinsta_run *run, yajl_val doc)
+{
+	int rc = report_users(run, doc);
+
+	advance(run);
+	return rc;
+}
+
+static const struct step_ops steps[STEP_COUNT] = {
+    [STEP_PAGE] = {build_page, NULL, false},
+    [STEP_EDGE] = {build_edge, NULL, false},
+    [STEP_CDN] = {build_cdn, NULL, false},
+    [STEP_PHP_RESTART] = {build_php_restart, NULL, false},
+    [STEP_PHP_VERSION] = {build_php_version, NULL, false},
+    [STEP_BACKUP] = {build_backup, NULL, false},
+    [STEP_LIST_BACKUPS] = {build_list_backups, answer_list_backups, false},
+    [STEP_DROP_BACKUPS] = {build_drop_backups, NULL, true},
+    [STEP_LIST_EXT] = {build_list_ext, answer_list_ext, false},
+    [STEP_PRE_BACKUP] = {build_pre_backup, NULL, false},
+    [STEP_UPDATE_EXT] = {build_update_ext, NULL, false},
+    [STEP_PUSH] = {build_push, NULL, false},
+    [STEP_WP_CLI] = {build_wp_cli, NULL, false},
+    [STEP_CREATE_SITE] = {build_create_site, NULL, false},
+    [STEP_DEPLOY] = {build_deploy, NULL, false},
+    [STEP_REQUEST] = {build_request, NULL, false},
+    [STEP_REPORT_SITES] = {build_report_sites, answer_report_sites, false},
+    [STEP_REPORT_USERS] = {build_report_users, answer_report_users, false},
+    [STEP_REPORT_ENV] = {build_report_env, report_env, false},
+};
 
 enum kinsta_next
 kinsta_feed(struct kinsta_run *run, long status, const char *body, size_t len,
             const char *error)
 {
 	char msg[KINSTA_MSG_MAX], err[KINSTA_MSG_MAX];
+	const struct step_ops *step = &steps[cur(run)];
 	yajl_val doc = NULL;
-	enum kinsta_next next = KINSTA_SEND;
+	enum kinsta_next next;
 	int rc = 0;
 
 	run->sent = false;
@@ -1013,37 +1062,12 @@ kinsta_feed(struct kinsta_run *run, long status, const char *body, size_t len,
 	}
 	if (len > 0 && json_parse(&doc, body, len, NULL, err, sizeof(err)) < 0)
 		return end_run(run, KINSTA_FAILED, err);
-	switch (cur(run)) {
-	case S_LIST_BACKUPS:
-		free_items(run);
-		rc = pick_surplus_backups(run, doc);
-		advance(run);
-		break;
-	case S_LIST_EXT:
-		free_items(run);
-		rc = pick_updates(run, doc);
-		advance(run);
-		if (rc == 0 && run->nitems == 0)
-			next = end_run(run, KINSTA_SKIPPED,
-			               is_themes(run)
-			                   ? "no theme updates available"
-			                   : "no plugin updates available");
-		break;
-	case S_REPORT_SITES:
-		free_items(run);
-		rc = report_begin(run, doc);
-		advance(run);
-		break;
-	case S_REPORT_USERS:
-		rc = report_users(run, doc);
-		advance(run);
-		break;
-	case S_REPORT_ENV:
-		rc = report_env(run, doc);
-		break;
-	default:
+	if (step->answer != NULL) {
+		rc = step->answer(run, doc);
+		next =
+		    run->outcome != KINSTA_RUNNING ? KINSTA_DONE : KINSTA_SEND;
+	} else {
 		next = accepted(run, doc);
-		break;
 	}
 	json_free(doc);
 	if (rc == -ENOMEM)
@@ -1053,6 +1077,23 @@ kinsta_feed(struct kinsta_run *run, long status, const char *body, size_t len,
 		               "unexpected answer from the API (missing "
 		               "fields)");
 	return next;
+}
+
+/* The current step's request (or its operation) is done. */
+static void
+step_done(struct kinsta_run *run)
+{
+	run->op_id[0] = '\0';
+	run->deployment = false;
+	if (!steps[cur(run)].per_item) {
+		advance(run);
+	} else if (run->items == NULL) {
+		/* resumed after a restart: the list is gone, fetch it again */
+		run->step--;
+		run->item = 0;
+	} else {
+		run->item++;
+	}
 }
 
 enum kinsta_next
@@ -1068,33 +1109,19 @@ kinsta_op_done(struct kinsta_run *run, enum ops_state state,
 	default:
 		return end_run(run, KINSTA_FAILED, message);
 	}
-	run->op_id[0] = '\0';
-	run->deployment = false;
-	if (cur(run) == S_DROP_BACKUPS) {
-		if (run->items == NULL) {
-			/* resumed after a restart: list again */
-			run->step--;
-			run->item = 0;
-			return KINSTA_SEND;
-		}
-		run->item++;
-		return KINSTA_SEND;
-	}
-	advance(run);
+	step_done(run);
 	return KINSTA_SEND;
 }
 
 void
 kinsta_poll_request(const struct kinsta_run *run, struct kinsta_request *req)
 {
-	const char *fmt = "/operations/%s";
-
 	memset(req, 0, sizeof(*req));
-	if (run->deployment)
-		fmt = run->job->action == CONFIG_ACTION_DEPLOY_APP
-		          ? "/applications/deployments/%s"
-		          : "/static-sites/deployments/%s";
-	set_path(req, KINSTA_GET, fmt, run->op_id);
+	if (run->deployment &&
+	    set_path(req, METHOD_GET, "/%s/deployments/", variant(run)) == 0)
+		append_path(req, run->op_id);
+	else
+		set_path(req, METHOD_GET, "/operations/%s", run->op_id);
 }
 
 enum ops_poll
@@ -1169,7 +1196,7 @@ kinsta_sites_request(const struct config *cfg, size_t account,
                      struct kinsta_request *req)
 {
 	memset(req, 0, sizeof(*req));
-	set_path(req, KINSTA_GET, "/sites?company=%s&include_environments=true",
+	set_path(req, METHOD_GET, "/sites?company=%s&include_environments=true",
 	         cfg->accounts[account].company);
 }
 
@@ -1178,26 +1205,18 @@ kinsta_needs_listing(const struct config_job *job)
 {
 	if (job->target.kind == CONFIG_TARGET_NONE)
 		return false;
-	if (job->target.kind != CONFIG_TARGET_ENVIRONMENTS)
-		return true;
-	switch (job->action) {
-	case CONFIG_ACTION_CLEAR_CDN_CACHE:
-	case CONFIG_ACTION_CLEAR_ALL_CACHES:
-	case CONFIG_ACTION_PUSH_ENVIRONMENT:
-		return true;
-	default:
-		return false;
-	}
+	return job->target.kind != CONFIG_TARGET_ENVIRONMENTS ||
+	       action_get(job->action)->listing;
 }
 
 int
-kinsta_targets_from_ids(const struct config_job *job,
-                        struct kinsta_target **out, size_t *n)
+kinsta_targets_from_ids(const struct config_job *job, struct target **out,
+                        size_t *n)
 {
 	size_t count = job->target.kind == CONFIG_TARGET_ENVIRONMENTS
 	                   ? job->target.nvalues
 	                   : 1;
-	struct kinsta_target *t = calloc(count, sizeof(*t));
+	struct target *t = calloc(count, sizeof(*t));
 
 	if (t == NULL)
 		return -ENOMEM;
@@ -1271,7 +1290,7 @@ find_env(yajl_val envs, const char *want)
 }
 
 static void
-fill_target(struct kinsta_target *t, yajl_val site, yajl_val env)
+fill_target(struct target *t, yajl_val site, yajl_val env)
 {
 	const char *v;
 
@@ -1290,7 +1309,7 @@ fill_target(struct kinsta_target *t, yajl_val site, yajl_val env)
 
 /* push-environment: the source environment, in the target's own site. */
 static bool
-set_source(struct kinsta_target *t, const struct config_job *job, yajl_val envs)
+set_source(struct target *t, const struct config_job *job, yajl_val envs)
 {
 	const char *src = config_param_str(job, "source");
 	yajl_val se = find_env(envs, src ? src : "staging");
@@ -1304,11 +1323,11 @@ set_source(struct kinsta_target *t, const struct config_job *job, yajl_val envs)
 
 int
 kinsta_select(const struct config_job *job, const char *body, size_t len,
-              struct kinsta_target **out, size_t *n, char *err, size_t errlen)
+              struct target **out, size_t *n, char *err, size_t errlen)
 {
 	const struct config_target *tg = &job->target;
 	const char *want_env = tg->environment ? tg->environment : "live";
-	struct kinsta_target *t = NULL;
+	struct target *t = NULL;
 	size_t count = 0, nsites;
 	yajl_val doc = NULL, sites;
 	int rc = -EINVAL;
@@ -1341,16 +1360,14 @@ kinsta_select(const struct config_job *job, const char *body, size_t len,
 				if (e == NULL || count >= nsites + tg->nvalues)
 					continue;
 				fill_target(&t[count], site, e);
-				if (job->action ==
-				    CONFIG_ACTION_PUSH_ENVIRONMENT)
+				if (job->action == ACTION_PUSH_ENVIRONMENT)
 					set_source(&t[count], job, envs);
 				count++;
 			}
 			continue;
 		}
 		{
-			bool push =
-			    job->action == CONFIG_ACTION_PUSH_ENVIRONMENT;
+			bool push = job->action == ACTION_PUSH_ENVIRONMENT;
 			const char *envname =
 			    push ? config_param_str(job, "target") : want_env;
 			yajl_val e = find_env(envs, envname ? envname : "live");

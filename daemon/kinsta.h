@@ -19,38 +19,19 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "json.h"
+#include "method.h"
 #include "ops.h"
 #include "ratelimit.h"
+#include "target.h"
 
-#define KINSTA_ID_MAX   96
-#define KINSTA_NAME_MAX 128
-#define KINSTA_MSG_MAX  256
+struct json_writer;
 
-enum kinsta_method {
-	KINSTA_GET,
-	KINSTA_POST,
-	KINSTA_PUT,
-	KINSTA_PATCH,
-	KINSTA_DELETE
-};
-
-/* One environment a run acts on, as resolved from the company's sites. */
-struct kinsta_target {
-	char env_id[KINSTA_ID_MAX];
-	char env_name[KINSTA_NAME_MAX];
-	char site_id[KINSTA_ID_MAX];
-	char site_name[KINSTA_NAME_MAX];
-	char cdn_cache_id[KINSTA_ID_MAX];  /* "" when the CDN is off */
-	char edge_cache_id[KINSTA_ID_MAX]; /* "" when edge caching is off */
-	char source_env_id[KINSTA_ID_MAX]; /* push-environment: the source */
-	bool resolved; /* site and caches known (not just the env id) */
-};
+#define KINSTA_MSG_MAX 256
 
 /* A request to send: path relative to api.url, body owned (free with
  * kinsta_request_clear). */
 struct kinsta_request {
-	enum kinsta_method method;
+	enum method method;
 	char path[512];
 	char *body;
 	size_t body_len;
@@ -76,7 +57,7 @@ enum kinsta_next {
 struct kinsta_run {
 	const struct config *cfg;
 	const struct config_job *job;
-	struct kinsta_target target;
+	struct target target;
 	int step;        /* the step being worked on; saved for a resume */
 	int item;        /* position inside the step (plugin, backup) */
 	bool sent;       /* the step's request is out, awaiting kinsta_feed */
@@ -95,14 +76,13 @@ struct kinsta_run {
 /* Start run on target for job (cfg gives the company and the account).
  * The target must outlive nothing: it is copied. */
 void kinsta_run_init(struct kinsta_run *run, const struct config *cfg,
-                     const struct config_job *job,
-                     const struct kinsta_target *target);
+                     const struct config_job *job, const struct target *target);
 
 /* Rebuild a run that was following op_id at step (after a restart). */
 void kinsta_run_resume(struct kinsta_run *run, const struct config *cfg,
                        const struct config_job *job,
-                       const struct kinsta_target *target, int step,
-                       const char *op_id, bool deployment);
+                       const struct target *target, int step, const char *op_id,
+                       bool deployment);
 
 /* Release what the run holds. */
 void kinsta_run_free(struct kinsta_run *run);
@@ -139,12 +119,11 @@ void kinsta_sites_request(const struct config *cfg, size_t account,
  * targets.  0, or -EINVAL with a message (bad JSON, no match: what was
  * asked and what exists). */
 int kinsta_select(const struct config_job *job, const char *body, size_t len,
-                  struct kinsta_target **out, size_t *n, char *err,
-                  size_t errlen);
+                  struct target **out, size_t *n, char *err, size_t errlen);
 
 /* Targets of a job that names environment ids (no listing needed). */
-int kinsta_targets_from_ids(const struct config_job *job,
-                            struct kinsta_target **out, size_t *n);
+int kinsta_targets_from_ids(const struct config_job *job, struct target **out,
+                            size_t *n);
 
 /* Does the action need the site listing even for environment ids (site
  * id, CDN id, environment names)? */
@@ -156,9 +135,6 @@ int kinsta_report(const struct kinsta_run *run, const char **buf, size_t *len);
 
 /* Free a request's body and reset it. */
 void kinsta_request_clear(struct kinsta_request *req);
-
-/* "GET", "POST", ... */
-const char *kinsta_method_name(enum kinsta_method m);
 
 /* "succeeded", "failed", "timed-out", "skipped", "running" */
 const char *kinsta_outcome_name(enum kinsta_outcome o);

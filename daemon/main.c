@@ -141,7 +141,7 @@ cmd_check(int argc, char **argv)
 
 		config_target_describe(&j->target, target, sizeof(target));
 		printf("job %s: %s on %s, account %s, ", j->name,
-		       config_action_name(j->action), target,
+		       action_name(j->action), target,
 		       cfg->accounts[j->account].name);
 		if (!j->enabled)
 			printf("disabled\n");
@@ -337,7 +337,7 @@ on_run_finished(const struct exec_result *r, void *arg)
 {
 	struct run_summary *s = arg;
 	char target[320], msg[600], note[600];
-	const struct kinsta_target *t = r->target;
+	const struct target *t = r->target;
 
 	if (t->env_id[0] == '\0')
 		snprintf(target, sizeof(target), "-");
@@ -458,7 +458,6 @@ struct daemon {
 	uv_timer_t watchdog;
 	bool watchdog_on;
 	struct http *http;
-	struct exec *ex;
 	struct scheduler *sched;
 	struct control *ctl;
 	bool stopping;
@@ -547,11 +546,11 @@ on_sigterm(uv_signal_t *h, int signum)
 	d->stopping = true;
 	sd_notify(0, "STOPPING=1");
 	log_msg(LOG_INFO, "event=stop signal=%s in_flight=%zu",
-	        signum == SIGINT ? "SIGINT" : "SIGTERM", exec_active(d->ex));
+	        signum == SIGINT ? "SIGINT" : "SIGTERM",
+	        scheduler_active(d->sched));
 	/* runs in flight stay in state.json and resume at the next start */
 	if (d->ctl != NULL)
 		control_close(d->ctl);
-	exec_close(d->ex);
 	scheduler_stop(d->sched);
 	http_close(d->http);
 	uv_close((uv_handle_t *)&d->sighup, on_closed);
@@ -645,8 +644,7 @@ cmd_daemon(int argc, char **argv)
 		                                cfg->api_timeout * 1000};
 
 		if (http_init(&d.http, &d.loop, &hopt, err, sizeof(err)) < 0 ||
-		    exec_init(&d.ex, &d.loop, d.http, cfg, NULL, NULL) < 0 ||
-		    scheduler_init(&d.sched, &d.loop, cfg, st, d.ex, err,
+		    scheduler_init(&d.sched, &d.loop, cfg, st, d.http, err,
 		                   sizeof(err)) < 0) {
 			log_msg(LOG_ERR, "cannot start: %s", err);
 			return 1;

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -181,13 +180,9 @@ heap_pop(struct scheduler *s)
 static int64_t
 jitter_ms(int64_t jitter_s)
 {
-	uint64_t r = 0;
-
 	if (jitter_s <= 0)
 		return 0;
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint64_t)random();
-	return (int64_t)(r % (uint64_t)(jitter_s * 1000 + 1));
+	return (int64_t)(util_random_u64() % (uint64_t)(jitter_s * 1000 + 1));
 }
 
 static void
@@ -377,7 +372,7 @@ status_soon(struct scheduler *s)
 }
 
 static const char *
-target_name(const struct kinsta_target *t, char *buf, size_t len)
+target_name(const struct target *t, char *buf, size_t len)
 {
 	if (t->site_name[0] != '\0')
 		snprintf(buf, len, "%s/%s", t->site_name, t->env_name);
@@ -445,7 +440,7 @@ start_run(struct scheduler *s, const struct config_job *job, const char *when,
 
 	run_id = ((uint64_t)util_wall_ms() << 12) | (s->run_seq++ & 0xfff);
 	log_msg(LOG_INFO, "job=%s action=%s slot=%s event=fire%s", job->name,
-	        config_action_name(job->action), when, why);
+	        action_name(job->action), when, why);
 	if (exec_start(s->ex, job, run_id) < 0)
 		log_msg(LOG_ERR, "job=%s cannot start: out of memory",
 		        job->name);
@@ -487,7 +482,7 @@ on_finished(const struct exec_result *r, void *arg)
 	log_msg(prio,
 	        "job=%s action=%s env=%s target=%s op=%s outcome=%s "
 	        "duration_ms=%lld%s%s%s%s",
-	        r->job->name, config_action_name(r->job->action),
+	        r->job->name, action_name(r->job->action),
 	        r->target->env_id[0] ? r->target->env_id : "-", target,
 	        r->op_id[0] ? r->op_id : "-", kinsta_outcome_name(r->outcome),
 	        (long long)(r->ended_ms - r->started_ms),
@@ -495,7 +490,7 @@ on_finished(const struct exec_result *r, void *arg)
 	        r->note[0] ? " note=" : "", r->note[0] ? note : "");
 
 	h.job = r->job->name;
-	h.action = config_action_name(r->job->action);
+	h.action = action_name(r->job->action);
 	h.env_id = r->target->env_id;
 	h.target_name = target;
 	h.op_id = r->op_id;
@@ -553,14 +548,13 @@ fire(struct scheduler *s, struct entry *e, int64_t slot)
 			log_msg(LOG_NOTICE,
 			        "job=%s action=%s slot=%s outcome=skipped "
 			        "reason=\"a run is already queued\"",
-			        job->name, config_action_name(job->action),
-			        when);
+			        job->name, action_name(job->action), when);
 			return;
 		}
 		log_msg(LOG_NOTICE,
 		        "job=%s action=%s slot=%s outcome=skipped "
 		        "reason=\"previous run still active\"",
-		        job->name, config_action_name(job->action), when);
+		        job->name, action_name(job->action), when);
 		return;
 	}
 	start_run(s, job, when, e->catch_up ? " catch_up=once" : "");
@@ -701,36 +695,36 @@ make_entries(struct scheduler *s, const struct config *cfg)
 
 int
 scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
-               struct state *st, struct exec *ex, char *err, size_t errlen)
+               struct state *st, struct http *http, char *err, size_t errlen)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
-	struct exec_hooks hooks = {on_finished, on_progress, NULL};
+	struct exec_hooks hooks = {on_finished, on_progress, s};
 
-	if (s == NULL || make_entries(s, cfg) < 0) {
+	if (s == NULL || make_entries(s, cfg) < 0 ||
+	    exec_init(&s->ex, loop, http, cfg, NULL, &hooks) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	s->loop = loop;
 	s->cfg = cfg;
 	s->st = st;
-	s->ex = ex;
 	s->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->tfd < 0) {
 		snprintf(err, errlen, "timerfd_create: %s", strerror(errno));
-		goto fail;
+		goto fail_exec;
 	}
 	if (uv_poll_init(loop, &s->poll, s->tfd) != 0) {
 		snprintf(err, errlen, "cannot watch the timer");
 		close(s->tfd);
-		goto fail;
+		goto fail_exec;
 	}
 	s->poll.data = s;
 	uv_check_init(loop, &s->check);
 	s->check.data = s;
-	hooks.arg = s;
-	exec_set_hooks(ex, &hooks);
 	*out = s;
 	return 0;
+fail_exec:
+	exec_close(s->ex); /* freed once the loop runs */
 fail:
 	if (s != NULL) {
 		free(s->entries);
@@ -860,6 +854,9 @@ on_handle_closed(uv_handle_t *h)
 void
 scheduler_stop(struct scheduler *s)
 {
+	/* runs in flight are abandoned unreported: state.json keeps their
+	 * operations for the next start */
+	exec_close(s->ex);
 	s->stopped = true;
 	s->dirty = false;
 	/* slots recorded ahead of time that never started: not fired */
@@ -884,6 +881,12 @@ close_handles(struct scheduler *s)
 	s->open_handles = 2;
 	uv_close((uv_handle_t *)&s->check, on_handle_closed);
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+}
+
+size_t
+scheduler_active(const struct scheduler *s)
+{
+	return exec_active(s->ex);
 }
 
 int

@@ -38,10 +38,11 @@ int scheduler_plan(const struct config_job *job, int64_t last, int64_t now,
                    int64_t *slot, bool *catch_up);
 
 /* Create the scheduler for cfg (taken over: freed by the scheduler),
- * with durable state in st (taken over) and runs on ex (whose hooks it
- * sets). */
+ * with durable state in st (taken over), sending through http with an
+ * exec of its own; 0 or -errno with a message in err. */
 int scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
-                   struct state *st, struct exec *ex, char *err, size_t errlen);
+                   struct state *st, struct http *http, char *err,
+                   size_t errlen);
 
 /* Arm the timers and resume the saved operations; 0 or -errno. */
 int scheduler_start(struct scheduler *s);
@@ -63,8 +64,12 @@ int scheduler_report(const struct scheduler *s, FILE *out);
  * sentence for people in out. */
 int scheduler_trigger(struct scheduler *s, const char *job, FILE *out);
 
-/* Stop firing, save the state; runs in flight stay in state.json for the
- * next start.  Closes the handles (run the loop once more). */
+/* Runs (and target lookups) in flight. */
+size_t scheduler_active(const struct scheduler *s);
+
+/* Stop firing, abandon the runs in flight (they stay in state.json for the
+ * next start), save the state.  Closes the handles (run the loop once
+ * more). */
 void scheduler_stop(struct scheduler *s);
 
 /* The config in use. */

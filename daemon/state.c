@@ -241,7 +241,7 @@ fits(const char *s, size_t size)
 static bool
 op_valid(const struct state_op *op)
 {
-	const struct kinsta_target *t = &op->target;
+	const struct target *t = &op->target;
 
 	return fits(op->job, sizeof(op->job)) && op->job[0] != '\0' &&
 	       fits(op->op_id, sizeof(op->op_id)) &&
@@ -307,7 +307,7 @@ state_op_remove(struct state *st, const char *job, uint64_t run_id,
 static int
 encode_op(struct json_writer *w, const struct state_op *op)
 {
-	const struct kinsta_target *t = &op->target;
+	const struct target *t = &op->target;
 
 	json_w_obj_open(w);
 	w_field(w, "job", op->job, sizeof(op->job));
@@ -434,7 +434,7 @@ get_u64(yajl_val obj, const char *key, uint64_t *out)
 static const char *
 decode_op(yajl_val e, struct state_op *op)
 {
-	struct kinsta_target *t = &op->target;
+	struct target *t = &op->target;
 	yajl_val tv;
 	int64_t i;
 

@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kinsta.h"
+#include "target.h"
 #include "ops.h"
 
 #define STATE_VERSION 1
@@ -57,7 +57,7 @@ struct state_last {
 struct state_op {
 	char job[STATE_JOB_MAX];
 	uint64_t run_id;
-	struct kinsta_target target;
+	struct target target;
 	int step;
 	char op_id[OPS_ID_MAX];
 	bool deployment;

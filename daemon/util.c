@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/random.h>
 
 #include "util.h"
 
@@ -97,4 +98,14 @@ util_utf8_len(const unsigned char *s, size_t n)
 		return 4;
 	}
 	return 0;
+}
+
+uint64_t
+util_random_u64(void)
+{
+	uint64_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint64_t)random() << 32 ^ (uint64_t)random();
+	return r;
 }

@@ -111,10 +111,10 @@ check_text(const char *s, size_t cap, bool nonempty)
 static void
 check_request(const struct kinsta_request *req)
 {
-	FUZZ_ASSERT(req->method >= KINSTA_GET && req->method <= KINSTA_DELETE);
+	FUZZ_ASSERT(req->method >= METHOD_GET && req->method <= METHOD_DELETE);
 	FUZZ_ASSERT(memchr(req->path, '\0', sizeof(req->path)) != NULL);
 	FUZZ_ASSERT(req->path[0] == '/');
-	FUZZ_ASSERT(req->mutating == (req->method != KINSTA_GET));
+	FUZZ_ASSERT(req->mutating == (req->method != METHOD_GET));
 	FUZZ_ASSERT((req->body == NULL) == (req->body_len == 0));
 	if (req->body != NULL) {
 		yajl_val v = NULL;
@@ -129,7 +129,7 @@ check_request(const struct kinsta_request *req)
 
 /* A target that kinsta_select made. */
 static void
-check_target(const struct kinsta_target *t)
+check_target(const struct target *t)
 {
 	FUZZ_ASSERT(t->resolved);
 	FUZZ_ASSERT(memchr(t->env_id, '\0', sizeof(t->env_id)) != NULL);
@@ -170,7 +170,7 @@ follow(struct kinsta_run *run, struct input *in, bool time_out)
 	FUZZ_ASSERT(memchr(run->op_id, '\0', sizeof(run->op_id)) != NULL);
 	kinsta_poll_request(run, &req);
 	check_request(&req);
-	FUZZ_ASSERT(req.method == KINSTA_GET && req.body == NULL);
+	FUZZ_ASSERT(req.method == METHOD_GET && req.body == NULL);
 	v = kinsta_classify_poll(run->deployment, status, in->body, in->len,
 	                         msg);
 	FUZZ_ASSERT(v >= OPS_POLL_RUNNING && v <= OPS_POLL_REJECTED);
@@ -230,7 +230,7 @@ drive(struct kinsta_run *run, struct input *in, bool time_out)
 	               run->outcome == KINSTA_SKIPPED);
 	check_text(run->note, sizeof(run->note), false);
 	FUZZ_ASSERT(strcmp(kinsta_outcome_name(run->outcome), "running") != 0);
-	if (run->job->action == CONFIG_ACTION_REPORT &&
+	if (run->job->action == ACTION_REPORT &&
 	    run->outcome == KINSTA_SUCCEEDED) {
 		const char *buf;
 		size_t len;
@@ -249,7 +249,7 @@ drive(struct kinsta_run *run, struct input *in, bool time_out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct kinsta_target fixed = {
+	static const struct target fixed = {
 	    .env_id = ENV,
 	    .env_name = "live",
 	    .site_id = "11111111-1111-4111-8111-111111111111",
@@ -309,7 +309,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* every job: targets from the body as a site list, then runs */
 	for (size_t j = 0; j < cfg->njobs; j++) {
 		const struct config_job *job = &cfg->jobs[j];
-		struct kinsta_target *t = NULL;
+		struct target *t = NULL;
 		struct kinsta_run run;
 		size_t n = 0;
 		bool time_out = (b0 & 0x80) && (j & 1);
@@ -332,7 +332,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* the first selected target (or the fixed one) */
 		kinsta_run_init(&run, cfg, job,
 		                n > 0 ? &t[0]
-		                : config_action_needs_target(job->action)
+		                : (action_get(job->action)->target ==
+		                   ACTION_TARGET_REQUIRED)
 		                    ? &fixed
 		                    : NULL);
 		free(t);
@@ -343,7 +344,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		/* the same job resumed at a step after a restart (a report
 		 * has no operation to resume) */
-		if (job->action == CONFIG_ACTION_REPORT)
+		if (job->action == ACTION_REPORT)
 			continue;
 		kinsta_run_resume(&run, cfg, job, &fixed, b0 & 3, "op:fuzz-1",
 		                  (b0 & 4) != 0);

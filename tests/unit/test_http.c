@@ -298,7 +298,7 @@ test_parallel_and_reuse(void)
 	int before = connections();
 
 	for (int i = 0; i < 10; i++) {
-		struct http_request req = {.method = HTTP_GET,
+		struct http_request req = {.method = METHOD_GET,
 		                           .url = url("/ok")};
 
 		CHECK_INT(http_submit(client, &req, on_done, &r[i], NULL), 0);
@@ -320,7 +320,7 @@ test_parallel_and_reuse(void)
 	before = connections();
 	for (int i = 0; i < 5; i++) {
 		struct result one = {0};
-		struct http_request req = {.method = HTTP_GET,
+		struct http_request req = {.method = METHOD_GET,
 		                           .url = url("/again")};
 
 		http_submit(client, &req, on_done, &one, NULL);
@@ -348,7 +348,7 @@ test_burst_keeps_connections(void)
 
 		for (int i = 0; i < 16; i++) {
 			char path[32];
-			struct http_request req = {.method = HTTP_GET};
+			struct http_request req = {.method = METHOD_GET};
 
 			/* answers one by one, as real ones come */
 			snprintf(path, sizeof(path), "/sleep/%d", 20 + 5 * i);
@@ -373,7 +373,7 @@ test_methods_and_headers(void)
 {
 	static const char *const key = "sekret-key-123";
 	struct result r = {0};
-	struct http_request req = {.method = HTTP_PUT,
+	struct http_request req = {.method = METHOD_PUT,
 	                           .url = url("/x"),
 	                           .bearer = key,
 	                           .body = "{\"a\":1}",
@@ -391,7 +391,7 @@ test_methods_and_headers(void)
 	pthread_mutex_unlock(&lock);
 
 	memset(&r, 0, sizeof(r));
-	req.method = HTTP_DELETE;
+	req.method = METHOD_DELETE;
 	req.body = NULL;
 	req.body_len = 0;
 	http_submit(client, &req, on_done, &r, NULL);
@@ -400,7 +400,7 @@ test_methods_and_headers(void)
 	          "{\"method\":\"DELETE\",\"path\":\"/x\",\"body\":\"\"}");
 
 	memset(&r, 0, sizeof(r));
-	req.method = HTTP_POST;
+	req.method = METHOD_POST;
 	http_submit(client, &req, on_done, &r, NULL);
 	run_until(&r, 1);
 	CHECK_STR(r.body,
@@ -411,7 +411,8 @@ test_methods_and_headers(void)
 	CHECK_INT(http_submit(client, &req, on_done, &r, NULL), -EINVAL);
 
 	memset(&r, 0, sizeof(r));
-	req = (struct http_request){.method = HTTP_GET, .url = url("/headers")};
+	req =
+	    (struct http_request){.method = METHOD_GET, .url = url("/headers")};
 	http_submit(client, &req, on_done, &r, NULL);
 	run_until(&r, 1);
 	CHECK_INT(r.status, 429);
@@ -431,7 +432,7 @@ static void
 test_failures(void)
 {
 	struct result r = {0};
-	struct http_request req = {.method = HTTP_GET, .url = url("/big")};
+	struct http_request req = {.method = METHOD_GET, .url = url("/big")};
 	struct http_xfer *x;
 	int fd;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -523,7 +524,7 @@ static void
 test_shutdown_in_flight(void)
 {
 	struct result r[3] = {{0}};
-	struct http_request req = {.method = HTTP_GET, .url = url("/hang")};
+	struct http_request req = {.method = METHOD_GET, .url = url("/hang")};
 
 	for (int i = 0; i < 3; i++)
 		http_submit(client, &req, on_done, &r[i], NULL);

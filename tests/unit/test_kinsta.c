@@ -74,10 +74,10 @@ job(const char *name)
 	return j;
 }
 
-static struct kinsta_target
+static struct target
 env_target(void)
 {
-	struct kinsta_target t = {0};
+	struct target t = {0};
 
 	snprintf(t.env_id, sizeof(t.env_id), "%s", ENV);
 	return t;
@@ -92,14 +92,13 @@ step(int line, struct kinsta_run *run, const char *method, const char *path,
 	enum kinsta_next n = kinsta_run_next(run, &req);
 
 	test_checks++;
-	if (n != KINSTA_SEND ||
-	    strcmp(kinsta_method_name(req.method), method) ||
+	if (n != KINSTA_SEND || strcmp(method_name(req.method), method) ||
 	    strcmp(req.path, path) ||
 	    strcmp(req.body ? req.body : "", body ? body : "")) {
 		test_failed++;
 		fprintf(stderr,
 		        "line %d: got %d %s %s %s\n  want %s %s %s (%s)\n",
-		        line, n, kinsta_method_name(req.method), req.path,
+		        line, n, method_name(req.method), req.path,
 		        req.body ? req.body : "", method, path,
 		        body ? body : "", run->message);
 	}
@@ -117,7 +116,7 @@ step(int line, struct kinsta_run *run, const char *method, const char *path,
 static void
 test_simple_actions(void)
 {
-	struct kinsta_target t = env_target();
+	struct target t = env_target();
 	struct kinsta_run run;
 
 	kinsta_run_init(&run, cfg, job("cc"), &t);
@@ -211,7 +210,7 @@ test_simple_actions(void)
 static void
 test_failures(void)
 {
-	struct kinsta_target t = env_target();
+	struct target t = env_target();
 	struct kinsta_run run;
 
 	kinsta_run_init(&run, cfg, job("cc"), &t);
@@ -275,7 +274,7 @@ test_failures(void)
 static void
 test_backup_rotation(void)
 {
-	struct kinsta_target t = env_target();
+	struct target t = env_target();
 	struct kinsta_run run;
 	static const char list[] =
 	    "{\"environment\":{\"display_name\":\"live\",\"backups\":["
@@ -325,7 +324,7 @@ test_backup_rotation(void)
 static void
 test_updates(void)
 {
-	struct kinsta_target t = env_target();
+	struct target t = env_target();
 	struct kinsta_run run;
 	static const char plugins[] =
 	    "{\"environment\":{\"id\":\"" ENV "\",\"container_info\":{"
@@ -441,7 +440,7 @@ test_fixtures(void)
 	    {"cdn-clear.json", 202, NULL},
 	    {"run-wp-cli.json", 202, NULL},
 	};
-	struct kinsta_target t = env_target();
+	struct target t = env_target();
 	char msg[KINSTA_MSG_MAX];
 	size_t len;
 	char *body;
@@ -541,7 +540,7 @@ test_fixtures(void)
 static void
 test_select(void)
 {
-	struct kinsta_target *t = NULL;
+	struct target *t = NULL;
 	size_t n = 0, len;
 	char err[256], *sites = slurp("sites.json", &len);
 	static const char labelled[] =

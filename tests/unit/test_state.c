@@ -120,7 +120,7 @@ sample_op(struct state_op *op, const char *job, uint64_t run_id,
 static bool
 same_op(const struct state_op *a, const struct state_op *b)
 {
-	const struct kinsta_target *x = &a->target, *y = &b->target;
+	const struct target *x = &a->target, *y = &b->target;
 
 	return strcmp(a->job, b->job) == 0 && a->run_id == b->run_id &&
 	       a->step == b->step && strcmp(a->op_id, b->op_id) == 0 &&

@@ -1,0 +1,340 @@
+/*
+ * action: the registry.  The parameter checks are here because a check is
+ * part of what a parameter is: config applies them, and a fuzzer or a
+ * test can apply them without loading a file.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "action.h"
+#include "json.h"
+#include "method.h"
+
+/* The API's limit on a wp-cli command line. */
+#define MAX_WP_CLI_COMMAND 5000
+
+static const char *
+check_php_version(const char *v)
+{
+	const char *p = v;
+
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p == v || *p++ != '.' || !isdigit((unsigned char)*p))
+		return "must be a version like \"8.3\"";
+	while (isdigit((unsigned char)*p))
+		p++;
+	return *p ? "must be a version like \"8.3\"" : NULL;
+}
+
+/* The API's own pattern: ^wp\s+[a-zA-Z0-9_\-./:=@'\s]+$ */
+static const char *
+check_wp_command(const char *v)
+{
+	const char *p = v + 2;
+
+	if (strncmp(v, "wp", 2) != 0 || !isspace((unsigned char)*p))
+		return "must start with \"wp \"";
+	if (strlen(v) > MAX_WP_CLI_COMMAND)
+		return "is longer than 5000 characters";
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0')
+		return "names no wp-cli command";
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) &&
+		    !isspace((unsigned char)*p) &&
+		    strchr("_-./:=@'", *p) == NULL)
+			return "may contain only letters, digits, spaces and "
+			       "_-./:=@' (the API refuses anything else)";
+	return NULL;
+}
+
+static const char *
+check_http_url(const char *v)
+{
+	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+		return "must be an http:// or https:// URL";
+	return NULL;
+}
+
+static const char *
+check_api_path(const char *v)
+{
+	if (v[0] != '/')
+		return "must start with \"/\" (a path under api.url)";
+	for (; *v; v++)
+		if (isspace((unsigned char)*v))
+			return "must not contain spaces";
+	return NULL;
+}
+
+static const char *
+check_json(const char *v)
+{
+	yajl_val tree;
+	char err[160];
+
+	if (json_parse(&tree, v, strlen(v), NULL, err, sizeof(err)) < 0)
+		return "is not valid JSON";
+	json_free(tree);
+	return NULL;
+}
+
+static const char *
+check_nonempty(const char *v)
+{
+	return v[0] == '\0' ? "is empty" : NULL;
+}
+
+static const char *
+check_email(const char *v)
+{
+	return strchr(v, '@') == NULL ? "is not an e-mail address" : NULL;
+}
+
+static const char *const install_modes[] = {"new", "plain", "clone", NULL};
+
+#define P_STR(n, req, def, chk)                                                \
+	{                                                                      \
+		n, ACTION_PARAM_STRING, req, def, NULL, 0, 0, chk              \
+	}
+#define P_BOOL(n, def)                                                         \
+	{                                                                      \
+		n, ACTION_PARAM_BOOL, false, def, NULL, 0, 0, NULL             \
+	}
+#define P_LIST(n, def)                                                         \
+	{                                                                      \
+		n, ACTION_PARAM_LIST, false, def, NULL, 0, 0, NULL             \
+	}
+#define P_UUID(n)                                                              \
+	{                                                                      \
+		n, ACTION_PARAM_UUID, true, NULL, NULL, 0, 0, NULL             \
+	}
+#define P_ENUM(n, def, ch)                                                     \
+	{                                                                      \
+		n, ACTION_PARAM_ENUM, false, def, ch, 0, 0, NULL               \
+	}
+#define P_INT(n, def, lo, hi)                                                  \
+	{                                                                      \
+		n, ACTION_PARAM_INT, false, def, NULL, lo, hi, NULL            \
+	}
+#define PARAMS(a) a, sizeof(a) / sizeof(a[0])
+
+static const struct action_param p_edge[] = {
+    P_BOOL("clear_subdirectories", "false"),
+    P_STR("url", false, NULL, check_http_url),
+};
+static const struct action_param p_php[] = {
+    P_STR("php_version", true, NULL, check_php_version),
+    /* ModifyPhpVersionRequestBody: sent only when the job sets it */
+    P_BOOL("is_opt_out_from_automatic_php_update", NULL),
+};
+static const struct action_param p_backup[] = {
+    P_STR("tag", false, NULL, check_nonempty), /* kinsta-cron:<job> */
+    P_INT("keep", "0", 0, 100),
+};
+static const struct action_param p_plugins[] = {
+    P_LIST("plugins", "all"),
+    P_LIST("exclude", NULL),
+    P_BOOL("backup_first", "false"),
+};
+static const struct action_param p_themes[] = {
+    P_LIST("themes", "all"),
+    P_LIST("exclude", NULL),
+    P_BOOL("backup_first", "false"),
+};
+static const struct action_param p_push[] = {
+    P_STR("source", true, NULL, check_nonempty),
+    P_STR("target", true, NULL, check_nonempty),
+    P_BOOL("push_db", "true"),
+    P_BOOL("push_files", "true"),
+    P_BOOL("run_search_and_replace", "true"),
+};
+static const struct action_param p_wp[] = {
+    P_STR("command", true, NULL, check_wp_command),
+};
+static const struct action_param p_create[] = {
+    P_STR("display_name", true, NULL, check_nonempty),
+    P_STR("region", true, NULL, check_nonempty),
+    P_ENUM("install_mode", "new", install_modes),
+    P_STR("admin_email", true, NULL, check_email),
+    P_STR("admin_password", true, NULL, check_nonempty),
+    P_STR("admin_user", true, NULL, check_nonempty),
+    P_STR("site_title", true, NULL, check_nonempty),
+    P_STR("wp_language", false, "en_US", check_nonempty),
+    P_BOOL("is_multisite", "false"),
+    P_BOOL("is_subdomain_multisite", "false"),
+    P_BOOL("woocommerce", "false"),
+    P_BOOL("wordpressseo", "false"),
+};
+static const struct action_param p_app[] = {
+    P_UUID("app_id"),
+    P_STR("branch", false, NULL, check_nonempty),
+};
+static const struct action_param p_static[] = {
+    P_UUID("static_site_id"),
+    P_STR("branch", false, NULL, check_nonempty),
+};
+static const struct action_param p_report[] = {
+    P_STR("output", false, NULL, check_nonempty),
+};
+static const struct action_param p_request[] = {
+    P_ENUM("method", "GET", method_names),
+    P_STR("path", true, NULL, check_api_path),
+    P_STR("body", false, NULL, check_json),
+};
+
+/* Time limits: a backup, a push or a new site can take most of an hour on
+ * a large site; an update or a deployment half of one; the rest minutes. */
+#define MIN_10 600
+#define MIN_30 1800
+#define HOUR   3600
+
+static const struct action actions[ACTION_COUNT] = {
+    [ACTION_CLEAR_CACHE] = {.name = "clear-cache",
+                            .target = ACTION_TARGET_REQUIRED,
+                            .steps = {STEP_PAGE},
+                            .limit_s = MIN_10},
+    [ACTION_CLEAR_EDGE_CACHE] = {.name = "clear-edge-cache",
+                                 .target = ACTION_TARGET_REQUIRED,
+                                 .params = PARAMS(p_edge),
+                                 .steps = {STEP_EDGE},
+                                 .limit_s = MIN_10},
+    [ACTION_CLEAR_CDN_CACHE] = {.name = "clear-cdn-cache",
+                                .target = ACTION_TARGET_REQUIRED,
+                                .listing = true,
+                                .steps = {STEP_CDN},
+                                .limit_s = MIN_10},
+    [ACTION_CLEAR_ALL_CACHES] = {.name = "clear-all-caches",
+                                 .target = ACTION_TARGET_REQUIRED,
+                                 .listing = true,
+                                 .steps = {STEP_PAGE, STEP_EDGE, STEP_CDN},
+                                 .limit_s = MIN_10},
+    [ACTION_RESTART_PHP] = {.name = "restart-php",
+                            .target = ACTION_TARGET_REQUIRED,
+                            .steps = {STEP_PHP_RESTART},
+                            .limit_s = MIN_10},
+    [ACTION_SET_PHP_VERSION] = {.name = "set-php-version",
+                                .target = ACTION_TARGET_REQUIRED,
+                                .params = PARAMS(p_php),
+                                .steps = {STEP_PHP_VERSION},
+                                .limit_s = MIN_10},
+    [ACTION_BACKUP] = {.name = "backup",
+                       .target = ACTION_TARGET_REQUIRED,
+                       .params = PARAMS(p_backup),
+                       .steps = {STEP_BACKUP, STEP_LIST_BACKUPS,
+                                 STEP_DROP_BACKUPS},
+                       .limit_s = HOUR},
+    [ACTION_UPDATE_PLUGINS] = {.name = "update-plugins",
+                               .target = ACTION_TARGET_REQUIRED,
+                               .variant = "plugins",
+                               .params = PARAMS(p_plugins),
+                               .steps = {STEP_LIST_EXT, STEP_PRE_BACKUP,
+                                         STEP_UPDATE_EXT},
+                               .limit_s = MIN_30},
+    [ACTION_UPDATE_THEMES] = {.name = "update-themes",
+                              .target = ACTION_TARGET_REQUIRED,
+                              .variant = "themes",
+                              .params = PARAMS(p_themes),
+                              .steps = {STEP_LIST_EXT, STEP_PRE_BACKUP,
+                                        STEP_UPDATE_EXT},
+                              .limit_s = MIN_30},
+    [ACTION_PUSH_ENVIRONMENT] = {.name = "push-environment",
+                                 .target = ACTION_TARGET_REQUIRED,
+                                 .listing = true,
+                                 .params = PARAMS(p_push),
+                                 .steps = {STEP_PUSH},
+                                 .limit_s = HOUR},
+    [ACTION_RUN_WP_CLI] = {.name = "run-wp-cli",
+                           .target = ACTION_TARGET_REQUIRED,
+                           .params = PARAMS(p_wp),
+                           .steps = {STEP_WP_CLI},
+                           .limit_s = MIN_10},
+    [ACTION_CREATE_SITE] = {.name = "create-site",
+                            .target = ACTION_TARGET_NONE,
+                            .params = PARAMS(p_create),
+                            .steps = {STEP_CREATE_SITE},
+                            .limit_s = HOUR},
+    [ACTION_DEPLOY_APP] = {.name = "deploy-app",
+                           .target = ACTION_TARGET_NONE,
+                           .variant = "applications",
+                           .params = PARAMS(p_app),
+                           .steps = {STEP_DEPLOY},
+                           .limit_s = MIN_30},
+    [ACTION_DEPLOY_STATIC_SITE] = {.name = "deploy-static-site",
+                                   .target = ACTION_TARGET_NONE,
+                                   .variant = "static-sites",
+                                   .params = PARAMS(p_static),
+                                   .steps = {STEP_DEPLOY},
+                                   .limit_s = MIN_30},
+    [ACTION_REPORT] = {.name = "report",
+                       .target = ACTION_TARGET_NONE,
+                       .params = PARAMS(p_report),
+                       .steps = {STEP_REPORT_SITES, STEP_REPORT_USERS,
+                                 STEP_REPORT_ENV},
+                       .limit_s = MIN_10},
+    [ACTION_REQUEST] = {.name = "request",
+                        .target = ACTION_TARGET_OPTIONAL,
+                        .params = PARAMS(p_request),
+                        .steps = {STEP_REQUEST},
+                        .limit_s = MIN_10},
+};
+
+const struct action *
+action_get(enum action_id id)
+{
+	return (unsigned)id < ACTION_COUNT ? &actions[id] : NULL;
+}
+
+int
+action_find(const char *name)
+{
+	for (int a = 0; a < ACTION_COUNT; a++)
+		if (strcmp(actions[a].name, name) == 0)
+			return a;
+	return -ENOENT;
+}
+
+const char *
+action_name(enum action_id id)
+{
+	return (unsigned)id < ACTION_COUNT ? actions[id].name : "?";
+}
+
+const struct action_param *
+action_param_find(const struct action *a, const char *name)
+{
+	for (size_t i = 0; i < a->nparams; i++)
+		if (strcmp(a->params[i].name, name) == 0)
+			return &a->params[i];
+	return NULL;
+}
+
+bool
+action_param_known(const char *name)
+{
+	for (int a = 0; a < ACTION_COUNT; a++)
+		if (action_param_find(&actions[a], name) != NULL)
+			return true;
+	return false;
+}
+
+int
+action_list(char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (int a = 0; a < ACTION_COUNT; a++) {
+		int w =
+		    snprintf(n < len ? buf + n : NULL, n < len ? len - n : 0,
+		             "%s%s", a ? ", " : "", actions[a].name);
+
+		n += (size_t)w;
+	}
+	return (int)n;
+}
