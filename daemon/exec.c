@@ -544,6 +544,33 @@ on_listing(const struct config *cfg, const struct config_job *job,
 /* ---- public ------------------------------------------------------------- */
 
 int
+exec_result_line(const struct exec_result *r, char *buf, size_t len)
+{
+	const struct target *t = r->target;
+	char target[300], target_v[320], msg[600], note[600];
+
+	if (t->site_name[0] != '\0')
+		snprintf(target, sizeof(target), "%s/%s", t->site_name,
+		         t->env_name);
+	else
+		snprintf(target, sizeof(target), "%s",
+		         t->env_id[0] ? t->env_id : "-");
+	return snprintf(
+	    buf, len,
+	    "job=%s action=%s env=%s target=%s op=%s outcome=%s "
+	    "duration_ms=%lld%s%s%s%s",
+	    r->job->name, action_name(r->job->action),
+	    t->env_id[0] ? t->env_id : "-",
+	    log_value(target_v, sizeof(target_v), target),
+	    r->op_id[0] ? r->op_id : "-", kinsta_outcome_name(r->outcome),
+	    (long long)(r->ended_ms - r->started_ms),
+	    r->message[0] ? " message=" : "",
+	    r->message[0] ? log_value(msg, sizeof(msg), r->message) : "",
+	    r->note[0] ? " note=" : "",
+	    r->note[0] ? log_value(note, sizeof(note), r->note) : "");
+}
+
+int
 exec_init(struct exec **out, uv_loop_t *loop, struct http *h,
           const struct config *cfg, const struct exec_options *opt,
           const struct exec_hooks *hooks)

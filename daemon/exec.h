@@ -69,6 +69,11 @@ struct exec_options {
 	int64_t listing_ttl_ms; /* site list cache, default 5 minutes */
 };
 
+/* The one line that says how a run ended ("job=... action=... env=...
+ * target=... op=... outcome=... duration_ms=... [message=...] [note=...]"),
+ * for the log and for `kinsta-cron run`; the length snprintf would need. */
+int exec_result_line(const struct exec_result *r, char *buf, size_t len);
+
 /* Create the executor on loop, sending through h, for cfg; 0 or -errno. */
 int exec_init(struct exec **out, uv_loop_t *loop, struct http *h,
               const struct config *cfg, const struct exec_options *opt,

@@ -336,25 +336,10 @@ static void
 on_run_finished(const struct exec_result *r, void *arg)
 {
 	struct run_summary *s = arg;
-	char target[320], msg[600], note[600];
-	const struct target *t = r->target;
+	char line[2048], msg[600];
 
-	if (t->env_id[0] == '\0')
-		snprintf(target, sizeof(target), "-");
-	else if (t->site_name[0] != '\0')
-		snprintf(target, sizeof(target), "%s/%s", t->site_name,
-		         t->env_name);
-	else
-		snprintf(target, sizeof(target), "%s", t->env_id);
-	printf("job=%s target=%s env=%s outcome=%s op=%s", r->job->name,
-	       log_value(msg, sizeof(msg), target),
-	       t->env_id[0] ? t->env_id : "-", kinsta_outcome_name(r->outcome),
-	       r->op_id[0] ? r->op_id : "-");
-	if (r->message[0] != '\0')
-		printf(" message=%s", log_value(msg, sizeof(msg), r->message));
-	if (r->note[0] != '\0')
-		printf(" note=%s", log_value(note, sizeof(note), r->note));
-	printf(" duration_ms=%lld\n", (long long)(r->ended_ms - r->started_ms));
+	exec_result_line(r, line, sizeof(line));
+	puts(line);
 	if (r->report != NULL && s->output == NULL) {
 		printf("%.*s\n", (int)r->report_len, r->report);
 	} else if (r->report != NULL &&

@@ -469,25 +469,16 @@ static void
 on_finished(const struct exec_result *r, void *arg)
 {
 	struct scheduler *s = arg;
-	char target[300], msg[600], note[600], err[256];
+	char target[300], line[2048], err[256];
 	struct state_history h = {0};
 	struct entry *e;
 	int prio = r->outcome == KINSTA_FAILED || r->outcome == KINSTA_TIMED_OUT
 	               ? LOG_ERR
 	               : LOG_INFO;
 
+	exec_result_line(r, line, sizeof(line));
+	log_msg(prio, "%s", line);
 	target_name(r->target, target, sizeof(target));
-	log_value(msg, sizeof(msg), r->message);
-	log_value(note, sizeof(note), r->note);
-	log_msg(prio,
-	        "job=%s action=%s env=%s target=%s op=%s outcome=%s "
-	        "duration_ms=%lld%s%s%s%s",
-	        r->job->name, action_name(r->job->action),
-	        r->target->env_id[0] ? r->target->env_id : "-", target,
-	        r->op_id[0] ? r->op_id : "-", kinsta_outcome_name(r->outcome),
-	        (long long)(r->ended_ms - r->started_ms),
-	        r->message[0] ? " message=" : "", r->message[0] ? msg : "",
-	        r->note[0] ? " note=" : "", r->note[0] ? note : "");
 
 	h.job = r->job->name;
 	h.action = action_name(r->job->action);
