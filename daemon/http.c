@@ -455,6 +455,57 @@ http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
 	return 0;
 }
 
+/* Everything curl needs to know of one request. */
+static void
+set_options(const struct http *h, struct http_xfer *x,
+            const struct http_request *req)
+{
+	bool tls = strncasecmp(req->url, "https:", 6) == 0;
+
+	curl_easy_setopt(x->easy, CURLOPT_URL, req->url);
+	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR,
+	                 tls ? "https" : "http");
+	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Over TLS, a burst waits for the first connection's ALPN answer and
+	 * then shares it as HTTP/2 streams.  Plain http (loopback tests) is
+	 * HTTP/1.1 only: waiting there would hold a cold burst behind one
+	 * whole exchange before the other connections open. */
+	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, tls ? 1L : 0L);
+	curl_easy_setopt(x->easy, CURLOPT_MAXLIFETIME_CONN, 3600L);
+	curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(x->easy, CURLOPT_USERAGENT,
+	                 "kinsta-cron/" KCRON_VERSION);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS,
+	                 h->opt.connect_timeout_ms);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
+	                 req->timeout_ms > 0 ? req->timeout_ms
+	                                     : h->opt.total_timeout_ms);
+	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME,
+	                 h->opt.stall_timeout_s);
+	if (h->opt.ca_file != NULL)
+		curl_easy_setopt(x->easy, CURLOPT_CAINFO, h->opt.ca_file);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	if (req->method != METHOD_GET && req->method != METHOD_POST)
+		curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST,
+		                 method_name(req->method));
+	if (req->method != METHOD_GET &&
+	    (req->body != NULL || req->method != METHOD_DELETE)) {
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS,
+		                 x->req_body ? x->req_body : "");
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE,
+		                 (long)x->req_len);
+	}
+}
+
 int
 http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
             void *arg, struct http_xfer **xfer)
@@ -462,7 +513,6 @@ http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
 	struct http_xfer *x = NULL;
 	char auth[1024];
 	int rc = -ENOMEM;
-	bool tls = strncasecmp(req->url, "https:", 6) == 0;
 
 	if (h->closing)
 		return -ECANCELED;
@@ -512,48 +562,7 @@ http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
 		explicit_bzero(auth, sizeof(auth));
 	}
 
-	curl_easy_setopt(x->easy, CURLOPT_URL, req->url);
-	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR,
-	                 tls ? "https" : "http");
-	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* Over TLS, a burst waits for the first connection's ALPN answer and
-	 * then shares it as HTTP/2 streams.  Plain http (loopback tests) is
-	 * HTTP/1.1 only: waiting there would hold a cold burst behind one
-	 * whole exchange before the other connections open. */
-	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, tls ? 1L : 0L);
-	curl_easy_setopt(x->easy, CURLOPT_MAXLIFETIME_CONN, 3600L);
-	curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(x->easy, CURLOPT_USERAGENT,
-	                 "kinsta-cron/" KCRON_VERSION);
-	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS,
-	                 h->opt.connect_timeout_ms);
-	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
-	                 req->timeout_ms > 0 ? req->timeout_ms
-	                                     : h->opt.total_timeout_ms);
-	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME,
-	                 h->opt.stall_timeout_s);
-	if (h->opt.ca_file != NULL)
-		curl_easy_setopt(x->easy, CURLOPT_CAINFO, h->opt.ca_file);
-	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-	if (req->method != METHOD_GET && req->method != METHOD_POST)
-		curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST,
-		                 method_name(req->method));
-	if (req->method != METHOD_GET &&
-	    (req->body != NULL || req->method != METHOD_DELETE)) {
-		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS,
-		                 x->req_body ? x->req_body : "");
-		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE,
-		                 (long)x->req_len);
-	}
+	set_options(h, x, req);
 
 	x->start_ms = uv_now(h->loop);
 	x->next = h->xfers;

@@ -22,6 +22,8 @@ struct step_ops {
 	/* Read a 2xx answer (list steps): 0 or -errno; NULL: the answer
 	 * starts an operation to follow, or ends the step at once. */
 	int (*answer)(struct kinsta_run *run, yajl_val doc);
+	bool lists;    /* the answer replaces run->items */
+	bool advances; /* one answer ends the step */
 	/* One request per item of run->items (one backup per DELETE). */
 	bool per_item;
 };
@@ -707,6 +709,11 @@ pick_updates(struct kinsta_run *run, yajl_val doc)
 		if (ok && !skip && add_item(run, name) < 0)
 			return -ENOMEM;
 	}
+	if (run->nitems == 0)
+		end_run(run, KINSTA_SKIPPED,
+		        strcmp(kind, "themes") == 0
+		            ? "no theme updates available"
+		            : "no plugin updates available");
 	return 0;
 }
 
@@ -970,73 +977,27 @@ accepted(struct kinsta_run *run, yajl_val doc)
 	return KINSTA_SEND;
 }
 
-static int
-answer_list_backups(struct kinsta_run *run, yajl_val doc)
-{
-	int rc;
-
-	free_items(run);
-	rc = pick_surplus_backups(run, doc);
-	advance(run);
-	return rc;
-}
-
-static int
-answer_list_ext(struct kinsta_run *run, yajl_val doc)
-{
-	int rc;
-
-	free_items(run);
-	rc = pick_updates(run, doc);
-	advance(run);
-	if (rc == 0 && run->nitems == 0)
-		end_run(run, KINSTA_SKIPPED,
-		        strcmp(variant(run), "themes") == 0
-		            ? "no theme updates available"
-		            : "no plugin updates available");
-	return rc;
-}
-
-static int
-answer_report_sites(struct kinsta_run *run, yajl_val doc)
-{
-	int rc;
-
-	free_items(run);
-	rc = report_begin(run, doc);
-	advance(run);
-	return rc;
-}
-
-static int
-answer_report_users(struct kinsta_run *run, yajl_val doc)
-{
-	int rc = report_users(run, doc);
-
-	advance(run);
-	return rc;
-}
-
 static const struct step_ops steps[STEP_COUNT] = {
-    [STEP_PAGE] = {build_page, NULL, false},
-    [STEP_EDGE] = {build_edge, NULL, false},
-    [STEP_CDN] = {build_cdn, NULL, false},
-    [STEP_PHP_RESTART] = {build_php_restart, NULL, false},
-    [STEP_PHP_VERSION] = {build_php_version, NULL, false},
-    [STEP_BACKUP] = {build_backup, NULL, false},
-    [STEP_LIST_BACKUPS] = {build_list_backups, answer_list_backups, false},
-    [STEP_DROP_BACKUPS] = {build_drop_backups, NULL, true},
-    [STEP_LIST_EXT] = {build_list_ext, answer_list_ext, false},
-    [STEP_PRE_BACKUP] = {build_pre_backup, NULL, false},
-    [STEP_UPDATE_EXT] = {build_update_ext, NULL, false},
-    [STEP_PUSH] = {build_push, NULL, false},
-    [STEP_WP_CLI] = {build_wp_cli, NULL, false},
-    [STEP_CREATE_SITE] = {build_create_site, NULL, false},
-    [STEP_DEPLOY] = {build_deploy, NULL, false},
-    [STEP_REQUEST] = {build_request, NULL, false},
-    [STEP_REPORT_SITES] = {build_report_sites, answer_report_sites, false},
-    [STEP_REPORT_USERS] = {build_report_users, answer_report_users, false},
-    [STEP_REPORT_ENV] = {build_report_env, report_env, false},
+    [STEP_PAGE] = {.build = build_page},
+    [STEP_EDGE] = {.build = build_edge},
+    [STEP_CDN] = {.build = build_cdn},
+    [STEP_PHP_RESTART] = {.build = build_php_restart},
+    [STEP_PHP_VERSION] = {.build = build_php_version},
+    [STEP_BACKUP] = {.build = build_backup},
+    [STEP_LIST_BACKUPS] = {build_list_backups, pick_surplus_backups, true,
+                           true},
+    [STEP_DROP_BACKUPS] = {.build = build_drop_backups, .per_item = true},
+    [STEP_LIST_EXT] = {build_list_ext, pick_updates, true, true},
+    [STEP_PRE_BACKUP] = {.build = build_pre_backup},
+    [STEP_UPDATE_EXT] = {.build = build_update_ext},
+    [STEP_PUSH] = {.build = build_push},
+    [STEP_WP_CLI] = {.build = build_wp_cli},
+    [STEP_CREATE_SITE] = {.build = build_create_site},
+    [STEP_DEPLOY] = {.build = build_deploy},
+    [STEP_REQUEST] = {.build = build_request},
+    [STEP_REPORT_SITES] = {build_report_sites, report_begin, true, true},
+    [STEP_REPORT_USERS] = {build_report_users, report_users, false, true},
+    [STEP_REPORT_ENV] = {build_report_env, report_env, false, false},
 };
 
 enum kinsta_next
@@ -1063,7 +1024,11 @@ kinsta_feed(struct kinsta_run *run, long status, const char *body, size_t len,
 	if (len > 0 && json_parse(&doc, body, len, NULL, err, sizeof(err)) < 0)
 		return end_run(run, KINSTA_FAILED, err);
 	if (step->answer != NULL) {
+		if (step->lists)
+			free_items(run);
 		rc = step->answer(run, doc);
+		if (step->advances)
+			advance(run);
 		next =
 		    run->outcome != KINSTA_RUNNING ? KINSTA_DONE : KINSTA_SEND;
 	} else {

@@ -478,6 +478,43 @@ decode_op(yajl_val e, struct state_op *op)
 	return NULL;
 }
 
+/* The version, and "last" and "ops" arrays if present: 0 or -EINVAL. */
+static int
+check_header(yajl_val doc, char *err, size_t errlen)
+{
+	yajl_val last = json_get(doc, "last", NULL);
+	yajl_val ops = json_get(doc, "ops", NULL);
+	int64_t version;
+
+	switch (json_int(doc, &version, "version", NULL)) {
+	case 0:
+		break;
+	case -ENOENT:
+		util_seterr(err, errlen, "has no \"version\"");
+		return -EINVAL;
+	default:
+		util_seterr(err, errlen,
+		            "has a \"version\" that is not an integer");
+		return -EINVAL;
+	}
+	if (version != STATE_VERSION) {
+		util_seterr(err, errlen,
+		            "has format version %lld, and this daemon reads "
+		            "version %d",
+		            (long long)version, STATE_VERSION);
+		return -EINVAL;
+	}
+	if ((last != NULL && json_arr(last, NULL) == NULL) ||
+	    (ops != NULL && json_arr(ops, NULL) == NULL)) {
+		util_seterr(err, errlen, "has a \"%s\" that is not an array",
+		            last != NULL && json_arr(last, NULL) == NULL
+		                ? "last"
+		                : "ops");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int
 state_decode(struct state *st, const char *buf, size_t len, char *err,
              size_t errlen)
@@ -490,7 +527,6 @@ state_decode(struct state *st, const char *buf, size_t len, char *err,
 	char why[192] = "", jerr[160];
 	yajl_val doc = NULL, last, ops;
 	size_t skipped = 0;
-	int64_t version;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
@@ -515,34 +551,10 @@ state_decode(struct state *st, const char *buf, size_t len, char *err,
 		util_seterr(err, errlen, "is not a JSON object");
 		goto fail;
 	}
-	switch (json_int(doc, &version, "version", NULL)) {
-	case 0:
-		break;
-	case -ENOENT:
-		util_seterr(err, errlen, "has no \"version\"");
+	if (check_header(doc, err, errlen) < 0)
 		goto fail;
-	default:
-		util_seterr(err, errlen,
-		            "has a \"version\" that is not an integer");
-		goto fail;
-	}
-	if (version != STATE_VERSION) {
-		util_seterr(err, errlen,
-		            "has format version %lld, and this daemon reads "
-		            "version %d",
-		            (long long)version, STATE_VERSION);
-		goto fail;
-	}
 	last = json_get(doc, "last", NULL);
 	ops = json_get(doc, "ops", NULL);
-	if ((last != NULL && json_arr(last, NULL) == NULL) ||
-	    (ops != NULL && json_arr(ops, NULL) == NULL)) {
-		util_seterr(err, errlen, "has a \"%s\" that is not an array",
-		            last != NULL && json_arr(last, NULL) == NULL
-		                ? "last"
-		                : "ops");
-		goto fail;
-	}
 
 	ret = -ENOMEM;
 	for (size_t i = 0; i < json_arr_len(last); i++) {

@@ -675,6 +675,11 @@ zone_join_rule(struct tz *z, int64_t from, bool have_from, int32_t at_from)
 	zone_push(z, from, at_from);
 }
 
+/* One function for the whole TZif file, longer than the house limit: it
+ * walks one binary layout from front to back (header, the v1 block to
+ * skip, the v2+ header and tables, the footer), and every read checks
+ * the bytes left against offsets the earlier reads computed; cut into
+ * pieces, each piece would re-derive or pass along that cursor state. */
 int
 tz_parse(struct tz **out, const char *name, const void *data, size_t len,
          char *err, size_t errlen)
