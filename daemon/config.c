@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "json.h"
 
 #define DEFAULT_URL       "https://api.kinsta.com/v2"
 #define DEFAULT_STATE_DIR "/var/lib/kinsta-cron"
