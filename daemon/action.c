@@ -33,10 +33,11 @@ check_php_version(const char *v)
 static const char *
 check_wp_command(const char *v)
 {
-	const char *p = v + 2;
+	const char *p;
 
-	if (strncmp(v, "wp", 2) != 0 || !isspace((unsigned char)*p))
+	if (strncmp(v, "wp", 2) != 0 || !isspace((unsigned char)v[2]))
 		return "must start with \"wp \"";
+	p = v + 2;
 	if (strlen(v) > MAX_WP_CLI_COMMAND)
 		return "is longer than 5000 characters";
 	while (isspace((unsigned char)*p))
@@ -320,6 +321,35 @@ action_param_known(const char *name)
 		if (action_param_find(&actions[a], name) != NULL)
 			return true;
 	return false;
+}
+
+const char *
+action_step_name(enum action_step step)
+{
+	static const char *const names[STEP_COUNT] = {
+	    [STEP_END] = "end",
+	    [STEP_PAGE] = "clear-cache",
+	    [STEP_EDGE] = "clear-edge-cache",
+	    [STEP_CDN] = "clear-cdn-cache",
+	    [STEP_PHP_RESTART] = "restart-php",
+	    [STEP_PHP_VERSION] = "set-php-version",
+	    [STEP_BACKUP] = "backup",
+	    [STEP_LIST_BACKUPS] = "list-backups",
+	    [STEP_DROP_BACKUPS] = "delete-backup",
+	    [STEP_LIST_EXT] = "list-updates",
+	    [STEP_PRE_BACKUP] = "pre-update-backup",
+	    [STEP_UPDATE_EXT] = "update",
+	    [STEP_PUSH] = "push-environment",
+	    [STEP_WP_CLI] = "run-wp-cli",
+	    [STEP_CREATE_SITE] = "create-site",
+	    [STEP_DEPLOY] = "deploy",
+	    [STEP_REQUEST] = "request",
+	    [STEP_REPORT_SITES] = "list-sites",
+	    [STEP_REPORT_USERS] = "list-users",
+	    [STEP_REPORT_ENV] = "environment-details",
+	};
+
+	return (unsigned)step < STEP_COUNT ? names[step] : "?";
 }
 
 int

@@ -65,8 +65,11 @@ call_policy(const struct call *c, const struct http_response *res,
 	if (res->status == 429)
 		return c->attempts < CALL_MAX_ATTEMPTS_429 ? CALL_RESEND
 		                                           : CALL_FINAL;
+	/* An answer cut off mid-body (timeout, reset) keeps the status
+	 * curl saw first: it is a lost answer all the same, but one over the
+	 * size limit would be as large again. */
 	if (c->attempts <= c->max_retries &&
-	    (res->status == 0 ||
+	    (res->status == 0 || (res->error != 0 && res->error != -EFBIG) ||
 	     (res->status >= 500 && !(c->poll && res->status == 500)))) {
 		/* a read, or a write that surely never arrived */
 		*wait_ms = backoff_ms(c->attempts);
