@@ -125,6 +125,9 @@ const struct action_param *action_param_find(const struct action *a,
 /* Does any action have a parameter called name? */
 bool action_param_known(const char *name);
 
+/* A step kind's name for logs ("backup", "delete-backup"), or "?". */
+const char *action_step_name(enum action_step step);
+
 /* Every action's name, ", "-separated, into buf; returns the length
  * snprintf would need. */
 int action_list(char *buf, size_t len);

@@ -29,6 +29,7 @@ struct calls {
 	struct ratelimit rl;
 	uv_timer_t pump;
 	int in_flight; /* requests handed to http */
+	int trace;     /* calls_set_trace */
 	struct company *companies;
 	size_t ncompanies;
 	bool closing;
@@ -117,6 +118,12 @@ on_http_done(const struct http_response *res, void *arg)
 	cs->in_flight--;
 	if (res->error == -ECANCELED)
 		return; /* the owner is going away */
+	if (cs->trace > c->poll)
+		log_msg(LOG_NOTICE,
+		        "answer %s %s status=%ld elapsed_ms=%lld%s%s",
+		        method_name(c->req.method), c->req.path, res->status,
+		        (long long)res->elapsed_ms, res->error ? " error=" : "",
+		        res->error ? res->message : "");
 	ratelimit_restamp(&cs->rl, &c->rl, now_ms(cs));
 	/* a connection is free: the next request in line may go */
 	pump(cs);
@@ -155,6 +162,11 @@ send_now(struct call *c)
 	hr.bearer = c->key;
 	hr.body = c->req.body;
 	hr.body_len = c->req.body_len;
+	if (cs->trace > c->poll)
+		log_msg(LOG_NOTICE, "request %s %s%s%s attempt=%d",
+		        method_name(c->req.method), c->req.path,
+		        c->req.body ? " " : "", c->req.body ? c->req.body : "",
+		        c->attempts);
 	cs->in_flight++;
 	rc = http_submit(cs->http, &hr, on_http_done, c, &c->xfer);
 	if (rc < 0) {
@@ -218,6 +230,12 @@ fail:
 		free(cs->base_url);
 	free(cs);
 	return rc;
+}
+
+void
+calls_set_trace(struct calls *cs, int trace)
+{
+	cs->trace = trace;
 }
 
 int

@@ -67,6 +67,10 @@ struct call {
 int calls_init(struct calls **out, uv_loop_t *loop, struct http *h,
                const char *base_url, const struct ratelimit_limits *lim);
 
+/* Log each request and its answer (trace 1), polls too (trace 2), at
+ * notice level: what `kinsta-cron run -v` shows. */
+void calls_set_trace(struct calls *cs, int trace);
+
 /* Send to base_url (copied) from now on (a reload). */
 int calls_set_url(struct calls *cs, const char *base_url);
 

@@ -2449,3 +2449,54 @@ config_target_describe(const struct config_target *t, char *buf, size_t len)
 	              " (%s%s)", t->environment, excl);
 	return rc < 0 ? rc : (int)n + rc;
 }
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+same_list(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!same_str(a[i], b[i]))
+			return false;
+	return true;
+}
+
+bool
+config_job_same(const struct config *ca, const struct config_job *a,
+                const struct config *cb, const struct config_job *b)
+{
+	const struct config_target *ta = &a->target, *tb = &b->target;
+
+	if (!same_str(a->name, b->name) ||
+	    !same_str(a->schedule, b->schedule) ||
+	    !same_str(tz_name(a->zone), tz_name(b->zone)) ||
+	    !same_str(ca->accounts[a->account].name,
+	              cb->accounts[b->account].name) ||
+	    a->action != b->action || a->enabled != b->enabled ||
+	    a->jitter != b->jitter || a->overlap != b->overlap ||
+	    a->catch_up != b->catch_up || a->timeout != b->timeout ||
+	    a->retries != b->retries || a->nparams != b->nparams)
+		return false;
+	if (ta->kind != tb->kind ||
+	    !same_str(ta->environment, tb->environment) ||
+	    !same_list(ta->values, ta->nvalues, tb->values, tb->nvalues) ||
+	    !same_list(ta->exclude_sites, ta->nexclude, tb->exclude_sites,
+	               tb->nexclude))
+		return false;
+	for (size_t i = 0; i < a->nparams; i++) {
+		const struct config_param *p = &a->params[i],
+		                          *q = &b->params[i];
+
+		if (!same_str(p->name, q->name) || p->type != q->type ||
+		    !same_str(p->str, q->str) || p->num != q->num ||
+		    !same_list(p->list, p->nlist, q->list, q->nlist))
+			return false;
+	}
+	return true;
+}

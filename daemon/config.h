@@ -149,6 +149,11 @@ void config_free(struct config *cfg);
 /* Release the messages of errs and empty it. */
 void config_errors_free(struct config_errors *errs);
 
+/* Does job a of ca do exactly what job b of cb does (schedule, zone,
+ * account, action, parameters, target, settings)?  For a reload's log. */
+bool config_job_same(const struct config *ca, const struct config_job *a,
+                     const struct config *cb, const struct config_job *b);
+
 /* The job called NAME, or NULL. */
 const struct config_job *config_find_job(const struct config *cfg,
                                          const char *name);

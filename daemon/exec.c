@@ -249,16 +249,43 @@ run_finish(struct run *r)
 
 /* ---- operations --------------------------------------------------------- */
 
+/* One line per operation that ended, so that a multi-step run shows each
+ * (the backup, each backup dropped, the pre-update backup, the update). */
+static void
+log_op_end(const struct run *r)
+{
+	const char *item = kinsta_step_item(&r->k);
+	char msg[600];
+
+	log_msg(r->op.state == OPS_SUCCEEDED ? LOG_INFO : LOG_NOTICE,
+	        "job=%s env=%s event=step step=%s%s%s op=%s state=%s "
+	        "duration_ms=%lld%s%s",
+	        r->job->name, r->k.target.env_id[0] ? r->k.target.env_id : "-",
+	        action_step_name(kinsta_step(&r->k)), item ? " backup=" : "",
+	        item ? item : "", r->op.id, ops_state_name(r->op.state),
+	        (long long)(now_ms(r->ex) - r->op.started_ms),
+	        r->op.message[0] ? " message=" : "",
+	        r->op.message[0] ? log_value(msg, sizeof(msg), r->op.message)
+	                         : "");
+}
+
+/* The operation ended (or ran out of time): on to the next step. */
+static void
+op_ended(struct run *r)
+{
+	log_op_end(r);
+	kinsta_op_done(&r->k, r->op.state, r->op.message);
+	progress(r);
+	run_step(r);
+}
+
 static void
 on_poll_due(uv_timer_t *t)
 {
 	struct run *r = t->data;
 
 	if (ops_check(&r->op, now_ms(r->ex)) != OPS_RUNNING) {
-		/* past its time limit before the poll could go */
-		kinsta_op_done(&r->k, r->op.state, r->op.message);
-		progress(r);
-		run_step(r);
+		op_ended(r); /* past its time limit before the poll could go */
 		return;
 	}
 	kinsta_poll_request(&r->k, &r->call.req);
@@ -310,9 +337,7 @@ on_poll_answer(struct run *r, const struct http_response *res)
 		poll_at(r);
 		return;
 	}
-	kinsta_op_done(&r->k, r->op.state, r->op.message);
-	progress(r);
-	run_step(r);
+	op_ended(r);
 }
 
 /* ---- steps -------------------------------------------------------------- */
@@ -469,6 +494,12 @@ run_lock(struct run *r)
 	if (envlock_acquire(&r->ex->envs, &r->lock, env, r->job->name))
 		return true;
 	r->state = RUN_WAIT_ENV;
+	log_msg(LOG_NOTICE,
+	        "job=%s env=%s event=waiting holder=%s reason=\"job %s is "
+	        "acting on this environment; Kinsta runs one operation at a "
+	        "time per environment\"",
+	        r->job->name, env, envlock_holder(&r->ex->envs, env)->holder,
+	        envlock_holder(&r->ex->envs, env)->holder);
 	return false;
 }
 
@@ -598,6 +629,7 @@ exec_init(struct exec **out, uv_loop_t *loop, struct http *h,
 		free(ex);
 		return rc;
 	}
+	calls_set_trace(ex->calls, ex->opt.trace);
 	if ((rc = listings_init(&ex->listings, loop, ex->calls,
 	                        ex->opt.listing_ttl_ms, &lh)) < 0) {
 		calls_close(ex->calls, NULL, NULL);

@@ -67,6 +67,7 @@ struct exec_options {
 	bool dry_run;  /* print requests that change something, send none */
 	FILE *dry_out; /* where (default stdout) */
 	int64_t listing_ttl_ms; /* site list cache, default 5 minutes */
+	int trace; /* log requests (1), and polls (2): calls_set_trace */
 };
 
 /* The one line that says how a run ended ("job=... action=... env=...

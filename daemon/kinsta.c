@@ -1078,6 +1078,21 @@ kinsta_op_done(struct kinsta_run *run, enum ops_state state,
 	return KINSTA_SEND;
 }
 
+enum action_step
+kinsta_step(const struct kinsta_run *run)
+{
+	return cur(run);
+}
+
+const char *
+kinsta_step_item(const struct kinsta_run *run)
+{
+	if (!steps[cur(run)].per_item || run->item < 0 ||
+	    (size_t)run->item >= run->nitems)
+		return NULL;
+	return run->items[run->item];
+}
+
 void
 kinsta_poll_request(const struct kinsta_run *run, struct kinsta_request *req)
 {

@@ -102,6 +102,13 @@ enum kinsta_next kinsta_feed(struct kinsta_run *run, long status,
 enum kinsta_next kinsta_op_done(struct kinsta_run *run, enum ops_state state,
                                 const char *message);
 
+/* The kind of step the run is at (STEP_END once past the last). */
+enum action_step kinsta_step(const struct kinsta_run *run);
+
+/* What the current step acts on, for logs: the backup id a DELETE drops,
+ * or NULL. */
+const char *kinsta_step_item(const struct kinsta_run *run);
+
 /* The GET that polls run->op_id. */
 void kinsta_poll_request(const struct kinsta_run *run,
                          struct kinsta_request *req);

@@ -24,6 +24,7 @@
 #include "exec.h"
 #include "http.h"
 #include "log.h"
+#include "progress.h"
 #include "scheduler.h"
 #include "state.h"
 #include "tz.h"
@@ -330,7 +331,17 @@ struct run_summary {
 	const char *output; /* report: where the document goes */
 	int failed;
 	int done;
+	struct exec *ex;
+	struct progress *progress;
 };
+
+static void
+on_run_progress(const struct exec_progress *p, void *arg)
+{
+	struct run_summary *s = arg;
+
+	progress_op(s->progress, p, (size_t)s->done, exec_active(s->ex));
+}
 
 static void
 on_run_finished(const struct exec_result *r, void *arg)
@@ -338,6 +349,7 @@ on_run_finished(const struct exec_result *r, void *arg)
 	struct run_summary *s = arg;
 	char line[2048], msg[600];
 
+	progress_clear(s->progress);
 	exec_result_line(r, line, sizeof(line));
 	puts(line);
 	if (r->report != NULL && s->output == NULL) {
@@ -366,6 +378,7 @@ cmd_run(int argc, char **argv)
 	struct run_summary summary = {0};
 	struct exec_options eopt = {0};
 	struct exec_hooks hooks = {.finished = on_run_finished,
+	                           .progress = on_run_progress,
 	                           .arg = &summary};
 	struct http_options hopt = {0};
 	struct config *cfg = NULL;
@@ -406,6 +419,7 @@ cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	summary.output = config_param_str(job, "output");
+	eopt.trace = verbose;
 	log_open(true, verbose > 1 ? LOG_DEBUG
 	               : verbose   ? LOG_INFO
 	                           : LOG_NOTICE);
@@ -419,12 +433,17 @@ cmd_run(int argc, char **argv)
 		fprintf(stderr, "kinsta-cron: run: %s\n", err);
 		goto out;
 	}
-	if (exec_start(ex, job, 1) < 0)
+	summary.ex = ex;
+	if (progress_start(&summary.progress, &loop, stderr,
+	                   isatty(STDERR_FILENO), job->name) < 0 ||
+	    exec_start(ex, job, 1) < 0)
 		goto out;
 	while (exec_active(ex) > 0)
 		uv_run(&loop, UV_RUN_ONCE);
 	rc = summary.failed > 0 || summary.done == 0;
 out:
+	if (summary.progress != NULL)
+		progress_stop(summary.progress);
 	if (ex != NULL)
 		exec_close(ex);
 	if (http != NULL)

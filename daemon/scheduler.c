@@ -767,6 +767,80 @@ job_configured(const char *name, void *arg)
 	return config_find_job(arg, name) != NULL;
 }
 
+/* ---- reload ---------------------------------------------------------------
+ */
+
+#define CHANGES_NAMED 20 /* jobs named per kind of change in the log */
+
+static int
+cmp_job_name(const void *a, const void *b)
+{
+	const struct config_job *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* Jobs of cfg by name, for a merge walk; NULL when out of memory. */
+static const struct config_job **
+jobs_by_name(const struct config *cfg)
+{
+	const struct config_job **v = calloc(cfg->njobs + 1, sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->njobs; i++)
+		v[i] = &cfg->jobs[i];
+	qsort(v, cfg->njobs, sizeof(*v), cmp_job_name);
+	return v;
+}
+
+static void
+log_change(const char *what, const char *job, size_t *count)
+{
+	if ((*count)++ < CHANGES_NAMED)
+		log_msg(LOG_INFO, "event=reload-change job=%s change=%s", job, what);
+}
+
+/* Say what a reload changes: jobs added, removed and changed, by name (a
+ * sorted merge, so 10,000 jobs cost milliseconds). */
+static void
+log_reload_changes(const struct config *from, const struct config *to)
+{
+	const struct config_job **a = jobs_by_name(from),
+	                        **b = jobs_by_name(to);
+	size_t i = 0, k = 0, added = 0, removed = 0, changed = 0, same = 0;
+
+	while (a != NULL && b != NULL && (i < from->njobs || k < to->njobs)) {
+		int c = i == from->njobs ? 1
+		        : k == to->njobs ? -1
+		                         : strcmp(a[i]->name, b[k]->name);
+
+		if (c < 0) {
+			log_change("removed", a[i++]->name, &removed);
+		} else if (c > 0) {
+			log_change("added", b[k++]->name, &added);
+		} else {
+			if (config_job_same(from, a[i], to, b[k]))
+				same++;
+			else
+				log_change("changed", b[k]->name, &changed);
+			i++, k++;
+		}
+	}
+	if (a != NULL && b != NULL)
+		log_msg(
+		    LOG_INFO,
+		    "event=reload-changes added=%zu removed=%zu changed=%zu "
+		    "unchanged=%zu%s",
+		    added, removed, changed, same,
+		    added > CHANGES_NAMED || removed > CHANGES_NAMED ||
+		            changed > CHANGES_NAMED
+		        ? " note=\"the first 20 of each kind are named\""
+		        : "");
+	free(a);
+	free(b);
+}
+
 void
 scheduler_reload(struct scheduler *s, struct config *cfg)
 {
@@ -780,6 +854,7 @@ scheduler_reload(struct scheduler *s, struct config *cfg)
 		config_free(cfg);
 		return;
 	}
+	log_reload_changes(s->cfg, cfg);
 	o->cfg = s->cfg;
 	o->next = s->old;
 	s->old = o;

@@ -517,6 +517,16 @@ def test_overlap_skip_queue_and_env_exclusive(sim, make_daemon):
     assert all(l.get("reason") == "a run is already queued"
                for l in d.find(lambda l: l.get("job") == "queuer" and
                                l.get("outcome") == "skipped"))
+    # a run that waits for the environment says which job holds it
+    waits = d.find(lambda l: l.get("event") == "waiting" and
+                   l.get("env") == ALPHA_STAGING)
+    assert waits, d.text()
+    for w in waits:
+        assert w.level == "notice"
+        assert {w.get("job"), w.get("holder")} == {"pair-a", "pair-b"}, w
+        assert w.get("reason") == (
+            f"job {w.get('holder')} is acting on this environment; Kinsta "
+            "runs one operation at a time per environment"), w
     qposts = sim.posts("clear-cache", DELTA_LIVE)
     assert len(qposts) == len(qfires)
     # a queued run reports the slot it was queued for, fired once
@@ -718,6 +728,14 @@ def test_sighup_reload(sim, make_daemon):
     reloaded = d.wait_line(lambda l: l.get("event") == "reloaded", 10,
                            "event=reloaded")[0]
     assert reloaded.get("jobs") == "2"
+    # what changed, job by job, and in sum
+    changes = {l.get("job"): l.get("change") for l in
+               d.find(lambda l: l.get("event") == "reload-change")}
+    assert changes == {"keep": "changed", "gone": "removed",
+                       "busy": "removed", "new": "added"}, d.text()
+    (summary,) = d.find(lambda l: l.get("event") == "reload-changes")
+    assert [summary.get(k) for k in ("added", "removed", "changed",
+                                     "unchanged")] == ["1", "2", "1", "0"]
     assert d.find(lambda l: l.get("event") == "reload")[0].get("path") == \
         str(d.conf)
     d.wait_line(lambda l: l.get("job") == "new" and l.get("event") == "fire",

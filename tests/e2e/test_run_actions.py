@@ -90,7 +90,9 @@ def test_clear_cache_by_environment_id(env):
     assert dedup_polls(sim.calls()) == [
         ("POST", "/sites/tools/clear-cache", {"environment_id": ALPHA}),
     ] + polls([op])
-    assert r.stderr == ""
+    # nothing but the progress line (not a terminal: one per operation)
+    assert r.stderr == f"kinsta-cron: run cc: {ALPHA} clear-cache: " \
+        f"following {op}\n"
 
 
 def test_clear_edge_cache_with_params(env):
