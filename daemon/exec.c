@@ -40,6 +40,8 @@ struct run {
 	char key[KEY_MAX];
 	struct call call;
 	struct ops_op op; /* the operation being followed, if any */
+	bool op_resumed;  /* followed again after a restart: its start is
+	                   * not known, so its length teaches nothing */
 	uv_timer_t timer; /* poll and backoff waits */
 	enum run_state state;
 	struct envlock_node lock;
@@ -56,6 +58,8 @@ struct exec {
 	struct calls *calls;
 	struct listings *listings;
 	struct envlock envs;
+	struct ops_book own_durations; /* when the options give none */
+	struct ops_book *durations;
 	struct run *runs;
 	size_t pending_closes;
 	char **keys; /* per account of cfg: the key once read, or "" */
@@ -153,6 +157,7 @@ close_done(void *arg)
 
 	if (--ex->pending_closes == 0 && ex->closing) {
 		forget_keys(ex);
+		ops_book_free(&ex->own_durations);
 		free(ex);
 	}
 }
@@ -269,11 +274,30 @@ log_op_end(const struct run *r)
 	                         : "");
 }
 
+/* The learned durations of the run's kind of operation ("action@company"),
+ * created when create. */
+static struct ops_history *
+durations_of(struct run *r, bool create)
+{
+	char key[OPS_KEY_MAX];
+
+	snprintf(key, sizeof(key), "%s@%s", action_name(r->job->action),
+	         r->cfg->accounts[r->job->account].company);
+	return ops_book_get(r->ex->durations, key, create);
+}
+
 /* The operation ended (or ran out of time): on to the next step. */
 static void
 op_ended(struct run *r)
 {
+	struct ops_history *h;
+	int64_t ms;
+
 	log_op_end(r);
+	if (!r->op_resumed && ops_sample(&r->op, now_ms(r->ex), &ms) &&
+	    (h = durations_of(r, true)) != NULL)
+		ops_history_add(h, ms);
+	r->op_resumed = false;
 	kinsta_op_done(&r->k, r->op.state, r->op.message);
 	progress(r);
 	run_step(r);
@@ -310,6 +334,8 @@ run_follow(struct run *r)
 	                    : action_get(r->job->action)->limit_s * 1000;
 
 	ops_start(&r->op, r->k.op_id, now_ms(r->ex), limit);
+	if (!r->op_resumed)
+		ops_expect(&r->op, durations_of(r, false));
 	log_msg(LOG_DEBUG, "job=%s env=%s op=%s following", r->job->name,
 	        r->k.target.env_id[0] ? r->k.target.env_id : "-", r->op.id);
 	poll_at(r);
@@ -619,6 +645,8 @@ exec_init(struct exec **out, uv_loop_t *loop, struct http *h,
 		ex->opt = *opt;
 	if (ex->opt.listing_ttl_ms <= 0)
 		ex->opt.listing_ttl_ms = 300000;
+	ex->durations =
+	    ex->opt.durations ? ex->opt.durations : &ex->own_durations;
 	if (hooks != NULL)
 		ex->hooks = *hooks;
 	lim.per_account = (int)cfg->rate_limits.company;
@@ -697,6 +725,7 @@ exec_resume(struct exec *ex, const struct config_job *job,
 	if (r == NULL)
 		return -ENOMEM;
 	kinsta_run_resume(&r->k, ex->cfg, job, target, step, op_id, deployment);
+	r->op_resumed = true;
 	if (started_ms > 0)
 		r->started_ms = started_ms;
 	/* it held the environment when the daemon stopped: hold it again

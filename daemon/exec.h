@@ -68,6 +68,9 @@ struct exec_options {
 	FILE *dry_out; /* where (default stdout) */
 	int64_t listing_ttl_ms; /* site list cache, default 5 minutes */
 	int trace; /* log requests (1), and polls (2): calls_set_trace */
+	/* Where the durations of operations are learned and read (the
+	 * daemon's state, kept across restarts); NULL: exec's own. */
+	struct ops_book *durations;
 };
 
 /* The one line that says how a run ended ("job=... action=... env=...

@@ -690,9 +690,10 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
 	struct exec_hooks hooks = {on_finished, on_progress, s};
+	struct exec_options opt = {.durations = &st->durations};
 
 	if (s == NULL || make_entries(s, cfg) < 0 ||
-	    exec_init(&s->ex, loop, http, cfg, NULL, &hooks) < 0) {
+	    exec_init(&s->ex, loop, http, cfg, &opt, &hooks) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -798,7 +799,8 @@ static void
 log_change(const char *what, const char *job, size_t *count)
 {
 	if ((*count)++ < CHANGES_NAMED)
-		log_msg(LOG_INFO, "event=reload-change job=%s change=%s", job, what);
+		log_msg(LOG_INFO, "event=reload-change job=%s change=%s", job,
+		        what);
 }
 
 /* Say what a reload changes: jobs added, removed and changed, by name (a

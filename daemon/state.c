@@ -157,7 +157,10 @@ state_snapshot(const struct state *st, struct state *copy)
 	/* +1: malloc(0) may be NULL, which would read as a failure */
 	copy->last = malloc((st->nlast + 1) * sizeof(*st->last));
 	copy->ops = malloc((st->nops + 1) * sizeof(*st->ops));
-	if (copy->last == NULL || copy->ops == NULL) {
+	copy->durations.v =
+	    malloc((st->durations.n + 1) * sizeof(*st->durations.v));
+	if (copy->last == NULL || copy->ops == NULL ||
+	    copy->durations.v == NULL) {
 		state_free(copy);
 		return -ENOMEM;
 	}
@@ -165,8 +168,12 @@ state_snapshot(const struct state *st, struct state *copy)
 		memcpy(copy->last, st->last, st->nlast * sizeof(*st->last));
 	if (st->nops > 0)
 		memcpy(copy->ops, st->ops, st->nops * sizeof(*st->ops));
+	if (st->durations.n > 0)
+		memcpy(copy->durations.v, st->durations.v,
+		       st->durations.n * sizeof(*st->durations.v));
 	copy->nlast = copy->caplast = st->nlast;
 	copy->nops = copy->capops = st->nops;
+	copy->durations.n = copy->durations.cap = st->durations.n;
 	return 0;
 }
 
@@ -176,6 +183,7 @@ state_free(struct state *st)
 	free(st->last);
 	free(st->ops);
 	free(st->index);
+	ops_book_free(&st->durations);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -332,6 +340,23 @@ encode_op(struct json_writer *w, const struct state_op *op)
 	return json_w_obj_close(w);
 }
 
+static void
+encode_durations(struct json_writer *w, const struct ops_learned *l)
+{
+	const struct ops_history *h = &l->h;
+
+	json_w_obj_open(w);
+	w_field(w, "key", l->key, sizeof(l->key));
+	json_w_key(w, "ms");
+	json_w_arr_open(w);
+	/* oldest first, so that a reader keeps their order */
+	for (size_t i = 0; i < h->n; i++)
+		json_w_int(
+		    w, h->ms[(h->next + OPS_SAMPLES - h->n + i) % OPS_SAMPLES]);
+	json_w_arr_close(w);
+	json_w_obj_close(w);
+}
+
 int
 state_encode(const struct state *st, char **out, size_t *len, char *err,
              size_t errlen)
@@ -361,6 +386,11 @@ state_encode(const struct state *st, char **out, size_t *len, char *err,
 	json_w_arr_open(&w);
 	for (size_t i = 0; i < st->nops && w.err == 0; i++)
 		encode_op(&w, &st->ops[i]);
+	json_w_arr_close(&w);
+	json_w_key(&w, "durations");
+	json_w_arr_open(&w);
+	for (size_t i = 0; i < st->durations.n && w.err == 0; i++)
+		encode_durations(&w, &st->durations.v[i]);
 	json_w_arr_close(&w);
 	json_w_obj_close(&w);
 	if (ret == 0)
@@ -478,6 +508,44 @@ decode_op(yajl_val e, struct state_op *op)
 	return NULL;
 }
 
+/* The learned operation durations (optional): 0 or -ENOMEM; entries that
+ * are not {"key": string, "ms": [integers >= 0]} are skipped and
+ * counted. */
+static int
+decode_durations(struct state *st, yajl_val list, size_t *skipped, char *why,
+                 size_t whylen)
+{
+	for (size_t i = 0; i < json_arr_len(list); i++) {
+		yajl_val e = json_arr_at(list, i), ms = json_arr(e, "ms", NULL);
+		const char *key = json_str(e, "key", NULL);
+		struct ops_history h = {0};
+		struct ops_history *to;
+		bool ok = key != NULL && key[0] && strlen(key) < OPS_KEY_MAX &&
+		          ms != NULL;
+
+		for (size_t k = 0; ok && k < json_arr_len(ms); k++) {
+			int64_t v;
+
+			ok = json_int(json_arr_at(ms, k), &v, NULL) == 0 &&
+			     v >= 0;
+			if (ok)
+				ops_history_add(&h, v);
+		}
+		if (!ok) {
+			if ((*skipped)++ == 0)
+				snprintf(why, whylen,
+				         "durations[%zu]: needs a \"key\" and "
+				         "\"ms\", a list of durations",
+				         i);
+			continue;
+		}
+		if ((to = ops_book_get(&st->durations, key, true)) == NULL)
+			return -ENOMEM;
+		*to = h;
+	}
+	return 0;
+}
+
 /* The version, and "last" and "ops" arrays if present: 0 or -EINVAL. */
 static int
 check_header(yajl_val doc, char *err, size_t errlen)
@@ -590,6 +658,9 @@ state_decode(struct state *st, const char *buf, size_t len, char *err,
 		if (state_op_put(st, &op) != 0)
 			goto fail;
 	}
+	if (decode_durations(st, json_get(doc, "durations", NULL), &skipped,
+	                     why, sizeof(why)) < 0)
+		goto fail;
 	json_free(doc);
 	if (skipped > 0)
 		util_seterr(err, errlen,

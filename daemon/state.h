@@ -14,7 +14,8 @@
  *    "ops":[{"job":"nightly","run_id":"42","step":0,"op_id":"...",
  *            "deployment":false,"started_ms":1774753200123,
  *            "target":{"env_id":"...","env_name":"live",...,
- *                      "resolved":true}}, ...]}
+ *                      "resolved":true}}, ...],
+ *    "durations":[{"key":"backup@<company>","ms":[61200,59800,...]}, ...]}
  *
  * run_id is a decimal string: a JSON number loses precision above 2^53 in
  * most readers (jq, JavaScript).
@@ -74,6 +75,9 @@ struct state {
 	size_t nops, capops;
 	size_t *index; /* open addressing: 1 + position in last[], 0 empty */
 	size_t nindex; /* a power of two, or 0 */
+	/* How long each kind of operation took lately, so that polling
+	 * keeps what it learned across a restart (ops.h). */
+	struct ops_book durations;
 };
 
 /* One finished run, for state_history_append.  NULL strings are written

@@ -885,6 +885,47 @@ cleanup(const char *dir, int depth)
 	rmdir(dir);
 }
 
+/* Learned operation durations survive encode/decode (oldest first, the
+ * ring's order kept), a snapshot, and bad entries are skipped. */
+static void
+test_durations(void)
+{
+	static const char bad[] = "{\"version\":1,\"durations\":["
+	                          "{\"key\":\"a@c\",\"ms\":[1,2,-3]},"
+	                          "{\"ms\":[1]},"
+	                          "{\"key\":\"ok@c\",\"ms\":[4,5,6]}]}";
+	struct state st = {0}, back, copy;
+	struct ops_history *h = ops_book_get(&st.durations, "backup@c1", true);
+	const struct ops_history *b;
+	char *text, warn[STATE_MSG_MAX];
+	size_t len;
+	int64_t med, up;
+
+	for (int i = 0; i < OPS_SAMPLES + 5; i++)
+		ops_history_add(h, 1000 * (i + 1));
+	CHECK_INT(state_encode(&st, &text, &len, warn, sizeof(warn)), 0);
+	CHECK(strstr(text, "\"durations\":[{\"key\":\"backup@c1\",\"ms\":[6000,"
+	                   "7000,") != NULL);
+	CHECK_INT(state_decode(&back, text, len, warn, sizeof(warn)), 0);
+	b = ops_book_get(&back.durations, "backup@c1", false);
+	CHECK(b != NULL && b->n == OPS_SAMPLES);
+	CHECK(b != NULL && ops_history_estimate(b, &med, &up) &&
+	      med == 1000 * (5 + 1 + OPS_SAMPLES / 2));
+	CHECK_INT(state_snapshot(&st, &copy), 0);
+	CHECK_INT(copy.durations.n, 1);
+	CHECK(memcmp(&copy.durations.v[0], &st.durations.v[0],
+	             sizeof(st.durations.v[0])) == 0);
+	state_free(&copy);
+	state_free(&back);
+	free(text);
+	CHECK_INT(state_decode(&back, bad, strlen(bad), warn, sizeof(warn)), 2);
+	CHECK_STR(warn, "skipped 2 invalid entries (the first: durations[0]: "
+	                "needs a \"key\" and \"ms\", a list of durations)");
+	CHECK_INT(back.durations.n, 1);
+	state_free(&back);
+	state_free(&st);
+}
+
 int
 main(void)
 {
@@ -912,6 +953,7 @@ main(void)
 	test_dir_check();
 	test_write_file();
 	test_scale();
+	test_durations();
 	cleanup(scratch, 3);
 	return test_report("test_state");
 }
