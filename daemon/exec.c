@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "exec.h"
@@ -135,8 +134,7 @@ backoff_ms(int attempt)
 		ceiling *= 2;
 	if (ceiling > 30000)
 		ceiling = 30000;
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint32_t)random();
+	r = (uint32_t)util_random_u64();
 	return (int64_t)(r % (uint32_t)(ceiling + 1));
 }
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,8 +184,7 @@ jitter_ms(int64_t jitter_s)
 
 	if (jitter_s <= 0)
 		return 0;
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint64_t)random();
+	r = util_random_u64();
 	return (int64_t)(r % (uint64_t)(jitter_s * 1000 + 1));
 }
 

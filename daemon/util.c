@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "util.h"
@@ -49,6 +50,18 @@ util_wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+util_random_u64(void)
+{
+	uint64_t r = 0;
+
+	/* Early at boot the pool may not be ready: a daemon started then
+	 * must not wait for it to spread its retries. */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = ((uint64_t)random() << 32) ^ (uint64_t)random();
+	return r;
 }
 
 size_t

@@ -26,6 +26,10 @@ util_floor_div(int64_t a, int64_t b)
 /* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
 int64_t util_wall_ms(void);
 
+/* 64 random bits for jitter and backoff (not for secrets): getrandom(2)
+ * without blocking, random() when the kernel has none to give yet. */
+uint64_t util_random_u64(void);
+
 /* Length of the well-formed UTF-8 sequence at s (n bytes left), or 0 when
  * it is not one (overlong forms, surrogates, above U+10FFFF, truncated);
  * NUL counts as well-formed (length 1). */

@@ -105,6 +105,26 @@ test_wall_ms(void)
 	CHECK(b >= a);
 }
 
+/* Not a test of randomness: that the bits vary, high ones included (a
+ * modulo of jitter_s * 1000 needs more than 31 of them). */
+static void
+test_random(void)
+{
+	uint64_t seen_or = 0, seen_and = UINT64_MAX, first = util_random_u64();
+	int same = 0;
+
+	for (int i = 0; i < 64; i++) {
+		uint64_t r = util_random_u64();
+
+		seen_or |= r;
+		seen_and &= r;
+		same += r == first;
+	}
+	CHECK(same < 2);
+	CHECK(seen_or >> 32 != 0);
+	CHECK(seen_and != seen_or);
+}
+
 int
 main(void)
 {
@@ -114,5 +134,6 @@ main(void)
 	test_text_prefix();
 	test_grow();
 	test_wall_ms();
+	test_random();
 	return test_report("test_util");
 }
