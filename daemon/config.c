@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "util.h"
 
 #define DEFAULT_URL        "https://api.kinsta.com/v2"
 #define DEFAULT_STATE_DIR  "/var/lib/kinsta-cron"
@@ -1151,22 +1152,6 @@ static const char *const catch_ups[] = {"none", "once", NULL};
 /* ---- global settings ------------------------------------------------------
  */
 
-static bool
-loopback_host(const char *h, size_t n)
-{
-	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
-		return true;
-	if (n == 5 && strncmp(h, "[::1]", 5) == 0)
-		return true;
-	if (n >= 4 && strncmp(h, "127.", 4) == 0) {
-		for (size_t i = 4; i < n; i++)
-			if (!isdigit((unsigned char)h[i]) && h[i] != '.')
-				return false;
-		return true;
-	}
-	return false;
-}
-
 static void
 parse_api_url(struct loader *L, const struct scope *sc, config_setting_t *s)
 {
@@ -1193,7 +1178,7 @@ parse_api_url(struct loader *L, const struct scope *sc, config_setting_t *s)
 		serr(L, sc, s, "url \"%.200s\" has no valid host", v);
 		return;
 	}
-	if (!https && !loopback_host(host, hn)) {
+	if (!https && !util_url_allowed(v)) {
 		serr(L, sc, s,
 		     "url \"%.200s\" must use https (http is allowed only to "
 		     "a loopback address: localhost, 127.0.0.1, [::1])",

@@ -9,7 +9,6 @@
  * stopped synchronously on CURL_POLL_REMOVE and freed in its close callback,
  * and shutdown closes every handle so that uv_loop_close() succeeds.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "util.h"
 
 #define DEFAULT_MAX_BODY (4u << 20)
 
@@ -367,45 +367,6 @@ drain(struct http *h)
 	}
 }
 
-/* ---- URLs --------------------------------------------------------------- */
-
-bool
-http_url_allowed(const char *url)
-{
-	char host[256];
-	const char *p, *end;
-	size_t n;
-	unsigned char addr[16];
-
-	if (strncasecmp(url, "https://", 8) == 0)
-		return url[8] != '\0' && url[8] != '/';
-	if (strncasecmp(url, "http://", 7) != 0)
-		return false;
-	p = url + 7;
-	if (memchr(p, '@', strcspn(p, "/?#")) != NULL)
-		return false; /* userinfo could disguise the host */
-	if (*p == '[') {
-		end = strchr(p, ']');
-		if (end == NULL)
-			return false;
-		p++;
-	} else {
-		end = p + strcspn(p, ":/?#");
-	}
-	n = (size_t)(end - p);
-	if (n == 0 || n >= sizeof(host))
-		return false;
-	memcpy(host, p, n);
-	host[n] = '\0';
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, addr) == 1)
-		return addr[0] == 127;
-	if (inet_pton(AF_INET6, host, addr) == 1)
-		return memcmp(addr, &in6addr_loopback, 16) == 0;
-	return false;
-}
-
 /* ---- public ------------------------------------------------------------- */
 
 int
@@ -469,7 +430,7 @@ http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
 
 	if (h->closing)
 		return -ECANCELED;
-	if (!http_url_allowed(req->url))
+	if (!util_url_allowed(req->url))
 		return -EPERM;
 	if (req->bearer != NULL) {
 		for (const char *c = req->bearer; *c; c++)

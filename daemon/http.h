@@ -72,7 +72,7 @@ int http_init(struct http **out, uv_loop_t *loop,
 /* Start a request; cb runs exactly once, later, from the loop (never from
  * inside http_submit; it may submit more).  *xfer (optional) allows
  * http_cancel.  0 or -errno; -EPERM for a URL that is neither https nor http to
- * loopback. */
+ * loopback (util_url_allowed). */
 int http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
                 void *arg, struct http_xfer **xfer);
 
@@ -87,8 +87,5 @@ size_t http_active(const struct http *h);
  * the loop must then run once more for the close callbacks, after which
  * the memory is gone.  Not from inside a completion callback. */
 void http_close(struct http *h);
-
-/* Is url https, or http to 127.0.0.0/8, ::1 or localhost? */
-bool http_url_allowed(const char *url);
 
 #endif

@@ -122,6 +122,12 @@ static const struct bad bad[] = {
      "k.conf:3: api: url \"http://api.kinsta.com/v2\" must use https "
      "(http is allowed only to a loopback address: localhost, 127.0.0.1, "
      "[::1])"},
+    {"http to a name that only starts like a loopback address",
+     ACC JOB("") "api = { url = \"http://127.0.0.1.nip.io/v2\"; };\n", NULL,
+     NULL, NULL, 0,
+     "k.conf:3: api: url \"http://127.0.0.1.nip.io/v2\" must use https "
+     "(http is allowed only to a loopback address: localhost, 127.0.0.1, "
+     "[::1])"},
     {"not a URL", ACC JOB("") "api = { url = \"ftp://x\"; };\n", NULL, NULL,
      NULL, 0, "k.conf:3: api: url \"ftp://x\" must start with https://"},
     {"api timeout 0", ACC JOB("") "api = { timeout = 0; };\n", NULL, NULL, NULL,
