@@ -369,15 +369,41 @@ drain(struct http *h)
 
 /* ---- public ------------------------------------------------------------- */
 
+/* Clients open in this process: curl's global state is set up by the
+ * first http_init and torn down when the last client closes. */
+static unsigned clients;
+
+static int
+global_hold(char *err, size_t errlen)
+{
+	if (clients == 0 && curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+		snprintf(err, errlen, "curl_global_init failed");
+		return -EIO;
+	}
+	clients++;
+	return 0;
+}
+
+static void
+global_release(void)
+{
+	if (--clients == 0)
+		curl_global_cleanup();
+}
+
 int
 http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
           char *err, size_t errlen)
 {
-	struct http *h = calloc(1, sizeof(*h));
+	struct http *h = NULL;
+	int rc;
 
-	if (h == NULL) {
+	if ((rc = global_hold(err, errlen)) < 0)
+		return rc;
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto fail;
 	}
 	if (opt != NULL)
 		h->opt = *opt;
@@ -392,11 +418,10 @@ http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
 	if (h->opt.max_host_connections <= 0)
 		h->opt.max_host_connections = HTTP_HOST_CONNECTIONS;
 	h->loop = loop;
-	h->multi = curl_multi_init();
-	if (h->multi == NULL) {
+	if ((h->multi = curl_multi_init()) == NULL) {
 		snprintf(err, errlen, "curl_multi_init failed");
-		free(h);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto fail;
 	}
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
@@ -414,6 +439,10 @@ http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
 	h->open_handles = 1;
 	*out = h;
 	return 0;
+fail:
+	free(h);
+	global_release();
+	return rc;
 }
 
 static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH",
@@ -564,6 +593,8 @@ http_close(struct http *h)
 	/* Closes pooled connections; may still call on_socket (REMOVE). */
 	curl_multi_cleanup(h->multi);
 	h->multi = NULL;
+	/* no curl object of this client is left */
+	global_release();
 	while (h->socks != NULL)
 		sock_close(h->socks);
 	uv_timer_stop(&h->timer);

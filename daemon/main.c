@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
@@ -425,7 +424,6 @@ cmd_run(int argc, char **argv)
 	               : verbose   ? LOG_INFO
 	                           : LOG_NOTICE);
 	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_ALL);
 	uv_loop_init(&loop);
 	hopt.ca_file = cfg->api_ca_file;
 	hopt.total_timeout_ms = cfg->api_timeout * 1000;
@@ -446,7 +444,6 @@ out:
 		http_close(http);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
-	curl_global_cleanup();
 	log_close();
 	config_free(cfg);
 	return rc;
@@ -613,7 +610,6 @@ cmd_daemon(int argc, char **argv)
 	        : LOG_INFO;
 	log_open(to_stderr, prio);
 	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_ALL);
 	if (state_dir_check(cfg->state_dir, err, sizeof(err)) < 0 ||
 	    (st = calloc(1, sizeof(*st))) == NULL) {
 		if (st == NULL && err[0] == '\0')
@@ -621,7 +617,6 @@ cmd_daemon(int argc, char **argv)
 		log_msg(LOG_ERR, "cannot start: %s", err);
 		sd_notifyf(0, "STATUS=cannot start: %s", err);
 		config_free(cfg);
-		curl_global_cleanup();
 		return 1;
 	}
 	switch (state_load(st, cfg->state_dir, warn, sizeof(warn))) {
@@ -635,7 +630,6 @@ cmd_daemon(int argc, char **argv)
 		sd_notifyf(0, "STATUS=%s", warn);
 		free(st);
 		config_free(cfg);
-		curl_global_cleanup();
 		return 1;
 	}
 	uv_loop_init(&d.loop);
@@ -687,7 +681,6 @@ cmd_daemon(int argc, char **argv)
 	if (uv_loop_close(&d.loop) != 0)
 		log_msg(LOG_WARNING, "event=exit reason=\"handles left open\"");
 	log_msg(LOG_INFO, "event=exit");
-	curl_global_cleanup();
 	log_close();
 	return 0;
 }
