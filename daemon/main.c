@@ -22,6 +22,7 @@
 #include "cron.h"
 #include "exec.h"
 #include "http.h"
+#include "keys.h"
 #include "log.h"
 #include "scheduler.h"
 #include "state.h"
@@ -108,8 +109,6 @@ load_config(void)
 static int
 cmd_check(int argc, char **argv)
 {
-	static const char *const sources[] = {"key_file", "credential",
-	                                      "KINSTA_API_KEY"};
 	struct config *cfg;
 	int64_t now = (int64_t)time(NULL), t;
 	char target[256], next[64];
@@ -132,7 +131,7 @@ cmd_check(int argc, char **argv)
 		const struct config_account *a = &cfg->accounts[i];
 
 		printf("account %s: company %s, key from %s%s%s\n", a->name,
-		       a->company, sources[a->key_source],
+		       a->company, keys_source_name(a->key_source),
 		       a->key_path ? " " : "", a->key_path ? a->key_path : "");
 	}
 	for (size_t i = 0; i < cfg->njobs; i++) {
