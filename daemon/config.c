@@ -19,11 +19,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "keys.h"
+#include "util.h"
 
 #define DEFAULT_URL       "https://api.kinsta.com/v2"
 #define DEFAULT_STATE_DIR "/var/lib/kinsta-cron"
 #define MAX_NAME          128
-#define MAX_KEY_BYTES     8192
 #define MAX_FILE_BYTES    ((size_t)64 << 20)
 #define ARENA_CHUNK       ((size_t)64 << 10)
 
@@ -901,22 +902,6 @@ static const char *const catch_ups[] = {"none", "once", NULL};
 /* ---- global settings ------------------------------------------------------
  */
 
-static bool
-loopback_host(const char *h, size_t n)
-{
-	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
-		return true;
-	if (n == 5 && strncmp(h, "[::1]", 5) == 0)
-		return true;
-	if (n >= 4 && strncmp(h, "127.", 4) == 0) {
-		for (size_t i = 4; i < n; i++)
-			if (!isdigit((unsigned char)h[i]) && h[i] != '.')
-				return false;
-		return true;
-	}
-	return false;
-}
-
 static void
 parse_api_url(struct loader *L, const struct scope *sc, config_setting_t *s)
 {
@@ -943,7 +928,7 @@ parse_api_url(struct loader *L, const struct scope *sc, config_setting_t *s)
 		serr(L, sc, s, "url \"%.200s\" has no valid host", v);
 		return;
 	}
-	if (!https && !loopback_host(host, hn)) {
+	if (!https && !util_url_allowed(v)) {
 		serr(L, sc, s,
 		     "url \"%.200s\" must use https (http is allowed only to "
 		     "a loopback address: localhost, 127.0.0.1, [::1])",
@@ -2008,114 +1993,13 @@ resolve_accounts(struct loader *L)
 	}
 }
 
-/*
- * Check a key file the way ssh checks a private key: a regular file that
- * only its owner can read, holding one non-empty line.  The content goes
- * to KEY (if not NULL) and is otherwise wiped.  0 or -errno with err set;
- * err never contains the content.
- */
-static int
-check_key_file(const char *path, char *key, size_t keylen, char *err,
-               size_t errlen)
-{
-	char buf[MAX_KEY_BYTES + 2];
-	struct stat st;
-	ssize_t got;
-	size_t n = 0, start = 0, end;
-	int fd, rc = 0;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot be read: %s", strerror(errno));
-		return rc;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "is not a regular file");
-		rc = -EINVAL;
-		goto fail;
-	}
-	if (st.st_mode & 077) {
-		snprintf(err, errlen,
-		         "is readable by group or others (mode %04o); run "
-		         "chmod 600 %s",
-		         (unsigned)(st.st_mode & 07777), path);
-		rc = -EPERM;
-		goto fail;
-	}
-	while (n < sizeof(buf) - 1 &&
-	       (got = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += (size_t)got;
-	if (n > MAX_KEY_BYTES) {
-		snprintf(err, errlen,
-		         "is larger than 8 KiB; it must hold "
-		         "only the API key");
-		rc = -EFBIG;
-		goto fail;
-	}
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	while (start < n && isspace((unsigned char)buf[start]))
-		start++;
-	end = start + strcspn(buf + start, "\r\n");
-	if (n == start) {
-		snprintf(err, errlen, "is empty");
-		rc = -EINVAL;
-	} else if (end != n) {
-		snprintf(err, errlen,
-		         "has more than one line; it must hold only the API "
-		         "key");
-		rc = -EINVAL;
-	} else if (key != NULL) {
-		if (n - start >= keylen) {
-			snprintf(err, errlen, "holds a key too long");
-			rc = -ENOSPC;
-		} else {
-			memcpy(key, buf + start, n - start + 1);
-		}
-	}
-fail:
-	explicit_bzero(buf, sizeof(buf));
-	close(fd);
-	return rc;
-}
-
-static int
-check_key_env(const char *v, char *key, size_t keylen, char *err, size_t errlen)
-{
-	size_t n = strlen(v), start = 0;
-
-	while (start < n && isspace((unsigned char)v[start]))
-		start++;
-	while (n > start && isspace((unsigned char)v[n - 1]))
-		n--;
-	if (n == start) {
-		snprintf(err, errlen, "KINSTA_API_KEY is empty");
-		return -EINVAL;
-	}
-	if (strcspn(v + start, "\r\n") < n - start) {
-		snprintf(err, errlen, "KINSTA_API_KEY has more than one line");
-		return -EINVAL;
-	}
-	if (key != NULL) {
-		if (n - start >= keylen) {
-			snprintf(err, errlen, "KINSTA_API_KEY is too long");
-			return -ENOSPC;
-		}
-		memcpy(key, v + start, n - start);
-		key[n - start] = '\0';
-	}
-	return 0;
-}
-
 static void
 check_keys(struct loader *L)
 {
 	struct config *cfg = L->cfg;
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
 	const char *env = getenv("KINSTA_API_KEY");
-	char err[512];
+	char err[1024];
 
 	/* Outside the service, the folder the unit's LoadCredential= lines
 	 * read from stands in for $CREDENTIALS_DIRECTORY, so that a plain
@@ -2134,13 +2018,11 @@ check_keys(struct loader *L)
 		if (a->name == NULL)
 			continue;
 		if (a->key_file != NULL) {
-			a->key_source = CONFIG_KEY_FILE;
+			a->key_source = KEYS_FILE;
 			a->key_path = a->key_file;
-			if (check_key_file(a->key_path, NULL, 0, err,
-			                   sizeof(err)) < 0)
-				lerr(L, a->file, a->line,
-				     "account \"%s\": key_file \"%s\" %s",
-				     a->name, a->key_path, err);
+			if (keys_read(KEYS_FILE, a->key_path, a->name, NULL, 0,
+			              err, sizeof(err)) < 0)
+				lerr(L, a->file, a->line, "%s", err);
 			continue;
 		}
 		if (creds != NULL && creds[0] != '\0') {
@@ -2149,27 +2031,24 @@ check_keys(struct loader *L)
 				return;
 			}
 			if (stat(path, &st) == 0) {
-				a->key_source = CONFIG_KEY_CREDENTIAL;
+				a->key_source = KEYS_CREDENTIAL;
 				a->key_path = arena_strdup(cfg->store, path);
 				if (a->key_path == NULL)
 					nomem(L);
-				else if (check_key_file(path, NULL, 0, err,
-				                        sizeof(err)) < 0)
-					lerr(
-					    L, a->file, a->line,
-					    "account \"%s\": credential \"%s\" "
-					    "%s",
-					    a->name, path, err);
+				else if (keys_read(KEYS_CREDENTIAL, path,
+				                   a->name, NULL, 0, err,
+				                   sizeof(err)) < 0)
+					lerr(L, a->file, a->line, "%s", err);
 				free(path);
 				continue;
 			}
 			free(path);
 		}
 		if (env != NULL && cfg->naccounts == 1) {
-			a->key_source = CONFIG_KEY_ENV;
-			if (check_key_env(env, NULL, 0, err, sizeof(err)) < 0)
-				lerr(L, a->file, a->line, "account \"%s\": %s",
-				     a->name, err);
+			a->key_source = KEYS_ENV;
+			if (keys_read(KEYS_ENV, NULL, a->name, NULL, 0, err,
+			              sizeof(err)) < 0)
+				lerr(L, a->file, a->line, "%s", err);
 			continue;
 		}
 		lerr(L, a->file, a->line,
@@ -2185,33 +2064,8 @@ int
 config_read_key(const struct config_account *a, char *buf, size_t len,
                 char *err, size_t errlen)
 {
-	const char *env;
-	char why[400];
-	int rc;
-
-	if (len > 0)
-		buf[0] = '\0';
-	if (a->key_source == CONFIG_KEY_ENV) {
-		if ((env = getenv("KINSTA_API_KEY")) == NULL) {
-			snprintf(err, errlen,
-			         "account \"%s\": KINSTA_API_KEY is not set",
-			         a->name);
-			return -ENOENT;
-		}
-		rc = check_key_env(env, buf, len, why, sizeof(why));
-	} else {
-		rc = check_key_file(a->key_path, buf, len, why, sizeof(why));
-	}
-	if (rc < 0) {
-		snprintf(err, errlen, "account \"%s\": %s \"%s\" %s", a->name,
-		         a->key_source == CONFIG_KEY_FILE ? "key_file"
-		                                          : "credential",
-		         a->key_path ? a->key_path : "", why);
-		if (a->key_source == CONFIG_KEY_ENV)
-			snprintf(err, errlen, "account \"%s\": %s", a->name,
-			         why);
-	}
-	return rc;
+	return keys_read(a->key_source, a->key_path, a->name, buf, len, err,
+	                 errlen);
 }
 
 /* ---- the public entry points ----------------------------------------------

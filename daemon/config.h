@@ -24,6 +24,7 @@
 
 #include "action.h"
 #include "cron.h"
+#include "keys.h"
 #include "tz.h"
 
 /* Errors beyond this many are counted, not kept. */
@@ -64,17 +65,11 @@ struct config_target {
 	size_t nexclude;
 };
 
-enum config_key_source {
-	CONFIG_KEY_FILE,       /* key_file */
-	CONFIG_KEY_CREDENTIAL, /* $CREDENTIALS_DIRECTORY/<name> */
-	CONFIG_KEY_ENV         /* KINSTA_API_KEY */
-};
-
 struct config_account {
 	const char *name;
 	const char *company;  /* UUID */
 	const char *key_file; /* as configured, resolved; NULL if unset */
-	enum config_key_source key_source;
+	enum keys_source key_source;
 	const char *key_path; /* the file the key is read from; NULL for env */
 	const char *file;
 	int line;
@@ -180,8 +175,9 @@ const char *const *config_param_list(const struct config_job *job,
 int config_target_describe(const struct config_target *t, char *buf,
                            size_t len);
 
-/* Read account A's API key into buf (trimmed, NUL-terminated); 0, or
- * -errno with a message (never the key) in err. */
+/* Read account A's API key into buf (trimmed, NUL-terminated) from its
+ * source, as keys_read; 0, or -errno with a message (never the key) in
+ * err. */
 int config_read_key(const struct config_account *a, char *buf, size_t len,
                     char *err, size_t errlen);
 

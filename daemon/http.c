@@ -9,7 +9,6 @@
  * stopped synchronously on CURL_POLL_REMOVE and freed in its close callback,
  * and shutdown closes every handle so that uv_loop_close() succeeds.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "util.h"
 
 #define DEFAULT_MAX_BODY (4u << 20)
 
@@ -367,56 +367,43 @@ drain(struct http *h)
 	}
 }
 
-/* ---- URLs --------------------------------------------------------------- */
+/* ---- public ------------------------------------------------------------- */
 
-bool
-http_url_allowed(const char *url)
+/* Clients open in this process: curl's global state is set up by the
+ * first http_init and torn down when the last client closes. */
+static unsigned clients;
+
+static int
+global_hold(char *err, size_t errlen)
 {
-	char host[256];
-	const char *p, *end;
-	size_t n;
-	unsigned char addr[16];
-
-	if (strncasecmp(url, "https://", 8) == 0)
-		return url[8] != '\0' && url[8] != '/';
-	if (strncasecmp(url, "http://", 7) != 0)
-		return false;
-	p = url + 7;
-	if (memchr(p, '@', strcspn(p, "/?#")) != NULL)
-		return false; /* userinfo could disguise the host */
-	if (*p == '[') {
-		end = strchr(p, ']');
-		if (end == NULL)
-			return false;
-		p++;
-	} else {
-		end = p + strcspn(p, ":/?#");
+	if (clients == 0 && curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+		snprintf(err, errlen, "curl_global_init failed");
+		return -EIO;
 	}
-	n = (size_t)(end - p);
-	if (n == 0 || n >= sizeof(host))
-		return false;
-	memcpy(host, p, n);
-	host[n] = '\0';
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, addr) == 1)
-		return addr[0] == 127;
-	if (inet_pton(AF_INET6, host, addr) == 1)
-		return memcmp(addr, &in6addr_loopback, 16) == 0;
-	return false;
+	clients++;
+	return 0;
 }
 
-/* ---- public ------------------------------------------------------------- */
+static void
+global_release(void)
+{
+	if (--clients == 0)
+		curl_global_cleanup();
+}
 
 int
 http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
           char *err, size_t errlen)
 {
-	struct http *h = calloc(1, sizeof(*h));
+	struct http *h = NULL;
+	int rc;
 
-	if (h == NULL) {
+	if ((rc = global_hold(err, errlen)) < 0)
+		return rc;
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto fail;
 	}
 	if (opt != NULL)
 		h->opt = *opt;
@@ -431,11 +418,10 @@ http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
 	if (h->opt.max_host_connections <= 0)
 		h->opt.max_host_connections = HTTP_HOST_CONNECTIONS;
 	h->loop = loop;
-	h->multi = curl_multi_init();
-	if (h->multi == NULL) {
+	if ((h->multi = curl_multi_init()) == NULL) {
 		snprintf(err, errlen, "curl_multi_init failed");
-		free(h);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto fail;
 	}
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
@@ -453,6 +439,10 @@ http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
 	h->open_handles = 1;
 	*out = h;
 	return 0;
+fail:
+	free(h);
+	global_release();
+	return rc;
 }
 
 /* Everything curl needs to know of one request. */
@@ -516,7 +506,7 @@ http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
 
 	if (h->closing)
 		return -ECANCELED;
-	if (!http_url_allowed(req->url))
+	if (!util_url_allowed(req->url))
 		return -EPERM;
 	if (req->bearer != NULL) {
 		for (const char *c = req->bearer; *c; c++)
@@ -609,6 +599,8 @@ http_close(struct http *h)
 	/* Closes pooled connections; may still call on_socket (REMOVE). */
 	curl_multi_cleanup(h->multi);
 	h->multi = NULL;
+	/* no curl object of this client is left */
+	global_release();
 	while (h->socks != NULL)
 		sock_close(h->socks);
 	uv_timer_stop(&h->timer);

@@ -8,6 +8,12 @@
  * get exactly one completion callback with status, headers and body, or the
  * reason there is none.  A request is never retried here: whether that is
  * safe is the caller's decision, helped by `sent`.
+ *
+ * It also owns libcurl's process-wide state: the first http_init calls
+ * curl_global_init and the last http_close curl_global_cleanup (a count
+ * of open clients), rather than a global init/cleanup pair that every
+ * program (the daemon, `run`, the tests) would have to place around its
+ * clients in the right order.  So no other file includes curl.
  */
 #ifndef KCRON_HTTP_H
 #define KCRON_HTTP_H
@@ -65,14 +71,15 @@ struct http_response {
 
 typedef void (*http_done_cb)(const struct http_response *res, void *arg);
 
-/* Create the client on loop; 0 or -errno (message in err). */
+/* Create the client on loop (the first one sets up libcurl); 0 or -errno
+ * (message in err). */
 int http_init(struct http **out, uv_loop_t *loop,
               const struct http_options *opt, char *err, size_t errlen);
 
 /* Start a request; cb runs exactly once, later, from the loop (never from
  * inside http_submit; it may submit more).  *xfer (optional) allows
  * http_cancel.  0 or -errno; -EPERM for a URL that is neither https nor http to
- * loopback. */
+ * loopback (util_url_allowed). */
 int http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
                 void *arg, struct http_xfer **xfer);
 
@@ -83,12 +90,10 @@ void http_cancel(struct http_xfer *xfer);
 /* Number of requests in flight. */
 size_t http_active(const struct http *h);
 
-/* Cancel everything (callbacks run with -ECANCELED), close the handles;
- * the loop must then run once more for the close callbacks, after which
- * the memory is gone.  Not from inside a completion callback. */
+/* Cancel everything (callbacks run with -ECANCELED), close the handles
+ * (the last client also releases libcurl); the loop must then run once
+ * more for the close callbacks, after which the memory is gone.  Not from
+ * inside a completion callback. */
 void http_close(struct http *h);
-
-/* Is url https, or http to 127.0.0.0/8, ::1 or localhost? */
-bool http_url_allowed(const char *url);
 
 #endif

@@ -4,9 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <limits.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,18 +12,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "config.h"
 #include "control.h"
 #include "cron.h"
+#include "daemon.h"
 #include "exec.h"
 #include "http.h"
+#include "keys.h"
 #include "log.h"
 #include "progress.h"
-#include "scheduler.h"
 #include "state.h"
 #include "tz.h"
 
@@ -77,6 +74,17 @@ parse_count(const char *s, long *n)
 	           : 0;
 }
 
+/* The errors of a configuration that did not load, one per line. */
+static void
+print_config_errors(const struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s\n", errs->msgs[i]);
+	if (errs->dropped > 0)
+		fprintf(stderr, "%s: ... and %zu more errors\n", config_path,
+		        errs->dropped);
+}
+
 /* Load the configuration or say why not: every error, one per line. */
 static struct config *
 load_config_flags(unsigned flags)
@@ -85,11 +93,7 @@ load_config_flags(unsigned flags)
 	struct config *cfg;
 	int rc = config_load(config_path, flags, &cfg, &errs);
 
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.msgs[i]);
-	if (errs.dropped > 0)
-		fprintf(stderr, "%s: ... and %zu more errors\n", config_path,
-		        errs.dropped);
+	print_config_errors(&errs);
 	if (rc == -ENOMEM)
 		fprintf(stderr, "kinsta-cron: %s: out of memory\n",
 		        config_path);
@@ -110,8 +114,6 @@ load_config(void)
 static int
 cmd_check(int argc, char **argv)
 {
-	static const char *const sources[] = {"key_file", "credential",
-	                                      "KINSTA_API_KEY"};
 	struct config *cfg;
 	int64_t now = (int64_t)time(NULL), t;
 	char target[256], next[64];
@@ -134,7 +136,7 @@ cmd_check(int argc, char **argv)
 		const struct config_account *a = &cfg->accounts[i];
 
 		printf("account %s: company %s, key from %s%s%s\n", a->name,
-		       a->company, sources[a->key_source],
+		       a->company, keys_source_name(a->key_source),
 		       a->key_path ? " " : "", a->key_path ? a->key_path : "");
 	}
 	for (size_t i = 0; i < cfg->njobs; i++) {
@@ -424,7 +426,6 @@ cmd_run(int argc, char **argv)
 	               : verbose   ? LOG_INFO
 	                           : LOG_NOTICE);
 	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_ALL);
 	uv_loop_init(&loop);
 	hopt.ca_file = cfg->api_ca_file;
 	hopt.total_timeout_ms = cfg->api_timeout * 1000;
@@ -450,118 +451,9 @@ out:
 		http_close(http);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
-	curl_global_cleanup();
 	log_close();
 	config_free(cfg);
 	return rc;
-}
-
-struct daemon {
-	uv_loop_t loop;
-	uv_signal_t sighup, sigterm, sigint;
-	uv_timer_t watchdog;
-	bool watchdog_on;
-	struct http *http;
-	struct scheduler *sched;
-	struct control *ctl;
-	bool stopping;
-};
-
-static int
-on_control_status(FILE *out, void *arg)
-{
-	struct daemon *d = arg;
-
-	return scheduler_report(d->sched, out);
-}
-
-static int
-on_control_trigger(const char *job, FILE *out, void *arg)
-{
-	struct daemon *d = arg;
-
-	return scheduler_trigger(d->sched, job, out);
-}
-
-static void
-notify_status(struct daemon *d, const char *prefix)
-{
-	char status[512];
-
-	scheduler_status(d->sched, status, sizeof(status));
-	sd_notifyf(0, "READY=1\nSTATUS=%s%s", prefix, status);
-}
-
-static void
-on_sighup(uv_signal_t *h, int signum)
-{
-	struct daemon *d = h->data;
-	struct config_errors errs = {0};
-	struct config *cfg = NULL;
-	struct timespec ts;
-
-	(void)signum;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-	           (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
-	log_msg(LOG_INFO, "event=reload path=%s", config_path);
-	if (config_load(config_path, 0, &cfg, &errs) < 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_msg(LOG_ERR, "%s", errs.msgs[i]);
-		log_msg(LOG_ERR,
-		        "event=reload-failed errors=%zu reason=\"keeping the "
-		        "running configuration; nothing changed\"",
-		        errs.n + errs.dropped);
-		config_errors_free(&errs);
-		notify_status(d, "reload failed, running the old "
-		                 "configuration; ");
-		return;
-	}
-	config_errors_free(&errs);
-	scheduler_reload(d->sched, cfg);
-	/* loading peaks far above what a config keeps (libconfig's tree):
-	 * give the pages back instead of carrying the peak for good */
-	malloc_trim(0);
-	log_msg(LOG_INFO, "event=reloaded jobs=%zu accounts=%zu", cfg->njobs,
-	        cfg->naccounts);
-	notify_status(d, "");
-}
-
-static void
-on_watchdog(uv_timer_t *t)
-{
-	(void)t;
-	sd_notify(0, "WATCHDOG=1");
-}
-
-static void
-on_closed(uv_handle_t *h)
-{
-	(void)h;
-}
-
-static void
-on_sigterm(uv_signal_t *h, int signum)
-{
-	struct daemon *d = h->data;
-
-	if (d->stopping)
-		return;
-	d->stopping = true;
-	sd_notify(0, "STOPPING=1");
-	log_msg(LOG_INFO, "event=stop signal=%s in_flight=%zu",
-	        signum == SIGINT ? "SIGINT" : "SIGTERM",
-	        scheduler_active(d->sched));
-	/* runs in flight stay in state.json and resume at the next start */
-	if (d->ctl != NULL)
-		control_close(d->ctl);
-	scheduler_stop(d->sched);
-	http_close(d->http);
-	uv_close((uv_handle_t *)&d->sighup, on_closed);
-	uv_close((uv_handle_t *)&d->sigterm, on_closed);
-	uv_close((uv_handle_t *)&d->sigint, on_closed);
-	if (d->watchdog_on)
-		uv_close((uv_handle_t *)&d->watchdog, on_closed);
 }
 
 static int
@@ -573,22 +465,20 @@ cmd_daemon(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct daemon d = {0};
-	struct config *cfg;
-	struct state *st = NULL;
-	char err[512] = "", warn[1024] = "";
-	bool to_stderr = false;
-	int opt, verbose = 0, prio;
-	uint64_t wd_usec = 0;
+	struct daemon_options dopt = {.config_path = config_path};
+	struct config_errors errs = {0};
+	struct daemon *d;
+	char err[1024];
+	int opt, rc;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			to_stderr = true;
+			dopt.log_stderr = true;
 			break;
 		case 'v':
-			verbose++;
+			dopt.verbose++;
 			break;
 		case 'h':
 			usage(stdout);
@@ -601,97 +491,17 @@ cmd_daemon(int argc, char **argv)
 		fprintf(stderr, "kinsta-cron: daemon takes no arguments\n");
 		return EXIT_USAGE;
 	}
-	/* Big, short-lived buffers (the config's text, libconfig's tree,
-	 * a state.json being written) come from mmap and go back whole:
-	 * glibc's adaptive threshold would otherwise move them onto the heap
-	 * after the first one, where they leave a high-water mark. */
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	if ((cfg = load_config()) == NULL) {
-		sd_notifyf(0, "STATUS=configuration errors in %s", config_path);
+	rc = daemon_init(&d, &dopt, &errs, err, sizeof(err));
+	print_config_errors(&errs);
+	config_errors_free(&errs);
+	if (rc < 0) {
+		fprintf(stderr, "kinsta-cron: %s\n", err);
 		return 1;
 	}
-	prio =
-	    verbose > 1 || (cfg->log_level && !strcmp(cfg->log_level, "debug"))
-	        ? LOG_DEBUG
-	        : LOG_INFO;
-	log_open(to_stderr, prio);
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_ALL);
-	if (state_dir_check(cfg->state_dir, err, sizeof(err)) < 0 ||
-	    (st = calloc(1, sizeof(*st))) == NULL) {
-		if (st == NULL && err[0] == '\0')
-			snprintf(err, sizeof(err), "out of memory");
-		log_msg(LOG_ERR, "cannot start: %s", err);
-		sd_notifyf(0, "STATUS=cannot start: %s", err);
-		config_free(cfg);
-		curl_global_cleanup();
-		return 1;
-	}
-	switch (state_load(st, cfg->state_dir, warn, sizeof(warn))) {
-	case 0:
-		break;
-	case 1:
-		log_msg(LOG_WARNING, "%s", warn);
-		break;
-	default: /* a bad state file that could not be moved aside */
-		log_msg(LOG_ERR, "%s", warn);
-		sd_notifyf(0, "STATUS=%s", warn);
-		free(st);
-		config_free(cfg);
-		curl_global_cleanup();
-		return 1;
-	}
-	uv_loop_init(&d.loop);
-	{
-		struct http_options hopt = {.ca_file = cfg->api_ca_file,
-		                            .total_timeout_ms =
-		                                cfg->api_timeout * 1000};
-
-		if (http_init(&d.http, &d.loop, &hopt, err, sizeof(err)) < 0 ||
-		    scheduler_init(&d.sched, &d.loop, cfg, st, d.http, err,
-		                   sizeof(err)) < 0) {
-			log_msg(LOG_ERR, "cannot start: %s", err);
-			return 1;
-		}
-	}
-	uv_signal_init(&d.loop, &d.sighup);
-	uv_signal_init(&d.loop, &d.sigterm);
-	uv_signal_init(&d.loop, &d.sigint);
-	d.sighup.data = d.sigterm.data = d.sigint.data = &d;
-	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
-	uv_signal_start(&d.sigterm, on_sigterm, SIGTERM);
-	uv_signal_start(&d.sigint, on_sigterm, SIGINT);
-	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
-		uv_timer_init(&d.loop, &d.watchdog);
-		uv_timer_start(&d.watchdog, on_watchdog, wd_usec / 2000,
-		               wd_usec / 2000 ? wd_usec / 2000 : 1);
-		d.watchdog_on = true;
-	}
-	scheduler_start(d.sched);
-	malloc_trim(0); /* the load's peak, as after a reload */
-	{
-		struct control_hooks ch = {on_control_status,
-		                           on_control_trigger, &d};
-		char path[256];
-
-		control_path(cfg->state_dir, path, sizeof(path));
-		if (control_start(&d.ctl, &d.loop, path, &ch, err,
-		                  sizeof(err)) < 0)
-			log_msg(LOG_WARNING,
-			        "event=control-unavailable reason=\"%s\"", err);
-	}
-	log_msg(LOG_INFO,
-	        "event=start version=%s jobs=%zu accounts=%zu state_dir=%s",
-	        KCRON_VERSION, cfg->njobs, cfg->naccounts, cfg->state_dir);
-	notify_status(&d, "");
-	uv_run(&d.loop, UV_RUN_DEFAULT);
-	uv_run(&d.loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(&d.loop) != 0)
-		log_msg(LOG_WARNING, "event=exit reason=\"handles left open\"");
-	log_msg(LOG_INFO, "event=exit");
-	curl_global_cleanup();
-	log_close();
-	return 0;
+	/* a failed start is in the log already */
+	rc = daemon_start(d, err, sizeof(err)) < 0 || daemon_run(d) < 0;
+	daemon_free(d);
+	return rc;
 }
 
 static int

@@ -1,13 +1,16 @@
 /*
  * util: shared helpers.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
-#include <time.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -50,6 +53,58 @@ util_wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+util_random_u64(void)
+{
+	uint64_t r = 0;
+
+	/* Early at boot the pool may not be ready: a daemon started then
+	 * must not wait for it to spread its retries. */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = ((uint64_t)random() << 32) ^ (uint64_t)random();
+	return r;
+}
+
+bool
+util_url_allowed(const char *url)
+{
+	unsigned char addr[16];
+	char host[256];
+	const char *p, *end;
+	size_t n;
+	bool v6;
+
+	if (strncasecmp(url, "https://", 8) == 0)
+		return url[8] != '\0' && url[8] != '/';
+	if (strncasecmp(url, "http://", 7) != 0)
+		return false;
+	p = url + 7;
+	if (memchr(p, '@', strcspn(p, "/?#")) != NULL)
+		return false;
+	/* an address, never a name resolved later: a prefix test would let
+	 * 127.0.0.1.nip.io through */
+	if ((v6 = *p == '[')) {
+		/* after the ']': a port, a path or the end (strchr finds
+		 * the NUL too) */
+		if ((end = strchr(++p, ']')) == NULL ||
+		    strchr(":/?#", end[1]) == NULL)
+			return false;
+	} else {
+		end = p + strcspn(p, ":/?#");
+	}
+	n = (size_t)(end - p);
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	if (v6)
+		return inet_pton(AF_INET6, host, addr) == 1 &&
+		       memcmp(addr, &in6addr_loopback, sizeof(addr)) == 0;
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	return inet_pton(AF_INET, host, addr) == 1 && addr[0] == 127;
 }
 
 size_t
@@ -98,14 +153,4 @@ util_utf8_len(const unsigned char *s, size_t n)
 		return 4;
 	}
 	return 0;
-}
-
-uint64_t
-util_random_u64(void)
-{
-	uint64_t r;
-
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
-		r = (uint64_t)random() << 32 ^ (uint64_t)random();
-	return r;
 }

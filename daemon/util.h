@@ -4,6 +4,7 @@
 #ifndef KCRON_UTIL_H
 #define KCRON_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,9 +27,16 @@ util_floor_div(int64_t a, int64_t b)
 /* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
 int64_t util_wall_ms(void);
 
-/* 64 random bits for jitter (getrandom, or random() when the kernel has
- * no entropy ready yet: jitter needs spread, not secrecy). */
+/* 64 random bits for jitter and backoff (not for secrets): getrandom(2)
+ * without blocking, random() when the kernel has none to give yet. */
 uint64_t util_random_u64(void);
+
+/* Is url https (with a host), or plain http to a loopback host: an IPv4
+ * address in 127.0.0.0/8, [::1] or localhost (any case)?  Userinfo is
+ * refused, since "http://127.0.0.1@evil.example/" goes to evil.example.
+ * The one rule for config's check and http's refusal, so that a URL the
+ * configuration accepts is never refused at run time. */
+bool util_url_allowed(const char *url);
 
 /* Length of the well-formed UTF-8 sequence at s (n bytes left), or 0 when
  * it is not one (overlong forms, surrogates, above U+10FFFF, truncated);

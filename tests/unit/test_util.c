@@ -2,6 +2,7 @@
  * Tests for daemon/util.c.
  */
 #include <errno.h>
+#include <stdbool.h>
 
 #include "test.h"
 #include "util.h"
@@ -105,6 +106,91 @@ test_wall_ms(void)
 	CHECK(b >= a);
 }
 
+/* Not a test of randomness: that the bits vary, high ones included (a
+ * modulo of jitter_s * 1000 needs more than 31 of them). */
+static void
+test_random(void)
+{
+	uint64_t seen_or = 0, seen_and = UINT64_MAX, first = util_random_u64();
+	int same = 0;
+
+	for (int i = 0; i < 64; i++) {
+		uint64_t r = util_random_u64();
+
+		seen_or |= r;
+		seen_and &= r;
+		same += r == first;
+	}
+	CHECK(same < 2);
+	CHECK(seen_or >> 32 != 0);
+	CHECK(seen_and != seen_or);
+}
+
+/* The loopback rule that config and http share; the cases of both rules
+ * it replaced (a prefix test in config, inet_pton in http). */
+static void
+test_url_allowed(void)
+{
+	static const char *const yes[] = {
+	    "https://api.kinsta.com/v2",
+	    "HTTPS://api.kinsta.com",
+	    "https://user@api.kinsta.com/", /* TLS checks the name anyway */
+	    "http://127.0.0.1:8080/v2",
+	    "http://127.0.0.1",
+	    "http://127.1.2.3/",
+	    "http://127.255.255.255:1/",
+	    "HTTP://127.0.0.1/",
+	    "http://[::1]:99/v2",
+	    "http://[::1]",
+	    "http://[0:0:0:0:0:0:0:1]/",
+	    "http://localhost:1/",
+	    "http://LocalHost/v2",
+	    "http://localhost?x",
+	    "http://127.0.0.1#frag",
+	};
+	static const char *const no[] = {
+	    "http://api.kinsta.com/v2",
+	    "http://10.0.0.1/",
+	    "http://128.0.0.1/",
+	    "http://[::2]/",
+	    "http://[::ffff:127.0.0.1]/",
+	    "http://[127.0.0.1]/",
+	    "http://[::1]evil.example/",
+	    "http://[::1/",
+	    "http://::1/",
+	    "http://127.0.0.1@evil.example/",
+	    "http://user:pw@127.0.0.1/",
+	    "http://user@localhost/",
+	    "http://127.evil.com/",
+	    "http://127.0.0.1.nip.io/",
+	    "http://127.1/",
+	    "http://127.0.0.1./",
+	    "http://0177.0.0.1/",
+	    "http://localhost.evil.example/",
+	    "http://localhost./",
+	    "http://evil.example/127.0.0.1",
+	    "ftp://127.0.0.1/",
+	    "file:///etc/passwd",
+	    "127.0.0.1",
+	    "https://",
+	    "https:///x",
+	    "http://",
+	    "http://:8080/",
+	    "",
+	};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!util_url_allowed(yes[i])) {
+			fprintf(stderr, "refused: %s\n", yes[i]);
+			CHECK(false);
+		}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (util_url_allowed(no[i])) {
+			fprintf(stderr, "allowed: %s\n", no[i]);
+			CHECK(false);
+		}
+}
+
 int
 main(void)
 {
@@ -114,5 +200,7 @@ main(void)
 	test_text_prefix();
 	test_grow();
 	test_wall_ms();
+	test_random();
+	test_url_allowed();
 	return test_report("test_util");
 }
