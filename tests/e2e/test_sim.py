@@ -1,4 +1,4 @@
-"""Tests of the Kinsta API simulator (tests/sim/kinsta_sim.py) itself.
+"""Tests of the Kinsta API simulator (the package tests/sim/kinsta_sim) itself.
 
 Run: /usr/bin/python3 -m pytest -q tests/e2e/test_sim.py
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 SIM_DIR = Path(__file__).resolve().parent.parent / "sim"
-SIM_PY = SIM_DIR / "kinsta_sim.py"
+SIM_PKG = SIM_DIR / "kinsta_sim"  # `python3 SIM_PKG ...` runs it
 sys.path.insert(0, str(SIM_DIR))
 
 import kinsta_sim  # noqa: E402
@@ -133,7 +133,7 @@ def api(sim):
 
 def start_subprocess(*args):
     p = subprocess.Popen([sys.executable if os.path.exists(sys.executable) else "/usr/bin/python3",
-                          str(SIM_PY), "--port", "0", "--quiet", *args],
+                          str(SIM_PKG), "--port", "0", "--quiet", *args],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     m = re.fullmatch(r"KINSTA_SIM_PORT=(\d+)\n", line)
