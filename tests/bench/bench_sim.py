@@ -15,7 +15,7 @@ cost    BENCH_SIM_REQUESTS (5000) GET /v2/validate, then as many of the
         POSTs, back to back on one connection: the simulator process's CPU
         time per request (µs), and the round trip.
 
-The simulator runs as its own process (tests/sim/kinsta_sim.py), so that
+The simulator runs as its own process (tests/sim/kinsta_sim), so that
 this client does not share its interpreter.
 """
 import json

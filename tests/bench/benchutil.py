@@ -1,6 +1,6 @@
 """Shared helpers of the end-to-end benchmarks (Python standard library only).
 
-The simulator (tests/sim/kinsta_sim.py) runs as its own process, so that
+The simulator (tests/sim/kinsta_sim) runs as its own process, so that
 its CPU use does not disturb the harness; the daemon runs as
 `kinsta-cron -c FILE daemon --log-stderr` and its log lines are read by a
 thread that notes when each arrived.  Everything listens on 127.0.0.1.
@@ -20,7 +20,7 @@ import urllib.request
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # the simulator stamps each request with its kernel arrival time, so its
 # records measure the daemon, not the simulator's own queueing
-SIM = os.path.join(TOP, "tests", "sim", "kinsta_sim.py")
+SIM = os.path.join(TOP, "tests", "sim", "kinsta_sim")   # the package: `python3 SIM` runs it
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 KEY = "bench-key-0001"
@@ -75,7 +75,7 @@ class Sim:
         path = os.path.join(workdir, "seed.json")
         with open(path, "w") as fh:
             json.dump(seed_obj, fh)
-        cmd = [PY, SIM, "--quiet", "--port", "0", "--state", path,
+        cmd = [PY, "-B", SIM, "--quiet", "--port", "0", "--state", path,
                "--op-seconds", str(op_seconds), "--rate-company", str(rate_company),
                "--rate-ip", str(rate_ip), "--rate-window", str(rate_window),
                "--rate-create", "1000000", "--rate-logs", "1000000"]

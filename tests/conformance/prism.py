@@ -60,7 +60,11 @@ from pathlib import Path
 from typing import List, NamedTuple, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_SPEC = Path("/work/shared/kinsta-api/openapi.json")
+# Kinsta's document is not in the repository: it is looked for in the
+# project's shared folder beside it (../shared relative to the repository
+# root), unless $KINSTA_OPENAPI names it.
+REPO_ROOT = HERE.parent.parent
+DEFAULT_SPEC = REPO_ROOT.parent / "shared" / "kinsta-api" / "openapi.json"
 PRISM_BIN = HERE / "node_modules" / ".bin" / "prism"
 INSTALL_SH = HERE / "install.sh"
 PRISM_ERROR_TYPE = "https://stoplight.io/prism/errors#"
@@ -76,8 +80,23 @@ class PrismUnavailable(RuntimeError):
 
 
 def spec_path() -> Path:
-    """Kinsta's OpenAPI document: $KINSTA_OPENAPI, else the shared copy."""
+    """Kinsta's OpenAPI document: $KINSTA_OPENAPI, else
+    ../shared/kinsta-api/openapi.json relative to the repository root."""
     return Path(os.environ.get("KINSTA_OPENAPI") or DEFAULT_SPEC)
+
+
+def spec_absent(spec: Optional[os.PathLike] = None) -> Optional[str]:
+    """None when Kinsta's OpenAPI document is there; else why not, naming
+    both ways to provide it."""
+    spec = Path(spec) if spec else spec_path()
+    if spec.is_file():
+        return None
+    env = os.environ.get("KINSTA_OPENAPI")
+    where = f"KINSTA_OPENAPI={env}" if env and Path(env) == spec else str(spec)
+    return (f"Kinsta's OpenAPI document is ABSENT ({where} is not a file): "
+            "put it at ../shared/kinsta-api/openapi.json relative to the "
+            f"repository root ({DEFAULT_SPEC}), or set KINSTA_OPENAPI to its "
+            "path; the conformance tests cannot run without it")
 
 
 def ensure_installed(timeout: float = 600) -> Path:
@@ -289,7 +308,7 @@ class Prism:
               timeout: float = 60.0) -> "Prism":
         spec = Path(spec) if spec else spec_path()
         if not spec.is_file():
-            raise PrismUnavailable(f"OpenAPI document {spec} is absent (set KINSTA_OPENAPI)")
+            raise PrismUnavailable(spec_absent(spec))
         if not PRISM_BIN.exists():
             raise PrismUnavailable(f"{PRISM_BIN} missing: run {INSTALL_SH}")
         if shutil.which("node") is None:

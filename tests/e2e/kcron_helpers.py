@@ -12,7 +12,7 @@ What it offers:
   tree (``$KCRON_SOURCE_DIR``), as ctest passes them.
 * Seed facts of the simulator (companies, sites, environment ids), see
   tests/sim/README.md.
-* ``Sim``: the simulator (tests/sim/kinsta_sim.py) as a subprocess on
+* ``Sim``: the simulator (the package tests/sim/kinsta_sim) as a subprocess on
   127.0.0.1 with a port chosen by the OS, and its /_sim/ control API.
 * ``lc()``, ``job()``, ``write_config()``: libconfig text from Python
   values, and a configuration folder with a 0600 key file.
@@ -35,7 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.environ.get("KCRON_SOURCE_DIR",
                                      os.path.join(HERE, "..", "..")))
 BIN = os.environ.get("KCRON_BIN", "kinsta-cron")
-SIM_PY = os.path.join(SRC, "tests", "sim", "kinsta_sim.py")
+# the simulator package; `python3 SIM_PKG ...` runs its command line
+SIM_PKG = os.path.join(SRC, "tests", "sim", "kinsta_sim")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
     else sys.executable
 
@@ -103,7 +104,7 @@ def wait_for(cond, timeout=30.0, interval=0.1, what="condition"):
 # --- the simulator --------------------------------------------------------
 
 class Sim:
-    """tests/sim/kinsta_sim.py in a subprocess on 127.0.0.1.
+    """The simulator (tests/sim/kinsta_sim) in a subprocess on 127.0.0.1.
 
     Sim(op_seconds=0.3, rate_company=3, ...) takes the simulator's command
     line options with underscores (see tests/sim/README.md); `keys` adds
@@ -112,7 +113,7 @@ class Sim:
     """
 
     def __init__(self, keys=(), quiet=True, **opts):
-        args = [PYTHON, SIM_PY, "--port", "0"]
+        args = [PYTHON, SIM_PKG, "--port", "0"]
         if quiet:
             args.append("--quiet")
         for k in (KEY + "=" + ACME, GLOBEX_KEY + "=" + GLOBEX) + tuple(keys):

@@ -4,10 +4,15 @@ Kinsta's OpenAPI document, and every request the daemon sends must pass
 Prism's request validation (zero violations).
 
 Needs Kinsta's document ($KINSTA_OPENAPI, else
-/work/shared/kinsta-api/openapi.json) and node; Prism itself is pinned by
-tests/conformance/package-lock.json and installed by
-tests/conformance/install.sh. When the document or Prism cannot be had the
-tests SKIP and say why (never a silent pass).
+../shared/kinsta-api/openapi.json relative to the repository root) and
+node; Prism itself is pinned by tests/conformance/package-lock.json and
+installed by tests/conformance/install.sh. When the document or Prism
+cannot be had the tests SKIP and say why (never a silent pass).
+
+Every job runs once, in the order of JOBS, in the module-scoped fixture
+action_runs, which records what each run sent; test_action checks one job's
+run and test_every_action_route_was_sent all of them, so either can be run
+alone (`-k every_action_route` does every run first).
 
 What Prism's mock answers (the spec's examples, read from the spec, see
 test_spec_examples_match_the_config): GET /sites lists one site, name
@@ -37,7 +42,9 @@ import subprocess
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import List, Optional, Tuple
 
 import pytest
 
@@ -214,19 +221,16 @@ ACTION_ROUTES = {
 }
 
 PRISM = None  # the module's Prism, for replays
-SEEN = {}  # job -> list of (method, template) it sent, filled by test_action
 
 
 # ---- fixtures and helpers ---------------------------------------------------
 
 def _spec():
-    spec = prism_mod.spec_path()
-    if not spec.is_file():
-        why = (f"Kinsta's OpenAPI document {spec} is ABSENT: set KINSTA_OPENAPI "
-               "to its path (conformance tests cannot run without it)")
+    why = prism_mod.spec_absent()
+    if why:
         warnings.warn(why)  # shown by a plain `pytest -q` too, unlike skip reasons
         pytest.skip(why)
-    return spec
+    return prism_mod.spec_path()
 
 
 @pytest.fixture(scope="module")
@@ -313,6 +317,38 @@ def outcomes(stdout):
             if ln.startswith("job=")]
 
 
+@dataclass
+class ActionRun:
+    """One `kinsta-cron run JOB` against a freshly reset Prism."""
+    proc: Optional[subprocess.CompletedProcess]  # None when the run raised
+    error: Optional[BaseException]               # what it raised (a timeout, a leak)
+    took: float
+    report: str                                  # Prism's summary of the run
+    exchanges: List[prism_mod.Exchange]          # what the run sent, in order
+    violations: List[prism_mod.Violation]
+    sent: List[Tuple[str, str]]                  # (method, spec path template) per request
+
+
+@pytest.fixture(scope="module")
+def action_runs(tree, prism, routes):
+    """Every job of JOBS run once, in order: job -> ActionRun. A run that
+    raises is recorded, and reported by its own test_action."""
+    runs = {}
+    for job in JOBS:
+        prism.reset()
+        t0 = time.monotonic()
+        try:
+            p, err = run(tree, "run", job), None
+        except Exception as e:  # a timeout, a leaked key: for that job's test
+            p, err = None, e
+        took = time.monotonic() - t0
+        exs = prism.requests()
+        runs[job] = ActionRun(p, err, took, prism.report(), exs, prism.violations(),
+                              [(ex.method, template(routes, ex.method, ex.path)) for ex in exs])
+    prism.reset()
+    return runs
+
+
 # ---- tests ------------------------------------------------------------------
 
 def test_spec_examples_match_the_config(mock):
@@ -351,30 +387,29 @@ def test_config_checks(tree):
 
 
 @pytest.mark.parametrize("job", list(JOBS))
-def test_action(job, tree, mock, routes):
+def test_action(job, tree, action_runs):
     _, want, must_send = JOBS[job]
-    t0 = time.monotonic()
-    p = run(tree, "run", job)
-    took = time.monotonic() - t0
-    report = mock.report()
+    r = action_runs[job]
+    if r.error is not None:
+        raise r.error
+    p, took, report = r.proc, r.took, r.report
     got = outcomes(p.stdout)
-    sent = [(ex.method, template(routes, ex.method, ex.path)) for ex in mock.requests()]
-    SEEN[job] = sent
+    sent = r.sent
     ctx = f"\nstdout:\n{p.stdout}\nstderr:\n{p.stderr[-2000:]}\nprism ({took:.1f}s):\n{report}"
-    violations = [v for v in mock.violations() if not _spec_defect(v)]
+    violations = [v for v in r.violations if not _spec_defect(v)]
     assert violations == [], "Prism rejected requests:" + ctx
     assert [o.get("outcome") for o in got] == want, ctx
     assert p.returncode == (0 if set(want) <= {"succeeded", "skipped"} else 1), ctx
     missing = [r for r in must_send if r not in sent]
     assert not missing, f"never sent {missing}" + ctx
     assert all(not t.startswith("?") for _, t in sent), "a path outside the spec" + ctx
-    for ex in mock.requests():
+    for ex in r.exchanges:
         assert ex.header("Authorization") == f"Bearer {KEY}", ctx
         if ex.body:
             assert "application/json" in (ex.header("Content-Type") or ""), ctx
     check = globals().get(f"_check_{job.replace('-', '_')}")
     if check:
-        check(mock.requests(), tree, ctx)
+        check(r.exchanges, tree, ctx)
 
 
 # Kinsta's OpenAPI 1.87.0 declares GET /static-sites/deployments/{deployment_id}
@@ -501,12 +536,12 @@ def _check_report(exs, tree, ctx):
     assert env["theme_updates"][0]["name"] == "twentytwentythree" and env["backups"] == 1, doc
 
 
-def test_every_action_route_was_sent():
-    """Across all the runs above, every kind of request the actions are meant
-    to send reached Prism at least once (a job that sends nothing cannot pass)."""
-    if set(SEEN) != set(JOBS):
-        pytest.skip(f"needs every test_action run first (ran: {sorted(SEEN)})")
-    seen = {r for sent in SEEN.values() for r in sent}
+def test_every_action_route_was_sent(action_runs):
+    """Across the runs of every job, every kind of request the actions are
+    meant to send reached Prism at least once (a job that sends nothing
+    cannot pass)."""
+    assert set(action_runs) == set(JOBS)
+    seen = {r for run in action_runs.values() for r in run.sent}
     missing = sorted(ACTION_ROUTES - seen)
     assert not missing, f"never sent: {missing}; seen: {sorted(seen)}"
 

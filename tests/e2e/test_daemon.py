@@ -1,5 +1,5 @@
 """End-to-end tests of `kinsta-cron daemon`: the real binary against the
-Kinsta API simulator (tests/sim/kinsta_sim.py, in this process), with
+Kinsta API simulator (tests/sim/kinsta_sim, in this process), with
 six-field schedules so that jobs fire every few seconds.
 
 What is proved here: fires on a seconds schedule, operations followed to

@@ -634,7 +634,7 @@ def test_report_of_a_company_without_sites(tmp_path):
     empty lists."""
     import subprocess
     seed = json.loads(subprocess.run(
-        [kh.PYTHON, kh.SIM_PY, "--dump-seed"], check=True,
+        [kh.PYTHON, kh.SIM_PKG, "--dump-seed"], check=True,
         capture_output=True, text=True).stdout)
     for c in seed["companies"]:
         if c["id"] == kh.ACME:

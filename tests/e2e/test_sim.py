@@ -1,4 +1,4 @@
-"""Tests of the Kinsta API simulator (tests/sim/kinsta_sim.py) itself.
+"""Tests of the Kinsta API simulator (the package tests/sim/kinsta_sim) itself.
 
 Run: /usr/bin/python3 -m pytest -q tests/e2e/test_sim.py
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 SIM_DIR = Path(__file__).resolve().parent.parent / "sim"
-SIM_PY = SIM_DIR / "kinsta_sim.py"
+SIM_PKG = SIM_DIR / "kinsta_sim"  # `python3 SIM_PKG ...` runs it
 sys.path.insert(0, str(SIM_DIR))
 
 import kinsta_sim  # noqa: E402
@@ -133,7 +133,7 @@ def api(sim):
 
 def start_subprocess(*args):
     p = subprocess.Popen([sys.executable if os.path.exists(sys.executable) else "/usr/bin/python3",
-                          str(SIM_PY), "--port", "0", "--quiet", *args],
+                          str(SIM_PKG), "--port", "0", "--quiet", *args],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     m = re.fullmatch(r"KINSTA_SIM_PORT=(\d+)\n", line)
@@ -169,6 +169,29 @@ def test_subprocess_port_line_and_sigterm():
             p.wait()
 
 
+def test_subprocess_as_module():
+    """`python3 -m kinsta_sim` (tests/sim on the import path) is the same
+    command line as running the package folder."""
+    env = dict(os.environ, PYTHONPATH=str(SIM_DIR), PYTHONDONTWRITEBYTECODE="1")
+    out = subprocess.run(["/usr/bin/python3", "-m", "kinsta_sim", "--dump-seed"], env=env,
+                         cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == kinsta_sim.default_seed()
+    p = subprocess.Popen(["/usr/bin/python3", "-m", "kinsta_sim", "--port", "0", "--quiet"],
+                         env=env, cwd=tempfile.gettempdir(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        m = re.fullmatch(r"KINSTA_SIM_PORT=(\d+)\n", p.stdout.readline())
+        assert m, p.stderr.read() if p.poll() is not None else ""
+        assert request(int(m.group(1)), "GET", "/v2/validate").status == 200
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=5) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def _swallow(fn, *a, **kw):
     try:
         fn(*a, **kw)
@@ -186,7 +209,7 @@ def test_subprocess_sigint_and_keys_and_seed_file_and_log():
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(seed, fh)
         path = fh.name
-    p = subprocess.Popen(["/usr/bin/python3", str(SIM_PY), "--port", "0", "--state", path,
+    p = subprocess.Popen(["/usr/bin/python3", str(SIM_PKG), "--port", "0", "--state", path,
                           "--key", "extra-key=cccccccc-0000-4000-8000-000000000003", "--key", "plain-key"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
