@@ -2060,14 +2060,6 @@ check_keys(struct loader *L)
 	}
 }
 
-int
-config_read_key(const struct config_account *a, char *buf, size_t len,
-                char *err, size_t errlen)
-{
-	return keys_read(a->key_source, a->key_path, a->name, buf, len, err,
-	                 errlen);
-}
-
 /* ---- the public entry points ----------------------------------------------
  */
 

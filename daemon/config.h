@@ -175,10 +175,4 @@ const char *const *config_param_list(const struct config_job *job,
 int config_target_describe(const struct config_target *t, char *buf,
                            size_t len);
 
-/* Read account A's API key into buf (trimmed, NUL-terminated) from its
- * source, as keys_read; 0, or -errno with a message (never the key) in
- * err. */
-int config_read_key(const struct config_account *a, char *buf, size_t len,
-                    char *err, size_t errlen);
-
 #endif

@@ -16,6 +16,7 @@
 
 #include "call.h"
 #include "envlock.h"
+#include "keys.h"
 #include "exec.h"
 #include "listing.h"
 #include "log.h"
@@ -62,8 +63,7 @@ struct exec {
 	struct ops_book *durations;
 	struct run *runs;
 	size_t pending_closes;
-	char **keys; /* per account of cfg: the key once read, or "" */
-	size_t nkeys;
+	struct keys keys; /* of cfg's accounts, read once */
 	bool closing;
 };
 
@@ -77,57 +77,24 @@ now_ms(const struct exec *ex)
 
 /* ---- keys --------------------------------------------------------------- */
 
-/* The job's account key into key: read once per account of the current
- * config (a run must not cost a file read), and from the file for a run of
- * an older config; 0 or -errno. */
+/* The job's account key into key: from the cache for the current config
+ * (a run must not cost a file read), from its source for a run of an older
+ * config; 0 or -errno. */
 static int
 load_key(struct exec *ex, const struct config *cfg,
          const struct config_job *job, char *key)
 {
+	const struct config_account *a = &cfg->accounts[job->account];
 	char err[256];
-	char *cached = cfg == ex->cfg && job->account < ex->nkeys
-	                   ? ex->keys[job->account]
-	                   : NULL;
 	int rc;
 
-	if (cached != NULL && cached[0] != '\0') {
-		memcpy(key, cached, KEY_MAX);
-		return 0;
-	}
-	rc = config_read_key(&cfg->accounts[job->account], key, KEY_MAX, err,
-	                     sizeof(err));
-	if (rc < 0)
-		return rc;
-	log_secret_add(key);
-	if (cached != NULL)
-		memcpy(cached, key, KEY_MAX);
-	return 0;
-}
-
-static void
-forget_keys(struct exec *ex)
-{
-	for (size_t i = 0; i < ex->nkeys; i++) {
-		explicit_bzero(ex->keys[i], KEY_MAX);
-		free(ex->keys[i]);
-	}
-	free(ex->keys);
-	ex->keys = NULL;
-	ex->nkeys = 0;
-}
-
-/* Empty key slots for cfg's accounts (filled by load_key). */
-static void
-make_keys(struct exec *ex, const struct config *cfg)
-{
-	forget_keys(ex);
-	if ((ex->keys = calloc(cfg->naccounts + 1, sizeof(*ex->keys))) == NULL)
-		return;
-	for (size_t i = 0; i < cfg->naccounts; i++)
-		if ((ex->keys[i] = calloc(1, KEY_MAX)) != NULL)
-			ex->nkeys = i + 1;
-		else
-			break;
+	if (cfg == ex->cfg)
+		return keys_get(&ex->keys, job->account, a->key_source,
+		                a->key_path, a->name, key, KEY_MAX, err,
+		                sizeof(err));
+	rc = keys_read(a->key_source, a->key_path, a->name, key, KEY_MAX, err,
+	               sizeof(err));
+	return rc < 0 ? rc : log_secret_add(key);
 }
 
 /* ---- the end of a run --------------------------------------------------- */
@@ -156,7 +123,7 @@ close_done(void *arg)
 	struct exec *ex = arg;
 
 	if (--ex->pending_closes == 0 && ex->closing) {
-		forget_keys(ex);
+		keys_free(&ex->keys);
 		ops_book_free(&ex->own_durations);
 		free(ex);
 	}
@@ -664,7 +631,7 @@ exec_init(struct exec **out, uv_loop_t *loop, struct http *h,
 		free(ex);
 		return rc;
 	}
-	make_keys(ex, cfg);
+	keys_init(&ex->keys, cfg->naccounts);
 	*out = ex;
 	return 0;
 }
@@ -674,7 +641,8 @@ exec_set_config(struct exec *ex, const struct config *cfg)
 {
 	ex->cfg = cfg;
 	calls_set_url(ex->calls, cfg->api_url);
-	make_keys(ex, cfg); /* keys are read again under a new config */
+	keys_init(&ex->keys,
+	          cfg->naccounts); /* read again under a new config */
 }
 
 bool

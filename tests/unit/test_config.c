@@ -553,8 +553,9 @@ test_agency(void)
 	snprintf(want, sizeof(want), "%s/conf.d/10-alpha.conf", dir);
 	CHECK_STR(cfg->accounts[1].file, want);
 	CHECK_INT(cfg->accounts[1].line, 3);
-	CHECK_INT(config_read_key(&cfg->accounts[1], buf, sizeof(buf), err,
-	                          sizeof(err)),
+	CHECK_INT(keys_read(cfg->accounts[1].key_source,
+	                    cfg->accounts[1].key_path, cfg->accounts[1].name,
+	                    buf, sizeof(buf), err, sizeof(err)),
 	          0);
 	CHECK_STR(buf, KEY "-alpha");
 
