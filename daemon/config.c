@@ -1,6 +1,11 @@
 /*
  * config: the configuration file -> an immutable struct config.
  *
+ * This file is the language: which keys exist where, what they mean and
+ * how they combine (defaults, targets, action parameters, include_dir).
+ * Reading a setting as a type and reporting at its file and line is
+ * cfgread's; the actions and their parameters are action.c's.
+ *
  * The loader keeps the main file's config_t alive for the whole load (the
  * `defaults` group is read by every job, in conf.d files too) and reads
  * each conf.d file into a config_t of its own that is destroyed as soon as
@@ -18,21 +23,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfgread.h"
 #include "config.h"
 #include "keys.h"
 #include "util.h"
 
 #define DEFAULT_URL       "https://api.kinsta.com/v2"
 #define DEFAULT_STATE_DIR "/var/lib/kinsta-cron"
-#define MAX_NAME          128
-#define MAX_FILE_BYTES    ((size_t)64 << 20)
-#define ARENA_CHUNK       ((size_t)64 << 10)
 
 /* ---- error list ---------------------------------------------------- */
 
+/* The reader's sink: keep MSG (one line already) in the list ARG. */
 static int
-errors_add(struct config_errors *e, const char *msg)
+errors_add(void *arg, const char *msg)
 {
+	struct config_errors *e = arg;
 	char *copy;
 
 	if (e == NULL)
@@ -52,10 +57,6 @@ errors_add(struct config_errors *e, const char *msg)
 	}
 	if ((copy = strdup(msg)) == NULL)
 		return -ENOMEM;
-	/* One error, one line: a name with "\n" in it must not split it. */
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
 	e->msgs[e->n++] = copy;
 	return 0;
 }
@@ -73,12 +74,6 @@ config_errors_free(struct config_errors *errs)
 
 /* ---- arena and zone cache -------------------------------------------- */
 
-struct chunk {
-	struct chunk *next;
-	size_t used, size;
-	max_align_t data[];
-};
-
 struct zone_entry {
 	const char *name;
 	struct tz *tz; /* NULL: loading failed, err says why */
@@ -86,140 +81,12 @@ struct zone_entry {
 };
 
 struct config_store {
-	struct chunk *chunks;
+	struct cfgread_arena arena;
 	struct zone_entry *zones;
 	size_t nzones, zcap;
 };
 
-static void *
-arena_alloc(struct config_store *st, size_t n)
-{
-	struct chunk *c = st->chunks;
-	size_t a = sizeof(max_align_t);
-
-	n = (n + a - 1) / a * a;
-	if (c == NULL || c->size - c->used < n) {
-		size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
-
-		if ((c = malloc(sizeof(*c) + size)) == NULL)
-			return NULL;
-		c->size = size;
-		c->used = 0;
-		/* A big block gets a chunk of its own behind the current
-		 * one, so the current chunk's free space is not lost. */
-		if (size != ARENA_CHUNK && st->chunks != NULL) {
-			c->next = st->chunks->next;
-			st->chunks->next = c;
-		} else {
-			c->next = st->chunks;
-			st->chunks = c;
-		}
-	}
-	c->used += n;
-	return (char *)c->data + c->used - n;
-}
-
-static char *
-arena_strndup(struct config_store *st, const char *s, size_t n)
-{
-	char *p = arena_alloc(st, n + 1);
-
-	if (p != NULL) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
-}
-
-static char *
-arena_strdup(struct config_store *st, const char *s)
-{
-	return arena_strndup(st, s, strlen(s));
-}
-
-/* ---- name tables (duplicates, account lookup) ------------------------ */
-
-struct name_slot {
-	const char *name;
-	const char *file;
-	int line;
-	size_t index;
-};
-
-struct name_table {
-	struct name_slot *slots;
-	size_t cap, n;
-};
-
-static uint64_t
-hash_name(const char *s)
-{
-	uint64_t h = 1469598103934665603u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211u;
-	return h;
-}
-
-static struct name_slot *
-table_find(const struct name_table *t, const char *name)
-{
-	if (t->cap == 0)
-		return NULL;
-	for (size_t i = hash_name(name) & (t->cap - 1);;
-	     i = (i + 1) & (t->cap - 1)) {
-		if (t->slots[i].name == NULL)
-			return NULL;
-		if (strcmp(t->slots[i].name, name) == 0)
-			return &t->slots[i];
-	}
-}
-
-/* Insert; 0, -EEXIST (nothing changed) or -ENOMEM. */
-static int
-table_add(struct name_table *t, const char *name, const char *file, int line,
-          size_t index)
-{
-	size_t i;
-
-	if (table_find(t, name) != NULL)
-		return -EEXIST;
-	if ((t->n + 1) * 2 > t->cap) {
-		struct name_table bigger = {.cap = t->cap ? t->cap * 2 : 64};
-
-		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
-		if (bigger.slots == NULL)
-			return -ENOMEM;
-		for (size_t k = 0; k < t->cap; k++) {
-			if (t->slots[k].name == NULL)
-				continue;
-			i = hash_name(t->slots[k].name) & (bigger.cap - 1);
-			while (bigger.slots[i].name != NULL)
-				i = (i + 1) & (bigger.cap - 1);
-			bigger.slots[i] = t->slots[k];
-		}
-		bigger.n = t->n;
-		free(t->slots);
-		*t = bigger;
-	}
-	i = hash_name(name) & (t->cap - 1);
-	while (t->slots[i].name != NULL)
-		i = (i + 1) & (t->cap - 1);
-	t->slots[i] = (struct name_slot){name, file, line, index};
-	t->n++;
-	return 0;
-}
-
 /* ---- the loader -------------------------------------------------------- */
-
-/* A source file's text, kept to re-read integer literals (see get_int). */
-struct source {
-	const char *path;
-	char *text;
-	size_t len;
-	size_t *lines; /* offsets of line starts, lines[0] = line 1 */
-	size_t nlines;
-};
 
 /* A job's `account` as written, resolved once every file is read. */
 struct pending {
@@ -229,628 +96,44 @@ struct pending {
 };
 
 struct loader {
+	struct cfgread rd; /* rd.shared: the main file's `defaults`, or NULL */
 	struct config *cfg;
-	struct config_errors *errs;
 	unsigned flags;
-	int nerr;
-	int nomem;
-	const char *base_dir;   /* directory of the main file, in the arena */
-	const char *file;       /* display name of the file being read */
-	config_setting_t *defs; /* the main file's `defaults`, or NULL */
-	int accounts_line;      /* where `accounts` is, for "no account" */
-	struct name_table jobs_by_name, accounts_by_name;
+	int accounts_line; /* where `accounts` is, for "no account" */
+	struct cfgread_names jobs_by_name, accounts_by_name;
 	struct pending *pending; /* one per job */
 	size_t jobs_cap, accounts_cap;
-	struct source *sources;
-	size_t nsources;
-	const char **names; /* interned display file names */
-	size_t nnames;
 };
 
-/* Where a message is about: the enclosing item and its fallback place. */
-struct scope {
-	const char *file;
-	int line;
-	char what[MAX_NAME + 32]; /* "job \"x\": ", "api: ", "" */
-};
+/* Shorthands for the reader calls this file makes most.  The API-key code
+ * (check_keys and its helpers, near the end) calls them by these names. */
 
 static void
 nomem(struct loader *L)
 {
-	L->nomem = 1;
+	cfgread_nomem(&L->rd);
 }
 
-static void
+static void __attribute__((format(printf, 4, 5)))
 lerr(struct loader *L, const char *file, int line, const char *fmt, ...)
 {
-	char msg[1024], full[1400];
 	va_list ap;
 
-	L->nerr++;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cfgread_verror_at(&L->rd, file, line, fmt, ap);
 	va_end(ap);
-	if (line > 0)
-		snprintf(full, sizeof(full), "%s:%d: %s", file, line, msg);
-	else
-		snprintf(full, sizeof(full), "%s: %s", file, msg);
-	if (errors_add(L->errs, full) < 0)
-		nomem(L);
 }
 
-/* The file a setting came from, as the user can open it: includes are
- * named relative to the main file's directory (config_set_include_dir). */
-static const char *
-where_file(struct loader *L, const config_setting_t *s)
+static char *
+arena_strdup(struct config_store *st, const char *s)
 {
-	const char *f = config_setting_source_file(s);
-	char buf[4096];
-	char *copy;
-
-	if (f == NULL)
-		return L->file;
-	if (f[0] != '/' && strcmp(L->base_dir, ".") != 0) {
-		snprintf(buf, sizeof(buf), "%s/%s", L->base_dir, f);
-		f = buf;
-	}
-	for (size_t i = L->nnames; i-- > 0;)
-		if (strcmp(L->names[i], f) == 0)
-			return L->names[i];
-	if (L->nnames % 16 == 0) {
-		const char **n =
-		    realloc(L->names, (L->nnames + 16) * sizeof(*n));
-
-		if (n == NULL) {
-			nomem(L);
-			return L->file;
-		}
-		L->names = n;
-	}
-	if ((copy = arena_strdup(L->cfg->store, f)) == NULL) {
-		nomem(L);
-		return L->file;
-	}
-	L->names[L->nnames++] = copy;
-	return copy;
-}
-
-static int
-where_line(const config_setting_t *s)
-{
-	return (int)config_setting_source_line(s);
-}
-
-static bool
-inside(const config_setting_t *s, const config_setting_t *group)
-{
-	for (; s != NULL; s = config_setting_parent(s))
-		if (s == group)
-			return true;
-	return false;
-}
-
-/* Report at setting S (or at the scope's place when S is NULL).  A
- * mistake inside `defaults` is reported once, as the defaults' own, not
- * once per job that inherits it. */
-static void
-serr(struct loader *L, const struct scope *sc, config_setting_t *s,
-     const char *fmt, ...)
-{
-	const char *file = sc->file, *what = sc->what;
-	int line = sc->line;
-	char msg[1024];
-	va_list ap;
-
-	if (s != NULL) {
-		file = where_file(L, s);
-		line = where_line(s);
-		if (L->defs != NULL && inside(s, L->defs)) {
-			if (config_setting_get_hook(s) != NULL) {
-				L->nerr++;
-				return;
-			}
-			config_setting_set_hook(s, L);
-			what = "defaults: ";
-		}
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	lerr(L, file, line, "%s%s", what, msg);
-}
-
-/* ---- sources, for re-reading integer literals --------------------------- */
-
-static void
-source_index(struct source *src)
-{
-	size_t n = 1;
-
-	for (size_t i = 0; i < src->len; i++)
-		n += src->text[i] == '\n';
-	if ((src->lines = malloc(n * sizeof(*src->lines))) == NULL)
-		return;
-	src->lines[0] = 0;
-	src->nlines = 1;
-	for (size_t i = 0; i < src->len; i++)
-		if (src->text[i] == '\n')
-			src->lines[src->nlines++] = i + 1;
-}
-
-/* Read a whole file; 0 or -errno (-EFBIG, -EINVAL for a NUL byte). */
-static int
-read_text(const char *path, char **text, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-
-	if (f == NULL)
-		return -errno;
-	for (;;) {
-		size_t got;
-
-		if (cap - n < 4096) {
-			char *b;
-
-			cap = cap ? cap * 2 : 8192;
-			if (cap > MAX_FILE_BYTES + 8192) {
-				rc = -EFBIG;
-				goto fail;
-			}
-			if ((b = realloc(buf, cap + 1)) == NULL) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-			buf = b;
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		rc = -EIO;
-		goto fail;
-	}
-	buf[n] = '\0';
-	if (memchr(buf, '\0', n) != NULL) {
-		rc = -EINVAL;
-		goto fail;
-	}
-	fclose(f);
-	*text = buf;
-	*len = n;
-	return 0;
-fail:
-	free(buf);
-	fclose(f);
-	return rc;
-}
-
-/* Remember TEXT (taken over) as the source of PATH. */
-static struct source *
-source_add(struct loader *L, const char *path, char *text, size_t len)
-{
-	struct source *s = realloc(L->sources, (L->nsources + 1) * sizeof(*s));
-
-	if (s == NULL) {
-		free(text);
-		nomem(L);
-		return NULL;
-	}
-	L->sources = s;
-	s = &L->sources[L->nsources++];
-	*s = (struct source){.path = path, .text = text, .len = len};
-	source_index(s);
-	return s;
-}
-
-static struct source *
-source_get(struct loader *L, const char *path)
-{
-	char *text;
-	size_t len;
-
-	for (size_t i = L->nsources; i-- > 0;)
-		if (strcmp(L->sources[i].path, path) == 0)
-			return &L->sources[i];
-	/* An included file, read for the first time. */
-	if (read_text(path, &text, &len) < 0)
-		text = NULL, len = 0;
-	return source_add(L, path, text, len);
-}
-
-static bool
-is_key_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '*';
-}
-
-/*
- * libconfig 1.5 (Debian's build) stores an integer literal without an L
- * suffix as a 32-bit int, wrapping it silently: "3000000000" reads back as
- * -1294967296.  So the literal is read again from the source line, and the
- * value that the user wrote wins.  The occurrence of the key whose value
- * agrees with libconfig's modulo 2^32 is taken, so two settings of the
- * same name on one line do not mix.  A value on another line than its name
- * is not found; then libconfig's value stands (documented limitation).
- * Returns true with *v (and *over on overflow of int64) and the literal.
- */
-static bool
-rescan_int(struct loader *L, config_setting_t *s, int64_t stored, int64_t *v,
-           bool *over, char *lit, size_t litlen)
-{
-	const char *key = config_setting_name(s), *p, *end;
-	struct source *src;
-	size_t keylen;
-	int line = where_line(s);
-
-	if (key == NULL || line <= 0)
-		return false;
-	src = source_get(L, where_file(L, s));
-	if (src == NULL || src->text == NULL || (size_t)line > src->nlines)
-		return false;
-	keylen = strlen(key);
-	p = src->text + src->lines[line - 1];
-	end = strchr(p, '\n');
-	if (end == NULL)
-		end = src->text + src->len;
-	for (; (p = memmem(p, (size_t)(end - p), key, keylen)) != NULL;
-	     p += keylen) {
-		const char *q = p + keylen, *digits;
-		unsigned long long mag;
-		bool neg = false, hex = false;
-		char *e;
-
-		if ((p > src->text && is_key_char(p[-1])) || is_key_char(*q))
-			continue;
-		while (q < end && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q >= end || (*q != '=' && *q != ':'))
-			continue;
-		q++;
-		while (q < end && (*q == ' ' || *q == '\t'))
-			q++;
-		digits = q;
-		if (q < end && (*q == '+' || *q == '-'))
-			neg = *q++ == '-';
-		if (end - q > 2 && q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))
-			hex = true;
-		if (q >= end || !isdigit((unsigned char)*q))
-			continue;
-		errno = 0;
-		mag = strtoull(hex ? q + 2 : q, &e, hex ? 16 : 10);
-		*over = errno == ERANGE ||
-		        mag > (unsigned long long)INT64_MAX + neg;
-		if (*over)
-			*v = neg ? INT64_MIN : INT64_MAX;
-		else if (neg)
-			*v = mag == (unsigned long long)INT64_MAX + 1
-			         ? INT64_MIN
-			         : -(int64_t)mag;
-		else
-			*v = (int64_t)mag;
-		if (!*over && (uint32_t)*v != (uint32_t)stored)
-			continue;
-		snprintf(lit, litlen, "%.*s", (int)(e - digits), digits);
-		return true;
-	}
-	return false;
-}
-
-/* ---- typed readers ------------------------------------------------------ */
-
-static const char *
-type_name(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_GROUP:
-		return "a group { ... }";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "an integer";
-	case CONFIG_TYPE_FLOAT:
-		return "a float";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "a boolean";
-	case CONFIG_TYPE_ARRAY:
-		return "an array [ ... ]";
-	case CONFIG_TYPE_LIST:
-		return "a list ( ... )";
-	default:
-		return "nothing";
-	}
-}
-
-/* "key", or "key[2]" for an element of a list. */
-static const char *
-label(const config_setting_t *s, char *buf, size_t len)
-{
-	const config_setting_t *parent = config_setting_parent(s);
-
-	if (config_setting_name(s) != NULL)
-		return config_setting_name(s);
-	if (parent != NULL && config_setting_name(parent) != NULL) {
-		snprintf(buf, len, "%s[%d]", config_setting_name(parent),
-		         config_setting_index(s));
-		return buf;
-	}
-	snprintf(buf, len, "item %d", config_setting_index(s) + 1);
-	return buf;
-}
-
-static int
-get_str(struct loader *L, const struct scope *sc, config_setting_t *s,
-        const char **out)
-{
-	char b[160];
-
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		serr(L, sc, s, "%s: expected a string, got %s",
-		     label(s, b, sizeof(b)), type_name(s));
-		return -1;
-	}
-	*out = config_setting_get_string(s);
-	return 0;
-}
-
-static int
-get_bool(struct loader *L, const struct scope *sc, config_setting_t *s,
-         bool *out)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		serr(L, sc, s, "%s: expected true or false, got %s",
-		     config_setting_name(s), type_name(s));
-		return -1;
-	}
-	*out = config_setting_get_bool(s) != 0;
-	return 0;
-}
-
-static int
-get_int(struct loader *L, const struct scope *sc, config_setting_t *s,
-        int64_t min, int64_t max, int64_t *out)
-{
-	char lit[64] = "";
-	bool over = false;
-	int64_t v;
-
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-		v = config_setting_get_int64(s);
-		rescan_int(L, s, v, &v, &over, lit, sizeof(lit));
-		break;
-	case CONFIG_TYPE_INT64:
-		v = config_setting_get_int64(s);
-		break;
-	default:
-		serr(L, sc, s, "%s: expected an integer, got %s",
-		     config_setting_name(s), type_name(s));
-		return -1;
-	}
-	if (lit[0] == '\0')
-		snprintf(lit, sizeof(lit), "%lld", (long long)v);
-	if (over || v < min || v > max) {
-		serr(L, sc, s, "%s: %s is out of range %lld-%lld",
-		     config_setting_name(s), lit, (long long)min,
-		     (long long)max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* One of CHOICES (NULL-terminated); the index into *out. */
-static int
-get_enum(struct loader *L, const struct scope *sc, config_setting_t *s,
-         const char *const *choices, int *out)
-{
-	const char *v;
-	char list[256] = "";
-	size_t n = 0;
-
-	if (get_str(L, sc, s, &v) < 0)
-		return -1;
-	for (int i = 0; choices[i] != NULL; i++) {
-		if (strcmp(v, choices[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s\"%s\"",
-		                      i == 0                   ? ""
-		                      : choices[i + 1] == NULL ? " or "
-		                                               : ", ",
-		                      choices[i]);
-		if (n >= sizeof(list))
-			n = sizeof(list) - 1;
-	}
-	serr(L, sc, s, "%s: \"%.64s\" is not one of %s", config_setting_name(s),
-	     v, list);
-	return -1;
-}
-
-/* A string or a list/array of strings, copied into the arena. */
-static int
-get_list(struct loader *L, const struct scope *sc, config_setting_t *s,
-         bool allow_empty, const char ***out, size_t *n)
-{
-	int type = config_setting_type(s), len;
-	const char **v;
-	int bad = 0;
-
-	if (type == CONFIG_TYPE_STRING) {
-		if ((v = arena_alloc(L->cfg->store, sizeof(*v))) == NULL ||
-		    (v[0] = arena_strdup(L->cfg->store,
-		                         config_setting_get_string(s))) ==
-		        NULL) {
-			nomem(L);
-			return -1;
-		}
-		*out = v;
-		*n = 1;
-		return 0;
-	}
-	if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) {
-		serr(L, sc, s,
-		     "%s: expected a string or a list of strings [\"a\", "
-		     "\"b\"], got %s",
-		     config_setting_name(s), type_name(s));
-		return -1;
-	}
-	len = config_setting_length(s);
-	if (len == 0 && !allow_empty) {
-		serr(L, sc, s, "%s: the list is empty", config_setting_name(s));
-		return -1;
-	}
-	v = arena_alloc(L->cfg->store, (size_t)(len ? len : 1) * sizeof(*v));
-	if (v == NULL) {
-		nomem(L);
-		return -1;
-	}
-	for (int i = 0; i < len; i++) {
-		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *str;
-
-		if (get_str(L, sc, e, &str) < 0) {
-			bad = 1;
-			continue;
-		}
-		if ((v[i] = arena_strdup(L->cfg->store, str)) == NULL) {
-			nomem(L);
-			return -1;
-		}
-	}
-	if (bad)
-		return -1;
-	*out = v;
-	*n = (size_t)len;
-	return 0;
-}
-
-/* ---- small checks ------------------------------------------------------- */
-
-static bool
-is_uuid(const char *s)
-{
-	static const int groups[] = {8, 4, 4, 4, 12};
-
-	for (int g = 0; g < 5; g++) {
-		for (int i = 0; i < groups[g]; i++, s++)
-			if (!isxdigit((unsigned char)*s))
-				return false;
-		if (g < 4 && *s++ != '-')
-			return false;
-	}
-	return *s == '\0';
-}
-
-/* NULL if S is a good name, else what is wrong with it. */
-static const char *
-name_problem(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0)
-		return "is empty";
-	if (n > MAX_NAME)
-		return "is longer than 128 characters";
-	for (const char *p = s; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' &&
-		    *p != '-')
-			return "may contain only letters, digits, \".\", \"_\" "
-			       "and \"-\"";
-	/* An account name is a file name under $CREDENTIALS_DIRECTORY. */
-	if (!isalnum((unsigned char)s[0]))
-		return "must start with a letter or a digit";
-	return NULL;
-}
-
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[65];
-
-	if (la > 64 || lb > 64)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j],
-			       best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
-/* Keep the closest of CANDIDATE to KEY in *best (distance <= 2). */
-static void
-suggest(const char *key, const char *candidate, const char **best,
-        size_t *bestd)
-{
-	size_t d = edit_distance(key, candidate);
-
-	if (d <= 2 && d < strlen(key) && d < *bestd) {
-		*best = candidate;
-		*bestd = d;
-	}
-}
-
-static void
-unknown_key(struct loader *L, const struct scope *sc, config_setting_t *s,
-            const char *best)
-{
-	if (best != NULL)
-		serr(L, sc, s, "unknown key \"%s\" (did you mean \"%s\"?)",
-		     config_setting_name(s), best);
-	else
-		serr(L, sc, s, "unknown key \"%s\"", config_setting_name(s));
-}
-
-static bool
-in_list(const char *key, const char *const *list)
-{
-	for (; *list != NULL; list++)
-		if (strcmp(key, *list) == 0)
-			return true;
-	return false;
-}
-
-static const char *
-best_of(const char *key, const char *const *list, const char *best,
-        size_t *bestd)
-{
-	for (; *list != NULL; list++)
-		suggest(key, *list, &best, bestd);
-	return best;
+	return cfgread_arena_strdup(&st->arena, s);
 }
 
 static const char *
 resolve_path(struct loader *L, const char *p)
 {
-	char *r;
-	size_t n;
-
-	if (p[0] == '/' || strcmp(L->base_dir, ".") == 0)
-		return arena_strdup(L->cfg->store, p);
-	n = strlen(L->base_dir) + strlen(p) + 2;
-	if ((r = arena_alloc(L->cfg->store, n)) != NULL)
-		snprintf(r, n, "%s/%s", L->base_dir, p);
-	return r;
+	return cfgread_resolve_path(&L->rd, p);
 }
 
 /* ---- actions and their parameters --------------------------------------- */
@@ -866,7 +149,7 @@ best_param(const char *key, const struct action *only, const char *best,
 		if (only != NULL && act != only)
 			continue;
 		for (size_t i = 0; i < act->nparams; i++)
-			suggest(key, act->params[i].name, &best, bestd);
+			cfgread_suggest(key, act->params[i].name, &best, bestd);
 	}
 	return best;
 }
@@ -903,17 +186,19 @@ static const char *const catch_ups[] = {"none", "once", NULL};
  */
 
 static void
-parse_api_url(struct loader *L, const struct scope *sc, config_setting_t *s)
+parse_api_url(struct loader *L, const struct cfgread_scope *sc,
+              config_setting_t *s)
 {
 	const char *v, *host;
 	size_t hn, n;
 	bool https;
 
-	if (get_str(L, sc, s, &v) < 0)
+	if (cfgread_str(&L->rd, sc, s, &v) < 0)
 		return;
 	https = strncasecmp(v, "https://", 8) == 0;
 	if (!https && strncasecmp(v, "http://", 7) != 0) {
-		serr(L, sc, s, "url \"%.200s\" must start with https://", v);
+		cfgread_error(&L->rd, sc, s,
+		              "url \"%.200s\" must start with https://", v);
 		return;
 	}
 	host = v + (https ? 8 : 7);
@@ -925,27 +210,30 @@ parse_api_url(struct loader *L, const struct scope *sc, config_setting_t *s)
 		hn = strcspn(host, ":/?#");
 	}
 	if (hn == 0 || strchr(v, ' ') != NULL) {
-		serr(L, sc, s, "url \"%.200s\" has no valid host", v);
+		cfgread_error(&L->rd, sc, s, "url \"%.200s\" has no valid host",
+		              v);
 		return;
 	}
 	if (!https && !util_url_allowed(v)) {
-		serr(L, sc, s,
-		     "url \"%.200s\" must use https (http is allowed only to "
-		     "a loopback address: localhost, 127.0.0.1, [::1])",
-		     v);
+		cfgread_error(
+		    &L->rd, sc, s,
+		    "url \"%.200s\" must use https (http is allowed only to "
+		    "a loopback address: localhost, 127.0.0.1, [::1])",
+		    v);
 		return;
 	}
 	n = strlen(v);
 	while (n > 0 && v[n - 1] == '/')
 		n--;
-	if ((L->cfg->api_url = arena_strndup(L->cfg->store, v, n)) == NULL)
+	if ((L->cfg->api_url =
+	         cfgread_arena_strndup(&L->cfg->store->arena, v, n)) == NULL)
 		nomem(L);
 }
 
 static void
 parse_api(struct loader *L, config_setting_t *g)
 {
-	struct scope sc = {L->file, where_line(g), "api: "};
+	struct cfgread_scope sc = {L->rd.file, cfgread_line(g), "api: "};
 	int n = config_setting_length(g);
 
 	for (int i = 0; i < n; i++) {
@@ -956,21 +244,24 @@ parse_api(struct loader *L, config_setting_t *g)
 		if (strcmp(key, "url") == 0) {
 			parse_api_url(L, &sc, s);
 		} else if (strcmp(key, "timeout") == 0) {
-			get_int(L, &sc, s, 1, 600, &L->cfg->api_timeout);
+			cfgread_int(&L->rd, &sc, s, 1, 600,
+			            &L->cfg->api_timeout);
 		} else if (strcmp(key, "ca_file") == 0) {
 			struct stat st;
 
-			if (get_str(L, &sc, s, &v) < 0)
+			if (cfgread_str(&L->rd, &sc, s, &v) < 0)
 				continue;
 			L->cfg->api_ca_file = resolve_path(L, v);
 			if (L->cfg->api_ca_file == NULL)
 				nomem(L);
 			else if (stat(L->cfg->api_ca_file, &st) != 0)
-				serr(L, &sc, s, "ca_file \"%s\": %s",
-				     L->cfg->api_ca_file, strerror(errno));
+				cfgread_error(
+				    &L->rd, &sc, s, "ca_file \"%s\": %s",
+				    L->cfg->api_ca_file, strerror(errno));
 		} else {
-			unknown_key(L, &sc, s,
-			            best_of(key, api_keys, NULL, &d));
+			cfgread_unknown_key(
+			    &L->rd, &sc, s,
+			    cfgread_best_of(key, api_keys, NULL, &d));
 		}
 	}
 }
@@ -978,7 +269,8 @@ parse_api(struct loader *L, config_setting_t *g)
 static void
 parse_rate_limits(struct loader *L, config_setting_t *g)
 {
-	struct scope sc = {L->file, where_line(g), "rate_limits: "};
+	struct cfgread_scope sc = {L->rd.file, cfgread_line(g),
+	                           "rate_limits: "};
 	struct config_rate_limits *r = &L->cfg->rate_limits;
 	int64_t *fields[] = {&r->company, &r->ip, &r->create, &r->logs};
 	int n = config_setting_length(g);
@@ -993,10 +285,11 @@ parse_rate_limits(struct loader *L, config_setting_t *g)
 			if (strcmp(key, rate_keys[k]) == 0)
 				break;
 		if (rate_keys[k] == NULL)
-			unknown_key(L, &sc, s,
-			            best_of(key, rate_keys, NULL, &d));
+			cfgread_unknown_key(
+			    &L->rd, &sc, s,
+			    cfgread_best_of(key, rate_keys, NULL, &d));
 		else
-			get_int(L, &sc, s, 1, 100000, fields[k]);
+			cfgread_int(&L->rd, &sc, s, 1, 100000, fields[k]);
 	}
 }
 
@@ -1050,13 +343,13 @@ zone_get(struct loader *L, const char *name, const char **why)
 static void
 parse_timezone(struct loader *L, config_setting_t *s)
 {
-	struct scope sc = {L->file, where_line(s), ""};
+	struct cfgread_scope sc = {L->rd.file, cfgread_line(s), ""};
 	const char *v, *why;
 
-	if (get_str(L, &sc, s, &v) < 0)
+	if (cfgread_str(&L->rd, &sc, s, &v) < 0)
 		return;
 	if ((L->cfg->zone = zone_get(L, v, &why)) == NULL) {
-		serr(L, &sc, s, "timezone: %s", why);
+		cfgread_error(&L->rd, &sc, s, "timezone: %s", why);
 		L->cfg->zone = tz_utc();
 		return;
 	}
@@ -1070,7 +363,7 @@ parse_timezone(struct loader *L, config_setting_t *s)
 static void
 check_defaults(struct loader *L, config_setting_t *g)
 {
-	struct scope sc = {L->file, where_line(g), "defaults: "};
+	struct cfgread_scope sc = {L->rd.file, cfgread_line(g), "defaults: "};
 	int n = config_setting_length(g);
 
 	for (int i = 0; i < n; i++) {
@@ -1079,15 +372,18 @@ check_defaults(struct loader *L, config_setting_t *g)
 		size_t d = 99;
 
 		if (strcmp(key, "name") == 0) {
-			serr(L, &sc, s, "\"name\" cannot have a default");
+			cfgread_error(&L->rd, &sc, s,
+			              "\"name\" cannot have a default");
 			continue;
 		}
-		if (in_list(key, job_keys) || in_list(key, target_keys) ||
+		if (cfgread_in_list(key, job_keys) ||
+		    cfgread_in_list(key, target_keys) ||
 		    action_param_known(key))
 			continue;
-		best = best_of(key, job_keys, NULL, &d);
-		best = best_of(key, target_keys, best, &d);
-		unknown_key(L, &sc, s, best_param(key, NULL, best, &d));
+		best = cfgread_best_of(key, job_keys, NULL, &d);
+		best = cfgread_best_of(key, target_keys, best, &d);
+		cfgread_unknown_key(&L->rd, &sc, s,
+		                    best_param(key, NULL, best, &d));
 	}
 }
 
@@ -1113,15 +409,95 @@ new_account(struct loader *L)
 	return &cfg->accounts[cfg->naccounts++];
 }
 
+/* The account's name, checked and unique across files; 0, -EEXIST for a
+ * duplicate (reported) or -ENOMEM when even the name could not be kept. */
+static int
+account_name(struct loader *L, config_setting_t *g, struct cfgread_scope *sc,
+             struct config_account *a)
+{
+	config_setting_t *s = config_setting_get_member(g, "name");
+	struct cfgread_name *first;
+	const char *v, *why;
+
+	if (s == NULL) {
+		cfgread_error(&L->rd, sc, NULL, "missing \"name\"");
+		return 0;
+	}
+	if (cfgread_str(&L->rd, sc, s, &v) < 0)
+		return 0;
+	if ((why = cfgread_name_problem(v)) != NULL) {
+		cfgread_error(&L->rd, sc, s, "name \"%.*s\" %s",
+		              CFGREAD_MAX_NAME, v, why);
+		return 0;
+	}
+	snprintf(sc->what, sizeof(sc->what), "account \"%s\": ", v);
+	a->name = arena_strdup(L->cfg->store, v);
+	a->line = cfgread_line(s);
+	if (a->name == NULL) {
+		nomem(L);
+		return -ENOMEM;
+	}
+	first = cfgread_names_find(&L->accounts_by_name, v);
+	if (first != NULL) {
+		lerr(L, sc->file, a->line,
+		     "duplicate account name \"%s\" (first defined at %s:%d)",
+		     v, first->file, first->line);
+		return -EEXIST;
+	}
+	if (cfgread_names_add(&L->accounts_by_name, a->name, sc->file, a->line,
+	                      L->cfg->naccounts - 1) < 0)
+		nomem(L);
+	return 0;
+}
+
+/* One setting S of account A, other than its name. */
+static void
+account_setting(struct loader *L, const struct cfgread_scope *sc,
+                config_setting_t *s, struct config_account *a)
+{
+	const char *key = config_setting_name(s), *v;
+	size_t d = 99;
+
+	if (strcmp(key, "company") == 0) {
+		if (cfgread_str(&L->rd, sc, s, &v) < 0)
+			return;
+		if (!cfgread_is_uuid(v))
+			cfgread_error(&L->rd, sc, s,
+			              "company \"%.64s\" is not a UUID "
+			              "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+			              v);
+		else if ((a->company = arena_strdup(L->cfg->store, v)) == NULL)
+			nomem(L);
+	} else if (strcmp(key, "key_file") == 0) {
+		if (cfgread_str(&L->rd, sc, s, &v) < 0)
+			return;
+		if (v[0] == '\0')
+			cfgread_error(&L->rd, sc, s, "key_file is empty");
+		else if ((a->key_file = resolve_path(L, v)) == NULL)
+			nomem(L);
+		a->line = cfgread_line(s);
+		a->file = cfgread_file(&L->rd, s);
+	} else if (strcmp(key, "api_key") == 0 || strcmp(key, "key") == 0) {
+		/* Say why without ever echoing the value. */
+		cfgread_error(&L->rd, sc, s,
+		              "\"%s\": the API key does not belong in the "
+		              "configuration; put it in a file (chmod 600) and "
+		              "set key_file",
+		              key);
+	} else {
+		cfgread_unknown_key(
+		    &L->rd, sc, s,
+		    cfgread_best_of(key, account_keys, NULL, &d));
+	}
+}
+
 static void
 parse_account(struct loader *L, config_setting_t *g, int index)
 {
-	struct scope sc = {where_file(L, g), where_line(g), ""};
-	config_setting_t *s;
+	struct cfgread_scope sc = {cfgread_file(&L->rd, g), cfgread_line(g),
+	                           ""};
 	struct config_account *a;
-	const char *v, *why;
-	int n = config_setting_length(g);
-	bool duplicate = false;
+	int n = config_setting_length(g), rc;
 
 	snprintf(sc.what, sizeof(sc.what), "account #%d: ", index + 1);
 	if ((a = new_account(L)) == NULL) {
@@ -1130,84 +506,23 @@ parse_account(struct loader *L, config_setting_t *g, int index)
 	}
 	a->file = sc.file;
 	a->line = sc.line;
-	if ((s = config_setting_get_member(g, "name")) == NULL) {
-		serr(L, &sc, NULL, "missing \"name\"");
-	} else if (get_str(L, &sc, s, &v) == 0) {
-		if ((why = name_problem(v)) != NULL) {
-			serr(L, &sc, s, "name \"%.*s\" %s", MAX_NAME, v, why);
-		} else {
-			struct name_slot *first;
-
-			snprintf(sc.what, sizeof(sc.what),
-			         "account \"%s\": ", v);
-			a->name = arena_strdup(L->cfg->store, v);
-			a->line = where_line(s);
-			if (a->name == NULL) {
-				nomem(L);
-				return;
-			}
-			first = table_find(&L->accounts_by_name, v);
-			duplicate = first != NULL;
-			if (first != NULL)
-				lerr(L, sc.file, a->line,
-				     "duplicate account name \"%s\" (first "
-				     "defined at %s:%d)",
-				     v, first->file, first->line);
-			else if (table_add(&L->accounts_by_name, a->name,
-			                   sc.file, a->line,
-			                   L->cfg->naccounts - 1) < 0)
-				nomem(L);
-		}
-	}
+	if ((rc = account_name(L, g, &sc, a)) == -ENOMEM)
+		return;
 	for (int i = 0; i < n; i++) {
-		const char *key;
-		size_t d = 99;
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
 
-		s = config_setting_get_elem(g, (unsigned)i);
-		key = config_setting_name(s);
-		if (strcmp(key, "name") == 0)
-			continue;
-		if (strcmp(key, "company") == 0) {
-			if (get_str(L, &sc, s, &v) < 0)
-				continue;
-			if (!is_uuid(v))
-				serr(L, &sc, s,
-				     "company \"%.64s\" is not a UUID "
-				     "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-				     v);
-			else if ((a->company =
-			              arena_strdup(L->cfg->store, v)) == NULL)
-				nomem(L);
-		} else if (strcmp(key, "key_file") == 0) {
-			if (get_str(L, &sc, s, &v) < 0)
-				continue;
-			if (v[0] == '\0')
-				serr(L, &sc, s, "key_file is empty");
-			else if ((a->key_file = resolve_path(L, v)) == NULL)
-				nomem(L);
-			a->line = where_line(s);
-			a->file = where_file(L, s);
-		} else if (strcmp(key, "api_key") == 0 ||
-		           strcmp(key, "key") == 0) {
-			/* Say why without ever echoing the value. */
-			serr(L, &sc, s,
-			     "\"%s\": the API key does not belong in the "
-			     "configuration; put it in a file (chmod 600) and "
-			     "set key_file",
-			     key);
-		} else {
-			unknown_key(L, &sc, s,
-			            best_of(key, account_keys, NULL, &d));
-		}
+		if (strcmp(config_setting_name(s), "name") != 0)
+			account_setting(L, &sc, s, a);
 	}
 	if (config_setting_get_member(g, "company") == NULL)
-		serr(L, &sc, NULL, "missing \"company\" (the company UUID)");
+		cfgread_error(&L->rd, &sc, NULL,
+		              "missing \"company\" (the company UUID)");
 	/* Key problems are reported where the key is chosen. */
 	if (a->name != NULL && config_setting_get_member(g, "key_file") == NULL)
-		a->line = where_line(config_setting_get_member(g, "name"));
+		a->line = cfgread_line(config_setting_get_member(g, "name"));
 	/* Reported above; keeping it would only add "several accounts"
 	 * errors to jobs that are fine. */
-	if (duplicate)
+	if (rc == -EEXIST)
 		L->cfg->naccounts--;
 }
 
@@ -1216,7 +531,7 @@ parse_account(struct loader *L, config_setting_t *g, int index)
 
 struct job_ctx {
 	struct loader *L;
-	struct scope sc;
+	struct cfgread_scope sc;
 	config_setting_t *g; /* the job's group */
 	struct config_job *j;
 	const struct action *action; /* NULL if unknown */
@@ -1228,8 +543,8 @@ jget(const struct job_ctx *c, const char *key)
 {
 	config_setting_t *s = config_setting_get_member(c->g, key);
 
-	if (s == NULL && c->L->defs != NULL)
-		s = config_setting_get_member(c->L->defs, key);
+	if (s == NULL && c->L->rd.shared != NULL)
+		s = config_setting_get_member(c->L->rd.shared, key);
 	return s;
 }
 
@@ -1261,32 +576,33 @@ job_name(struct job_ctx *c, int index)
 {
 	struct loader *L = c->L;
 	config_setting_t *s = config_setting_get_member(c->g, "name");
-	struct name_slot *first;
+	struct cfgread_name *first;
 	const char *v, *why;
 
 	snprintf(c->sc.what, sizeof(c->sc.what), "job #%d: ", index + 1);
 	if (s == NULL) {
-		serr(L, &c->sc, NULL, "missing \"name\"");
+		cfgread_error(&L->rd, &c->sc, NULL, "missing \"name\"");
 		return;
 	}
-	if (get_str(L, &c->sc, s, &v) < 0)
+	if (cfgread_str(&L->rd, &c->sc, s, &v) < 0)
 		return;
-	if ((why = name_problem(v)) != NULL) {
-		serr(L, &c->sc, s, "name \"%.*s\" %s", MAX_NAME, v, why);
+	if ((why = cfgread_name_problem(v)) != NULL) {
+		cfgread_error(&L->rd, &c->sc, s, "name \"%.*s\" %s",
+		              CFGREAD_MAX_NAME, v, why);
 		return;
 	}
 	snprintf(c->sc.what, sizeof(c->sc.what), "job \"%s\": ", v);
-	c->j->line = where_line(s);
+	c->j->line = cfgread_line(s);
 	if ((c->j->name = arena_strdup(L->cfg->store, v)) == NULL) {
 		nomem(L);
 		return;
 	}
-	if ((first = table_find(&L->jobs_by_name, v)) != NULL)
+	if ((first = cfgread_names_find(&L->jobs_by_name, v)) != NULL)
 		lerr(L, c->j->file, c->j->line,
 		     "duplicate job name \"%s\" (first defined at %s:%d)", v,
 		     first->file, first->line);
-	else if (table_add(&L->jobs_by_name, c->j->name, c->j->file, c->j->line,
-	                   L->cfg->njobs - 1) < 0)
+	else if (cfgread_names_add(&L->jobs_by_name, c->j->name, c->j->file,
+	                           c->j->line, L->cfg->njobs - 1) < 0)
 		nomem(L);
 }
 
@@ -1299,10 +615,10 @@ job_action(struct job_ctx *c)
 	int a;
 
 	if (s == NULL) {
-		serr(c->L, &c->sc, NULL, "missing \"action\"");
+		cfgread_error(&c->L->rd, &c->sc, NULL, "missing \"action\"");
 		return;
 	}
-	if (get_str(c->L, &c->sc, s, &v) < 0)
+	if (cfgread_str(&c->L->rd, &c->sc, s, &v) < 0)
 		return;
 	if ((a = action_find(v)) >= 0) {
 		c->j->action = (enum action_id)a;
@@ -1310,17 +626,17 @@ job_action(struct job_ctx *c)
 		return;
 	}
 	for (a = 0; a < ACTION_COUNT; a++)
-		suggest(v, action_name((enum action_id)a), &best, &d);
+		cfgread_suggest(v, action_name((enum action_id)a), &best, &d);
 	if (best != NULL) {
-		serr(c->L, &c->sc, s,
-		     "unknown action \"%.64s\" (did you mean \"%s\"?)", v,
-		     best);
+		cfgread_error(&c->L->rd, &c->sc, s,
+		              "unknown action \"%.64s\" (did you mean \"%s\"?)",
+		              v, best);
 	} else {
 		char list[512];
 
 		action_list(list, sizeof(list));
-		serr(c->L, &c->sc, s, "unknown action \"%.64s\" (one of: %s)",
-		     v, list);
+		cfgread_error(&c->L->rd, &c->sc, s,
+		              "unknown action \"%.64s\" (one of: %s)", v, list);
 	}
 }
 
@@ -1336,15 +652,16 @@ job_keys_check(struct job_ctx *c)
 		const char *key = config_setting_name(s), *best;
 		size_t d = 99;
 
-		if (in_list(key, job_keys))
+		if (cfgread_in_list(key, job_keys))
 			continue;
-		if (in_list(key, target_keys)) {
+		if (cfgread_in_list(key, target_keys)) {
 			if (c->action != NULL &&
 			    c->action->target == ACTION_TARGET_NONE)
-				serr(c->L, &c->sc, s,
-				     "action \"%s\" takes no target; remove "
-				     "\"%s\"",
-				     c->action->name, key);
+				cfgread_error(
+				    &c->L->rd, &c->sc, s,
+				    "action \"%s\" takes no target; remove "
+				    "\"%s\"",
+				    c->action->name, key);
 			continue;
 		}
 		if (c->action == NULL) {
@@ -1353,17 +670,18 @@ job_keys_check(struct job_ctx *c)
 		} else if (action_param_find(c->action, key) != NULL) {
 			continue;
 		} else if (action_param_known(key)) {
-			serr(c->L, &c->sc, s,
-			     "\"%s\" is not a parameter of action \"%s\"", key,
-			     c->action->name);
+			cfgread_error(
+			    &c->L->rd, &c->sc, s,
+			    "\"%s\" is not a parameter of action \"%s\"", key,
+			    c->action->name);
 			continue;
 		}
-		best = best_of(key, job_keys, NULL, &d);
+		best = cfgread_best_of(key, job_keys, NULL, &d);
 		if (c->action == NULL ||
 		    c->action->target != ACTION_TARGET_NONE)
-			best = best_of(key, target_keys, best, &d);
+			best = cfgread_best_of(key, target_keys, best, &d);
 		best = best_param(key, c->action, best, &d);
-		unknown_key(c->L, &c->sc, s, best);
+		cfgread_unknown_key(&c->L->rd, &c->sc, s, best);
 	}
 }
 
@@ -1376,19 +694,19 @@ job_schedule(struct job_ctx *c)
 	const char *v, *why;
 
 	c->j->zone = L->cfg->zone;
-	if (zs != NULL && get_str(L, &c->sc, zs, &v) == 0) {
+	if (zs != NULL && cfgread_str(&L->rd, &c->sc, zs, &v) == 0) {
 		const struct tz *z = zone_get(L, v, &why);
 
 		if (z == NULL)
-			serr(L, &c->sc, zs, "timezone: %s", why);
+			cfgread_error(&L->rd, &c->sc, zs, "timezone: %s", why);
 		else
 			c->j->zone = z;
 	}
 	if (s == NULL) {
-		serr(L, &c->sc, NULL, "missing \"schedule\"");
+		cfgread_error(&L->rd, &c->sc, NULL, "missing \"schedule\"");
 		return;
 	}
-	if (get_str(L, &c->sc, s, &v) < 0)
+	if (cfgread_str(&L->rd, &c->sc, s, &v) < 0)
 		return;
 	if ((c->j->schedule = arena_strdup(L->cfg->store, v)) == NULL) {
 		nomem(L);
@@ -1397,7 +715,8 @@ job_schedule(struct job_ctx *c)
 	/* Without a valid name, H has nothing to hash: say only that. */
 	if (cron_parse(&c->j->cron, v, c->j->name ? c->j->name : "", err,
 	               sizeof(err)) < 0)
-		serr(L, &c->sc, s, "schedule \"%.100s\": %s", v, err);
+		cfgread_error(&L->rd, &c->sc, s, "schedule \"%.100s\": %s", v,
+		              err);
 }
 
 static void
@@ -1413,29 +732,29 @@ job_settings(struct job_ctx *c)
 	if ((s = jget(c, "account")) != NULL) {
 		const char *v;
 
-		if (get_str(L, &c->sc, s, &v) == 0) {
+		if (cfgread_str(&L->rd, &c->sc, s, &v) == 0) {
 			struct pending *p = &L->pending[L->cfg->njobs - 1];
 
 			p->name = arena_strdup(L->cfg->store, v);
-			p->file = where_file(L, s);
-			p->line = where_line(s);
+			p->file = cfgread_file(&L->rd, s);
+			p->line = cfgread_line(s);
 			if (p->name == NULL)
 				nomem(L);
 		}
 	}
 	if ((s = jget(c, "enabled")) != NULL)
-		get_bool(L, &c->sc, s, &j->enabled);
+		cfgread_bool(&L->rd, &c->sc, s, &j->enabled);
 	if ((s = jget(c, "jitter")) != NULL)
-		get_int(L, &c->sc, s, 0, 3600, &j->jitter);
+		cfgread_int(&L->rd, &c->sc, s, 0, 3600, &j->jitter);
 	if ((s = jget(c, "timeout")) != NULL)
-		get_int(L, &c->sc, s, 0, 86400, &j->timeout);
+		cfgread_int(&L->rd, &c->sc, s, 0, 86400, &j->timeout);
 	if ((s = jget(c, "retries")) != NULL)
-		get_int(L, &c->sc, s, 0, 10, &j->retries);
+		cfgread_int(&L->rd, &c->sc, s, 0, 10, &j->retries);
 	if ((s = jget(c, "overlap")) != NULL &&
-	    get_enum(L, &c->sc, s, overlaps, &e) == 0)
+	    cfgread_enum(&L->rd, &c->sc, s, overlaps, &e) == 0)
 		j->overlap = (enum config_overlap)e;
 	if ((s = jget(c, "catch_up")) != NULL &&
-	    get_enum(L, &c->sc, s, catch_ups, &e) == 0)
+	    cfgread_enum(&L->rd, &c->sc, s, catch_ups, &e) == 0)
 		j->catch_up = (enum config_catch_up)e;
 }
 
@@ -1446,32 +765,34 @@ target_values(struct job_ctx *c, config_setting_t *s, const char *key)
 	bool all;
 
 	if (strcmp(key, "all_sites") == 0) {
-		if (get_bool(c->L, &c->sc, s, &all) < 0)
+		if (cfgread_bool(&c->L->rd, &c->sc, s, &all) < 0)
 			return -1;
 		if (!all)
-			serr(c->L, &c->sc, s,
-			     "all_sites = false selects nothing; remove it or "
-			     "set it to true");
+			cfgread_error(
+			    &c->L->rd, &c->sc, s,
+			    "all_sites = false selects nothing; remove it or "
+			    "set it to true");
 		return all ? 0 : -1;
 	}
 	if ((strcmp(key, "environment_id") == 0 || strcmp(key, "site") == 0 ||
 	     strcmp(key, "label") == 0) &&
 	    config_setting_type(s) != CONFIG_TYPE_STRING) {
-		serr(c->L, &c->sc, s,
-		     "%s: expected a string (use \"%ss\" for a list)", key,
-		     key);
+		cfgread_error(&c->L->rd, &c->sc, s,
+		              "%s: expected a string (use \"%ss\" for a list)",
+		              key, key);
 		return -1;
 	}
-	if (get_list(c->L, &c->sc, s, false, &t->values, &t->nvalues) < 0)
+	if (cfgread_list(&c->L->rd, &c->sc, s, false, &t->values, &t->nvalues) <
+	    0)
 		return -1;
 	if (strncmp(key, "environment_id", 14) == 0) {
 		for (size_t i = 0; i < t->nvalues; i++) {
-			if (is_uuid(t->values[i]))
+			if (cfgread_is_uuid(t->values[i]))
 				continue;
-			serr(c->L, &c->sc, s,
-			     "%s: \"%.64s\" is not a UUID "
-			     "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     key, t->values[i]);
+			cfgread_error(&c->L->rd, &c->sc, s,
+			              "%s: \"%.64s\" is not a UUID "
+			              "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+			              key, t->values[i]);
 			return -1;
 		}
 	}
@@ -1494,16 +815,17 @@ job_target(struct job_ctx *c)
 		if (config_setting_get_member(c->g, target_kinds[i]) != NULL)
 			own = true;
 	for (int i = 0; target_kinds[i] != NULL; i++) {
-		config_setting_t *from = own ? c->g : L->defs;
+		config_setting_t *from = own ? c->g : L->rd.shared;
 
 		s = from ? config_setting_get_member(from, target_kinds[i])
 		         : NULL;
 		if (s == NULL)
 			continue;
 		if (found != NULL) {
-			serr(L, &c->sc, s,
-			     "two targets: \"%s\" and \"%s\"; keep one",
-			     found_key, target_kinds[i]);
+			cfgread_error(
+			    &L->rd, &c->sc, s,
+			    "two targets: \"%s\" and \"%s\"; keep one",
+			    found_key, target_kinds[i]);
 			return;
 		}
 		found = s;
@@ -1511,11 +833,12 @@ job_target(struct job_ctx *c)
 	}
 	if (found == NULL) {
 		if (c->action->target == ACTION_TARGET_REQUIRED)
-			serr(L, &c->sc, NULL,
-			     "action \"%s\" needs a target: environment_id, "
-			     "environment_ids, site, sites, label, labels or "
-			     "all_sites = true",
-			     c->action->name);
+			cfgread_error(
+			    &L->rd, &c->sc, NULL,
+			    "action \"%s\" needs a target: environment_id, "
+			    "environment_ids, site, sites, label, labels or "
+			    "all_sites = true",
+			    c->action->name);
 		return;
 	}
 	if (target_values(c, found, found_key) < 0)
@@ -1538,22 +861,24 @@ job_target(struct job_ctx *c)
 			continue;
 		if (t->kind == CONFIG_TARGET_ENVIRONMENTS) {
 			/* A default that does not apply is not a mistake. */
-			if (!inside(s, L->defs))
-				serr(L, &c->sc, s,
-				     "\"%s\" applies only to site, label and "
-				     "all_sites selectors",
-				     key);
+			if (!cfgread_inside(s, L->rd.shared))
+				cfgread_error(
+				    &L->rd, &c->sc, s,
+				    "\"%s\" applies only to site, label and "
+				    "all_sites selectors",
+				    key);
 			continue;
 		}
-		if (i == 0 && get_str(L, &c->sc, s, &v) == 0) {
+		if (i == 0 && cfgread_str(&L->rd, &c->sc, s, &v) == 0) {
 			if (v[0] == '\0')
-				serr(L, &c->sc, s, "environment is empty");
+				cfgread_error(&L->rd, &c->sc, s,
+				              "environment is empty");
 			else if ((t->environment =
 			              arena_strdup(L->cfg->store, v)) == NULL)
 				nomem(L);
 		} else if (i == 1) {
-			get_list(L, &c->sc, s, true, &t->exclude_sites,
-			         &t->nexclude);
+			cfgread_list(&L->rd, &c->sc, s, true, &t->exclude_sites,
+			             &t->nexclude);
 		}
 	}
 }
@@ -1569,35 +894,38 @@ param_value(struct job_ctx *c, const struct action_param *ps,
 
 	switch (ps->type) {
 	case ACTION_PARAM_BOOL:
-		if (get_bool(L, &c->sc, s, &b) < 0)
+		if (cfgread_bool(&L->rd, &c->sc, s, &b) < 0)
 			return -1;
 		p->num = b;
 		return 0;
 	case ACTION_PARAM_INT:
-		return get_int(L, &c->sc, s, ps->min, ps->max, &p->num);
+		return cfgread_int(&L->rd, &c->sc, s, ps->min, ps->max,
+		                   &p->num);
 	case ACTION_PARAM_LIST:
-		return get_list(L, &c->sc, s, true, &p->list, &p->nlist);
+		return cfgread_list(&L->rd, &c->sc, s, true, &p->list,
+		                    &p->nlist);
 	case ACTION_PARAM_ENUM:
-		if (get_enum(L, &c->sc, s, ps->choices, &e) < 0)
+		if (cfgread_enum(&L->rd, &c->sc, s, ps->choices, &e) < 0)
 			return -1;
 		p->str = ps->choices[e];
 		return 0;
 	case ACTION_PARAM_UUID:
-		if (get_str(L, &c->sc, s, &v) < 0)
+		if (cfgread_str(&L->rd, &c->sc, s, &v) < 0)
 			return -1;
-		if (!is_uuid(v)) {
-			serr(L, &c->sc, s,
-			     "%s: \"%.64s\" is not a UUID "
-			     "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     ps->name, v);
+		if (!cfgread_is_uuid(v)) {
+			cfgread_error(&L->rd, &c->sc, s,
+			              "%s: \"%.64s\" is not a UUID "
+			              "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+			              ps->name, v);
 			return -1;
 		}
 		break;
 	case ACTION_PARAM_STRING:
-		if (get_str(L, &c->sc, s, &v) < 0)
+		if (cfgread_str(&L->rd, &c->sc, s, &v) < 0)
 			return -1;
 		if (ps->check != NULL && (why = ps->check(v)) != NULL) {
-			serr(L, &c->sc, s, "%s %s", ps->name, why);
+			cfgread_error(&L->rd, &c->sc, s, "%s %s", ps->name,
+			              why);
 			return -1;
 		}
 		break;
@@ -1615,7 +943,7 @@ param_default(struct job_ctx *c, const struct action_param *ps,
               struct config_param *p)
 {
 	struct config_store *st = c->L->cfg->store;
-	char tag[MAX_NAME + 16];
+	char tag[CFGREAD_MAX_NAME + 16];
 
 	switch (ps->type) {
 	case ACTION_PARAM_BOOL:
@@ -1629,7 +957,8 @@ param_default(struct job_ctx *c, const struct action_param *ps,
 	case ACTION_PARAM_LIST:
 		if (ps->def == NULL)
 			return 1;
-		if ((p->list = arena_alloc(st, sizeof(*p->list))) == NULL)
+		if ((p->list = cfgread_arena_alloc(&st->arena,
+		                                   sizeof(*p->list))) == NULL)
 			return -1;
 		p->list[0] = ps->def; /* static storage */
 		p->nlist = 1;
@@ -1657,7 +986,8 @@ job_params(struct job_ctx *c)
 
 	if (a == NULL || a->nparams == 0)
 		return;
-	params = arena_alloc(c->L->cfg->store, a->nparams * sizeof(*params));
+	params = cfgread_arena_alloc(&c->L->cfg->store->arena,
+	                             a->nparams * sizeof(*params));
 	if (params == NULL) {
 		nomem(c->L);
 		return;
@@ -1675,8 +1005,9 @@ job_params(struct job_ctx *c)
 			continue;
 		}
 		if (ps->required) {
-			serr(c->L, &c->sc, NULL, "action \"%s\" needs \"%s\"",
-			     a->name, ps->name);
+			cfgread_error(&c->L->rd, &c->sc, NULL,
+			              "action \"%s\" needs \"%s\"", a->name,
+			              ps->name);
 			continue;
 		}
 		if ((rc = param_default(c, ps, p)) < 0)
@@ -1693,8 +1024,8 @@ parse_job(struct loader *L, config_setting_t *g, int index)
 {
 	struct job_ctx c = {.L = L, .g = g};
 
-	c.sc.file = where_file(L, g);
-	c.sc.line = where_line(g);
+	c.sc.file = cfgread_file(&L->rd, g);
+	c.sc.line = cfgread_line(g);
 	if ((c.j = new_job(L)) == NULL) {
 		nomem(L);
 		return;
@@ -1718,13 +1049,14 @@ static void
 parse_list(struct loader *L, config_setting_t *s,
            void (*fn)(struct loader *, config_setting_t *, int))
 {
-	struct scope sc = {L->file, where_line(s), ""};
+	struct cfgread_scope sc = {L->rd.file, cfgread_line(s), ""};
 	int n;
 
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
-		serr(L, &sc, s,
-		     "%s: expected a list ( { ... }, { ... } ), got %s",
-		     config_setting_name(s), type_name(s));
+		cfgread_error(
+		    &L->rd, &sc, s,
+		    "%s: expected a list ( { ... }, { ... } ), got %s",
+		    config_setting_name(s), cfgread_type_name(s));
 		return;
 	}
 	n = config_setting_length(s);
@@ -1732,53 +1064,14 @@ parse_list(struct loader *L, config_setting_t *s,
 		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 
 		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
-			serr(L, &sc, e,
-			     "%s: item %d: expected a group { ... }, "
-			     "got %s",
-			     config_setting_name(s), i + 1, type_name(e));
+			cfgread_error(&L->rd, &sc, e,
+			              "%s: item %d: expected a group { ... }, "
+			              "got %s",
+			              config_setting_name(s), i + 1,
+			              cfgread_type_name(e));
 		else
 			fn(L, e, i);
 	}
-}
-
-static int
-read_config(struct loader *L, config_t *lc, const char *text)
-{
-	const char *f;
-
-	if (config_read_string(lc, text) == CONFIG_TRUE)
-		return 0;
-	f = config_error_file(lc);
-	if (f != NULL) {
-		char buf[4096];
-
-		if (f[0] != '/' && strcmp(L->base_dir, ".") != 0) {
-			snprintf(buf, sizeof(buf), "%s/%s", L->base_dir, f);
-			f = buf;
-		}
-		lerr(L, f, config_error_line(lc), "%s", config_error_text(lc));
-	} else {
-		lerr(L, L->file, config_error_line(lc), "%s",
-		     config_error_text(lc));
-	}
-	return -1;
-}
-
-static int
-load_text(struct loader *L, const char *path, char **text)
-{
-	size_t len;
-	int rc = read_text(path, text, &len);
-
-	if (rc == 0)
-		return source_add(L, path, *text, len) ? 0 : -1;
-	if (rc == -EINVAL)
-		lerr(L, path, 0, "contains a NUL byte; not a text file");
-	else if (rc == -EFBIG)
-		lerr(L, path, 0, "is larger than 64 MiB");
-	else
-		lerr(L, path, 0, "cannot read: %s", strerror(-rc));
-	return -1;
 }
 
 static void
@@ -1787,14 +1080,14 @@ parse_dropin(struct loader *L, const char *path)
 	config_t lc;
 	config_setting_t *root;
 	char *text;
-	struct scope sc = {path, 1, ""};
+	struct cfgread_scope sc = {path, 1, ""};
 
-	if (load_text(L, path, &text) < 0)
+	if (cfgread_load_text(&L->rd, path, &text) < 0)
 		return;
 	config_init(&lc);
-	config_set_include_dir(&lc, L->base_dir);
-	L->file = path;
-	if (read_config(L, &lc, text) < 0)
+	config_set_include_dir(&lc, L->rd.base_dir);
+	L->rd.file = path;
+	if (cfgread_parse(&L->rd, &lc, text) < 0)
 		goto out;
 	root = config_root_setting(&lc);
 	for (int i = 0; i < config_setting_length(root); i++) {
@@ -1807,14 +1100,16 @@ parse_dropin(struct loader *L, const char *path)
 			parse_list(L, s, parse_account);
 		else if (strcmp(key, "jobs") == 0)
 			parse_list(L, s, parse_job);
-		else if (in_list(key, main_keys))
-			serr(L, &sc, s,
-			     "\"%s\" belongs in the main file %s; files in "
-			     "include_dir hold only accounts and jobs",
-			     key, L->cfg->path);
+		else if (cfgread_in_list(key, main_keys))
+			cfgread_error(
+			    &L->rd, &sc, s,
+			    "\"%s\" belongs in the main file %s; files in "
+			    "include_dir hold only accounts and jobs",
+			    key, L->cfg->path);
 		else
-			unknown_key(L, &sc, s,
-			            best_of(key, dropin_keys, NULL, &d));
+			cfgread_unknown_key(
+			    &L->rd, &sc, s,
+			    cfgread_best_of(key, dropin_keys, NULL, &d));
 	}
 out:
 	config_destroy(&lc);
@@ -1823,14 +1118,14 @@ out:
 static void
 parse_include_dir(struct loader *L, config_setting_t *s)
 {
-	struct scope sc = {L->file, where_line(s), ""};
+	struct cfgread_scope sc = {L->rd.file, cfgread_line(s), ""};
 	const char *v;
 	struct stat st;
 	char *pattern;
 	glob_t gl;
 	int rc;
 
-	if (get_str(L, &sc, s, &v) < 0)
+	if (cfgread_str(&L->rd, &sc, s, &v) < 0)
 		return;
 	if ((L->cfg->include_dir = resolve_path(L, v)) == NULL) {
 		nomem(L);
@@ -1839,13 +1134,14 @@ parse_include_dir(struct loader *L, config_setting_t *s)
 	if (L->flags & CONFIG_LOAD_NO_INCLUDE_DIR)
 		return;
 	if (stat(L->cfg->include_dir, &st) != 0) {
-		serr(L, &sc, s, "include_dir \"%s\": %s", L->cfg->include_dir,
-		     strerror(errno));
+		cfgread_error(&L->rd, &sc, s, "include_dir \"%s\": %s",
+		              L->cfg->include_dir, strerror(errno));
 		return;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		serr(L, &sc, s, "include_dir \"%s\" is not a directory",
-		     L->cfg->include_dir);
+		cfgread_error(&L->rd, &sc, s,
+		              "include_dir \"%s\" is not a directory",
+		              L->cfg->include_dir);
 		return;
 	}
 	if (asprintf(&pattern, "%s/*.conf", L->cfg->include_dir) < 0) {
@@ -1859,8 +1155,9 @@ parse_include_dir(struct loader *L, config_setting_t *s)
 	if (rc == GLOB_NOMATCH)
 		return;
 	if (rc != 0) {
-		serr(L, &sc, s, "include_dir \"%s\": cannot list it",
-		     L->cfg->include_dir);
+		cfgread_error(&L->rd, &sc, s,
+		              "include_dir \"%s\": cannot list it",
+		              L->cfg->include_dir);
 		return;
 	}
 	for (size_t i = 0; i < gl.gl_pathc; i++) {
@@ -1878,7 +1175,7 @@ parse_include_dir(struct loader *L, config_setting_t *s)
 static void
 parse_main(struct loader *L, config_setting_t *root)
 {
-	struct scope sc = {L->file, 1, ""};
+	struct cfgread_scope sc = {L->rd.file, 1, ""};
 	config_setting_t *s;
 	int n = config_setting_length(root);
 
@@ -1887,15 +1184,15 @@ parse_main(struct loader *L, config_setting_t *root)
 		parse_timezone(L, s);
 	if ((s = config_setting_get_member(root, "defaults")) != NULL) {
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-			serr(L, &sc, s,
-			     "defaults: expected a group { ... }, "
-			     "got %s",
-			     type_name(s));
+			cfgread_error(&L->rd, &sc, s,
+			              "defaults: expected a group { ... }, "
+			              "got %s",
+			              cfgread_type_name(s));
 		else
-			L->defs = s;
+			L->rd.shared = s;
 	}
-	if (L->defs != NULL)
-		check_defaults(L, L->defs);
+	if (L->rd.shared != NULL)
+		check_defaults(L, L->rd.shared);
 	for (int i = 0; i < n; i++) {
 		const char *key, *v;
 		size_t d = 99;
@@ -1913,32 +1210,35 @@ parse_main(struct loader *L, config_setting_t *root)
 		if (strcmp(key, "api") == 0 ||
 		    strcmp(key, "rate_limits") == 0) {
 			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-				serr(L, &sc, s,
-				     "%s: expected a group { ... }, got %s",
-				     key, type_name(s));
+				cfgread_error(
+				    &L->rd, &sc, s,
+				    "%s: expected a group { ... }, got %s", key,
+				    cfgread_type_name(s));
 			else if (key[0] == 'a')
 				parse_api(L, s);
 			else
 				parse_rate_limits(L, s);
 		} else if (strcmp(key, "state_dir") == 0) {
-			if (get_str(L, &sc, s, &v) < 0)
+			if (cfgread_str(&L->rd, &sc, s, &v) < 0)
 				continue;
 			if (v[0] == '\0')
-				serr(L, &sc, s, "state_dir is empty");
+				cfgread_error(&L->rd, &sc, s,
+				              "state_dir is empty");
 			else if ((L->cfg->state_dir = resolve_path(L, v)) ==
 			         NULL)
 				nomem(L);
 		} else if (strcmp(key, "log_level") == 0) {
 			int e;
 
-			if (get_enum(L, &sc, s, log_levels, &e) == 0)
+			if (cfgread_enum(&L->rd, &sc, s, log_levels, &e) == 0)
 				L->cfg->log_level = log_levels[e];
 		} else if (strcmp(key, "accounts") == 0) {
-			L->accounts_line = where_line(s);
+			L->accounts_line = cfgread_line(s);
 			parse_list(L, s, parse_account);
 		} else {
-			unknown_key(L, &sc, s,
-			            best_of(key, main_keys, NULL, &d));
+			cfgread_unknown_key(
+			    &L->rd, &sc, s,
+			    cfgread_best_of(key, main_keys, NULL, &d));
 		}
 	}
 	if ((s = config_setting_get_member(root, "include_dir")) != NULL)
@@ -1959,7 +1259,7 @@ resolve_accounts(struct loader *L)
 		struct config_job *j = &cfg->jobs[i];
 		struct pending *p = &L->pending[i];
 		const char *jn = j->name ? j->name : "?";
-		struct name_slot *a;
+		struct cfgread_name *a;
 
 		if (p->name == NULL) {
 			if (cfg->naccounts > 1)
@@ -1969,7 +1269,8 @@ resolve_accounts(struct loader *L)
 				     jn, cfg->naccounts);
 			continue;
 		}
-		if ((a = table_find(&L->accounts_by_name, p->name)) != NULL) {
+		if ((a = cfgread_names_find(&L->accounts_by_name, p->name)) !=
+		    NULL) {
 			j->account = a->index;
 			continue;
 		}
@@ -1981,12 +1282,13 @@ resolve_accounts(struct loader *L)
 
 			for (size_t k = 0; k < cfg->naccounts; k++)
 				if (cfg->accounts[k].name != NULL)
-					suggest(p->name, cfg->accounts[k].name,
-					        &best, &d);
+					cfgread_suggest(p->name,
+					                cfg->accounts[k].name,
+					                &best, &d);
 			lerr(
 			    L, p->file, p->line,
 			    "job \"%s\": account \"%.*s\" is not defined%s%s%s",
-			    jn, MAX_NAME, p->name,
+			    jn, CFGREAD_MAX_NAME, p->name,
 			    best ? " (did you mean \"" : "", best ? best : "",
 			    best ? "\"?)" : "");
 		}
@@ -2091,15 +1393,10 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	if (cfg->store != NULL) {
-		struct chunk *c = cfg->store->chunks, *next;
-
 		for (size_t i = 0; i < cfg->store->nzones; i++)
 			tz_free(cfg->store->zones[i].tz);
 		free(cfg->store->zones);
-		for (; c != NULL; c = next) {
-			next = c->next;
-			free(c);
-		}
+		cfgread_arena_free(&cfg->store->arena);
 		free(cfg->store);
 	}
 	free(cfg->accounts);
@@ -2115,18 +1412,18 @@ load(struct loader *L, char *text)
 	int rc = -EINVAL;
 
 	config_init(&lc);
-	config_set_include_dir(&lc, L->base_dir);
-	if (read_config(L, &lc, text) == 0) {
+	config_set_include_dir(&lc, L->rd.base_dir);
+	if (cfgread_parse(&L->rd, &lc, text) == 0) {
 		parse_main(L, config_root_setting(&lc));
 		resolve_accounts(L);
 		if (!(L->flags & CONFIG_LOAD_NO_KEYS))
 			check_keys(L);
 	}
-	L->defs = NULL;
+	L->rd.shared = NULL;
 	config_destroy(&lc);
-	if (L->nomem)
+	if (L->rd.nomem)
 		rc = -ENOMEM;
-	else if (L->nerr == 0)
+	else if (L->rd.nerr == 0)
 		rc = 0;
 	return rc;
 }
@@ -2134,22 +1431,17 @@ load(struct loader *L, char *text)
 static void
 loader_done(struct loader *L)
 {
-	for (size_t i = 0; i < L->nsources; i++) {
-		free(L->sources[i].text);
-		free(L->sources[i].lines);
-	}
-	free(L->sources);
-	free(L->names);
+	cfgread_done(&L->rd);
 	free(L->pending);
-	free(L->jobs_by_name.slots);
-	free(L->accounts_by_name.slots);
+	cfgread_names_free(&L->jobs_by_name);
+	cfgread_names_free(&L->accounts_by_name);
 }
 
 static int
 load_common(const char *path, const char *text_in, unsigned flags,
             struct config **out, struct config_errors *errs)
 {
-	struct loader L = {.errs = errs, .flags = flags};
+	struct loader L = {.flags = flags};
 	const char *slash;
 	char *text = NULL;
 	int rc = -ENOMEM;
@@ -2157,23 +1449,28 @@ load_common(const char *path, const char *text_in, unsigned flags,
 	*out = NULL;
 	if ((L.cfg = config_new(path)) == NULL)
 		return -ENOMEM;
-	L.file = L.cfg->path;
+	L.rd.arena = &L.cfg->store->arena;
+	L.rd.sink = errors_add;
+	L.rd.sink_arg = errs;
+	L.rd.shared_what = "defaults: ";
+	L.rd.file = L.cfg->path;
 	slash = strrchr(path, '/');
 	if (text_in != NULL || slash == NULL)
-		L.base_dir = ".";
+		L.rd.base_dir = ".";
 	else if (slash == path)
-		L.base_dir = "/";
+		L.rd.base_dir = "/";
 	else
-		L.base_dir =
-		    arena_strndup(L.cfg->store, path, (size_t)(slash - path));
-	if (L.base_dir == NULL)
+		L.rd.base_dir = cfgread_arena_strndup(
+		    &L.cfg->store->arena, path, (size_t)(slash - path));
+	if (L.rd.base_dir == NULL)
 		goto fail;
 	if (text_in != NULL) {
 		if ((text = strdup(text_in)) == NULL ||
-		    source_add(&L, L.cfg->path, text, strlen(text)) == NULL)
+		    cfgread_add_source(&L.rd, L.cfg->path, text, strlen(text)) <
+		        0)
 			goto fail;
-	} else if (load_text(&L, L.cfg->path, &text) < 0) {
-		rc = L.nomem ? -ENOMEM : -EINVAL;
+	} else if (cfgread_load_text(&L.rd, L.cfg->path, &text) < 0) {
+		rc = L.rd.nomem ? -ENOMEM : -EINVAL;
 		goto fail;
 	}
 	if ((rc = load(&L, text)) < 0)
