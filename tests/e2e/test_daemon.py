@@ -905,3 +905,28 @@ def test_watchdog_pid_mismatch_no_pings(sim, make_daemon, notify):
     wait_until(lambda: time.monotonic() - t0 >= 0.8, 3, "0.8 s")
     assert not any(m == "WATCHDOG=1" for _, m in notify.get()), notify.get()
     stop_clean(d)
+
+
+def test_reloads_never_lose_a_slot(sim, make_daemon):
+    """A reload reads its file while slots come due (a few thousand jobs
+    take a noticeable time, more under the sanitizers): those slots are
+    late, never lost.  Fifteen SIGHUPs at spread moments inside the
+    second; an every-second job fires exactly once for every slot."""
+    filler = [job(f"filler-{i}", "0 0 3 * * *", "request", path="/validate")
+              for i in range(3000)]
+    tick = job("tick", "* * * * * *", "request", path="/validate")
+    d = make_daemon([tick] + filler).start()
+    d.wait_line(lambda l: l.get("job") == "tick" and
+                l.get("event") == "fire", 10, "tick's first fire")
+    for i in range(15):
+        time.sleep(0.45 + (i % 5) * 0.13)
+        d.signal(signal.SIGHUP)
+        d.wait_line(lambda l: l.get("event") == "reloaded", 20,
+                    f"reload {i + 1}", count=i + 1)
+    time.sleep(1.5)
+    stop_clean(d)
+    slots = sorted(l.slot for l in d.fires("tick"))
+    assert len(slots) == len(set(slots)), "a slot fired twice"
+    assert slots == list(range(int(slots[0]), int(slots[-1]) + 1)), \
+        "slots lost: %s" % sorted(set(range(int(slots[0]), int(slots[-1]) + 1))
+                                  - set(int(s) for s in slots))
