@@ -208,3 +208,25 @@ def test_annotated_config_checks(tmp_path):
     p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tmp_path))
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("configuration OK: 1 account, 2 jobs\n")
+
+
+def test_unknown_action_lists_every_documented_action(tree):
+    """An action with no near name gets the list of actions, from the
+    registry; that list is exactly the actions kinsta-cron.conf(5)
+    documents, so neither can grow without the other."""
+    conf = tree / "kinsta-cron.conf"
+    write(str(conf), GOOD.replace('"clear-cache"', '"zzzzzzzz"'))
+    p = run(["-c", str(conf), "check"], cwd=str(tree))
+    assert p.returncode == 1
+    (line,) = [l for l in p.stderr.splitlines() if "unknown action" in l]
+    m = re.search(r'unknown action "zzzzzzzz" \(one of: ([a-z, -]+)\)$', line)
+    assert m, line
+    listed = m.group(1).split(", ")
+    man = open(os.path.join(SRC, "docs", "kinsta-cron.conf.5")).read()
+    section = man[man.index(".SH ACTIONS"):man.index(".SH SCHEDULES")]
+    documented = set()
+    for tp in re.findall(r"\.TP\n(\.B[R]? [^\n]+)", section):
+        documented |= set(re.findall(r"[a-z]+(?:-[a-z]+)+|report|request|backup",
+                                     tp.replace("\\fR", " ").replace("\\fB", " ")))
+    assert len(listed) == len(set(listed)) == 16
+    assert set(listed) == documented, (sorted(listed), sorted(documented))

@@ -1,4 +1,4 @@
-"""End-to-end tests of `kinsta-cron run`: every action of DESIGN.md, the
+"""End-to-end tests of `kinsta-cron run`: every action of the registry, the
 target selectors and --dry-run, against the Kinsta API simulator.
 
 Each test resets the simulator, runs one job with the real binary and
