@@ -133,19 +133,29 @@ static const struct action_param p_php[] = {
     /* ModifyPhpVersionRequestBody: sent only when the job sets it */
     P_BOOL("is_opt_out_from_automatic_php_update", NULL),
 };
+/* Kinsta keeps at most this many manual backups per environment. */
+#define BACKUP_SLOTS "5"
+
 static const struct action_param p_backup[] = {
     P_STR("tag", false, NULL, check_nonempty), /* kinsta-cron:<job> */
     P_INT("keep", "0", 0, 100),
+    P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
 };
+/* keep: pre-update backups (kinsta-cron:pre-update:<job>) kept per
+ * environment, the newest being what a rollback restores */
 static const struct action_param p_plugins[] = {
     P_LIST("plugins", "all"),
     P_LIST("exclude", NULL),
     P_BOOL("backup_first", "false"),
+    P_INT("keep", "1", 1, 100),
+    P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
 };
 static const struct action_param p_themes[] = {
     P_LIST("themes", "all"),
     P_LIST("exclude", NULL),
     P_BOOL("backup_first", "false"),
+    P_INT("keep", "1", 1, 100),
+    P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
 };
 static const struct action_param p_push[] = {
     P_STR("source", true, NULL, check_nonempty),
@@ -226,22 +236,26 @@ static const struct action actions[ACTION_COUNT] = {
     [ACTION_BACKUP] = {.name = "backup",
                        .target = ACTION_TARGET_REQUIRED,
                        .params = PARAMS(p_backup),
-                       .steps = {STEP_BACKUP, STEP_LIST_BACKUPS,
-                                 STEP_DROP_BACKUPS},
+                       .steps = {STEP_SLOTS_LIST, STEP_SLOTS_DROP, STEP_BACKUP,
+                                 STEP_LIST_BACKUPS, STEP_DROP_BACKUPS},
                        .limit_s = HOUR},
     [ACTION_UPDATE_PLUGINS] = {.name = "update-plugins",
                                .target = ACTION_TARGET_REQUIRED,
                                .variant = "plugins",
                                .params = PARAMS(p_plugins),
-                               .steps = {STEP_LIST_EXT, STEP_PRE_BACKUP,
-                                         STEP_UPDATE_EXT},
+                               .steps = {STEP_LIST_EXT, STEP_SLOTS_LIST,
+                                         STEP_SLOTS_DROP, STEP_PRE_BACKUP,
+                                         STEP_UPDATE_EXT, STEP_LIST_BACKUPS,
+                                         STEP_DROP_BACKUPS},
                                .limit_s = MIN_30},
     [ACTION_UPDATE_THEMES] = {.name = "update-themes",
                               .target = ACTION_TARGET_REQUIRED,
                               .variant = "themes",
                               .params = PARAMS(p_themes),
-                              .steps = {STEP_LIST_EXT, STEP_PRE_BACKUP,
-                                        STEP_UPDATE_EXT},
+                              .steps = {STEP_LIST_EXT, STEP_SLOTS_LIST,
+                                        STEP_SLOTS_DROP, STEP_PRE_BACKUP,
+                                        STEP_UPDATE_EXT, STEP_LIST_BACKUPS,
+                                        STEP_DROP_BACKUPS},
                               .limit_s = MIN_30},
     [ACTION_PUSH_ENVIRONMENT] = {.name = "push-environment",
                                  .target = ACTION_TARGET_REQUIRED,
@@ -333,6 +347,8 @@ action_step_name(enum action_step step)
 	    [STEP_CDN] = "clear-cdn-cache",
 	    [STEP_PHP_RESTART] = "restart-php",
 	    [STEP_PHP_VERSION] = "set-php-version",
+	    [STEP_SLOTS_LIST] = "list-backup-slots",
+	    [STEP_SLOTS_DROP] = "free-backup-slot",
 	    [STEP_BACKUP] = "backup",
 	    [STEP_LIST_BACKUPS] = "list-backups",
 	    [STEP_DROP_BACKUPS] = "delete-backup",
@@ -350,6 +366,15 @@ action_step_name(enum action_step step)
 	};
 
 	return (unsigned)step < STEP_COUNT ? names[step] : "?";
+}
+
+int
+action_step_find(const char *name)
+{
+	for (int k = 0; name != NULL && k < STEP_COUNT; k++)
+		if (strcmp(action_step_name((enum action_step)k), name) == 0)
+			return k;
+	return -ENOENT;
 }
 
 int

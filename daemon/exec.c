@@ -107,6 +107,7 @@ progress(struct run *r)
 	    .target = &r->k.target,
 	    .run_id = r->run_id,
 	    .step = r->k.step,
+	    .step_name = action_step_name(kinsta_step(&r->k)),
 	    .op_id = r->k.op_id,
 	    .deployment = r->k.deployment,
 	    .started_ms = r->started_ms,
@@ -681,7 +682,8 @@ exec_start(struct exec *ex, const struct config_job *job, uint64_t run_id)
 int
 exec_resume(struct exec *ex, const struct config_job *job,
             const struct target *target, uint64_t run_id, int step,
-            const char *op_id, bool deployment, int64_t started_ms)
+            const char *step_name, const char *op_id, bool deployment,
+            int64_t started_ms)
 {
 	char key[KEY_MAX];
 	struct run *r;
@@ -692,7 +694,8 @@ exec_resume(struct exec *ex, const struct config_job *job,
 	explicit_bzero(key, sizeof(key));
 	if (r == NULL)
 		return -ENOMEM;
-	kinsta_run_resume(&r->k, ex->cfg, job, target, step, op_id, deployment);
+	kinsta_run_resume(&r->k, ex->cfg, job, target, step, step_name, op_id,
+	                  deployment);
 	r->op_resumed = true;
 	if (started_ms > 0)
 		r->started_ms = started_ms;

@@ -410,6 +410,8 @@ on_progress(const struct exec_progress *p, void *arg)
 		op.run_id = p->run_id;
 		op.target = *p->target;
 		op.step = p->step;
+		snprintf(op.step_name, sizeof(op.step_name), "%s",
+		         p->step_name ? p->step_name : "");
 		snprintf(op.op_id, sizeof(op.op_id), "%s", p->op_id);
 		op.deployment = p->deployment;
 		op.started_ms = p->started_ms;
@@ -739,6 +741,7 @@ scheduler_start(struct scheduler *s)
 
 		if (job == NULL ||
 		    exec_resume(s->ex, job, &op->target, op->run_id, op->step,
+		                op->step_name[0] ? op->step_name : NULL,
 		                op->op_id, op->deployment,
 		                op->started_ms) < 0) {
 			log_msg(LOG_WARNING,

@@ -321,6 +321,8 @@ encode_op(struct json_writer *w, const struct state_op *op)
 	w_field(w, "job", op->job, sizeof(op->job));
 	w_u64(w, "run_id", op->run_id);
 	json_w_key_int(w, "step", op->step);
+	if (op->step_name[0] != '\0')
+		w_field(w, "step_name", op->step_name, sizeof(op->step_name));
 	w_field(w, "op_id", op->op_id, sizeof(op->op_id));
 	json_w_key_bool(w, "deployment", op->deployment);
 	json_w_key_int(w, "started_ms", op->started_ms);
@@ -478,6 +480,9 @@ decode_op(yajl_val e, struct state_op *op)
 	if (json_int(e, &i, "step", NULL) != 0 || i < 0 || i > INT_MAX)
 		return "\"step\" missing or not a small non-negative integer";
 	op->step = (int)i;
+	if (!get_str(e, "step_name", op->step_name, sizeof(op->step_name),
+	             false))
+		return "\"step_name\" too long or not a string";
 	if (!get_str(e, "op_id", op->op_id, sizeof(op->op_id), true))
 		return "\"op_id\" missing, empty, too long or not a string";
 	if (json_bool(e, &op->deployment, "deployment", NULL) != 0)

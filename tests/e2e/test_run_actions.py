@@ -204,6 +204,7 @@ def test_backup_keep_rotates_only_own_backups(env):
     assert op1.startswith("backups:add-manual-")
     assert dedup_polls(sim.calls()) == [
         LISTING,
+        ("GET", "/sites/environments/%s/backups" % ALPHA, None),  # a slot?
         ("POST", "/sites/environments/%s/manual-backups" % ALPHA,
          {"tag": "kinsta-cron:keeper"}),
         *polls([op1]),
@@ -220,6 +221,7 @@ def test_backup_keep_rotates_only_own_backups(env):
     assert o["op"] == ops[2]
     assert dedup_polls(sim.calls()) == [
         LISTING,
+        ("GET", "/sites/environments/%s/backups" % ALPHA, None),
         ("POST", "/sites/environments/%s/manual-backups" % ALPHA,
          {"tag": "kinsta-cron:keeper"}),
         *polls([ops[1]]),
@@ -232,6 +234,40 @@ def test_backup_keep_rotates_only_own_backups(env):
     assert len(mine) == 1 and mine[0]["id"] != first[0]["id"]
     # nobody else's backup was touched
     assert sorted(b["id"] for b in after if b not in mine) == others
+
+
+def test_backup_slots_never_jam(env):
+    """Kinsta's limit of manual backups (3 here, and backup_slots = 3):
+    nightly backups with keep = 2 beside someone's own backup.  Every
+    night succeeds, the other backup stays, and once the slots are full
+    the oldest of ours goes first, before the new one is asked for."""
+    sim, run = env
+    sim.config(manual_backup_limit=3)
+    jobs = [kh.job("nightly", "backup", environment_id=ECHO, keep=2,
+                   backup_slots=3)]
+    foreign = [b for b in sim.env_state(ECHO)["backups"]
+               if b["type"] == "manual"]
+    assert len(foreign) == 1
+    for night in range(4):
+        sim.ctl("POST", "reset-requests")
+        before = [b["id"] for b in sim.env_state(ECHO)["backups"]
+                  if b.get("note") == "kinsta-cron:nightly"]
+        only(run("nightly", jobs=jobs))
+        manual = [b for b in sim.env_state(ECHO)["backups"]
+                  if b["type"] == "manual"]
+        ours = [b for b in manual if b.get("note") == "kinsta-cron:nightly"]
+        assert len(ours) == min(night + 1, 2), manual
+        assert [b for b in manual if b not in ours] == foreign
+        calls = [c[:2] for c in dedup_polls(sim.calls())
+                 if not c[1].startswith("/operations/")]
+        post = ("POST", "/sites/environments/%s/manual-backups" % ECHO)
+        if night >= 2:  # full: our oldest makes room first
+            assert calls[:3] == [
+                ("GET", "/sites/environments/%s/backups" % ECHO),
+                ("DELETE", "/sites/environments/backups/%s" % min(before)),
+                post], calls
+        else:
+            assert calls[1] == post, calls
 
 
 def test_update_plugins_all(env):
@@ -267,18 +303,20 @@ def test_update_plugins_list_exclude_backup_first(env):
     assert dedup_polls(sim.calls()) == [
         LISTING,
         ("GET", "/sites/environments/%s/plugins" % BRAVO, None),
+        ("GET", "/sites/environments/%s/backups" % BRAVO, None),
         ("POST", "/sites/environments/%s/manual-backups" % BRAVO,
-         {"tag": "kinsta-cron:shop:pre-update"}),
+         {"tag": "kinsta-cron:pre-update:shop"}),
         *polls([backup_op]),
         ("PUT", "/sites/environments/%s/plugins/bulk-update" % BRAVO,
          {"plugins": [{"name": "akismet"}]}),
         *polls([update_op]),
+        ("GET", "/sites/environments/%s/backups" % BRAVO, None),
     ]
     plugins = {p["name"]: p for p in sim.env_state(BRAVO)["plugins"]}
     assert plugins["akismet"]["version"] == "5.3.1"
     assert plugins["woocommerce"]["version"] == "8.5.1"  # excluded
     assert plugins["classic-editor"]["version"] == "1.6.3"  # not listed
-    assert any(b.get("note") == "kinsta-cron:shop:pre-update"
+    assert any(b.get("note") == "kinsta-cron:pre-update:shop"
                for b in sim.env_state(BRAVO)["backups"])
 
 
@@ -545,7 +583,7 @@ def test_dry_run_sends_only_reads(env):
             continue  # deltasite: nothing to update, nothing shown
         want += [
             "POST %s/sites/environments/%s/manual-backups "
-            '{"tag":"kinsta-cron:shop:pre-update"}' % (base, e),
+            '{"tag":"kinsta-cron:pre-update:shop"}' % (base, e),
             "PUT %s/sites/environments/%s/plugins/bulk-update "
             '{"plugins":[{"name":"akismet"},{"name":"classic-editor"}]}'
             % (base, e)]
@@ -615,9 +653,10 @@ def test_key_never_printed_debug(env):
 
 def test_dry_run_does_not_hide_a_failed_read(env):
     """The backup is only shown; the backup list that follows is a real
-    read, and its failure is reported as such, with its own message."""
+    read, and its failure is reported as such, with its own message.  (The
+    list before it, which finds a free slot, passes.)"""
     sim, run = env
-    sim.fault("503", method="GET", path_regex="/backups$", count=-1)
+    sim.fault("503", method="GET", path_regex="/backups$", count=-1, skip=1)
     r = run("bk", "--dry-run", jobs=[kh.job("bk", "backup",
                                             environment_id=ECHO, keep=1,
                                             retries=0)])
@@ -626,7 +665,7 @@ def test_dry_run_does_not_hide_a_failed_read(env):
     assert r.stdout.startswith(
         'POST %s/sites/environments/%s/manual-backups {"tag":'
         '"kinsta-cron:bk"}\n' % (sim.url, ECHO))
-    assert [c[0] for c in sim.calls()] == ["GET"]
+    assert [c[0] for c in sim.calls()] == ["GET", "GET"]
 
 
 def test_report_of_a_company_without_sites(tmp_path):

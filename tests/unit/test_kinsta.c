@@ -56,6 +56,11 @@ static const char conf_text[] =
     "   body = \"{\\\"environment_id\\\":\\\"" ENV "\\\"}\"; },\n"
     " { name = \"lab\"; schedule = \"@daily\"; action = \"clear-cache\";"
     "   labels = [\"shop\", \"vip\"]; exclude_sites = [\"delta\"]; },\n"
+    " { name = \"nightly\"; schedule = \"@daily\"; action = \"backup\";"
+    "   environment_id = \"" ENV "\"; keep = 2; },\n"
+    " { name = \"safe\"; schedule = \"@daily\"; action = "
+    "\"update-plugins\"; environment_id = \"" ENV
+    "\"; backup_first = true; },\n"
     " { name = \"every\"; schedule = \"@daily\"; action = \"clear-cache\";"
     "   all_sites = true; environment = \"staging\"; }\n"
     ");\n";
@@ -292,6 +297,10 @@ test_backup_rotation(void)
 	    "\"type\":\"manual\",\"created_at\":4000}]}}";
 
 	kinsta_run_init(&run, cfg, job("bk"), &t);
+	/* first the slots: four manual backups, the new one fits */
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[{\"id\":1,\"type\":\"manual\","
+	     "\"note\":\"kinsta-cron:bk\",\"created_at\":1000}]}}");
 	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
 	     "{\"tag\":\"kinsta-cron:bk\"}", 202, OP("backups:add-manual-1"));
 	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, ""), KINSTA_SEND);
@@ -310,14 +319,124 @@ test_backup_rotation(void)
 	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
 	kinsta_run_free(&run);
 
-	/* resumed while deleting: lists again instead of guessing */
-	kinsta_run_resume(&run, cfg, job("bk"), &t, 2, "backups:remove-4",
+	/* resumed while deleting (a state file of 0.1.0: step 2, no name):
+	 * lists again instead of guessing */
+	kinsta_run_resume(&run, cfg, job("bk"), &t, 2, NULL, "backups:remove-4",
 	                  false);
 	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
 	          KINSTA_FOLLOW);
 	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, ""), KINSTA_SEND);
 	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
 	     list);
+	kinsta_run_free(&run);
+}
+
+/* A list answer of manual backups: "id:created:note" entries, ';'-separated
+ * (note "-" for none). */
+static const char *
+backups(const char *spec)
+{
+	static char buf[4096];
+	size_t o = (size_t)snprintf(buf, sizeof(buf),
+	                            "{\"environment\":{\"backups\":[");
+	char copy[1024], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", spec);
+	for (char *e = strtok_r(copy, ";", &save); e != NULL;
+	     e = strtok_r(NULL, ";", &save)) {
+		long id, created;
+		char note[200];
+
+		if (sscanf(e, "%ld:%ld:%199[^;]", &id, &created, note) != 3)
+			abort();
+		o += (size_t)snprintf(
+		    buf + o, sizeof(buf) - o,
+		    "%s{\"id\":%ld,\"type\":\"manual\",\"created_at\":%ld,"
+		    "\"note\":%s%s%s}",
+		    buf[o - 1] == '[' ? "" : ",", id, created,
+		    strcmp(note, "-") ? "\"" : "",
+		    strcmp(note, "-") ? note : "null",
+		    strcmp(note, "-") ? "\"" : "");
+	}
+	snprintf(buf + o, sizeof(buf) - o, "]}}");
+	return buf;
+}
+
+/* Kinsta's 5 manual backups per environment: a backup run frees a slot
+ * from kinsta-cron's own backups first, never anyone else's, and fails
+ * before changing anything when it cannot. */
+static void
+test_backup_slots(void)
+{
+	struct target t = env_target();
+	struct kinsta_run run;
+
+	/* full: two of ours, two foreign, up's newest pre-update backup
+	 * (its rollback point, keep 1): our oldest goes */
+	kinsta_run_init(&run, cfg, job("bk"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     backups("10:1000:kinsta-cron:bk;11:2000:kinsta-cron:bk;"
+	             "20:100:before migration;21:200:-;"
+	             "30:500:kinsta-cron:pre-update:up"));
+	STEP(&run, "DELETE", "/sites/environments/backups/10", NULL, 202,
+	     OP("backups:remove-10"));
+	CHECK_STR(kinsta_step_item(&run), "10");
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:bk\"}", 202, OP("backups:add-manual-3"));
+	kinsta_run_free(&run);
+
+	/* full of backups that are not ours: fails before anything, and
+	 * says who holds the slots */
+	kinsta_run_init(&run, cfg, job("bk"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL,
+	               200,
+	               backups("20:100:before migration;21:200:-;22:300:x;"
+	                       "23:400:y;30:500:kinsta-cron:pre-update:up")),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK_STR(
+	    run.message,
+	    "no free backup slot: 5 of 5 manual backups in use, not "
+	    "kinsta-cron's to delete; held by 30 \"kinsta-cron:pre-update:"
+	    "up\" 23 \"y\" 22 \"x\" 21 \"\" 20 \"before migration\"");
+	kinsta_run_free(&run);
+
+	/* another update job's pre-update backups past its keep (1), in both
+	 * spellings, and those of a job no longer configured, may go: the
+	 * oldest first */
+	kinsta_run_init(&run, cfg, job("bk"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     backups("20:100:foreign;41:900:kinsta-cron:pre-update:up;"
+	             "40:800:kinsta-cron:up:pre-update;"
+	             "50:700:kinsta-cron:pre-update:gone;52:50:-;53:60:-"));
+	STEP(&run, "DELETE", "/sites/environments/backups/50", NULL, 202,
+	     OP("backups:remove-50"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "DELETE", "/sites/environments/backups/40", NULL, 202,
+	     OP("backups:remove-40"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:bk\"}", 202, OP("backups:add-manual-4"));
+	kinsta_run_free(&run);
+
+	/* resumed while freeing a slot (named step): lists again */
+	kinsta_run_resume(&run, cfg, job("bk"), &t, 1, "free-backup-slot",
+	                  "backups:remove-50", false);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_FOLLOW);
+	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, ""), KINSTA_SEND);
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     backups("20:100:foreign"));
+	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:bk\"}", 202, OP("backups:add-manual-5"));
+	kinsta_run_free(&run);
+
+	/* resumed in the middle of an update (0.1.0 file: step 1, the
+	 * pre-update backup): goes on with the update itself */
+	kinsta_run_resume(&run, cfg, job("up"), &t, 1, NULL, "backups:add-9",
+	                  false);
+	CHECK_INT(kinsta_step(&run), STEP_PRE_BACKUP);
 	kinsta_run_free(&run);
 }
 
@@ -348,10 +467,13 @@ test_updates(void)
 	kinsta_run_init(&run, cfg, job("up"), &t);
 	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
 	     plugins);
-	/* backup_first: a pre-update backup, then the bulk update without
-	 * the excluded plugin and without the one with no update */
+	/* backup_first: room for a pre-update backup, the backup, then the
+	 * bulk update without the excluded plugin and without the one with no
+	 * update, then the older pre-update backups beyond keep (1) go */
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[]}}");
 	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
-	     "{\"tag\":\"kinsta-cron:up:pre-update\"}", 202,
+	     "{\"tag\":\"kinsta-cron:pre-update:up\"}", 202,
 	     OP("backups:add-manual-2"));
 	kinsta_op_done(&run, OPS_SUCCEEDED, "");
 	CHECK_INT(STEP(&run, "PUT",
@@ -359,6 +481,15 @@ test_updates(void)
 	               "{\"plugins\":[{\"name\":\"woocommerce\"}]}", 200,
 	               OP("wp-plugins:bulk-update-1")),
 	          KINSTA_FOLLOW);
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":["
+	     "{\"id\":7,\"type\":\"manual\",\"created_at\":7000,"
+	     "\"note\":\"kinsta-cron:pre-update:up\"},"
+	     "{\"id\":5,\"type\":\"manual\",\"created_at\":5000,"
+	     "\"note\":\"kinsta-cron:up:pre-update\"}]}}");
+	STEP(&run, "DELETE", "/sites/environments/backups/5", NULL, 202,
+	     OP("backups:remove-5"));
 	kinsta_op_done(&run, OPS_SUCCEEDED, "");
 	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
 	          KINSTA_DONE);
@@ -700,6 +831,153 @@ test_report_action(void)
 	kinsta_run_free(&run);
 }
 
+/* ---- thirty nights -------------------------------------------------------
+ *
+ * One environment as Kinsta keeps it: manual backups, at most 5, and one
+ * plugin that always has an update.  run_night drives a run against it to
+ * its end, answering every request as Kinsta would and ending every
+ * operation at once.
+ */
+
+struct fake_env {
+	struct {
+		long id, created;
+		char note[64];
+	} b[16];
+	int n;
+	long seq, clock;
+	int deleted_foreign;
+};
+
+static void
+fake_backups_json(const struct fake_env *e, char *buf, size_t len)
+{
+	size_t o =
+	    (size_t)snprintf(buf, len, "{\"environment\":{\"backups\":[");
+
+	for (int i = 0; i < e->n; i++)
+		o += (size_t)snprintf(buf + o, len - o,
+		                      "%s{\"id\":%ld,\"type\":\"manual\","
+		                      "\"created_at\":%ld,\"note\":\"%s\"}",
+		                      i ? "," : "", e->b[i].id, e->b[i].created,
+		                      e->b[i].note);
+	snprintf(buf + o, len - o, "]}}");
+}
+
+/* Answer req as Kinsta would; the status, body in buf. */
+static long
+fake_answer(struct fake_env *e, const struct kinsta_request *req, char *buf,
+            size_t len)
+{
+	long id;
+
+	if (req->method == METHOD_GET && strstr(req->path, "/backups")) {
+		fake_backups_json(e, buf, len);
+		return 200;
+	}
+	if (req->method == METHOD_GET && strstr(req->path, "/plugins")) {
+		snprintf(
+		    buf, len,
+		    "{\"environment\":{\"container_info\":{\"wp_plugins\":"
+		    "{\"data\":[{\"name\":\"akismet\",\"version\":\"1\","
+		    "\"update\":\"available\",\"update_version\":\"2\"}]}}}}");
+		return 200;
+	}
+	if (req->method == METHOD_POST && strstr(req->path, "manual-backups")) {
+		const char *tag = strstr(req->body, "\"tag\":\"") + 7;
+
+		if (e->n >= 5) {
+			snprintf(buf, len,
+			         "{\"message\":\"You have reached the "
+			         "maximum number of manual backups (5)\"}");
+			return 400;
+		}
+		e->b[e->n].id = ++e->seq;
+		e->b[e->n].created = ++e->clock;
+		snprintf(e->b[e->n].note, sizeof(e->b[0].note), "%.*s",
+		         (int)(strchr(tag, '"') - tag), tag);
+		e->n++;
+	} else if (req->method == METHOD_DELETE &&
+	           sscanf(strrchr(req->path, '/') + 1, "%ld", &id) == 1) {
+		for (int i = 0; i < e->n; i++)
+			if (e->b[i].id == id) {
+				e->deleted_foreign +=
+				    strncmp(e->b[i].note, "kinsta-cron:", 12) !=
+				    0;
+				e->b[i] = e->b[--e->n];
+				break;
+			}
+	}
+	snprintf(buf, len, "{\"operation_id\":\"op-%ld\"}", e->clock);
+	return 202;
+}
+
+static enum kinsta_outcome
+run_night(struct fake_env *e, const char *name)
+{
+	struct target t = env_target();
+	struct kinsta_run run;
+	struct kinsta_request req;
+	enum kinsta_next next;
+	enum kinsta_outcome o;
+	char buf[8192];
+	int guard = 0;
+
+	kinsta_run_init(&run, cfg, job(name), &t);
+	while ((next = kinsta_run_next(&run, &req)) != KINSTA_DONE &&
+	       guard++ < 100) {
+		if (next == KINSTA_FOLLOW) {
+			kinsta_op_done(&run, OPS_SUCCEEDED, "");
+			continue;
+		}
+		long st = fake_answer(e, &req, buf, sizeof(buf));
+
+		kinsta_request_clear(&req);
+		if (kinsta_feed(&run, st, buf, strlen(buf), NULL) ==
+		    KINSTA_FOLLOW)
+			kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	}
+	o = run.outcome;
+	if (o != KINSTA_SUCCEEDED)
+		fprintf(stderr, "%s: %s\n", name, run.message);
+	kinsta_run_free(&run);
+	return o;
+}
+
+static int
+count_notes(const struct fake_env *e, const char *note)
+{
+	int n = 0;
+
+	for (int i = 0; i < e->n; i++)
+		n += strcmp(e->b[i].note, note) == 0;
+	return n;
+}
+
+static void
+test_thirty_nights(void)
+{
+	struct fake_env e = {.seq = 100};
+
+	/* two backups someone made by hand stay, whatever happens */
+	snprintf(e.b[0].note, sizeof(e.b[0].note), "before the redesign");
+	snprintf(e.b[1].note, sizeof(e.b[1].note), "client copy");
+	e.b[0].id = 1, e.b[1].id = 2, e.n = 2, e.clock = 10;
+	for (int night = 1; night <= 30; night++) {
+		/* the backup job (keep 2), then the update with its own
+		 * pre-update backup (keep 1): 2 + 2 + 1 = all 5 slots */
+		CHECK_INT(run_night(&e, "nightly"), KINSTA_SUCCEEDED);
+		CHECK_INT(count_notes(&e, "kinsta-cron:nightly"),
+		          night < 2 ? night : 2);
+		CHECK_INT(run_night(&e, "safe"), KINSTA_SUCCEEDED);
+		CHECK_INT(count_notes(&e, "kinsta-cron:pre-update:safe"), 1);
+		CHECK(e.n <= 5);
+		CHECK_INT(count_notes(&e, "before the redesign"), 1);
+		CHECK_INT(count_notes(&e, "client copy"), 1);
+	}
+	CHECK_INT(e.deleted_foreign, 0);
+}
+
 int
 main(void)
 {
@@ -714,6 +992,8 @@ main(void)
 	test_simple_actions();
 	test_failures();
 	test_backup_rotation();
+	test_backup_slots();
+	test_thirty_nights();
 	test_updates();
 	test_fixtures();
 	test_select();
