@@ -83,6 +83,7 @@ enum action_step {
 	STEP_UPDATE_EXT,   /* PUT .../plugins/bulk-update (or themes) */
 	STEP_PUSH,         /* PUT /sites/{site}/environments */
 	STEP_WP_CLI,       /* POST .../run-wp-cli-command */
+	STEP_FIND_SITE,    /* GET /sites: is there one of that name already? */
 	STEP_CREATE_SITE,  /* POST /sites */
 	STEP_DEPLOY,       /* POST /applications|static-sites/deployments */
 	STEP_REQUEST,      /* any method and path */

@@ -331,6 +331,8 @@ on_poll_answer(struct run *r, const struct http_response *res)
 		poll_at(r);
 		return;
 	}
+	if (r->op.state == OPS_SUCCEEDED)
+		kinsta_op_result(&r->k, res->body, res->len);
 	op_ended(r);
 }
 

@@ -264,7 +264,8 @@ kinsta_run_init(struct kinsta_run *run, const struct config *cfg,
 }
 
 /* The kind of step that index step was in a state file of 0.1.0, which
- * saved no step names, when backups and updates had three steps. */
+ * saved no step names, when backups and updates had three steps and
+ * create-site one. */
 static enum action_step
 legacy_step(const struct config_job *job, int step)
 {
@@ -272,6 +273,8 @@ legacy_step(const struct config_job *job, int step)
 	    STEP_BACKUP, STEP_LIST_BACKUPS, STEP_DROP_BACKUPS};
 	static const enum action_step update[] = {
 	    STEP_LIST_EXT, STEP_PRE_BACKUP, STEP_UPDATE_EXT};
+	static const enum action_step create[] = {STEP_CREATE_SITE, STEP_END,
+	                                          STEP_END};
 
 	if (step < 0 || step > 2)
 		return STEP_END;
@@ -281,6 +284,8 @@ legacy_step(const struct config_job *job, int step)
 	case ACTION_UPDATE_PLUGINS:
 	case ACTION_UPDATE_THEMES:
 		return update[step];
+	case ACTION_CREATE_SITE:
+		return create[step];
 	default:
 		return action_get(job->action)->steps[step];
 	}
@@ -605,6 +610,15 @@ build_wp_cli(struct kinsta_run *run, struct kinsta_request *req)
 		return rc;
 	return str_body(req, "wp_command",
 	                config_param_str(run->job, "command"));
+}
+
+/* create-site: the company's sites first, so that a scheduled job does not
+ * make a second site of the same name every time it fires. */
+static int
+build_find_site(struct kinsta_run *run, struct kinsta_request *req)
+{
+	kinsta_sites_request(run->cfg, run->job->account, req);
+	return 0;
 }
 
 /* POST /sites: the company, then every parameter as the API names it. */
@@ -1204,6 +1218,31 @@ accepted(struct kinsta_run *run, yajl_val doc)
 	return KINSTA_SEND;
 }
 
+/* A site called display_name exists already: nothing to create. */
+static int
+answer_find_site(struct kinsta_run *run, yajl_val doc)
+{
+	yajl_val sites = json_arr(doc, "company", "sites", NULL);
+	const char *want = config_param_str(run->job, "display_name");
+
+	if (sites == NULL)
+		return -EINVAL;
+	for (size_t i = 0; want != NULL && i < json_arr_len(sites); i++) {
+		yajl_val site = json_arr_at(sites, i);
+		const char *name = json_str(site, "display_name", NULL);
+		const char *id = json_str(site, "id", NULL);
+		char why[KINSTA_MSG_MAX];
+
+		if (name == NULL || strcmp(name, want) != 0)
+			continue;
+		snprintf(why, sizeof(why), "exists: site \"%.100s\" is %.64s",
+		         want, id ? id : "(no id)");
+		end_run(run, KINSTA_SKIPPED, why);
+		break;
+	}
+	return 0;
+}
+
 static const struct step_ops steps[STEP_COUNT] = {
     [STEP_PAGE] = {.build = build_page},
     [STEP_EDGE] = {.build = build_edge},
@@ -1221,6 +1260,7 @@ static const struct step_ops steps[STEP_COUNT] = {
     [STEP_UPDATE_EXT] = {.build = build_update_ext},
     [STEP_PUSH] = {.build = build_push},
     [STEP_WP_CLI] = {.build = build_wp_cli},
+    [STEP_FIND_SITE] = {build_find_site, answer_find_site, false, true},
     [STEP_CREATE_SITE] = {.build = build_create_site},
     [STEP_DEPLOY] = {.build = build_deploy},
     [STEP_REQUEST] = {.build = build_request},
@@ -1305,6 +1345,27 @@ kinsta_op_done(struct kinsta_run *run, enum ops_state state,
 	}
 	step_done(run);
 	return KINSTA_SEND;
+}
+
+void
+kinsta_op_result(struct kinsta_run *run, const char *body, size_t len)
+{
+	yajl_val doc = NULL;
+	const char *id;
+	char err[64], note[KINSTA_MSG_MAX];
+
+	if (cur(run) != STEP_CREATE_SITE || len == 0 ||
+	    json_parse(&doc, body, len, NULL, err, sizeof(err)) < 0)
+		return;
+	/* Kinsta names it idSite; be lenient about the spelling */
+	if ((id = json_str(doc, "data", "idSite", NULL)) == NULL &&
+	    (id = json_str(doc, "data", "site_id", NULL)) == NULL)
+		id = json_str(doc, "data", "id", NULL);
+	if (id != NULL) {
+		snprintf(note, sizeof(note), "new site %.100s", id);
+		add_note(run, note);
+	}
+	json_free(doc);
 }
 
 enum action_step

@@ -115,6 +115,10 @@ enum action_step kinsta_step(const struct kinsta_run *run);
  * or NULL. */
 const char *kinsta_step_item(const struct kinsta_run *run);
 
+/* The answer of the poll that saw the current step's operation succeed:
+ * what the step wants from it (a new site's id, in run->note). */
+void kinsta_op_result(struct kinsta_run *run, const char *body, size_t len);
+
 /* The GET that polls run->op_id. */
 void kinsta_poll_request(const struct kinsta_run *run,
                          struct kinsta_request *req);

@@ -390,10 +390,14 @@ CREATE = dict(display_name="New Shop", region="us-central1",
 
 def test_create_site_counts_against_creation_budget(env):
     """The simulator allows one creation per 3 s window: the second run
-    meets a 429, waits out its Retry-After and succeeds with one resend."""
+    meets a 429, waits out its Retry-After and succeeds with one resend.
+    Each run first looks for a site of its name: the new site's id is in
+    the note, and a job fired again for a site that exists creates none."""
     sim, run = env
     sim.config(rate_create=1, rate_window=3)
-    jobs = [kh.job("mk", "create-site", **CREATE)]
+    other = dict(CREATE, display_name="Second Shop")
+    jobs = [kh.job("mk", "create-site", **CREATE),
+            kh.job("mk2", "create-site", **other)]
     o = only(run("mk", jobs=jobs))
     (op,) = ops_of(sim)
     assert op.startswith("sites:add-") and o["op"] == op
@@ -401,15 +405,25 @@ def test_create_site_counts_against_creation_budget(env):
     body = dict(CREATE, company=kh.ACME, install_mode="new",
                 wp_language="en_US", is_multisite=False,
                 is_subdomain_multisite=False, wordpressseo=False)
-    assert dedup_polls(sim.calls()) == [("POST", "/sites", body)] + polls([op])
-    assert len(sim.state()["created_sites"]) == 1
+    assert dedup_polls(sim.calls()) == [LISTING, ("POST", "/sites", body)] + \
+        polls([op])
+    (made,) = sim.state()["created_sites"]
+    assert o["note"] == "new site " + made["site_id"], o
 
     sim.ctl("POST", "reset-requests")
-    only(run("mk", jobs=jobs))
+    only(run("mk2", jobs=jobs))
     posts = sim.requests(method="POST")
     assert [p["status"] for p in posts] == [429, 202], posts
     assert posts[1]["time"] - posts[0]["time"] >= 0.9
     assert sim.stats()["rate_limited_by_bucket"] == {"create": 1}
+    assert len(sim.state()["created_sites"]) == 2
+
+    # fired again: the site is there, nothing is created
+    sim.ctl("POST", "reset-requests")
+    o = only(run("mk", jobs=jobs), "skipped")
+    assert o["message"] == 'exists: site "%s" is %s' % (
+        CREATE["display_name"], made["site_id"]), o
+    assert sim.calls() == [LISTING]
     assert len(sim.state()["created_sites"]) == 2
 
 

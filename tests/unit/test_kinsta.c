@@ -176,6 +176,11 @@ test_simple_actions(void)
 	kinsta_run_free(&run);
 
 	kinsta_run_init(&run, cfg, job("new"), NULL);
+	/* no site of that name yet */
+	STEP(&run, "GET",
+	     "/sites?company=" COMPANY "&include_environments=true", NULL, 200,
+	     "{\"company\":{\"sites\":[{\"id\":\"s1\",\"display_name\":"
+	     "\"Blog\"}]}}");
 	{
 		struct kinsta_request req;
 
@@ -188,6 +193,33 @@ test_simple_actions(void)
 		CHECK(strstr(req.body, "\"install_mode\":\"new\"") != NULL);
 		kinsta_request_clear(&req);
 	}
+	CHECK_INT(kinsta_feed(&run, 202, OP("sites:add-1"),
+	                      strlen(OP("sites:add-1")), NULL),
+	          KINSTA_FOLLOW);
+	/* the operation's answer names the new site: recorded in the note */
+	{
+		static const char done[] =
+		    "{\"status\":200,\"data\":{\"idSite\":\"s9\"}}";
+
+		kinsta_op_result(&run, done, strlen(done));
+	}
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	CHECK_STR(run.note, "new site s9");
+	kinsta_run_free(&run);
+
+	/* scheduled again: the site exists, nothing is created */
+	kinsta_run_init(&run, cfg, job("new"), NULL);
+	CHECK_INT(STEP(&run, "GET",
+	               "/sites?company=" COMPANY "&include_environments=true",
+	               NULL, 200,
+	               "{\"company\":{\"sites\":[{\"id\":\"s9\","
+	               "\"display_name\":\"Shop\"}]}}"),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SKIPPED);
+	CHECK_STR(run.message, "exists: site \"Shop\" is s9");
 	kinsta_run_free(&run);
 
 	kinsta_run_init(&run, cfg, job("app"), NULL);
