@@ -97,6 +97,7 @@ check_email(const char *v)
 }
 
 static const char *const install_modes[] = {"new", "plain", "clone", NULL};
+static const char *const policies[] = {"patch", "minor", "major", NULL};
 
 #define P_STR(n, req, def, chk)                                                \
 	{                                                                      \
@@ -146,6 +147,8 @@ static const struct action_param p_backup[] = {
 static const struct action_param p_plugins[] = {
     P_LIST("plugins", "all"),
     P_LIST("exclude", NULL),
+    /* the largest step allowed (semver; anything else counts as major) */
+    P_ENUM("policy", "major", policies),
     P_BOOL("backup_first", "false"),
     P_INT("keep", "1", 1, 100),
     P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
@@ -153,6 +156,7 @@ static const struct action_param p_plugins[] = {
 static const struct action_param p_themes[] = {
     P_LIST("themes", "all"),
     P_LIST("exclude", NULL),
+    P_ENUM("policy", "major", policies),
     P_BOOL("backup_first", "false"),
     P_INT("keep", "1", 1, 100),
     P_INT("backup_slots", BACKUP_SLOTS, 1, 100),

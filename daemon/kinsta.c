@@ -765,20 +765,97 @@ kinsta_run_next(struct kinsta_run *run, struct kinsta_request *req)
 
 /* ---- answers ------------------------------------------------------------ */
 
-/* Plugins or themes with an update, filtered by the job's lists. */
+/* A version as semver: 0, or -EINVAL when it is not digits "X[.Y[.Z]]". */
+static int
+parse_version(const char *v, long part[3])
+{
+	char *end;
+
+	part[0] = part[1] = part[2] = 0;
+	for (int i = 0; i < 3; i++) {
+		if (v == NULL || !isdigit((unsigned char)*v))
+			return -EINVAL;
+		part[i] = strtol(v, &end, 10);
+		if (*end == '\0')
+			return 0;
+		if (*end != '.')
+			return -EINVAL;
+		v = end + 1;
+	}
+	return -EINVAL;
+}
+
+enum update_level { UPDATE_PATCH, UPDATE_MINOR, UPDATE_MAJOR };
+
+/* How big the step from one version to another is; anything that is not
+ * plain semver counts as major, the most careful reading. */
+static enum update_level
+update_level(const char *from, const char *to)
+{
+	long a[3], b[3];
+
+	if (parse_version(from, a) < 0 || parse_version(to, b) < 0 ||
+	    a[0] != b[0])
+		return UPDATE_MAJOR;
+	return a[1] != b[1] ? UPDATE_MINOR : UPDATE_PATCH;
+}
+
+/* The job's policy as the largest step it allows. */
+static enum update_level
+policy_level(const struct kinsta_run *run)
+{
+	const char *p = config_param_str(run->job, "policy");
+
+	if (p != NULL && strcmp(p, "patch") == 0)
+		return UPDATE_PATCH;
+	if (p != NULL && strcmp(p, "minor") == 0)
+		return UPDATE_MINOR;
+	return UPDATE_MAJOR;
+}
+
+/* Is the extension named in the job's lists (plugins/themes, exclude)? */
+static bool
+wanted(const struct kinsta_run *run, const char *name)
+{
+	size_t nwant = 0, nexcl = 0;
+	const char *const *want =
+	    config_param_list(run->job, variant(run), &nwant);
+	const char *const *excl =
+	    config_param_list(run->job, "exclude", &nexcl);
+	bool ok = nwant == 0 || (nwant == 1 && strcmp(want[0], "all") == 0);
+
+	for (size_t k = 0; !ok && k < nwant; k++)
+		ok = strcmp(want[k], name) == 0;
+	for (size_t k = 0; ok && k < nexcl; k++)
+		ok = strcmp(excl[k], name) != 0;
+	return ok;
+}
+
+/* "name from -> to" onto a note list, ", "-separated. */
+static void
+note_change(char *buf, size_t len, const char *name, const char *from,
+            const char *to)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s%s %s -> %s", n ? ", " : "", name,
+	         from ? from : "?", to ? to : "?");
+}
+
+/* Plugins or themes with an update, filtered by the job's lists and its
+ * policy; the note says what changes (from which version to which) and
+ * what the policy holds back. */
 static int
 pick_updates(struct kinsta_run *run, yajl_val doc)
 {
 	const char *kind = variant(run);
+	bool themes = strcmp(kind, "themes") == 0;
 	yajl_val data =
 	    json_arr(doc, "environment", "container_info",
-	             strcmp(kind, "themes") == 0 ? "wp_themes" : "wp_plugins",
-	             "data", NULL);
-	size_t nwant = 0, nexcl = 0;
-	const char *const *want = config_param_list(run->job, kind, &nwant);
-	const char *const *excl =
-	    config_param_list(run->job, "exclude", &nexcl);
-	bool all = nwant == 0 || (nwant == 1 && strcmp(want[0], "all") == 0);
+	             themes ? "wp_themes" : "wp_plugins", "data", NULL);
+	enum update_level allowed = policy_level(run);
+	char changes[KINSTA_MSG_MAX] = "", held[KINSTA_MSG_MAX] = "";
+	char why[KINSTA_MSG_MAX];
 
 	if (data == NULL)
 		return -EINVAL;
@@ -786,23 +863,32 @@ pick_updates(struct kinsta_run *run, yajl_val doc)
 		yajl_val e = json_arr_at(data, i);
 		const char *name = json_str(e, "name", NULL);
 		const char *update = json_str(e, "update", NULL);
-		bool ok = all, skip = false;
+		const char *from = json_str(e, "version", NULL);
+		const char *to = json_str(e, "update_version", NULL);
 
 		if (name == NULL || update == NULL ||
-		    strcmp(update, "available") != 0)
+		    strcmp(update, "available") != 0 || !wanted(run, name))
 			continue;
-		for (size_t k = 0; !ok && k < nwant; k++)
-			ok = strcmp(want[k], name) == 0;
-		for (size_t k = 0; k < nexcl; k++)
-			skip = skip || strcmp(excl[k], name) == 0;
-		if (ok && !skip && add_item(run, name) < 0)
+		if (update_level(from, to) > allowed) {
+			note_change(held, sizeof(held), name, from, to);
+			continue;
+		}
+		if (add_item(run, name) < 0)
 			return -ENOMEM;
+		note_change(changes, sizeof(changes), name, from, to);
+	}
+	if (changes[0] != '\0')
+		add_note(run, changes);
+	if (held[0] != '\0') {
+		snprintf(why, sizeof(why), "held by policy \"%s\": %s",
+		         config_param_str(run->job, "policy"), held);
+		add_note(run, why);
 	}
 	if (run->nitems == 0)
 		end_run(run, KINSTA_SKIPPED,
-		        strcmp(kind, "themes") == 0
-		            ? "no theme updates available"
-		            : "no plugin updates available");
+		        held[0]  ? why
+		        : themes ? "no theme updates available"
+		                 : "no plugin updates available");
 	return 0;
 }
 

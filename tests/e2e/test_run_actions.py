@@ -291,6 +291,22 @@ def test_update_plugins_all(env):
     assert plugins["wordpress-seo"]["update"] == "none"
 
 
+def test_update_plugins_policy_patch_holds_a_minor_update(env):
+    sim, run = env
+    r = run("plug", jobs=[kh.job("plug", "update-plugins", site="alphasite",
+                                 policy="patch")])
+    o = only(r)
+    put = [c for c in sim.calls() if c[0] == "PUT"]
+    assert [sorted(p["name"] for p in c[2]["plugins"]) for c in put] == \
+        [["akismet", "classic-editor"]]
+    assert o["note"] == ("akismet 5.3 -> 5.3.1, classic-editor 1.6.3 -> "
+                         "1.6.4; held by policy \"patch\": jetpack 13.0 -> "
+                         "13.1"), o
+    plugins = {p["name"]: p for p in sim.env_state(ALPHA)["plugins"]}
+    assert plugins["jetpack"]["version"] == "13.0"
+    assert plugins["akismet"]["version"] == "5.3.1"
+
+
 def test_update_plugins_list_exclude_backup_first(env):
     sim, run = env
     r = run("shop", jobs=[kh.job(

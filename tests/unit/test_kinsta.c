@@ -56,6 +56,10 @@ static const char conf_text[] =
     "   body = \"{\\\"environment_id\\\":\\\"" ENV "\\\"}\"; },\n"
     " { name = \"lab\"; schedule = \"@daily\"; action = \"clear-cache\";"
     "   labels = [\"shop\", \"vip\"]; exclude_sites = [\"delta\"]; },\n"
+    " { name = \"minor\"; schedule = \"@daily\"; action = \"update-plugins\";"
+    "   environment_id = \"" ENV "\"; policy = \"minor\"; },\n"
+    " { name = \"patch\"; schedule = \"@daily\"; action = \"update-plugins\";"
+    "   environment_id = \"" ENV "\"; policy = \"patch\"; },\n"
     " { name = \"nightly\"; schedule = \"@daily\"; action = \"backup\";"
     "   environment_id = \"" ENV "\"; keep = 2; },\n"
     " { name = \"safe\"; schedule = \"@daily\"; action = "
@@ -397,6 +401,51 @@ backups(const char *spec)
 /* Kinsta's 5 manual backups per environment: a backup run frees a slot
  * from kinsta-cron's own backups first, never anyone else's, and fails
  * before changing anything when it cannot. */
+/* policy: semver steps, anything else counts as major; the note says what
+ * changes and what is held. */
+static void
+test_update_policy(void)
+{
+	static const char list[] =
+	    "{\"environment\":{\"container_info\":{\"wp_plugins\":{\"data\":["
+	    "{\"name\":\"akismet\",\"version\":\"5.3.0\",\"update\":"
+	    "\"available\",\"update_version\":\"5.3.1\"},"
+	    "{\"name\":\"woocommerce\",\"version\":\"8.6.0\",\"update\":"
+	    "\"available\",\"update_version\":\"9.0.0\"},"
+	    "{\"name\":\"jetpack\",\"version\":\"13.0\",\"update\":"
+	    "\"available\",\"update_version\":\"13.1\"},"
+	    "{\"name\":\"odd\",\"version\":\"1.2-beta\",\"update\":"
+	    "\"available\",\"update_version\":\"1.2\"}]}}}}";
+	static const char minor_only[] =
+	    "{\"environment\":{\"container_info\":{\"wp_plugins\":{\"data\":["
+	    "{\"name\":\"jetpack\",\"version\":\"13.0\",\"update\":"
+	    "\"available\",\"update_version\":\"13.1\"}]}}}}";
+	struct target t = env_target();
+	struct kinsta_run run;
+
+	kinsta_run_init(&run, cfg, job("minor"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     list);
+	STEP(&run, "PUT", "/sites/environments/" ENV "/plugins/bulk-update",
+	     "{\"plugins\":[{\"name\":\"akismet\"},{\"name\":\"jetpack\"}]}",
+	     202, OP("wp-plugins:bulk-update-2"));
+	CHECK_STR(run.note,
+	          "akismet 5.3.0 -> 5.3.1, jetpack 13.0 -> 13.1; held "
+	          "by policy \"minor\": woocommerce 8.6.0 -> 9.0.0, "
+	          "odd 1.2-beta -> 1.2");
+	kinsta_run_free(&run);
+
+	/* nothing within the policy: skipped, saying what was held */
+	kinsta_run_init(&run, cfg, job("patch"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL,
+	               200, minor_only),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SKIPPED);
+	CHECK_STR(run.message,
+	          "held by policy \"patch\": jetpack 13.0 -> 13.1");
+	kinsta_run_free(&run);
+}
+
 static void
 test_backup_slots(void)
 {
@@ -1026,6 +1075,7 @@ main(void)
 	test_backup_rotation();
 	test_backup_slots();
 	test_thirty_nights();
+	test_update_policy();
 	test_updates();
 	test_fixtures();
 	test_select();
