@@ -68,6 +68,7 @@ struct exec {
 };
 
 static void run_step(struct run *r);
+static void run_begin(struct run *r);
 
 static int64_t
 now_ms(const struct exec *ex)
@@ -170,7 +171,7 @@ run_unlock(struct run *r)
 
 		if (w->state == RUN_WAIT_ENV) {
 			w->state = RUN_ACTIVE;
-			run_step(w);
+			run_begin(w);
 		}
 	}
 }
@@ -422,6 +423,21 @@ dry_step(struct run *r)
 		run_finish(r);
 }
 
+/* The run holds its environment: it starts, unless the job's window has
+ * closed meanwhile (a run never starts outside it, however long it
+ * waited for the environment or for its company's site list). */
+static void
+run_begin(struct run *r)
+{
+	if (!config_window_open(r->job, util_wall_ms() / 1000)) {
+		r->k.outcome = KINSTA_SKIPPED;
+		snprintf(r->k.message, sizeof(r->k.message), "window closed");
+		run_finish(r);
+		return;
+	}
+	run_step(r);
+}
+
 /* Send the run's next request, follow its operation, or end it. */
 static void
 run_step(struct run *r)
@@ -541,7 +557,7 @@ start_runs(struct exec *ex, const struct config *cfg,
 			report_failure(ex, cfg, job, run_id, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		if (made[i] != NULL && run_lock(made[i]))
-			run_step(made[i]);
+			run_begin(made[i]);
 	free(made);
 }
 

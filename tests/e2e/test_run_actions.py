@@ -720,3 +720,35 @@ def test_report_of_a_company_without_sites(tmp_path):
     doc = json.loads(out.read_text())
     assert doc["sites"] == [] and doc["environments"] == []
     assert len(doc["users"]) == 2
+
+
+def _window(start_min, end_min):
+    """A window "HH:MM-HH:MM" from minutes after midnight UTC (mod a day)."""
+    f = lambda m: "%02d:%02d" % ((m // 60) % 24, m % 60)
+    return "%s-%s" % (f(start_min % 1440), f(end_min % 1440))
+
+
+def test_window_closed_starts_nothing(env):
+    """window: outside it no environment starts (each ends skipped, "window
+    closed", nothing changed); inside it the run goes as usual."""
+    import time as _t
+    sim, run = env
+    now = _t.gmtime()
+    minute = now.tm_hour * 60 + now.tm_min
+    if now.tm_sec > 55:
+        _t.sleep(5)
+        minute += 1
+    closed = _window(minute + 120, minute + 180)
+    opened = _window(minute - 60, minute + 60)
+    jobs = [kh.job("shut", "clear-cache", label="woocommerce",
+                   timezone="UTC", window=closed),
+            kh.job("open", "clear-cache", environment_id=ALPHA,
+                   timezone="UTC", window=opened)]
+    r = run("shut", jobs=jobs)
+    assert r.returncode == 0, r
+    assert len(r.outcomes) == 2, r
+    assert all(o["outcome"] == "skipped" and o["message"] == "window closed"
+               for o in r.outcomes), r
+    assert [c[0] for c in sim.calls()] == ["GET"]  # the site list only
+    only(run("open", jobs=jobs))
+    assert [c[0] for c in sim.calls()][-2:] == ["POST", "GET"]
