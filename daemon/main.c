@@ -27,6 +27,7 @@
 #include "scheduler.h"
 #include "state.h"
 #include "tz.h"
+#include "util.h"
 
 #define EXIT_USAGE 2
 
@@ -147,7 +148,7 @@ cmd_check(int argc, char **argv)
 			printf("disabled\n");
 		else if (cron_next(&j->cron, j->zone, now, &t) < 0)
 			printf("never fires again\n");
-		else if (tz_format_iso(j->zone, t, next, sizeof(next)) > 0)
+		else if (util_time_iso(next, sizeof(next), j->zone, t, -1) > 0)
 			printf("next %s (%s)\n", next, tz_name(j->zone));
 	}
 	config_free(cfg);
@@ -188,7 +189,7 @@ next_jobs(const char *name, const char *from, long count)
 		for (long i = 0; i < count; i++) {
 			if (cron_next(&job->cron, job->zone, t, &t) < 0)
 				break;
-			tz_format_iso(job->zone, t, buf, sizeof(buf));
+			util_time_iso(buf, sizeof(buf), job->zone, t, -1);
 			puts(buf);
 		}
 		rc = fflush(stdout) == 0 ? 0 : 1;
@@ -210,7 +211,8 @@ next_jobs(const char *name, const char *from, long count)
 				best = i;
 		if (at[best] == INT64_MAX)
 			break;
-		tz_format_iso(cfg->jobs[best].zone, at[best], buf, sizeof(buf));
+		util_time_iso(buf, sizeof(buf), cfg->jobs[best].zone, at[best],
+		              -1);
 		printf("%s %s\n", buf, cfg->jobs[best].name);
 		if (cron_next(&cfg->jobs[best].cron, cfg->jobs[best].zone,
 		              at[best], &at[best]) < 0)
@@ -317,7 +319,7 @@ cmd_next(int argc, char **argv)
 	for (long i = 0; i < count; i++) {
 		if (cron_next(&c, zone, t, &t) < 0)
 			break;
-		tz_format_iso(zone, t, buf, sizeof(buf));
+		util_time_iso(buf, sizeof(buf), zone, t, -1);
 		puts(buf);
 	}
 	rc = fflush(stdout) == 0 ? 0 : 1;

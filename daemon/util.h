@@ -4,8 +4,11 @@
 #ifndef KCRON_UTIL_H
 #define KCRON_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct tz;
 
 /* printf into err (errlen bytes); nothing when err is NULL or errlen 0. */
 void util_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -25,6 +28,19 @@ util_floor_div(int64_t a, int64_t b)
 
 /* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
 int64_t util_wall_ms(void);
+
+/*
+ * The one form every time shown to a user takes (check, next, the log,
+ * the history): ISO 8601 with the offset of the zone in question,
+ * "2026-03-29T03:00:00+02:00", or "Z" when the zone is UTC:
+ * "2026-03-29T01:00:00Z".  UTC is zone NULL or a zone with offset 0 at
+ * every instant (UTC, Etc/UTC); Europe/London in winter is "+00:00", since
+ * that zone is not UTC.  ms 0-999 adds ".123" before the zone, ms < 0 adds
+ * nothing.  Years outside 0000-9999 are written "+12345" (ISO 8601's
+ * expanded form).  Returns the length, or -ENOSPC when buf is too short.
+ */
+int util_time_iso(char *buf, size_t len, const struct tz *zone, int64_t t,
+                  int ms);
 
 /* Length of the well-formed UTF-8 sequence at s (n bytes left), or 0 when
  * it is not one (overlong forms, surrogates, above U+10FFFF, truncated);

@@ -208,3 +208,24 @@ def test_annotated_config_checks(tmp_path):
     p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tmp_path))
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("configuration OK: 1 account, 2 jobs\n")
+
+
+def test_times_take_one_form(tree):
+    # ISO 8601 with the offset of the job's zone, or Z when the zone is
+    # UTC; a zone that is at +00:00 (London in winter) keeps its offset.
+    conf = GOOD.replace('timezone = "America/New_York";',
+                        'timezone = "UTC";')
+    write(str(tree / "kinsta-cron.conf"), conf)
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"next \d{4}-\d\d-\d\dT\d\d:\d\d:00Z \(UTC\)\n",
+                     p.stdout), p.stdout
+    p = run(["-c", "kinsta-cron.conf", "next", "weekly-plugins", "-n", "1",
+             "--from", "2026-06-01T00:00:00Z"], cwd=str(tree))
+    assert re.fullmatch(r"2026-06-07T\d\d:\d\d:00Z\n", p.stdout), p.stdout
+    p = run(["next", "--schedule", "0 12 * * *", "--from",
+             "2026-01-15T00:00:00Z", "-n", "1"], cwd=str(tree))
+    assert p.stdout == "2026-01-15T12:00:00Z\n"
+    p = run(["next", "--schedule", "0 12 * * *", "--tz", "Europe/London",
+             "--from", "2026-01-15T00:00:00Z", "-n", "1"], cwd=str(tree))
+    assert p.stdout == "2026-01-15T12:00:00+00:00\n"
