@@ -18,6 +18,7 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include "advice.h"
 #include "config.h"
 #include "control.h"
 #include "cron.h"
@@ -107,11 +108,19 @@ load_config(void)
 	return load_config_flags(0);
 }
 
+static void
+print_warning(const char *line, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", line);
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
 	static const char *const sources[] = {"key_file", "credential",
 	                                      "KINSTA_API_KEY"};
+	struct advice_probe probe = {advice_service_can_read, NULL};
 	struct config *cfg;
 	int64_t now = (int64_t)time(NULL), t;
 	char target[256], next[64];
@@ -151,6 +160,10 @@ cmd_check(int argc, char **argv)
 		else if (util_time_iso(next, sizeof(next), j->zone, t, -1) > 0)
 			printf("next %s (%s)\n", next, tz_name(j->zone));
 	}
+	/* Warnings go after the summary, on stderr; they never fail it. */
+	fflush(stdout);
+	advice_check(cfg, advice_is_service_config(cfg->path) ? &probe : NULL,
+	             print_warning, NULL);
 	config_free(cfg);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -186,28 +186,28 @@ def test_shipped_examples_check(tmp_path, example):
     dst = tmp_path / example
     shutil.copytree(src, str(dst))
     conf = dst / "kinsta-cron.conf"
-    text = conf.read_text()
-    text = re.sub(r'key_file = "/etc/kinsta-cron/([^"]+)\.key"',
-                  r'key_file = "keys/\1"', text)
-    conf.write_text(text)
+    # Every key is a credential, as under the service.
+    assert "key_file" not in conf.read_text()
     creds = tmp_path / "keys"
     for name in ("shop", "agency", "bakery", "lawfirm"):
         write(str(creds / name), KEY + "\n")
-    os.symlink(str(creds), str(dst / "keys"))
     p = run(["-c", str(conf), "check"], cwd="/",
             env={"CREDENTIALS_DIRECTORY": str(creds)})
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("configuration OK: ")
+    assert p.stderr == ""
 
 
 def test_annotated_config_checks(tmp_path):
     text = open(os.path.join(SRC, "conf", "kinsta-cron.conf")).read()
-    text = text.replace('"/etc/kinsta-cron/acme.key"', '"acme.key"')
     write(str(tmp_path / "kinsta-cron.conf"), text)
-    write(str(tmp_path / "acme.key"), KEY + "\n")
+    # the key where its comments say: credentials/ beside the file
+    write(str(tmp_path / "credentials" / "acme"), KEY + "\n")
     p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tmp_path))
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("configuration OK: 1 account, 2 jobs\n")
+    assert "company \"00000000-0000-4000-8000-000000000000\" is a " \
+        "placeholder" in p.stderr
 
 
 def test_times_take_one_form(tree):
@@ -229,3 +229,55 @@ def test_times_take_one_form(tree):
     p = run(["next", "--schedule", "0 12 * * *", "--tz", "Europe/London",
              "--from", "2026-01-15T00:00:00Z", "-n", "1"], cwd=str(tree))
     assert p.stdout == "2026-01-15T12:00:00+00:00\n"
+
+
+def test_check_warns_placeholder_company_and_no_jobs(tree):
+    # The installed file as it comes: the placeholder company, no job,
+    # the key from credentials/main.  (The account's line is its name's:
+    # config keeps no line for company.)
+    conf = ('include_dir = "conf.d";\n'
+            'accounts = (\n'
+            '  { name = "main";\n'
+            '    company = "00000000-0000-4000-8000-000000000000";\n'
+            '  }\n'
+            ');\n'
+            'jobs = (\n);\n')
+    write(str(tree / "kinsta-cron.conf"), conf)
+    write(str(tree / "credentials" / "main"), KEY + "\n")
+    os.makedirs(str(tree / "conf.d"))
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("configuration OK: 1 account, 0 jobs\n")
+    assert p.stderr.splitlines() == [
+        'kinsta-cron.conf:3: warning: account "main": company '
+        '"00000000-0000-4000-8000-000000000000" is a placeholder, not your '
+        "company; set company to your Kinsta company's ID (MyKinsta, "
+        "Company settings, Billing details)",
+        "kinsta-cron.conf: warning: jobs: none in this file or in "
+        "conf.d/*.conf, so the daemon would start and never call the API; "
+        "add a job to either (see JOBS in kinsta-cron.conf(5))",
+    ]
+
+
+def test_check_warns_six_field_schedule_read_as_five(tree):
+    write(str(tree / "kinsta-cron.conf"),
+          GOOD.replace('"30 2 * * *"', '"30 2 * * * *"'))
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 0, p.stderr
+    # check's own summary shows the consequence too
+    assert re.search(r"job nightly-cache: .* next \S+T\d\d:02:30", p.stdout)
+    assert p.stderr == (
+        'kinsta-cron.conf:5: warning: job "nightly-cache": schedule '
+        '"30 2 * * * *" has six fields, so the first is seconds: it fires '
+        "every hour at xx:02:30, not at 02:30; for 02:30 write "
+        '"30 2 * * *" (five fields) or "0 30 2 * * *"\n')
+
+
+def test_check_key_file_warning_only_for_the_service_configuration(tree):
+    # A key_file the service could not read is the service's problem: a
+    # configuration that kinsta-cron.service does not load (this one) gets
+    # no word about it.  The warning itself is checked by
+    # tests/package-test.sh on /etc/kinsta-cron/kinsta-cron.conf and, word
+    # for word, by tests/unit/test_advice.c.
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 0 and p.stderr == ""
