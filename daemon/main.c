@@ -168,14 +168,37 @@ cmd_check(int argc, char **argv)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* `next [JOB]`: the job's next COUNT times in its zone; without JOB, the
- * next COUNT fire times of all enabled jobs together, each with its job. */
+/* One line of `next` without JOB: the job's next fire and the order of
+ * the lines (fire times soonest first, then "never", then "disabled"). */
+struct next_line {
+	int rank; /* 0 fires, 1 never fires again, 2 disabled */
+	int64_t at;
+	size_t job;
+};
+
+static int
+next_line_cmp(const void *a, const void *b)
+{
+	const struct next_line *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->job < y->job ? -1 : x->job > y->job;
+}
+
+/* `next JOB`: the job's next COUNT (default 5) times in its zone, one a
+ * line.  Without JOB: one line per job, "NAME TIME ..." with its next
+ * COUNT (default 1) times, or "NAME never" / "NAME disabled", soonest
+ * first, so that a job firing every minute cannot hide the others. */
 static int
 next_jobs(const char *name, const char *from, long count)
 {
 	const struct config_job *job = NULL;
+	struct next_line *lines = NULL;
 	struct config *cfg;
-	int64_t t, *at = NULL;
+	int64_t t;
 	char buf[64];
 	int rc = 1;
 
@@ -199,7 +222,7 @@ next_jobs(const char *name, const char *from, long count)
 		goto out;
 	}
 	if (job != NULL) {
-		for (long i = 0; i < count; i++) {
+		for (long i = 0; i < (count ? count : 5); i++) {
 			if (cron_next(&job->cron, job->zone, t, &t) < 0)
 				break;
 			util_time_iso(buf, sizeof(buf), job->zone, t, -1);
@@ -208,32 +231,39 @@ next_jobs(const char *name, const char *from, long count)
 		rc = fflush(stdout) == 0 ? 0 : 1;
 		goto out;
 	}
-	/* at[i]: job i's next time after the last one printed. */
-	if (cfg->njobs > 0 && (at = calloc(cfg->njobs, sizeof(*at))) == NULL)
+	if (cfg->njobs > 0 &&
+	    (lines = calloc(cfg->njobs, sizeof(*lines))) == NULL)
 		goto out;
-	for (size_t i = 0; i < cfg->njobs; i++)
-		if (!cfg->jobs[i].enabled ||
-		    cron_next(&cfg->jobs[i].cron, cfg->jobs[i].zone, t,
-		              &at[i]) < 0)
-			at[i] = INT64_MAX;
-	for (long n = 0; n < count && cfg->njobs > 0; n++) {
-		size_t best = 0;
+	for (size_t i = 0; i < cfg->njobs; i++) {
+		const struct config_job *j = &cfg->jobs[i];
 
-		for (size_t i = 1; i < cfg->njobs; i++)
-			if (at[i] < at[best])
-				best = i;
-		if (at[best] == INT64_MAX)
-			break;
-		util_time_iso(buf, sizeof(buf), cfg->jobs[best].zone, at[best],
-		              -1);
-		printf("%s %s\n", buf, cfg->jobs[best].name);
-		if (cron_next(&cfg->jobs[best].cron, cfg->jobs[best].zone,
-		              at[best], &at[best]) < 0)
-			at[best] = INT64_MAX;
+		lines[i].job = i;
+		if (!j->enabled)
+			lines[i].rank = 2;
+		else if (cron_next(&j->cron, j->zone, t, &lines[i].at) < 0)
+			lines[i].rank = 1;
+	}
+	qsort(lines, cfg->njobs, sizeof(*lines), next_line_cmp);
+	for (size_t i = 0; i < cfg->njobs; i++) {
+		const struct config_job *j = &cfg->jobs[lines[i].job];
+		int64_t at = lines[i].at;
+
+		fputs(j->name, stdout);
+		if (lines[i].rank != 0)
+			fputs(lines[i].rank == 1 ? " never" : " disabled",
+			      stdout);
+		for (long n = 0; lines[i].rank == 0 && n < (count ? count : 1);
+		     n++) {
+			if (n > 0 && cron_next(&j->cron, j->zone, at, &at) < 0)
+				break;
+			util_time_iso(buf, sizeof(buf), j->zone, at, -1);
+			printf(" %s", buf);
+		}
+		putchar('\n');
 	}
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
-	free(at);
+	free(lines);
 	config_free(cfg);
 	return rc;
 }
@@ -254,7 +284,7 @@ cmd_next(int argc, char **argv)
 	const struct tz *zone = tz_utc();
 	struct cron c;
 	char err[256], buf[64];
-	long count = 5;
+	long count = 0; /* not given: each form has its default */
 	int64_t t;
 	int opt, rc = EXIT_USAGE;
 
@@ -329,7 +359,7 @@ cmd_next(int argc, char **argv)
 		        from);
 		goto out;
 	}
-	for (long i = 0; i < count; i++) {
+	for (long i = 0; i < (count ? count : 5); i++) {
 		if (cron_next(&c, zone, t, &t) < 0)
 			break;
 		util_time_iso(buf, sizeof(buf), zone, t, -1);

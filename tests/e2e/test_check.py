@@ -162,12 +162,37 @@ def test_next_job_h_uses_its_name(tree):
     assert a.stdout == b.stdout and len(a.stdout.splitlines()) == 2
 
 
-def test_next_all_jobs_and_unknown_job(tree):
-    p = run(["-c", "kinsta-cron.conf", "next", "-n", "2", "--from",
+def test_next_all_jobs_one_line_each(tree):
+    # Without JOB: one line per job, "NAME TIME", soonest first; a job that
+    # fires every minute does not hide the others (it used to: the old
+    # form merged the next N fires of all jobs), disabled jobs say so.
+    conf = GOOD.replace("jobs = (", """jobs = (
+  { name = "every-minute"; schedule = "* * * * *";
+    action = "clear-cache"; environment_id = "%s"; },
+  { name = "off"; schedule = "0 4 * * *"; enabled = false;
+    action = "clear-cache"; environment_id = "%s"; },""" % (ENV_ID, ENV_ID))
+    write(str(tree / "kinsta-cron.conf"), conf)
+    p = run(["-c", "kinsta-cron.conf", "next", "--from",
              "2026-03-28T00:00:00Z"], cwd=str(tree))
     assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines()[0] == \
-        "2026-03-28T02:30:00+01:00 nightly-cache"
+    lines = p.stdout.splitlines()
+    assert lines[:2] == [
+        "every-minute 2026-03-28T01:01:00+01:00",
+        "nightly-cache 2026-03-28T02:30:00+01:00",
+    ]
+    assert re.fullmatch(r"weekly-plugins 2026-\d\d-\d\dT\d\d:\d\d:00-0[45]:00",
+                        lines[2]), lines[2]
+    assert lines[3:] == ["off disabled"]
+    # -n N: the next N times of each job, on its line
+    p = run(["-c", "kinsta-cron.conf", "next", "-n", "3", "--from",
+             "2026-03-28T00:00:00Z"], cwd=str(tree))
+    assert p.stdout.splitlines()[1] == (
+        "nightly-cache 2026-03-28T02:30:00+01:00 2026-03-29T03:00:00+02:00 "
+        "2026-03-30T02:30:00+02:00")
+    assert len(p.stdout.splitlines()) == 4
+
+
+def test_next_unknown_job(tree):
     p = run(["-c", "kinsta-cron.conf", "next", "nope"], cwd=str(tree))
     assert p.returncode == 2
     assert p.stderr == 'kinsta-cron: next: no job "nope" in kinsta-cron.conf\n'
