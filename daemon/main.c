@@ -23,6 +23,7 @@
 #include "control.h"
 #include "cron.h"
 #include "exec.h"
+#include "help.h"
 #include "http.h"
 #include "log.h"
 #include "scheduler.h"
@@ -37,33 +38,15 @@ static const char *config_path = "/etc/kinsta-cron/kinsta-cron.conf";
 static void
 usage(FILE *f)
 {
-	fputs(
-	    "usage: kinsta-cron [-c FILE] COMMAND [ARGS]\n"
-	    "\n"
-	    "commands:\n"
-	    "  daemon [--log-stderr] [-v]\n"
-	    "                     run the scheduler in the foreground\n"
-	    "  run JOB [--dry-run] [-v]\n"
-	    "                     run one job now, wait for its end\n"
-	    "  status             ask the running daemon about its jobs\n"
-	    "  trigger JOB        make the running daemon run JOB now\n"
-	    "  check              validate the configuration, print a summary\n"
-	    "  next [JOB] [--from TIME] [-n N]\n"
-	    "                     print the next fire times of a configured "
-	    "job\n"
-	    "                     (of all enabled jobs without JOB)\n"
-	    "  next --schedule EXPR [--tz ZONE] [--from TIME] [-n N] "
-	    "[--name NAME]\n"
-	    "                     print the next fire times of a schedule\n"
-	    "\n"
-	    "options:\n"
-	    "  -c, --config FILE  configuration file\n"
-	    "                     (default /etc/kinsta-cron/kinsta-cron.conf)\n"
-	    "  -h, --help         show this help\n"
-	    "  -V, --version      show the version\n"
-	    "\n"
-	    "See kinsta-cron(8) and kinsta-cron.conf(5).\n",
-	    f);
+	help_print(f, NULL);
+}
+
+/* COMMAND --help: its own usage on stdout. */
+static int
+command_help(const char *command)
+{
+	help_print(stdout, command);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int
@@ -121,18 +104,42 @@ cmd_check(int argc, char **argv)
 	static const char *const sources[] = {"key_file", "credential",
 	                                      "KINSTA_API_KEY"};
 	struct advice_probe probe = {advice_service_can_read, NULL};
+	static const struct option opts[] = {
+	    {"list-jobs", no_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
 	struct config *cfg;
 	int64_t now = (int64_t)time(NULL), t;
 	char target[256], next[64];
+	int opt;
+	bool list = false;
 
-	if (argc > 1) {
-		if (strcmp(argv[1], "-h") == 0 ||
-		    strcmp(argv[1], "--help") == 0) {
-			usage(stdout);
-			return 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			list = true;
+			break;
+		case 'h':
+			return command_help("check");
+		default:
+			return EXIT_USAGE;
 		}
+	}
+	if (optind < argc) {
 		fprintf(stderr, "kinsta-cron: check takes no arguments\n");
 		return EXIT_USAGE;
+	}
+	/* Job names for shell completion: cheap, and the keys (root's)
+	 * are not read, so any user who can read the file gets them. */
+	if (list) {
+		if ((cfg = load_config_flags(CONFIG_LOAD_NO_KEYS)) == NULL)
+			return 1;
+		for (size_t i = 0; i < cfg->njobs; i++)
+			puts(cfg->jobs[i].name);
+		config_free(cfg);
+		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	if ((cfg = load_config()) == NULL)
 		return 1;
@@ -315,8 +322,7 @@ cmd_next(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			return command_help("next");
 		default:
 			return EXIT_USAGE;
 		}
@@ -446,8 +452,7 @@ cmd_run(int argc, char **argv)
 			verbose++;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			return command_help("run");
 		default:
 			return EXIT_USAGE;
 		}
@@ -633,8 +638,7 @@ cmd_daemon(int argc, char **argv)
 			verbose++;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			return command_help("daemon");
 		default:
 			return EXIT_USAGE;
 		}
@@ -757,10 +761,9 @@ control_command(const char *line)
 static int
 cmd_status(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
-	}
+	if (argc == 2 &&
+	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		return command_help("status");
 	if (argc != 1) {
 		fprintf(stderr, "kinsta-cron: status takes no arguments\n");
 		return EXIT_USAGE;
@@ -773,6 +776,9 @@ cmd_trigger(int argc, char **argv)
 {
 	char line[300];
 
+	if (argc == 2 &&
+	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		return command_help("trigger");
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "kinsta-cron: trigger: name one job "
 		                "(kinsta-cron trigger JOB)\n");
