@@ -5,6 +5,7 @@
 #   <sysconfdir>/kinsta-cron/kinsta-cron.conf, conf.d/, credentials/ (0700)
 #   share/man/man5/kinsta-cron.conf.5, share/man/man8/kinsta-cron.8
 #   share/doc/kinsta-cron/                 README, guides, examples/
+#   share/bash-completion/completions/kinsta-cron
 #
 # Configure with -DCMAKE_INSTALL_PREFIX=/usr for a system install or a
 # package (GNUInstallDirs then puts the configuration in /etc, where the
@@ -63,6 +64,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/kinsta-cron.conf.5
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/kinsta-cron.8
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+
+# bash-completion loads completions/<command> on the first <TAB>.
+install(FILES ${PROJECT_SOURCE_DIR}/completion/kinsta-cron
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md
               ${PROJECT_SOURCE_DIR}/docs/operations.md
