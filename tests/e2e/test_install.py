@@ -154,7 +154,7 @@ def test_man_pages(installed):
 def test_docs(installed):
     dest, paths = installed
     doc = at(dest, paths["doc"])
-    for f in ("README.md", "operations.md", "schedules.md",
+    for f in ("README.md", "operations.md", "schedules.md", "copyright",
               "examples/kinsta-cron.conf",
               "examples/systemd/credentials.conf",
               "examples/systemd/notify-reload.conf"):
