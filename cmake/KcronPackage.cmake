@@ -5,7 +5,14 @@
 # what the program reads at run time: CA certificates for HTTPS and the
 # IANA zone files.  The maintainer scripts are in cmake/deb/.
 
-set(KCRON_PACKAGE_MAINTAINER "kinsta-cron maintainers <kinsta-cron@localhost>"
+# The same address as cmake/deb/changelog's and cmake/deb/copyright's.
+# Build trees configured before kept the old default, a localhost
+# address lintian rejects: forget it so that the new default applies.
+if(KCRON_PACKAGE_MAINTAINER MATCHES "@localhost>$")
+  unset(KCRON_PACKAGE_MAINTAINER CACHE)
+endif()
+set(KCRON_PACKAGE_MAINTAINER
+    "kinsta-cron maintainers <maintainers@kinsta-cron.org>"
     CACHE STRING "Maintainer field of the Debian package")
 
 set(CPACK_GENERATOR DEB)
@@ -50,8 +57,21 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_BINARY_DIR}/deb/prerm ${PROJECT_BINARY_DIR}/deb/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
-# Debian policy on the staged tree: compressed man pages, a changelog, a
-# lintian override (a plain install needs none of them).
+# The changelog is checked in (cmake/deb/changelog); its newest entry must
+# be this version, or the package would say one thing and be another.
+file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/deb/changelog _kcron_changelog_top
+     LIMIT_COUNT 1)
+set(_kcron_deb_version "${PROJECT_VERSION}-${CPACK_DEBIAN_PACKAGE_RELEASE}")
+if(NOT _kcron_changelog_top MATCHES "^kinsta-cron \\(${_kcron_deb_version}\\) ")
+  message(FATAL_ERROR "cmake/deb/changelog: the newest entry is not "
+                      "${_kcron_deb_version}: add one for this version")
+endif()
+
+# Debian policy on the staged tree: compressed man pages, the changelog,
+# binaries stripped as dh_strip does, lintian overrides (a plain install
+# needs none of them).  The script sees only CPACK_* variables.
+set(CPACK_KCRON_CHANGELOG ${CMAKE_CURRENT_LIST_DIR}/deb/changelog)
+set(CPACK_KCRON_STRIP ${CMAKE_STRIP})
 set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/KcronDebStage.cmake)
 
 include(CPack)

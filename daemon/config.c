@@ -166,9 +166,8 @@ static const char *const rate_keys[] = {"company", "ip", "create", "logs",
                                         NULL};
 static const char *const account_keys[] = {"name", "company", "key_file", NULL};
 static const char *const job_keys[] = {
-    "name",   "schedule", "timezone", "account", "action",  "enabled",
-    "jitter", "overlap",  "catch_up", "timeout", "retries", "window",
-    NULL};
+    "name",    "schedule", "timezone", "account", "action", "enabled", "jitter",
+    "overlap", "catch_up", "timeout",  "retries", "window", NULL};
 /* The keys that choose a target; at most one kind per job. */
 static const char *const target_kinds[] = {
     "environment_id", "environment_ids", "site",      "sites",
@@ -727,8 +726,8 @@ parse_window(const char *v, int *from, int *to)
 	int h1, m1, h2, m2, n = 0;
 
 	if (sscanf(v, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &n) != 4 ||
-	    v[n] != '\0' || strlen(v) != 11 || h1 > 23 || h2 > 24 ||
-	    m1 > 59 || m2 > 59 || h1 < 0 || h2 < 0 || m1 < 0 || m2 < 0 ||
+	    v[n] != '\0' || strlen(v) != 11 || h1 > 23 || h2 > 24 || m1 > 59 ||
+	    m2 > 59 || h1 < 0 || h2 < 0 || m1 < 0 || m2 < 0 ||
 	    (h2 == 24 && m2 != 0))
 		return -EINVAL;
 	*from = h1 * 60 + m1;

@@ -384,7 +384,7 @@ target_name(const struct target *t, char *buf, size_t len)
 static void
 iso_utc(int64_t t, char *buf, size_t len)
 {
-	tz_format_iso(tz_utc(), t, buf, len);
+	util_time_iso(buf, len, NULL, t, -1);
 }
 
 /* Keep systemctl status current: jobs, runs in flight, next fire.  A
@@ -1025,13 +1025,11 @@ scheduler_report(const struct scheduler *s, FILE *out)
 			if (en->due_ms == INT64_MAX)
 				snprintf(next, sizeof(next), "never");
 			else
-				tz_format_iso(job->zone, en->slot, next,
-				              sizeof(next));
+				util_time_iso(next, sizeof(next), job->zone,
+				              en->slot, -1);
 		}
-		if (last >= 0) {
+		if (last >= 0)
 			iso_utc(last, fired, sizeof(fired));
-			fired[19] = '\0'; /* drop the +00:00 */
-		}
 		fprintf(out, "%-32s %-26s %-21s %zu\n", job->name, next, fired,
 		        exec_job_active(s->ex, job->name));
 	}

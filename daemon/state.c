@@ -984,27 +984,17 @@ state_write_file(const char *path, const char *buf, size_t len, char *err,
 
 /* ------------------------------------------------------------------ */
 
-/* "2026-03-29T01:00:00.123Z", or false for a time outside years
- * 0000-9999. */
+/* "2026-03-29T01:00:00.123Z" (util_time_iso, the form of every time
+ * shown), or false for a time outside years 0000-9999: JSON readers of the
+ * history expect plain four-digit years. */
 static bool
 iso_ms(char *buf, size_t len, int64_t ms)
 {
-	int64_t s = ms / 1000, r = ms % 1000;
-	time_t t;
-	struct tm tm;
-
-	if (r < 0) {
-		r += 1000;
-		s--;
-	}
-	t = (time_t)s;
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
-	    tm.tm_year > 9999 - 1900)
+	/* 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z */
+	if (ms < INT64_C(-62167219200000) || ms > INT64_C(253402300799999))
 		return false;
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	         tm.tm_min, tm.tm_sec, (int)r);
-	return true;
+	return util_time_iso(buf, len, NULL, util_floor_div(ms, 1000),
+	                     (int)(ms - util_floor_div(ms, 1000) * 1000)) > 0;
 }
 
 static void
