@@ -150,6 +150,8 @@ static const struct action_param p_plugins[] = {
     /* the largest step allowed (semver; anything else counts as major) */
     P_ENUM("policy", "major", policies),
     P_BOOL("backup_first", "false"),
+    /* page cache, then edge and CDN where present, once updated */
+    P_BOOL("clear_caches_after", "false"),
     P_INT("keep", "1", 1, 100),
     P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
 };
@@ -158,6 +160,8 @@ static const struct action_param p_themes[] = {
     P_LIST("exclude", NULL),
     P_ENUM("policy", "major", policies),
     P_BOOL("backup_first", "false"),
+    /* page cache, then edge and CDN where present, once updated */
+    P_BOOL("clear_caches_after", "false"),
     P_INT("keep", "1", 1, 100),
     P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
 };
@@ -249,7 +253,8 @@ static const struct action actions[ACTION_COUNT] = {
                                .params = PARAMS(p_plugins),
                                .steps = {STEP_LIST_EXT, STEP_SLOTS_LIST,
                                          STEP_SLOTS_DROP, STEP_PRE_BACKUP,
-                                         STEP_UPDATE_EXT, STEP_LIST_BACKUPS,
+                                         STEP_UPDATE_EXT, STEP_PAGE, STEP_EDGE,
+                                         STEP_CDN, STEP_LIST_BACKUPS,
                                          STEP_DROP_BACKUPS},
                                .limit_s = MIN_30},
     [ACTION_UPDATE_THEMES] = {.name = "update-themes",
@@ -258,7 +263,8 @@ static const struct action actions[ACTION_COUNT] = {
                               .params = PARAMS(p_themes),
                               .steps = {STEP_LIST_EXT, STEP_SLOTS_LIST,
                                         STEP_SLOTS_DROP, STEP_PRE_BACKUP,
-                                        STEP_UPDATE_EXT, STEP_LIST_BACKUPS,
+                                        STEP_UPDATE_EXT, STEP_PAGE, STEP_EDGE,
+                                        STEP_CDN, STEP_LIST_BACKUPS,
                                         STEP_DROP_BACKUPS},
                               .limit_s = MIN_30},
     [ACTION_PUSH_ENVIRONMENT] = {.name = "push-environment",

@@ -95,7 +95,7 @@ enum action_step {
 
 /* Steps of the longest action; a run saves its index into the list, and
  * the step's name with it. */
-#define ACTION_MAX_STEPS 7
+#define ACTION_MAX_STEPS 10
 
 struct action {
 	const char *name; /* as written in the configuration */

@@ -387,9 +387,21 @@ env_post(struct kinsta_request *req, const struct kinsta_run *run,
 	return rc < 0 ? rc : env_body(req, run, NULL, NULL, NULL, -1);
 }
 
+/* The cache clears in an update run come after the update, and only with
+ * clear_caches_after. */
+static bool
+caches_stay(const struct kinsta_run *run)
+{
+	return (run->job->action == ACTION_UPDATE_PLUGINS ||
+	        run->job->action == ACTION_UPDATE_THEMES) &&
+	       !config_param_bool(run->job, "clear_caches_after");
+}
+
 static int
 build_page(struct kinsta_run *run, struct kinsta_request *req)
 {
+	if (caches_stay(run))
+		return NEXT;
 	return env_post(req, run, "/sites/tools/clear-cache");
 }
 
@@ -400,6 +412,8 @@ build_edge(struct kinsta_run *run, struct kinsta_request *req)
 	struct json_writer w;
 	int rc;
 
+	if (caches_stay(run))
+		return NEXT;
 	if (run->target.resolved && run->target.edge_cache_id[0] == '\0') {
 		if (run->job->action == ACTION_CLEAR_EDGE_CACHE)
 			end_run(run, KINSTA_SKIPPED,
@@ -431,6 +445,8 @@ build_cdn(struct kinsta_run *run, struct kinsta_request *req)
 	const struct target *t = &run->target;
 	int rc;
 
+	if (caches_stay(run))
+		return NEXT;
 	if (t->cdn_cache_id[0] == '\0') {
 		if (run->job->action == ACTION_CLEAR_CDN_CACHE)
 			end_run(run, KINSTA_SKIPPED,
@@ -1574,8 +1590,10 @@ kinsta_needs_listing(const struct config_job *job)
 {
 	if (job->target.kind == CONFIG_TARGET_NONE)
 		return false;
+	/* clear_caches_after: the CDN id and whether edge caching is on */
 	return job->target.kind != CONFIG_TARGET_ENVIRONMENTS ||
-	       action_get(job->action)->listing;
+	       action_get(job->action)->listing ||
+	       config_param_bool(job, "clear_caches_after");
 }
 
 int

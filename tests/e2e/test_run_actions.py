@@ -307,6 +307,24 @@ def test_update_plugins_policy_patch_holds_a_minor_update(env):
     assert plugins["akismet"]["version"] == "5.3.1"
 
 
+def test_update_then_clear_caches(env):
+    """clear_caches_after: once the update has ended, the page cache, then
+    edge and CDN as the environment has them (from the site list)."""
+    sim, run = env
+    r = run("fresh", jobs=[kh.job("fresh", "update-plugins",
+                                  site="alphasite", clear_caches_after=True)])
+    only(r)
+    changes = [c[:2] for c in sim.calls() if c[0] != "GET"]
+    assert changes[0] == ("PUT", "/sites/environments/%s/plugins/bulk-update"
+                          % ALPHA), changes
+    assert changes[1] == ("POST", "/sites/tools/clear-cache"), changes
+    assert set(changes[2:]) <= {("POST", "/sites/edge-caching/clear"),
+                                ("POST", "/sites/cdn/clear-cache")}, changes
+    # alphasite live has both (see test_clear_all_caches_live_and_staging)
+    assert changes[2:] == [("POST", "/sites/edge-caching/clear"),
+                           ("POST", "/sites/cdn/clear-cache")], changes
+
+
 def test_update_plugins_list_exclude_backup_first(env):
     sim, run = env
     r = run("shop", jobs=[kh.job(

@@ -56,6 +56,8 @@ static const char conf_text[] =
     "   body = \"{\\\"environment_id\\\":\\\"" ENV "\\\"}\"; },\n"
     " { name = \"lab\"; schedule = \"@daily\"; action = \"clear-cache\";"
     "   labels = [\"shop\", \"vip\"]; exclude_sites = [\"delta\"]; },\n"
+    " { name = \"fresh\"; schedule = \"@daily\"; action = \"update-plugins\";"
+    "   environment_id = \"" ENV "\"; clear_caches_after = true; },\n"
     " { name = \"minor\"; schedule = \"@daily\"; action = \"update-plugins\";"
     "   environment_id = \"" ENV "\"; policy = \"minor\"; },\n"
     " { name = \"patch\"; schedule = \"@daily\"; action = \"update-plugins\";"
@@ -401,6 +403,46 @@ backups(const char *spec)
 /* Kinsta's 5 manual backups per environment: a backup run frees a slot
  * from kinsta-cron's own backups first, never anyone else's, and fails
  * before changing anything when it cannot. */
+/* clear_caches_after: once the update's operation has ended, the page
+ * cache, then edge and CDN where the environment has them. */
+static void
+test_update_clears_caches_after(void)
+{
+	static const char list[] =
+	    "{\"environment\":{\"container_info\":{\"wp_plugins\":{\"data\":["
+	    "{\"name\":\"akismet\",\"version\":\"5.3\",\"update\":"
+	    "\"available\",\"update_version\":\"5.3.1\"}]}}}}";
+	struct target t = env_target();
+	struct kinsta_run run;
+
+	t.resolved = true;
+	snprintf(t.cdn_cache_id, sizeof(t.cdn_cache_id), "cdn-7");
+	CHECK(kinsta_needs_listing(job("fresh")));
+	kinsta_run_init(&run, cfg, job("fresh"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     list);
+	STEP(&run, "PUT", "/sites/environments/" ENV "/plugins/bulk-update",
+	     "{\"plugins\":[{\"name\":\"akismet\"}]}", 202,
+	     OP("wp-plugins:bulk-update-3"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "POST", "/sites/tools/clear-cache",
+	     "{\"environment_id\":\"" ENV "\"}", 202, OP("cache:clear-3"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	/* no edge caching on this environment: noted, not an error */
+	STEP(&run, "POST", "/sites/cdn/clear-cache",
+	     "{\"environment_id\":\"" ENV "\",\"cdn_cache_id\":\"cdn-7\"}", 202,
+	     OP("cdn:clear-3"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	CHECK_STR(run.note, "akismet 5.3 -> 5.3.1; edge cache not enabled, "
+	                    "skipped");
+	kinsta_run_free(&run);
+	/* without it, an update job on environment ids needs no site list */
+	CHECK(!kinsta_needs_listing(job("minor")));
+}
+
 /* policy: semver steps, anything else counts as major; the note says what
  * changes and what is held. */
 static void
@@ -1076,6 +1118,7 @@ main(void)
 	test_backup_slots();
 	test_thirty_nights();
 	test_update_policy();
+	test_update_clears_caches_after();
 	test_updates();
 	test_fixtures();
 	test_select();
