@@ -896,7 +896,7 @@ pick_updates(struct kinsta_run *run, yajl_val doc)
 	if (changes[0] != '\0')
 		add_note(run, changes);
 	if (held[0] != '\0') {
-		snprintf(why, sizeof(why), "held by policy \"%s\": %s",
+		snprintf(why, sizeof(why), "held by policy \"%.5s\": %.200s",
 		         config_param_str(run->job, "policy"), held);
 		add_note(run, why);
 	}
