@@ -1,7 +1,7 @@
 """What the documentation shows must be what the program and Kinsta do:
 operation ids in examples have the form of real ones (the recorded
 fixtures' "cache:clear-<environment uuid>", the prefixes of
-tests/sim/kinsta_sim.py)."""
+tests/sim/kinsta_sim)."""
 import glob
 import os
 import re
