@@ -55,7 +55,9 @@ rm -f "$out"/kinsta-cron_*.deb
 (cd "$out" && cpack -G DEB >/dev/null)
 set -- "$out"/kinsta-cron_*.deb
 [ -f "$1" ] || fail "cpack made no kinsta-cron_*.deb"
-deb=$1
+# Absolute: apt-get takes "build/deb/x.deb" for a package "build" from a
+# release "deb/x.deb"; only a path starting with / or ./ is a file to it.
+deb=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 dpkg-deb -f "$deb" Package Version Depends
 
 # What the control archive says.
