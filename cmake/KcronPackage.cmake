@@ -2,8 +2,9 @@
 # -DCMAKE_INSTALL_PREFIX=/usr (tests/package-test.sh does it all).
 #
 # Depends comes from dpkg-shlibdeps (the libraries the binary links) plus
-# what the program reads at run time: CA certificates for HTTPS and the
-# IANA zone files.  The maintainer scripts are in cmake/deb/.
+# what the program loads or reads at run time: libcurl (dlopen, see
+# below), CA certificates for HTTPS and the IANA zone files.  The
+# maintainer scripts are in cmake/deb/.
 
 # The same address as cmake/deb/changelog's and cmake/deb/copyright's.
 # Build trees configured before kept the old default, a localhost
@@ -41,7 +42,24 @@ operation to its end, keeps to Kinsta's rate limits and logs each result
 to syslog. It runs as a hardened systemd service and takes a new
 configuration with systemctl reload.")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "ca-certificates, tzdata")
+# daemon/http.c loads libcurl with dlopen (KCRON_CURL_SONAME), so
+# dpkg-shlibdeps does not see it: name the package that holds that
+# library.  7.16.3 is what dpkg-shlibdeps derived from libcurl4's symbols
+# file for the functions http.c calls when the binary still linked them
+# (curl_multi_socket_action is the newest).
+if(NOT KCRON_CURL_PACKAGE)
+  set(_kcron_curl_package libcurl4)
+  execute_process(COMMAND dpkg-query -S "${CURL_LIBDIR}/${KCRON_CURL_SONAME}"
+                  OUTPUT_VARIABLE _kcron_owner ERROR_QUIET
+                  RESULT_VARIABLE _kcron_rc)
+  if(_kcron_rc EQUAL 0 AND _kcron_owner MATCHES "^([^:,]+)")
+    set(_kcron_curl_package "${CMAKE_MATCH_1}")
+  endif()
+  set(KCRON_CURL_PACKAGE "${_kcron_curl_package}" CACHE STRING
+      "The Debian package of the libcurl that http.c loads")
+endif()
+set(CPACK_DEBIAN_PACKAGE_DEPENDS
+    "${KCRON_CURL_PACKAGE} (>= 7.16.3), ca-certificates, tzdata")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "systemd")
 
 # conffiles: every file the package puts under /etc (dpkg keeps the

@@ -12,10 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "cron.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "util.h"
 #include "scheduler.h"
 
@@ -395,7 +394,7 @@ notify_status(struct scheduler *s)
 	char status[512];
 
 	scheduler_status(s, status, sizeof(status));
-	sd_notifyf(0, "STATUS=%s", status);
+	sdnotify_send("STATUS=%s", status);
 }
 
 static void

@@ -65,12 +65,13 @@ rm -f "$out"/kinsta-cron_*.deb
 (cd "$out" && cpack -G DEB >/dev/null)
 set -- "$out"/kinsta-cron_*.deb
 [ -f "$1" ] || fail "cpack made no kinsta-cron_*.deb"
-deb=$1
+# Absolute: apt-get takes "build/deb/x.deb" for a package "build" from a
+# release "deb/x.deb"; only a path starting with / or ./ is a file to it.
+deb=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 dpkg-deb -f "$deb" Package Version Depends
 
 # What the control archive says.
-for lib in libc6 libcurl4 libuv1 libconfig9 libyajl2 libsystemd0 \
-	ca-certificates tzdata; do
+for lib in libc6 libcurl4 libuv1 libconfig9 libyajl2 ca-certificates tzdata; do
 	dpkg-deb -f "$deb" Depends | grep -q "\\b$lib\\b" ||
 		fail "Depends lacks $lib"
 done
@@ -187,6 +188,29 @@ got=$(bash -c '
 	_kinsta_cron kinsta-cron st kinsta-cron
 	echo "${COMPREPLY[*]}"')
 [ "$got" = status ] || fail "completion of \"kinsta-cron st\": \"$got\""
+
+step "libcurl: loaded by run, not mapped at every start"
+# http.c loads libcurl with dlopen; Depends (checked above) must bring it.
+ldd /usr/sbin/kinsta-cron | grep -q libcurl &&
+	fail "the program links libcurl: every command pays for it"
+tmp=$(mktemp -d)
+printf 'not-a-key\n' >"$tmp/key"
+chmod 600 "$tmp/key"
+# Nothing listens on port 9 of loopback: the request fails in curl.
+cat >"$tmp/run.conf" <<EOF
+api = { url = "http://127.0.0.1:9/v2"; timeout = 5; };
+state_dir = "$tmp";
+accounts = ( { name = "a"; company = "54fb80af-576c-4fdc-ba4f-b596c83f15a1";
+               key_file = "key"; } );
+jobs = ( { name = "j"; schedule = "@daily"; action = "clear-cache";
+           environment_id = "8b2f5e21-7c55-4b0e-9d34-6a1d2c3e4f50";
+           retries = 0; } );
+EOF
+/usr/sbin/kinsta-cron -c "$tmp/run.conf" run j >"$tmp/out" 2>&1 &&
+	fail "run reached a server on 127.0.0.1:9"
+grep -q "outcome=failed.*onnect" "$tmp/out" ||
+	{ cat "$tmp/out"; fail "run did not get to libcurl"; }
+rm -rf "$tmp"
 
 step "upgrade over itself keeps an edited conffile"
 echo "# edited by package-test" >>/etc/kinsta-cron/kinsta-cron.conf
