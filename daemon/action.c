@@ -142,29 +142,20 @@ static const struct action_param p_backup[] = {
     P_INT("keep", "0", 0, 100),
     P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
 };
-/* keep: pre-update backups (kinsta-cron:pre-update:<job>) kept per
- * environment, the newest being what a rollback restores */
-static const struct action_param p_plugins[] = {
-    P_LIST("plugins", "all"),
-    P_LIST("exclude", NULL),
-    /* the largest step allowed (semver; anything else counts as major) */
-    P_ENUM("policy", "major", policies),
-    P_BOOL("backup_first", "false"),
-    /* page cache, then edge and CDN where present, once updated */
-    P_BOOL("clear_caches_after", "false"),
-    P_INT("keep", "1", 1, 100),
-    P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
-};
-static const struct action_param p_themes[] = {
-    P_LIST("themes", "all"),
-    P_LIST("exclude", NULL),
-    P_ENUM("policy", "major", policies),
-    P_BOOL("backup_first", "false"),
-    /* page cache, then edge and CDN where present, once updated */
-    P_BOOL("clear_caches_after", "false"),
-    P_INT("keep", "1", 1, 100),
-    P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
-};
+/* update-plugins and update-themes differ only in the list's name.
+ * policy: the largest step allowed (semver; anything else counts as
+ * major); clear_caches_after: page cache, then edge and CDN where present,
+ * once updated; keep: pre-update backups (kinsta-cron:pre-update:<job>)
+ * kept per environment, the newest being what a rollback restores. */
+#define P_UPDATE(list)                                                         \
+	P_LIST(list, "all"), P_LIST("exclude", NULL),                          \
+	    P_ENUM("policy", "major", policies),                               \
+	    P_BOOL("backup_first", "false"),                                   \
+	    P_BOOL("clear_caches_after", "false"), P_INT("keep", "1", 1, 100), \
+	    P_INT("backup_slots", BACKUP_SLOTS, 1, 100)
+
+static const struct action_param p_plugins[] = {P_UPDATE("plugins")};
+static const struct action_param p_themes[] = {P_UPDATE("themes")};
 static const struct action_param p_push[] = {
     P_STR("source", true, NULL, check_nonempty),
     P_STR("target", true, NULL, check_nonempty),
