@@ -15,9 +15,12 @@
 #include <string.h>
 
 #include "cfgread.h"
+#include "mapmem.h"
 
 #define MAX_FILE_BYTES ((size_t)64 << 20)
-#define ARENA_CHUNK    ((size_t)64 << 10)
+/* An arena chunk's mapping: what is never written costs nothing, so a
+ * chunk can be big and a small configuration still small. */
+#define ARENA_CHUNK ((size_t)256 << 10)
 
 /* A source file's text, kept to re-read integer literals (see rescan_int). */
 struct cfgread_source {
@@ -30,9 +33,15 @@ struct cfgread_source {
 
 /* ---- arena ------------------------------------------------------------- */
 
+/* Chunks are mappings of their own (mapmem), not heap blocks: a
+ * configuration lives as long as its daemon runs it, and a reload builds
+ * the next one while libconfig's tree (far bigger) fills the heap; in the
+ * heap the two would interleave, and freeing the tree would leave the
+ * configuration's chunks pinning its pages.  Freed, an arena goes back to
+ * the kernel whole. */
 struct cfgread_chunk {
 	struct cfgread_chunk *next;
-	size_t used, size;
+	size_t used, size; /* size: of data[] */
 	max_align_t data[];
 };
 
@@ -46,9 +55,10 @@ cfgread_arena_alloc(struct cfgread_arena *a, size_t n)
 	if (c == NULL || c->size - c->used < n) {
 		size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
 
-		if ((c = malloc(sizeof(*c) + size)) == NULL)
+		if (size > SIZE_MAX / 2 ||
+		    (c = mapmem_alloc(sizeof(*c) + size)) == NULL)
 			return NULL;
-		c->size = size;
+		c->size = mapmem_size(sizeof(*c) + size) - sizeof(*c);
 		c->used = 0;
 		/* A big block gets a chunk of its own behind the current
 		 * one, so the current chunk's free space is not lost. */
@@ -89,7 +99,7 @@ cfgread_arena_free(struct cfgread_arena *a)
 
 	for (; c != NULL; c = next) {
 		next = c->next;
-		free(c);
+		mapmem_free(c, sizeof(*c) + c->size);
 	}
 	a->chunks = NULL;
 }

@@ -8,6 +8,7 @@
  * messages name them predictably.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -505,6 +506,31 @@ test_names_and_arena(void)
 	CHECK(a.chunks == NULL);
 }
 
+/* The arena's chunks are mappings of their own: 10,000 job names and a
+ * big block add nothing to malloc's heap, so a configuration never pins
+ * heap pages and goes back to the kernel whole. */
+static void
+test_arena_outside_heap(void)
+{
+	struct cfgread_arena a = {0};
+	size_t before = mallinfo2().uordblks;
+	bool ok = true;
+
+	for (int i = 0; i < 10000; i++) {
+		char buf[32];
+		char *p;
+
+		snprintf(buf, sizeof(buf), "s-%d-%d", i / 100, i % 100);
+		p = cfgread_arena_strdup(&a, buf);
+		ok = ok && p != NULL && strcmp(p, buf) == 0;
+	}
+	CHECK(ok);
+	CHECK(cfgread_arena_alloc(&a, 1 << 20) != NULL);
+	CHECK_INT(mallinfo2().uordblks, before);
+	cfgread_arena_free(&a);
+	CHECK_INT(mallinfo2().uordblks, before);
+}
+
 int
 main(void)
 {
@@ -523,5 +549,6 @@ main(void)
 	test_shared();
 	test_small_checks();
 	test_names_and_arena();
+	test_arena_outside_heap();
 	return test_report("test_cfgread");
 }
