@@ -9,7 +9,14 @@
  * The loader keeps the main file's config_t alive for the whole load (the
  * `defaults` group is read by every job, in conf.d files too) and reads
  * each conf.d file into a config_t of its own that is destroyed as soon as
- * it is copied out.  Everything that survives lives in one arena.
+ * it is copied out.  Everything that survives lives in mappings of its own
+ * (mapmem): the strings, struct config itself and the small pieces in one
+ * arena, the jobs and the accounts in arrays grown with mremap.  None of
+ * it is in the heap, where libconfig's tree (about 1 kB a job, ten times
+ * what the job keeps) is built and freed meanwhile: a reload leaves no
+ * configuration pinning the tree's pages, and a configuration freed goes
+ * back to the kernel whole.  What only the load needs (accounts as a job
+ * names them, the name tables) goes with the loader.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -26,6 +33,7 @@
 #include "cfgread.h"
 #include "config.h"
 #include "keys.h"
+#include "mapmem.h"
 #include "util.h"
 
 #define DEFAULT_URL       "https://api.kinsta.com/v2"
@@ -80,17 +88,19 @@ struct zone_entry {
 	const char *err;
 };
 
+/* Lives in its own arena, with the struct config it belongs to. */
 struct config_store {
 	struct cfgread_arena arena;
 	struct zone_entry *zones;
 	size_t nzones, zcap;
+	size_t jobs_cap, accounts_cap; /* of the mapmem arrays */
 };
 
 /* ---- the loader -------------------------------------------------------- */
 
 /* A job's `account` as written, resolved once every file is read. */
 struct pending {
-	const char *name; /* NULL: not given */
+	const char *name; /* NULL: not given; in the loader's scratch */
 	const char *file;
 	int line;
 };
@@ -101,8 +111,9 @@ struct loader {
 	unsigned flags;
 	int accounts_line; /* where `accounts` is, for "no account" */
 	struct cfgread_names jobs_by_name, accounts_by_name;
-	struct pending *pending; /* one per job */
-	size_t jobs_cap, accounts_cap;
+	struct pending *pending; /* one per job (mapmem) */
+	size_t pending_cap;
+	struct cfgread_arena scratch; /* strings that die with the loader */
 };
 
 /* Shorthands for the reader calls this file makes most.  The API-key code
@@ -395,16 +406,9 @@ new_account(struct loader *L)
 {
 	struct config *cfg = L->cfg;
 
-	if (cfg->naccounts == L->accounts_cap) {
-		size_t cap = L->accounts_cap ? L->accounts_cap * 2 : 8;
-		struct config_account *a =
-		    realloc(cfg->accounts, cap * sizeof(*a));
-
-		if (a == NULL)
-			return NULL;
-		cfg->accounts = a;
-		L->accounts_cap = cap;
-	}
+	if (mapmem_grow((void **)&cfg->accounts, &cfg->store->accounts_cap,
+	                cfg->naccounts + 1, sizeof(*cfg->accounts)) < 0)
+		return NULL;
 	memset(&cfg->accounts[cfg->naccounts], 0, sizeof(*cfg->accounts));
 	return &cfg->accounts[cfg->naccounts++];
 }
@@ -548,24 +552,18 @@ jget(const struct job_ctx *c, const char *key)
 	return s;
 }
 
+/* The jobs array grows by doubling with mremap: no copy, and never the
+ * old and the new array both resident (2 MB with 10,000 jobs). */
 static struct config_job *
 new_job(struct loader *L)
 {
 	struct config *cfg = L->cfg;
 
-	if (cfg->njobs == L->jobs_cap) {
-		size_t cap = L->jobs_cap ? L->jobs_cap * 2 : 64;
-		struct config_job *j = realloc(cfg->jobs, cap * sizeof(*j));
-		struct pending *p = realloc(L->pending, cap * sizeof(*p));
-
-		if (j != NULL)
-			cfg->jobs = j;
-		if (p != NULL)
-			L->pending = p;
-		if (j == NULL || p == NULL)
-			return NULL;
-		L->jobs_cap = cap;
-	}
+	if (mapmem_grow((void **)&cfg->jobs, &cfg->store->jobs_cap,
+	                cfg->njobs + 1, sizeof(*cfg->jobs)) < 0 ||
+	    mapmem_grow((void **)&L->pending, &L->pending_cap, cfg->njobs + 1,
+	                sizeof(*L->pending)) < 0)
+		return NULL;
 	memset(&cfg->jobs[cfg->njobs], 0, sizeof(*cfg->jobs));
 	memset(&L->pending[cfg->njobs], 0, sizeof(*L->pending));
 	return &cfg->jobs[cfg->njobs++];
@@ -735,7 +733,7 @@ job_settings(struct job_ctx *c)
 		if (cfgread_str(&L->rd, &c->sc, s, &v) == 0) {
 			struct pending *p = &L->pending[L->cfg->njobs - 1];
 
-			p->name = arena_strdup(L->cfg->store, v);
+			p->name = cfgread_arena_strdup(&L->scratch, v);
 			p->file = cfgread_file(&L->rd, s);
 			p->line = cfgread_line(s);
 			if (p->name == NULL)
@@ -1365,15 +1363,25 @@ check_keys(struct loader *L)
 /* ---- the public entry points ----------------------------------------------
  */
 
+/* struct config and its store are the arena's first blocks: the arena
+ * holds itself, and config_free releases it last. */
 static struct config *
 config_new(const char *path)
 {
-	struct config *cfg = calloc(1, sizeof(*cfg));
+	struct cfgread_arena a = {0};
+	struct config *cfg = cfgread_arena_alloc(&a, sizeof(*cfg));
+	struct config_store *st =
+	    cfg ? cfgread_arena_alloc(&a, sizeof(*st)) : NULL;
 
-	if (cfg == NULL)
+	if (st == NULL) {
+		cfgread_arena_free(&a);
 		return NULL;
-	if ((cfg->store = calloc(1, sizeof(*cfg->store))) == NULL ||
-	    (cfg->path = arena_strdup(cfg->store, path)) == NULL) {
+	}
+	memset(cfg, 0, sizeof(*cfg));
+	memset(st, 0, sizeof(*st));
+	st->arena = a;
+	cfg->store = st;
+	if ((cfg->path = arena_strdup(st, path)) == NULL) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -1390,18 +1398,33 @@ config_new(const char *path)
 void
 config_free(struct config *cfg)
 {
+	struct config_store *st;
+	struct cfgread_arena a;
+
 	if (cfg == NULL)
 		return;
-	if (cfg->store != NULL) {
-		for (size_t i = 0; i < cfg->store->nzones; i++)
-			tz_free(cfg->store->zones[i].tz);
-		free(cfg->store->zones);
-		cfgread_arena_free(&cfg->store->arena);
-		free(cfg->store);
+	st = cfg->store;
+	for (size_t i = 0; i < st->nzones; i++)
+		tz_free(st->zones[i].tz);
+	free(st->zones);
+	mapmem_free(cfg->jobs, st->jobs_cap * sizeof(*cfg->jobs));
+	mapmem_free(cfg->accounts, st->accounts_cap * sizeof(*cfg->accounts));
+	a = st->arena; /* cfg and st are in it */
+	cfgread_arena_free(&a);
+}
+
+/* Give back the pages of an array beyond its N elements. */
+static void
+fit(void **p, size_t *cap, size_t n, size_t size)
+{
+	void *q;
+
+	if (*p == NULL || n >= *cap)
+		return;
+	if ((q = mapmem_resize(*p, *cap * size, n * size)) != NULL) {
+		*p = q;
+		*cap = n;
 	}
-	free(cfg->accounts);
-	free(cfg->jobs);
-	free(cfg);
 }
 
 /* TEXT is taken over (kept as a source until the end of the load). */
@@ -1432,7 +1455,8 @@ static void
 loader_done(struct loader *L)
 {
 	cfgread_done(&L->rd);
-	free(L->pending);
+	mapmem_free(L->pending, L->pending_cap * sizeof(*L->pending));
+	cfgread_arena_free(&L->scratch);
 	cfgread_names_free(&L->jobs_by_name);
 	cfgread_names_free(&L->accounts_by_name);
 }
@@ -1476,14 +1500,11 @@ load_common(const char *path, const char *text_in, unsigned flags,
 	if ((rc = load(&L, text)) < 0)
 		goto fail;
 	loader_done(&L);
-	/* the jobs array grew by doubling: keep only what is used */
-	if (L.cfg->njobs > 0) {
-		struct config_job *j =
-		    realloc(L.cfg->jobs, L.cfg->njobs * sizeof(*L.cfg->jobs));
-
-		if (j != NULL)
-			L.cfg->jobs = j;
-	}
+	/* the arrays grew by doubling: keep only what is used */
+	fit((void **)&L.cfg->jobs, &L.cfg->store->jobs_cap, L.cfg->njobs,
+	    sizeof(*L.cfg->jobs));
+	fit((void **)&L.cfg->accounts, &L.cfg->store->accounts_cap,
+	    L.cfg->naccounts, sizeof(*L.cfg->accounts));
 	*out = L.cfg;
 	return 0;
 fail:

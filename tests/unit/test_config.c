@@ -6,6 +6,7 @@
  * main file loaded by a relative name so that messages are predictable.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -796,6 +797,78 @@ test_string_and_cap(void)
 	config_free(cfg);
 }
 
+/* Heap bytes in use, give or take what glibc's per-thread cache holds
+ * (freed chunks it counts as in use: a few kB). */
+static long long
+heap_in_use(void)
+{
+	return (long long)mallinfo2().uordblks;
+}
+
+#define HEAP_SLACK (32 * 1024)
+
+/* A configuration lives outside malloc's heap (mappings of its own), so
+ * that a reload building one while libconfig's tree fills the heap leaves
+ * nothing pinning the tree's pages: loading 3,000 jobs (about 1 MB), from
+ * a string and from a file, failed or not, leaves the heap as it found
+ * it, and so does freeing. */
+static void
+test_outside_heap(void)
+{
+	size_t len = 256 + 3000 * 200, n = 0;
+	char *text = malloc(len);
+	struct config *cfg = NULL;
+	struct config_errors errs = {0};
+	long long before;
+
+	if (text == NULL)
+		abort();
+	n += (size_t)snprintf(text, len, "accounts = (\n");
+	for (int a = 0; a < 3; a++)
+		n += (size_t)snprintf(text + n, len - n,
+		                      "%s{ name = \"a%d\"; company = \"" CO
+		                      "\"; }\n",
+		                      a ? "," : "", a);
+	n += (size_t)snprintf(text + n, len - n, ");\njobs = (\n");
+	for (int i = 0; i < 3000; i++)
+		n += (size_t)snprintf(
+		    text + n, len - n,
+		    "%s{ name = \"s-%d\"; schedule = \"H H * * *\"; "
+		    "account = \"a%d\"; action = \"clear-cache\"; "
+		    "environment_id = \"" ENV "\"; jitter = 3000000000; }\n",
+		    i ? "," : "", i, i % 3);
+	snprintf(text + n, len - n, ");\n");
+	/* jitter is out of range, and so the load fails */
+	before = heap_in_use();
+	CHECK_INT(
+	    config_load_string(text, "<s>", CONFIG_LOAD_NO_KEYS, &cfg, &errs),
+	    -EINVAL);
+	CHECK_INT(errs.n, CONFIG_MAX_ERRORS);
+	config_errors_free(&errs);
+	CHECK(heap_in_use() - before < HEAP_SLACK);
+	/* now a good one, through a file */
+	for (char *p = text; (p = strstr(p, " jitter = 3000000000;")) != NULL;)
+		memcpy(p, " jitter = 300;       ", 21);
+	enter("heap");
+	put("big.conf", text, 0600);
+	before = heap_in_use();
+	CHECK_INT(config_load("big.conf", CONFIG_LOAD_NO_KEYS, &cfg, &errs), 0);
+	CHECK_INT(errs.n, 0);
+	CHECK(heap_in_use() - before < HEAP_SLACK);
+	if (cfg != NULL) {
+		CHECK_INT(cfg->njobs, 3000);
+		CHECK_INT(cfg->naccounts, 3);
+		CHECK_STR(cfg->jobs[2999].name, "s-2999");
+		CHECK_INT(cfg->jobs[2999].account, 2);
+		CHECK_INT(cfg->jobs[2999].jitter, 300);
+		CHECK_STR(cfg->jobs[2999].target.values[0], ENV);
+		CHECK_STR(cfg->accounts[cfg->jobs[1].account].name, "a1");
+	}
+	config_free(cfg);
+	CHECK(heap_in_use() - before < HEAP_SLACK);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -811,5 +884,6 @@ main(void)
 	test_agency();
 	test_defaults_and_edges();
 	test_string_and_cap();
+	test_outside_heap();
 	return test_report("test_config");
 }
