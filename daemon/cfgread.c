@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cfgread.h"
 #include "mapmem.h"
@@ -29,6 +30,7 @@ struct cfgread_source {
 	size_t len;
 	size_t *lines; /* offsets of line starts, lines[0] = line 1 */
 	size_t nlines;
+	bool released; /* text freed: read the file again when needed */
 };
 
 /* ---- arena ------------------------------------------------------------- */
@@ -318,10 +320,22 @@ read_text(const char *path, char **text, size_t *len)
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
+	struct stat st;
 	int rc = 0;
 
 	if (f == NULL)
 		return -errno;
+	/* A regular file's size is known: one buffer of that size (and a
+	 * read's worth more, to see the end), where doubling would end up
+	 * to twice the file, and copy it at each step. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size <= MAX_FILE_BYTES) {
+		cap = (size_t)st.st_size + 4096;
+		if ((buf = malloc(cap + 1)) == NULL) {
+			fclose(f);
+			return -ENOMEM;
+		}
+	}
 	for (;;) {
 		size_t got;
 
@@ -388,9 +402,19 @@ source_get(struct cfgread *r, const char *path)
 	char *text;
 	size_t len;
 
-	for (size_t i = r->nsources; i-- > 0;)
-		if (strcmp(r->sources[i].path, path) == 0)
-			return &r->sources[i];
+	for (size_t i = r->nsources; i-- > 0;) {
+		struct cfgread_source *s = &r->sources[i];
+
+		if (strcmp(s->path, path) != 0)
+			continue;
+		if (s->released && read_text(path, &text, &len) == 0) {
+			s->text = text;
+			s->len = len;
+			s->released = false;
+			source_index(s);
+		}
+		return s;
+	}
 	/* An included file, read for the first time. */
 	if (read_text(path, &text, &len) < 0)
 		text = NULL, len = 0;
@@ -421,12 +445,28 @@ cfgread_load_text(struct cfgread *r, const char *path, char **text)
 	return r->nomem ? -ENOMEM : -EINVAL;
 }
 
+/* libconfig's config_read_string hands the text to a flex buffer, which
+ * copies it whole; read as a stream, flex keeps 16 kB of it at a time. */
+static int
+parse_text(config_t *lc, const char *text)
+{
+	size_t len = strlen(text);
+	FILE *f = len > 0 ? fmemopen((void *)text, len, "r") : NULL;
+	int ok;
+
+	if (f == NULL)
+		return config_read_string(lc, text);
+	ok = config_read(lc, f);
+	fclose(f);
+	return ok;
+}
+
 int
 cfgread_parse(struct cfgread *r, config_t *lc, const char *text)
 {
 	const char *f;
 
-	if (config_read_string(lc, text) == CONFIG_TRUE)
+	if (parse_text(lc, text) == CONFIG_TRUE)
 		return 0;
 	f = config_error_file(lc);
 	if (f != NULL) {
@@ -444,6 +484,24 @@ cfgread_parse(struct cfgread *r, config_t *lc, const char *text)
 		                 config_error_text(lc));
 	}
 	return -EINVAL;
+}
+
+void
+cfgread_release_text(struct cfgread *r, const char *path)
+{
+	for (size_t i = r->nsources; i-- > 0;) {
+		struct cfgread_source *s = &r->sources[i];
+
+		if (strcmp(s->path, path) != 0 || s->text == NULL)
+			continue;
+		free(s->text);
+		free(s->lines);
+		s->text = NULL;
+		s->lines = NULL;
+		s->len = s->nlines = 0;
+		s->released = true;
+		return;
+	}
 }
 
 void

@@ -1087,6 +1087,7 @@ parse_dropin(struct loader *L, const char *path)
 	L->rd.file = path;
 	if (cfgread_parse(&L->rd, &lc, text) < 0)
 		goto out;
+	cfgread_release_text(&L->rd, path);
 	root = config_root_setting(&lc);
 	for (int i = 0; i < config_setting_length(root); i++) {
 		config_setting_t *s =
@@ -1427,9 +1428,10 @@ fit(void **p, size_t *cap, size_t n, size_t size)
 	}
 }
 
-/* TEXT is taken over (kept as a source until the end of the load). */
+/* TEXT is taken over (a source of the reader: read from the file, it is
+ * freed once parsed). */
 static int
-load(struct loader *L, char *text)
+load(struct loader *L, char *text, bool from_file)
 {
 	config_t lc;
 	int rc = -EINVAL;
@@ -1437,6 +1439,8 @@ load(struct loader *L, char *text)
 	config_init(&lc);
 	config_set_include_dir(&lc, L->rd.base_dir);
 	if (cfgread_parse(&L->rd, &lc, text) == 0) {
+		if (from_file)
+			cfgread_release_text(&L->rd, L->cfg->path);
 		parse_main(L, config_root_setting(&lc));
 		resolve_accounts(L);
 		if (!(L->flags & CONFIG_LOAD_NO_KEYS))
@@ -1497,7 +1501,7 @@ load_common(const char *path, const char *text_in, unsigned flags,
 		rc = L.rd.nomem ? -ENOMEM : -EINVAL;
 		goto fail;
 	}
-	if ((rc = load(&L, text)) < 0)
+	if ((rc = load(&L, text, text_in == NULL)) < 0)
 		goto fail;
 	loader_done(&L);
 	/* the arrays grew by doubling: keep only what is used */

@@ -266,6 +266,26 @@ test_rescan(void)
 	CHECK_STR(only(&f),
 	          "inc/more.conf:2: big: 3000000000 is out of range 0-10");
 	finish(&f);
+
+	/* The main file's text freed once parsed: a literal that needs
+	 * re-reading is read from the file again, and still found. */
+	PUT("inc/big.conf", "a = 1;\nbig = 3000000000;\nneg = -3000000000;\n");
+	start(&f, "inc/big.conf", "inc");
+	{
+		char *text = NULL;
+
+		CHECK_INT(cfgread_load_text(&f.r, "inc/big.conf", &text), 0);
+		CHECK_INT(cfgread_parse(&f.r, &f.lc, text), 0);
+		cfgread_release_text(&f.r, "inc/big.conf");
+		cfgread_release_text(&f.r, "inc/big.conf"); /* twice: no-op */
+	}
+	CHECK_INT(cfgread_int(&f.r, &sc, at(&f, "big"), 0, INT64_MAX, &v), 0);
+	CHECK_INT(v, 3000000000);
+	CHECK_INT(
+	    cfgread_int(&f.r, &sc, at(&f, "neg"), INT64_MIN, INT64_MAX, &v), 0);
+	CHECK_INT(v, -3000000000);
+	CHECK_INT(f.out.n, 0);
+	finish(&f);
 }
 
 static void
