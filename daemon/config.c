@@ -98,12 +98,20 @@ struct config_store {
 
 /* ---- the loader -------------------------------------------------------- */
 
-/* A job's `account` as written, resolved once every file is read. */
+/* A job's `account` names an account not (yet) defined when the job is
+ * read: resolved once every file is read.  Most jobs name an account
+ * defined above them and are resolved at once, keeping nothing. */
 struct pending {
-	const char *name; /* NULL: not given; in the loader's scratch */
+	size_t job;
+	const char *name; /* in the loader's scratch */
 	const char *file;
 	int line;
 };
+
+/* config_job.account while loading: no `account` (the only account, if
+ * there is one), or an account to resolve (struct pending). */
+#define ACCOUNT_UNSET   SIZE_MAX
+#define ACCOUNT_PENDING (SIZE_MAX - 1)
 
 struct loader {
 	struct cfgread rd; /* rd.shared: the main file's `defaults`, or NULL */
@@ -111,8 +119,8 @@ struct loader {
 	unsigned flags;
 	int accounts_line; /* where `accounts` is, for "no account" */
 	struct cfgread_names jobs_by_name, accounts_by_name;
-	struct pending *pending; /* one per job (mapmem) */
-	size_t pending_cap;
+	struct pending *pending; /* in job order */
+	size_t npending, pending_cap;
 	struct cfgread_arena scratch; /* strings that die with the loader */
 };
 
@@ -560,12 +568,10 @@ new_job(struct loader *L)
 	struct config *cfg = L->cfg;
 
 	if (mapmem_grow((void **)&cfg->jobs, &cfg->store->jobs_cap,
-	                cfg->njobs + 1, sizeof(*cfg->jobs)) < 0 ||
-	    mapmem_grow((void **)&L->pending, &L->pending_cap, cfg->njobs + 1,
-	                sizeof(*L->pending)) < 0)
+	                cfg->njobs + 1, sizeof(*cfg->jobs)) < 0)
 		return NULL;
 	memset(&cfg->jobs[cfg->njobs], 0, sizeof(*cfg->jobs));
-	memset(&L->pending[cfg->njobs], 0, sizeof(*L->pending));
+	cfg->jobs[cfg->njobs].account = ACCOUNT_UNSET;
 	return &cfg->jobs[cfg->njobs++];
 }
 
@@ -717,6 +723,36 @@ job_schedule(struct job_ctx *c)
 		              err);
 }
 
+/* The account called V that job J names at S: its index now when it is
+ * defined above, else pending until every file is read. */
+static void
+job_account(struct loader *L, struct config_job *j, config_setting_t *s,
+            const char *v)
+{
+	struct cfgread_name *a = cfgread_names_find(&L->accounts_by_name, v);
+	struct pending *p;
+
+	if (a != NULL) {
+		j->account = a->index;
+		return;
+	}
+	if (util_grow((void **)&L->pending, &L->pending_cap, L->npending + 1,
+	              sizeof(*L->pending)) < 0) {
+		nomem(L);
+		return;
+	}
+	p = &L->pending[L->npending];
+	*p = (struct pending){(size_t)(j - L->cfg->jobs),
+	                      cfgread_arena_strdup(&L->scratch, v),
+	                      cfgread_file(&L->rd, s), cfgread_line(s)};
+	if (p->name == NULL) {
+		nomem(L);
+		return;
+	}
+	L->npending++;
+	j->account = ACCOUNT_PENDING;
+}
+
 static void
 job_settings(struct job_ctx *c)
 {
@@ -730,15 +766,8 @@ job_settings(struct job_ctx *c)
 	if ((s = jget(c, "account")) != NULL) {
 		const char *v;
 
-		if (cfgread_str(&L->rd, &c->sc, s, &v) == 0) {
-			struct pending *p = &L->pending[L->cfg->njobs - 1];
-
-			p->name = cfgread_arena_strdup(&L->scratch, v);
-			p->file = cfgread_file(&L->rd, s);
-			p->line = cfgread_line(s);
-			if (p->name == NULL)
-				nomem(L);
-		}
+		if (cfgread_str(&L->rd, &c->sc, s, &v) == 0)
+			job_account(L, j, s, v);
 	}
 	if ((s = jget(c, "enabled")) != NULL)
 		cfgread_bool(&L->rd, &c->sc, s, &j->enabled);
@@ -1254,13 +1283,14 @@ resolve_accounts(struct loader *L)
 	if (cfg->naccounts == 0)
 		lerr(L, cfg->path, L->accounts_line ? L->accounts_line : 1,
 		     "no account defined; add one to \"accounts\"");
-	for (size_t i = 0; i < cfg->njobs; i++) {
+	for (size_t i = 0, next = 0; i < cfg->njobs; i++) {
 		struct config_job *j = &cfg->jobs[i];
-		struct pending *p = &L->pending[i];
 		const char *jn = j->name ? j->name : "?";
 		struct cfgread_name *a;
+		struct pending *p;
 
-		if (p->name == NULL) {
+		if (j->account == ACCOUNT_UNSET) {
+			j->account = 0;
 			if (cfg->naccounts > 1)
 				lerr(L, j->file, j->line,
 				     "job \"%s\": there are %zu accounts; say "
@@ -1268,6 +1298,10 @@ resolve_accounts(struct loader *L)
 				     jn, cfg->naccounts);
 			continue;
 		}
+		if (j->account != ACCOUNT_PENDING)
+			continue; /* resolved when the job was read */
+		p = &L->pending[next++];
+		j->account = 0;
 		if ((a = cfgread_names_find(&L->accounts_by_name, p->name)) !=
 		    NULL) {
 			j->account = a->index;
@@ -1459,7 +1493,7 @@ static void
 loader_done(struct loader *L)
 {
 	cfgread_done(&L->rd);
-	mapmem_free(L->pending, L->pending_cap * sizeof(*L->pending));
+	free(L->pending);
 	cfgread_arena_free(&L->scratch);
 	cfgread_names_free(&L->jobs_by_name);
 	cfgread_names_free(&L->accounts_by_name);

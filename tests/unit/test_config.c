@@ -215,6 +215,25 @@ static const struct bad bad[] = {
      NULL, NULL, NULL, 0,
      "k.conf:5: job \"j\": there are 2 accounts; say which with account = "
      "\"...\""},
+    {"accounts named before they are defined, in the same file or in "
+     "include_dir: only the undefined one is reported, in job order",
+     "include_dir = \"conf.d\";\njobs = (\n"
+     " { name = \"j1\"; schedule = \"@daily\"; action = \"clear-cache\";"
+     " environment_id = \"" ENV "\"; account = \"late\"; },\n"
+     " { name = \"j2\"; schedule = \"@daily\"; action = \"clear-cache\";"
+     " environment_id = \"" ENV "\"; account = \"nope\"; },\n"
+     " { name = \"j3\"; schedule = \"@daily\"; action = \"clear-cache\";"
+     " environment_id = \"" ENV "\"; },\n"
+     " { name = \"j4\"; schedule = \"@daily\"; action = \"clear-cache\";"
+     " environment_id = \"" ENV "\"; account = \"acme\"; }\n"
+     ");\n" ACC,
+     "conf.d/10-late.conf",
+     "accounts = ( { name = \"late\"; company = \"" CO
+     "\"; key_file = \"acme.key\"; } );\n",
+     NULL, 0,
+     "k.conf:4: job \"j2\": account \"nope\" is not defined\n"
+     "k.conf:5: job \"j3\": there are 2 accounts; say which with account = "
+     "\"...\""},
     {"hour out of range",
      ACC "jobs = ( { name = \"j\"; schedule = \"0 25 * * *\"; action = "
          "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
@@ -797,6 +816,46 @@ test_string_and_cap(void)
 	config_free(cfg);
 }
 
+/* A job may name an account defined below it, or in a later file of
+ * include_dir: resolved once every file is read, like one defined above
+ * (which is resolved at once). */
+static void
+test_account_order(void)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+
+	enter("order");
+	put("acme.key", KEY "\n", 0600);
+	put("k.conf",
+	    "include_dir = \"conf.d\";\njobs = (\n"
+	    " { name = \"j1\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; account = "
+	    "\"late\"; },\n"
+	    " { name = \"j2\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; account = "
+	    "\"acme\"; }\n);\n" ACC,
+	    0600);
+	put("conf.d/10-late.conf",
+	    "accounts = ( { name = \"late\"; company = \"" CO
+	    "\"; key_file = \"acme.key\"; } );\n"
+	    "jobs = ( { name = \"j3\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; account = "
+	    "\"late\"; } );\n",
+	    0600);
+	CHECK_INT(config_load("k.conf", 0, &cfg, &errs), 0);
+	CHECK_INT(errs.n, 0);
+	if (cfg != NULL && cfg->njobs == 3 && cfg->naccounts == 2) {
+		CHECK_STR(cfg->accounts[cfg->jobs[0].account].name, "late");
+		CHECK_STR(cfg->accounts[cfg->jobs[1].account].name, "acme");
+		CHECK_STR(cfg->accounts[cfg->jobs[2].account].name, "late");
+	} else {
+		CHECK(false);
+	}
+	config_free(cfg);
+	config_errors_free(&errs);
+}
+
 /* Heap bytes in use, give or take what glibc's per-thread cache holds
  * (freed chunks it counts as in use: a few kB). */
 static long long
@@ -884,6 +943,7 @@ main(void)
 	test_agency();
 	test_defaults_and_edges();
 	test_string_and_cap();
+	test_account_order();
 	test_outside_heap();
 	return test_report("test_config");
 }
