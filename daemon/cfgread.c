@@ -9,11 +9,13 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfgread.h"
 #include "mapmem.h"
@@ -23,14 +25,19 @@
  * chunk can be big and a small configuration still small. */
 #define ARENA_CHUNK ((size_t)256 << 10)
 
-/* A source file's text, kept to re-read integer literals (see rescan_int). */
+/* A line this long or shorter is read again on its own from a released
+ * text; a longer one brings the whole text back. */
+#define LINE_REREAD_MAX 4096
+
+/* A source file's text, kept to re-read integer literals (see rescan_int).
+ * Once released, only the line index and the open file stay. */
 struct cfgread_source {
 	const char *path;
-	char *text;
+	char *text; /* NULL: released, or could not be read */
 	size_t len;
 	size_t *lines; /* offsets of line starts, lines[0] = line 1 */
 	size_t nlines;
-	bool released; /* text freed: read the file again when needed */
+	int fd; /* the file read, for lines of a released text; or -1 */
 };
 
 /* ---- arena ------------------------------------------------------------- */
@@ -313,9 +320,10 @@ source_index(struct cfgread_source *src)
 			src->lines[src->nlines++] = i + 1;
 }
 
-/* Read a whole file; 0 or -errno (-EFBIG, -EINVAL for a NUL byte). */
+/* Read a whole file; 0 or -errno (-EFBIG, -EINVAL for a NUL byte).  With
+ * FD, the file stays open there (-1 when it cannot). */
 static int
-read_text(const char *path, char **text, size_t *len)
+read_text(const char *path, char **text, size_t *len, int *fd)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -367,6 +375,8 @@ read_text(const char *path, char **text, size_t *len)
 		rc = -EINVAL;
 		goto fail;
 	}
+	if (fd != NULL)
+		*fd = fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
 	fclose(f);
 	*text = buf;
 	*len = n;
@@ -391,7 +401,8 @@ source_add(struct cfgread *r, const char *path, char *text, size_t len)
 	}
 	r->sources = s;
 	s = &r->sources[r->nsources++];
-	*s = (struct cfgread_source){.path = path, .text = text, .len = len};
+	*s = (struct cfgread_source){
+	    .path = path, .text = text, .len = len, .fd = -1};
 	source_index(s);
 	return s;
 }
@@ -402,21 +413,11 @@ source_get(struct cfgread *r, const char *path)
 	char *text;
 	size_t len;
 
-	for (size_t i = r->nsources; i-- > 0;) {
-		struct cfgread_source *s = &r->sources[i];
-
-		if (strcmp(s->path, path) != 0)
-			continue;
-		if (s->released && read_text(path, &text, &len) == 0) {
-			s->text = text;
-			s->len = len;
-			s->released = false;
-			source_index(s);
-		}
-		return s;
-	}
+	for (size_t i = r->nsources; i-- > 0;)
+		if (strcmp(r->sources[i].path, path) == 0)
+			return &r->sources[i];
 	/* An included file, read for the first time. */
-	if (read_text(path, &text, &len) < 0)
+	if (read_text(path, &text, &len, NULL) < 0)
 		text = NULL, len = 0;
 	return source_add(r, path, text, len);
 }
@@ -430,11 +431,19 @@ cfgread_add_source(struct cfgread *r, const char *path, char *text, size_t len)
 int
 cfgread_load_text(struct cfgread *r, const char *path, char **text)
 {
+	struct cfgread_source *s;
 	size_t len;
-	int rc = read_text(path, text, &len);
+	int rc, fd = -1;
 
-	if (rc == 0)
-		return cfgread_add_source(r, path, *text, len);
+	if ((rc = read_text(path, text, &len, &fd)) == 0) {
+		if ((s = source_add(r, path, *text, len)) == NULL) {
+			if (fd >= 0)
+				close(fd);
+			return -ENOMEM;
+		}
+		s->fd = fd;
+		return 0;
+	}
 	if (rc == -EINVAL)
 		cfgread_error_at(r, path, 0,
 		                 "contains a NUL byte; not a text file");
@@ -492,14 +501,13 @@ cfgread_release_text(struct cfgread *r, const char *path)
 	for (size_t i = r->nsources; i-- > 0;) {
 		struct cfgread_source *s = &r->sources[i];
 
-		if (strcmp(s->path, path) != 0 || s->text == NULL)
+		/* without the file or the index, a line cannot be read
+		 * again: keep the text */
+		if (strcmp(s->path, path) != 0 || s->text == NULL ||
+		    s->fd < 0 || s->lines == NULL)
 			continue;
 		free(s->text);
-		free(s->lines);
 		s->text = NULL;
-		s->lines = NULL;
-		s->len = s->nlines = 0;
-		s->released = true;
 		return;
 	}
 }
@@ -510,12 +518,45 @@ cfgread_done(struct cfgread *r)
 	for (size_t i = 0; i < r->nsources; i++) {
 		free(r->sources[i].text);
 		free(r->sources[i].lines);
+		if (r->sources[i].fd >= 0)
+			close(r->sources[i].fd);
 	}
 	free(r->sources);
 	free(r->names);
 	r->sources = NULL;
 	r->names = NULL;
 	r->nsources = r->nnames = 0;
+}
+
+/* Line LINE of PATH in [*start, *end): in the kept text, or read again
+ * into BUF (LINE_REREAD_MAX + 1 bytes) from the file of a released one;
+ * false when there is no such line to read. */
+static bool
+source_line(struct cfgread *r, const char *path, int line, char *buf,
+            const char **start, const char **end)
+{
+	struct cfgread_source *src = source_get(r, path);
+	size_t from, to;
+	ssize_t got;
+
+	if (src == NULL || line <= 0 || (size_t)line > src->nlines)
+		return false;
+	from = src->lines[line - 1];
+	to = (size_t)line < src->nlines ? src->lines[line] - 1 : src->len;
+	if (src->text == NULL && src->fd >= 0 && to - from > LINE_REREAD_MAX &&
+	    read_text(path, &src->text, &src->len, NULL) < 0)
+		src->text = NULL;
+	if (src->text != NULL) {
+		*start = src->text + from;
+		*end = src->text + (to < src->len ? to : src->len);
+		return *start <= *end;
+	}
+	if (src->fd < 0 ||
+	    (got = pread(src->fd, buf, to - from, (off_t)from)) < 0)
+		return false;
+	*start = buf;
+	*end = buf + got;
+	return true;
 }
 
 static bool
@@ -538,29 +579,22 @@ static bool
 rescan_int(struct cfgread *r, config_setting_t *s, int64_t stored, int64_t *v,
            bool *over, char *lit, size_t litlen)
 {
-	const char *key = config_setting_name(s), *p, *end;
-	struct cfgread_source *src;
+	const char *key = config_setting_name(s), *p, *end, *start;
+	char buf[LINE_REREAD_MAX + 1];
 	size_t keylen;
-	int line = cfgread_line(s);
 
-	if (key == NULL || line <= 0)
-		return false;
-	src = source_get(r, cfgread_file(r, s));
-	if (src == NULL || src->text == NULL || (size_t)line > src->nlines)
+	if (key == NULL || !source_line(r, cfgread_file(r, s), cfgread_line(s),
+	                                buf, &start, &end))
 		return false;
 	keylen = strlen(key);
-	p = src->text + src->lines[line - 1];
-	end = strchr(p, '\n');
-	if (end == NULL)
-		end = src->text + src->len;
-	for (; (p = memmem(p, (size_t)(end - p), key, keylen)) != NULL;
+	for (p = start; (p = memmem(p, (size_t)(end - p), key, keylen)) != NULL;
 	     p += keylen) {
 		const char *q = p + keylen, *digits;
 		unsigned long long mag;
 		bool neg = false, hex = false;
 		char *e;
 
-		if ((p > src->text && is_key_char(p[-1])) || is_key_char(*q))
+		if ((p > start && is_key_char(p[-1])) || is_key_char(*q))
 			continue;
 		while (q < end && (*q == ' ' || *q == '\t'))
 			q++;

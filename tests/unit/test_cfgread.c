@@ -286,6 +286,32 @@ test_rescan(void)
 	CHECK_INT(v, -3000000000);
 	CHECK_INT(f.out.n, 0);
 	finish(&f);
+
+	/* a line longer than what is read again on its own: the whole
+	 * text comes back */
+	{
+		static char text[8192];
+		char *t = NULL;
+		int n = snprintf(text, sizeof(text), "pad = \"");
+
+		memset(text + n, 'x', 6000);
+		snprintf(text + n + 6000, sizeof(text) - (size_t)n - 6000,
+		         "\"; big = 3000000000;\nsmall = 4000000000;\n");
+		put("inc/long.conf", text, strlen(text));
+		start(&f, "inc/long.conf", "inc");
+		CHECK_INT(cfgread_load_text(&f.r, "inc/long.conf", &t), 0);
+		CHECK_INT(cfgread_parse(&f.r, &f.lc, t), 0);
+		cfgread_release_text(&f.r, "inc/long.conf");
+		CHECK_INT(
+		    cfgread_int(&f.r, &sc, at(&f, "small"), 0, INT64_MAX, &v),
+		    0);
+		CHECK_INT(v, 4000000000);
+		CHECK_INT(
+		    cfgread_int(&f.r, &sc, at(&f, "big"), 0, INT64_MAX, &v), 0);
+		CHECK_INT(v, 3000000000);
+		CHECK_INT(f.out.n, 0);
+		finish(&f);
+	}
 }
 
 static void
