@@ -16,7 +16,8 @@ lateness  50 fires every second (150 jobs on their own environments in three
           fifty loopback HTTP/1.1 connections (over HTTPS a burst shares
           one HTTP/2 connection).  BENCH_LATENESS_SECONDS (30).
 scale     10,000 jobs (100 accounts x 100, environment_id targets, schedules
-          spread with H) plus 20 jobs every second (`request` GET /validate):
+          spread with H, each with its last slot in state.json as after a
+          day) plus 20 jobs every second (`request` GET /validate):
           start-up (process start to event=start), SIGHUP to event=reloaded,
           and every second's fire of the 20 present exactly once across the
           reloads; memory across the reloads: VmRSS after the first reload
@@ -31,6 +32,7 @@ the process has touched count too (each line of figures is followed by the
 split by mapping).
 """
 import collections
+import json
 import os
 import shutil
 import signal
@@ -338,6 +340,11 @@ def bench_scale(binary):
                         'action = "request"; method = "GET"; path = "/validate"; }'
                         % (k, k % n_acct))
         conf = bu.write_config(wd, sim.base_url, n_acct, ",\n".join(jobs), rate=HIGH)
+        # a daemon that has run for a day remembers every job's last slot
+        names = ["s-%d-%d" % (a, j) for a in range(n_acct) for j in range(per_acct)]
+        with open(os.path.join(wd, "state", "state.json"), "w") as fh:
+            json.dump({"version": 1, "last": [{"job": n, "fired": int(time.time()) - 86400}
+                                              for n in names]}, fh)
         print("scale: %d jobs (%d accounts x %d, H H * * *) + %d every second, %.0f s, "
               "%d reloads; config %d kB"
               % (n_acct * per_acct + n_fast, n_acct, per_acct, n_fast, secs, reloads,
