@@ -68,7 +68,8 @@ struct scheduler {
 	uint64_t gen;         /* bumped by every change to write */
 	uint64_t durable;     /* the newest generation on disk */
 	uint64_t save_gen;    /* the generation being written */
-	struct state save_st; /* the snapshot being encoded and written */
+	struct state save_st; /* the snapshot being encoded and written,
+	                       * kept for the next one */
 	char save_path[4096];
 	char save_err[256];
 	int save_rc;
@@ -282,7 +283,6 @@ save_done(uv_work_t *w, int status)
 
 	(void)status;
 	s->saving = false;
-	state_free(&s->save_st);
 	/* A failed write is logged and the runs go on: a disk that cannot
 	 * take state.json must not stop the maintenance it records. */
 	if (s->save_rc < 0)
@@ -330,7 +330,6 @@ start_save(struct scheduler *s)
 	s->save.data = s;
 	if (uv_queue_work(s->loop, &s->save, save_work, save_done) < 0) {
 		s->saving = false;
-		state_free(&s->save_st);
 		log_msg(LOG_ERR, "cannot save state: no worker thread");
 	}
 }
@@ -927,6 +926,7 @@ on_handle_closed(uv_handle_t *h)
 	config_free(s->cfg);
 	state_free(s->st);
 	free(s->st);
+	state_free(&s->save_st);
 	free(s->entries);
 	free(s->heap);
 	free(s->due);
