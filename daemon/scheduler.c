@@ -16,6 +16,7 @@
 
 #include "cron.h"
 #include "log.h"
+#include "mapmem.h"
 #include "util.h"
 #include "scheduler.h"
 
@@ -53,6 +54,10 @@ struct scheduler {
 	struct old_config *old;
 	struct state *st;
 	struct exec *ex;
+	/* entries, heap and due share one mapping (mapmem) of this many
+	 * bytes: a reload makes new ones before the old go, and in the heap
+	 * they would land between, and pin, whatever the load freed */
+	size_t entries_bytes;
 	struct entry *entries;
 	size_t nentries;
 	size_t *heap; /* indices into entries, earliest due first */
@@ -638,17 +643,15 @@ on_timer(uv_poll_t *p, int status, int events)
 static int
 make_entries(struct scheduler *s, const struct config *cfg)
 {
-	struct entry *entries = calloc(cfg->njobs + 1, sizeof(*entries));
-	size_t *heap = calloc(cfg->njobs + 1, sizeof(*heap));
-	size_t *due = calloc(cfg->njobs + 1, sizeof(*due));
-	size_t n = 0;
+	size_t cap = cfg->njobs + 1,
+	       bytes = cap * (sizeof(struct entry) + 2 * sizeof(size_t));
+	struct entry *entries = mapmem_alloc(bytes);
+	size_t *heap, *due, n = 0;
 
-	if (entries == NULL || heap == NULL || due == NULL) {
-		free(entries);
-		free(heap);
-		free(due);
+	if (entries == NULL)
 		return -ENOMEM;
-	}
+	heap = (size_t *)(void *)(entries + cap);
+	due = heap + cap;
 	for (size_t i = 0; i < cfg->njobs; i++)
 		if (cfg->jobs[i].enabled)
 			entries[n++].job = &cfg->jobs[i];
@@ -672,9 +675,8 @@ make_entries(struct scheduler *s, const struct config *cfg)
 				e->prev_last = old->prev_last;
 			}
 	}
-	free(s->entries);
-	free(s->heap);
-	free(s->due);
+	mapmem_free(s->entries, s->entries_bytes);
+	s->entries_bytes = bytes;
 	s->entries = entries;
 	s->heap = heap;
 	s->due = due;
@@ -718,9 +720,7 @@ fail_exec:
 	exec_close(s->ex); /* freed once the loop runs */
 fail:
 	if (s != NULL) {
-		free(s->entries);
-		free(s->heap);
-		free(s->due);
+		mapmem_free(s->entries, s->entries_bytes);
 		free(s);
 	}
 	return -ENOMEM;
@@ -950,9 +950,7 @@ on_handle_closed(uv_handle_t *h)
 	state_free(s->st);
 	free(s->st);
 	state_free(&s->save_st);
-	free(s->entries);
-	free(s->heap);
-	free(s->due);
+	mapmem_free(s->entries, s->entries_bytes);
 	free(s);
 }
 
