@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,9 +462,8 @@ free_unused_configs(struct scheduler *s)
 			continue;
 		}
 		*p = o->next;
-		config_free(o->cfg);
+		config_free(o->cfg); /* its mappings go back whole */
 		free(o);
-		malloc_trim(0); /* a whole config's pages go back */
 	}
 }
 
