@@ -1702,3 +1702,21 @@ config_job_same(const struct config *ca, const struct config_job *a,
 	}
 	return true;
 }
+
+const struct config_job *
+config_same_job(const struct config *from, const struct config_job *job,
+                const struct config *to)
+{
+	const struct config_job *j = config_find_job(to, job->name);
+	const struct config_account *a, *b;
+
+	if (j == NULL || !config_job_same(from, job, to, j))
+		return NULL;
+	a = &from->accounts[job->account];
+	b = &to->accounts[j->account];
+	if (!same_str(a->company, b->company) ||
+	    a->key_source != b->key_source ||
+	    !same_str(a->key_path, b->key_path))
+		return NULL;
+	return j;
+}

@@ -149,6 +149,14 @@ void config_errors_free(struct config_errors *errs);
 bool config_job_same(const struct config *ca, const struct config_job *a,
                      const struct config *cb, const struct config_job *b);
 
+/* The job of TO that does exactly what JOB of FROM does (config_job_same),
+ * under an account of the same company and key source: a run of JOB under
+ * way at a reload can go on as a run of it, and FROM be freed at once.
+ * NULL when there is none. */
+const struct config_job *config_same_job(const struct config *from,
+                                         const struct config_job *job,
+                                         const struct config *to);
+
 /* The job called NAME, or NULL. */
 const struct config_job *config_find_job(const struct config *cfg,
                                          const char *name);

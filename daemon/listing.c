@@ -195,6 +195,22 @@ listings_waiting(const struct listings *ls, const char *job_name)
 	return n;
 }
 
+void
+listings_move(struct listings *ls, const struct config *cfg)
+{
+	for (struct listing *l = ls->all; l != NULL; l = l->next)
+		for (struct listing_wait *w = l->waiters; w; w = w->next) {
+			const struct config_job *j;
+
+			if (w->cfg != cfg &&
+			    (j = config_same_job(w->cfg, w->job, cfg)) !=
+			        NULL) {
+				w->cfg = cfg;
+				w->job = j;
+			}
+		}
+}
+
 bool
 listings_config_in_use(const struct listings *ls, const struct config *cfg)
 {

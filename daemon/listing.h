@@ -48,6 +48,10 @@ int listings_want(struct listings *ls, const struct config *cfg,
 /* Jobs waiting for a list: all (job NULL) or of job_name. */
 size_t listings_waiting(const struct listings *ls, const char *job_name);
 
+/* Jobs of other configs waiting whose job is unchanged in cfg
+ * (config_same_job) wait as jobs of cfg from now on. */
+void listings_move(struct listings *ls, const struct config *cfg);
+
 /* Is a job of cfg waiting? */
 bool listings_config_in_use(const struct listings *ls,
                             const struct config *cfg);

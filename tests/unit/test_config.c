@@ -816,6 +816,55 @@ test_string_and_cap(void)
 	config_free(cfg);
 }
 
+/* A run under way at a reload goes on under the new config only when its
+ * job and its account's company and key are unchanged there. */
+static void
+test_same_job(void)
+{
+	static const char *const texts[] = {
+	    /* 0: as it was */
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; },\n"
+	    " { name = \"k\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
+	    /* 1: j's schedule changed, k as it was, in another place */
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "jobs = ( { name = \"k\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; },\n"
+	    " { name = \"j\"; schedule = \"@weekly\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
+	    /* 2: the same jobs, the account of another company */
+	    "accounts = ( { name = \"a\"; company = "
+	    "\"0b0e6f4c-1a2b-4c3d-8e9f-0123456789ac\"; } );\n"
+	    "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; },\n"
+	    " { name = \"k\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
+	};
+	struct config *c[3] = {NULL};
+	struct config_errors errs = {0};
+	const struct config_job *j, *k;
+
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(config_load_string(texts[i], "<s>",
+		                             CONFIG_LOAD_NO_KEYS, &c[i], &errs),
+		          0);
+		config_errors_free(&errs);
+	}
+	if (c[0] == NULL || c[1] == NULL || c[2] == NULL)
+		goto out;
+	j = config_find_job(c[0], "j");
+	k = config_find_job(c[0], "k");
+	CHECK(config_same_job(c[0], j, c[0]) == j);
+	CHECK(config_same_job(c[0], j, c[1]) == NULL);
+	CHECK(config_same_job(c[0], k, c[1]) == config_find_job(c[1], "k"));
+	CHECK(config_same_job(c[0], k, c[2]) == NULL);
+out:
+	for (int i = 0; i < 3; i++)
+		config_free(c[i]);
+}
+
 /* A job may name an account defined below it, or in a later file of
  * include_dir: resolved once every file is read, like one defined above
  * (which is resolved at once). */
@@ -943,6 +992,7 @@ main(void)
 	test_agency();
 	test_defaults_and_edges();
 	test_string_and_cap();
+	test_same_job();
 	test_account_order();
 	test_outside_heap();
 	return test_report("test_config");
