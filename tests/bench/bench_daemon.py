@@ -25,7 +25,8 @@ scale     10,000 jobs (100 accounts x 100, environment_id targets, schedules
           (VmHWM, reset before its SIGHUP) against the VmRSS before it.
           Targets: reload < 200 ms; VmRSS after the last reload within 5% of
           VmRSS after the first, and < 20 MB; peak < 2x.
-          BENCH_SCALE_RELOADS (100), BENCH_SCALE_SECONDS (reloads + 20).
+          BENCH_SCALE_RELOADS (100), BENCH_SCALE_SECONDS (reloads + 20);
+          BENCH_VERBOSE=1 prints every reload's figures.
 
 Memory is VmRSS as the kernel counts it: the pages of shared libraries that
 the process has touched count too (each line of figures is followed by the
@@ -318,6 +319,10 @@ def scale_report(recs, reloads, rss0, summary):
         print("  peak during a reload: not measured (/proc/PID/clear_refs refused)")
     for line in summary:
         print("    " + line)
+    if os.environ.get("BENCH_VERBOSE"):
+        for r in recs:
+            print("    reload %d: %.0f ms, VmRSS before %d kB, peak %s kB, after %d kB"
+                  % (r["n"], r["ms"], r["before"], r["peak"], r["after"]))
 
 
 def bench_scale(binary):
