@@ -4,7 +4,8 @@
 #   <systemdsystemunitdir>/kinsta-cron.service
 #   <sysconfdir>/kinsta-cron/kinsta-cron.conf, conf.d/, credentials/ (0700)
 #   share/man/man5/kinsta-cron.conf.5, share/man/man8/kinsta-cron.8
-#   share/doc/kinsta-cron/                 README, guides, examples/
+#   share/doc/kinsta-cron/                 README, guides, examples/, copyright
+#   share/bash-completion/completions/kinsta-cron
 #
 # Configure with -DCMAKE_INSTALL_PREFIX=/usr for a system install or a
 # package (GNUInstallDirs then puts the configuration in /etc, where the
@@ -64,6 +65,13 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/kinsta-cron.conf.5
 install(FILES ${PROJECT_SOURCE_DIR}/docs/kinsta-cron.8
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 
+# bash-completion loads completions/<command> on the first <TAB>.
+install(FILES ${PROJECT_SOURCE_DIR}/completion/kinsta-cron
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+
+# Debian's machine-readable copyright file, for any install.
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/deb/copyright
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md
               ${PROJECT_SOURCE_DIR}/docs/operations.md
               ${PROJECT_SOURCE_DIR}/docs/schedules.md

@@ -2,10 +2,18 @@
 # -DCMAKE_INSTALL_PREFIX=/usr (tests/package-test.sh does it all).
 #
 # Depends comes from dpkg-shlibdeps (the libraries the binary links) plus
-# what the program reads at run time: CA certificates for HTTPS and the
-# IANA zone files.  The maintainer scripts are in cmake/deb/.
+# what the program loads or reads at run time: libcurl (dlopen, see
+# below), CA certificates for HTTPS and the IANA zone files.  The
+# maintainer scripts are in cmake/deb/.
 
-set(KCRON_PACKAGE_MAINTAINER "kinsta-cron maintainers <kinsta-cron@localhost>"
+# The same address as cmake/deb/changelog's and cmake/deb/copyright's.
+# Build trees configured before kept the old default, a localhost
+# address lintian rejects: forget it so that the new default applies.
+if(KCRON_PACKAGE_MAINTAINER MATCHES "@localhost>$")
+  unset(KCRON_PACKAGE_MAINTAINER CACHE)
+endif()
+set(KCRON_PACKAGE_MAINTAINER
+    "kinsta-cron maintainers <maintainers@kinsta-cron.org>"
     CACHE STRING "Maintainer field of the Debian package")
 
 set(CPACK_GENERATOR DEB)
@@ -34,7 +42,24 @@ operation to its end, keeps to Kinsta's rate limits and logs each result
 to syslog. It runs as a hardened systemd service and takes a new
 configuration with systemctl reload.")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "ca-certificates, tzdata")
+# daemon/http.c loads libcurl with dlopen (KCRON_CURL_SONAME), so
+# dpkg-shlibdeps does not see it: name the package that holds that
+# library.  7.16.3 is what dpkg-shlibdeps derived from libcurl4's symbols
+# file for the functions http.c calls when the binary still linked them
+# (curl_multi_socket_action is the newest).
+if(NOT KCRON_CURL_PACKAGE)
+  set(_kcron_curl_package libcurl4)
+  execute_process(COMMAND dpkg-query -S "${CURL_LIBDIR}/${KCRON_CURL_SONAME}"
+                  OUTPUT_VARIABLE _kcron_owner ERROR_QUIET
+                  RESULT_VARIABLE _kcron_rc)
+  if(_kcron_rc EQUAL 0 AND _kcron_owner MATCHES "^([^:,]+)")
+    set(_kcron_curl_package "${CMAKE_MATCH_1}")
+  endif()
+  set(KCRON_CURL_PACKAGE "${_kcron_curl_package}" CACHE STRING
+      "The Debian package of the libcurl that http.c loads")
+endif()
+set(CPACK_DEBIAN_PACKAGE_DEPENDS
+    "${KCRON_CURL_PACKAGE} (>= 7.16.3), ca-certificates, tzdata")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "systemd")
 
 # conffiles: every file the package puts under /etc (dpkg keeps the
@@ -50,8 +75,21 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_BINARY_DIR}/deb/prerm ${PROJECT_BINARY_DIR}/deb/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
-# Debian policy on the staged tree: compressed man pages, a changelog, a
-# lintian override (a plain install needs none of them).
+# The changelog is checked in (cmake/deb/changelog); its newest entry must
+# be this version, or the package would say one thing and be another.
+file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/deb/changelog _kcron_changelog_top
+     LIMIT_COUNT 1)
+set(_kcron_deb_version "${PROJECT_VERSION}-${CPACK_DEBIAN_PACKAGE_RELEASE}")
+if(NOT _kcron_changelog_top MATCHES "^kinsta-cron \\(${_kcron_deb_version}\\) ")
+  message(FATAL_ERROR "cmake/deb/changelog: the newest entry is not "
+                      "${_kcron_deb_version}: add one for this version")
+endif()
+
+# Debian policy on the staged tree: compressed man pages, the changelog,
+# binaries stripped as dh_strip does, lintian overrides (a plain install
+# needs none of them).  The script sees only CPACK_* variables.
+set(CPACK_KCRON_CHANGELOG ${CMAKE_CURRENT_LIST_DIR}/deb/changelog)
+set(CPACK_KCRON_STRIP ${CMAKE_STRIP})
 set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/KcronDebStage.cmake)
 
 include(CPack)

@@ -97,6 +97,7 @@ check_email(const char *v)
 }
 
 static const char *const install_modes[] = {"new", "plain", "clone", NULL};
+static const char *const policies[] = {"patch", "minor", "major", NULL};
 
 #define P_STR(n, req, def, chk)                                                \
 	{                                                                      \
@@ -133,19 +134,36 @@ static const struct action_param p_php[] = {
     /* ModifyPhpVersionRequestBody: sent only when the job sets it */
     P_BOOL("is_opt_out_from_automatic_php_update", NULL),
 };
+/* Kinsta keeps at most this many manual backups per environment. */
+#define BACKUP_SLOTS "5"
+
 static const struct action_param p_backup[] = {
     P_STR("tag", false, NULL, check_nonempty), /* kinsta-cron:<job> */
     P_INT("keep", "0", 0, 100),
+    P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
 };
+/* keep: pre-update backups (kinsta-cron:pre-update:<job>) kept per
+ * environment, the newest being what a rollback restores */
 static const struct action_param p_plugins[] = {
     P_LIST("plugins", "all"),
     P_LIST("exclude", NULL),
+    /* the largest step allowed (semver; anything else counts as major) */
+    P_ENUM("policy", "major", policies),
     P_BOOL("backup_first", "false"),
+    /* page cache, then edge and CDN where present, once updated */
+    P_BOOL("clear_caches_after", "false"),
+    P_INT("keep", "1", 1, 100),
+    P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
 };
 static const struct action_param p_themes[] = {
     P_LIST("themes", "all"),
     P_LIST("exclude", NULL),
+    P_ENUM("policy", "major", policies),
     P_BOOL("backup_first", "false"),
+    /* page cache, then edge and CDN where present, once updated */
+    P_BOOL("clear_caches_after", "false"),
+    P_INT("keep", "1", 1, 100),
+    P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
 };
 static const struct action_param p_push[] = {
     P_STR("source", true, NULL, check_nonempty),
@@ -226,22 +244,28 @@ static const struct action actions[ACTION_COUNT] = {
     [ACTION_BACKUP] = {.name = "backup",
                        .target = ACTION_TARGET_REQUIRED,
                        .params = PARAMS(p_backup),
-                       .steps = {STEP_BACKUP, STEP_LIST_BACKUPS,
-                                 STEP_DROP_BACKUPS},
+                       .steps = {STEP_SLOTS_LIST, STEP_SLOTS_DROP, STEP_BACKUP,
+                                 STEP_LIST_BACKUPS, STEP_DROP_BACKUPS},
                        .limit_s = HOUR},
     [ACTION_UPDATE_PLUGINS] = {.name = "update-plugins",
                                .target = ACTION_TARGET_REQUIRED,
                                .variant = "plugins",
                                .params = PARAMS(p_plugins),
-                               .steps = {STEP_LIST_EXT, STEP_PRE_BACKUP,
-                                         STEP_UPDATE_EXT},
+                               .steps = {STEP_LIST_EXT, STEP_SLOTS_LIST,
+                                         STEP_SLOTS_DROP, STEP_PRE_BACKUP,
+                                         STEP_UPDATE_EXT, STEP_PAGE, STEP_EDGE,
+                                         STEP_CDN, STEP_LIST_BACKUPS,
+                                         STEP_DROP_BACKUPS},
                                .limit_s = MIN_30},
     [ACTION_UPDATE_THEMES] = {.name = "update-themes",
                               .target = ACTION_TARGET_REQUIRED,
                               .variant = "themes",
                               .params = PARAMS(p_themes),
-                              .steps = {STEP_LIST_EXT, STEP_PRE_BACKUP,
-                                        STEP_UPDATE_EXT},
+                              .steps = {STEP_LIST_EXT, STEP_SLOTS_LIST,
+                                        STEP_SLOTS_DROP, STEP_PRE_BACKUP,
+                                        STEP_UPDATE_EXT, STEP_PAGE, STEP_EDGE,
+                                        STEP_CDN, STEP_LIST_BACKUPS,
+                                        STEP_DROP_BACKUPS},
                               .limit_s = MIN_30},
     [ACTION_PUSH_ENVIRONMENT] = {.name = "push-environment",
                                  .target = ACTION_TARGET_REQUIRED,
@@ -257,7 +281,7 @@ static const struct action actions[ACTION_COUNT] = {
     [ACTION_CREATE_SITE] = {.name = "create-site",
                             .target = ACTION_TARGET_NONE,
                             .params = PARAMS(p_create),
-                            .steps = {STEP_CREATE_SITE},
+                            .steps = {STEP_FIND_SITE, STEP_CREATE_SITE},
                             .limit_s = HOUR},
     [ACTION_DEPLOY_APP] = {.name = "deploy-app",
                            .target = ACTION_TARGET_NONE,
@@ -333,6 +357,8 @@ action_step_name(enum action_step step)
 	    [STEP_CDN] = "clear-cdn-cache",
 	    [STEP_PHP_RESTART] = "restart-php",
 	    [STEP_PHP_VERSION] = "set-php-version",
+	    [STEP_SLOTS_LIST] = "list-backup-slots",
+	    [STEP_SLOTS_DROP] = "free-backup-slot",
 	    [STEP_BACKUP] = "backup",
 	    [STEP_LIST_BACKUPS] = "list-backups",
 	    [STEP_DROP_BACKUPS] = "delete-backup",
@@ -341,6 +367,7 @@ action_step_name(enum action_step step)
 	    [STEP_UPDATE_EXT] = "update",
 	    [STEP_PUSH] = "push-environment",
 	    [STEP_WP_CLI] = "run-wp-cli",
+	    [STEP_FIND_SITE] = "find-site",
 	    [STEP_CREATE_SITE] = "create-site",
 	    [STEP_DEPLOY] = "deploy",
 	    [STEP_REQUEST] = "request",
@@ -350,6 +377,15 @@ action_step_name(enum action_step step)
 	};
 
 	return (unsigned)step < STEP_COUNT ? names[step] : "?";
+}
+
+int
+action_step_find(const char *name)
+{
+	for (int k = 0; name != NULL && k < STEP_COUNT; k++)
+		if (strcmp(action_step_name((enum action_step)k), name) == 0)
+			return k;
+	return -ENOENT;
 }
 
 int

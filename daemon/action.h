@@ -73,6 +73,8 @@ enum action_step {
 	STEP_CDN,          /* POST /sites/cdn/clear-cache */
 	STEP_PHP_RESTART,  /* POST /sites/tools/restart-php */
 	STEP_PHP_VERSION,  /* PUT /sites/tools/modify-php-version */
+	STEP_SLOTS_LIST,   /* GET .../backups: what to drop for a free slot */
+	STEP_SLOTS_DROP,   /* DELETE kinsta-cron's backups to free a slot */
 	STEP_BACKUP,       /* POST .../manual-backups with the job's tag */
 	STEP_LIST_BACKUPS, /* GET .../backups: pick this job's surplus */
 	STEP_DROP_BACKUPS, /* DELETE /sites/environments/backups/{id}, each */
@@ -81,6 +83,7 @@ enum action_step {
 	STEP_UPDATE_EXT,   /* PUT .../plugins/bulk-update (or themes) */
 	STEP_PUSH,         /* PUT /sites/{site}/environments */
 	STEP_WP_CLI,       /* POST .../run-wp-cli-command */
+	STEP_FIND_SITE,    /* GET /sites: is there one of that name already? */
 	STEP_CREATE_SITE,  /* POST /sites */
 	STEP_DEPLOY,       /* POST /applications|static-sites/deployments */
 	STEP_REQUEST,      /* any method and path */
@@ -90,8 +93,9 @@ enum action_step {
 	STEP_COUNT
 };
 
-/* Steps of the longest action; a run saves its index into the list. */
-#define ACTION_MAX_STEPS 3
+/* Steps of the longest action; a run saves its index into the list, and
+ * the step's name with it. */
+#define ACTION_MAX_STEPS 10
 
 struct action {
 	const char *name; /* as written in the configuration */
@@ -127,6 +131,9 @@ bool action_param_known(const char *name);
 
 /* A step kind's name for logs ("backup", "delete-backup"), or "?". */
 const char *action_step_name(enum action_step step);
+
+/* The step kind called name, or -ENOENT. */
+int action_step_find(const char *name);
 
 /* Every action's name, ", "-separated, into buf; returns the length
  * snprintf would need. */

@@ -89,6 +89,13 @@ call_policy(const struct call *c, const struct http_response *res,
 	return CALL_FINAL;
 }
 
+/* Does c show in the trace?  Level 1 shows requests, 2 polls as well. */
+static bool
+traced(const struct call *c)
+{
+	return c->cs->trace >= (c->poll ? 2 : 1);
+}
+
 /* A 429: the account is quiet for as long as the server asked. */
 static void
 pause_account(struct call *c, const struct http_response *res)
@@ -118,7 +125,7 @@ on_http_done(const struct http_response *res, void *arg)
 	cs->in_flight--;
 	if (res->error == -ECANCELED)
 		return; /* the owner is going away */
-	if (cs->trace > c->poll)
+	if (traced(c))
 		log_msg(LOG_NOTICE,
 		        "answer %s %s status=%ld elapsed_ms=%lld%s%s",
 		        method_name(c->req.method), c->req.path, res->status,
@@ -162,7 +169,7 @@ send_now(struct call *c)
 	hr.bearer = c->key;
 	hr.body = c->req.body;
 	hr.body_len = c->req.body_len;
-	if (cs->trace > c->poll)
+	if (traced(c))
 		log_msg(LOG_NOTICE, "request %s %s%s%s attempt=%d",
 		        method_name(c->req.method), c->req.path,
 		        c->req.body ? " " : "", c->req.body ? c->req.body : "",

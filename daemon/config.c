@@ -185,8 +185,8 @@ static const char *const rate_keys[] = {"company", "ip", "create", "logs",
                                         NULL};
 static const char *const account_keys[] = {"name", "company", "key_file", NULL};
 static const char *const job_keys[] = {
-    "name",   "schedule", "timezone", "account", "action",  "enabled",
-    "jitter", "overlap",  "catch_up", "timeout", "retries", NULL};
+    "name",    "schedule", "timezone", "account", "action", "enabled", "jitter",
+    "overlap", "catch_up", "timeout",  "retries", "window", NULL};
 /* The keys that choose a target; at most one kind per job. */
 static const char *const target_kinds[] = {
     "environment_id", "environment_ids", "site",      "sites",
@@ -753,6 +753,58 @@ job_account(struct loader *L, struct config_job *j, config_setting_t *s,
 	j->account = ACCOUNT_PENDING;
 }
 
+/* "HH:MM-HH:MM" into minutes of the day; 0 or -EINVAL. */
+static int
+parse_window(const char *v, int *from, int *to)
+{
+	int h1, m1, h2, m2, n = 0;
+
+	if (sscanf(v, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &n) != 4 ||
+	    v[n] != '\0' || strlen(v) != 11 || h1 > 23 || h2 > 24 || m1 > 59 ||
+	    m2 > 59 || h1 < 0 || h2 < 0 || m1 < 0 || m2 < 0 ||
+	    (h2 == 24 && m2 != 0))
+		return -EINVAL;
+	*from = h1 * 60 + m1;
+	*to = h2 * 60 + m2; /* 24:00: the end of the day */
+	return 0;
+}
+
+static void
+job_window(struct job_ctx *c)
+{
+	config_setting_t *s = jget(c, "window");
+	const char *v;
+
+	c->j->window_from = c->j->window_to = -1;
+	if (s == NULL || cfgread_str(&c->L->rd, &c->sc, s, &v) < 0)
+		return;
+	if (parse_window(v, &c->j->window_from, &c->j->window_to) < 0)
+		cfgread_error(&c->L->rd, &c->sc, s,
+		              "window: \"%.64s\" is not a time range like "
+		              "\"01:00-05:00\" (HH:MM-HH:MM in the job's time "
+		              "zone)",
+		              v);
+	else if (c->j->window_from == c->j->window_to)
+		cfgread_error(&c->L->rd, &c->sc, s,
+		              "window: \"%.64s\" starts where it ends; leave "
+		              "window out to allow any time",
+		              v);
+}
+
+bool
+config_window_open(const struct config_job *job, int64_t t)
+{
+	int64_t wall, minute;
+
+	if (job->window_from < 0)
+		return true;
+	wall = t + tz_offset_at(job->zone, t);
+	minute = (wall - util_floor_div(wall, 86400) * 86400) / 60;
+	if (job->window_from < job->window_to)
+		return minute >= job->window_from && minute < job->window_to;
+	return minute >= job->window_from || minute < job->window_to;
+}
+
 static void
 job_settings(struct job_ctx *c)
 {
@@ -783,6 +835,7 @@ job_settings(struct job_ctx *c)
 	if ((s = jget(c, "catch_up")) != NULL &&
 	    cfgread_enum(&L->rd, &c->sc, s, catch_ups, &e) == 0)
 		j->catch_up = (enum config_catch_up)e;
+	job_window(c);
 }
 
 static int
@@ -1683,7 +1736,8 @@ config_job_same(const struct config *ca, const struct config_job *a,
 	    a->action != b->action || a->enabled != b->enabled ||
 	    a->jitter != b->jitter || a->overlap != b->overlap ||
 	    a->catch_up != b->catch_up || a->timeout != b->timeout ||
-	    a->retries != b->retries || a->nparams != b->nparams)
+	    a->retries != b->retries || a->nparams != b->nparams ||
+	    a->window_from != b->window_from || a->window_to != b->window_to)
 		return false;
 	if (ta->kind != tb->kind ||
 	    !same_str(ta->environment, tb->environment) ||

@@ -96,6 +96,10 @@ struct config_job {
 	enum config_catch_up catch_up;
 	int64_t timeout; /* seconds for the operation; 0: the action's own */
 	int64_t retries; /* 0-10 */
+	/* window: runs start only from window_from to window_to, minutes of
+	 * the day in the job's zone (window_to < window_from: past midnight);
+	 * both -1 without a window */
+	int window_from, window_to;
 };
 
 struct config_rate_limits {
@@ -156,6 +160,10 @@ bool config_job_same(const struct config *ca, const struct config_job *a,
 const struct config_job *config_same_job(const struct config *from,
                                          const struct config_job *job,
                                          const struct config *to);
+
+/* May a run of job start at t (seconds since the epoch): inside its
+ * window, in its zone, or always when it has none? */
+bool config_window_open(const struct config_job *job, int64_t t);
 
 /* The job called NAME, or NULL. */
 const struct config_job *config_find_job(const struct config *cfg,

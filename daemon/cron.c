@@ -160,6 +160,9 @@ read_number(struct parser *p, const char **s, const char *end, long max,
 	const char *q = *s;
 	long v = 0;
 
+	/* Set on every path: fail() is variadic and not inlined, so at -O3
+	 * gcc cannot see that callers never read *out after an error. */
+	*out = 0;
 	if (q >= end || !isdigit((unsigned char)*q))
 		return fail(p, "expected a number in \"%.*s\"", (int)p->toklen,
 		            p->tok);

@@ -11,13 +11,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "control.h"
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "scheduler.h"
 #include "state.h"
 
@@ -62,7 +62,7 @@ notify_status(struct daemon *d, const char *prefix)
 	char status[512];
 
 	scheduler_status(d->sched, status, sizeof(status));
-	sd_notifyf(0, "READY=1\nSTATUS=%s%s", prefix, status);
+	sdnotify_send("READY=1\nSTATUS=%s%s", prefix, status);
 }
 
 static void
@@ -75,8 +75,9 @@ on_sighup(uv_signal_t *h, int signum)
 
 	(void)signum;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-	           (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+	sdnotify_send("RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+	              (uint64_t)ts.tv_sec * 1000000 +
+	                  (uint64_t)ts.tv_nsec / 1000);
 	log_msg(LOG_INFO, "event=reload path=%s", d->config_path);
 	if (config_load(d->config_path, 0, &cfg, &errs) < 0) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -107,7 +108,7 @@ on_sigterm(uv_signal_t *h, int signum)
 
 	if (d->stopping)
 		return;
-	sd_notify(0, "STOPPING=1");
+	sdnotify_send("STOPPING=1");
 	log_msg(LOG_INFO, "event=stop signal=%s in_flight=%zu",
 	        signum == SIGINT ? "SIGINT" : "SIGTERM",
 	        scheduler_active(d->sched));
@@ -118,7 +119,7 @@ static void
 on_watchdog(uv_timer_t *t)
 {
 	(void)t;
-	sd_notify(0, "WATCHDOG=1");
+	sdnotify_send("WATCHDOG=1");
 }
 
 /* One more signal handle, counted as soon as it needs closing. */
@@ -166,8 +167,8 @@ daemon_init(struct daemon **out, const struct daemon_options *opt,
 		else
 			snprintf(err, errlen, "%s: %zu error%s", d->config_path,
 			         n, n == 1 ? "" : "s");
-		sd_notifyf(0, "STATUS=configuration errors in %s",
-		           d->config_path);
+		sdnotify_send("STATUS=configuration errors in %s",
+		              d->config_path);
 		goto fail;
 	}
 	log_open(opt->log_stderr,
@@ -221,7 +222,7 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	default: /* a bad state file that could not be moved aside */
 		snprintf(err, errlen, "%s", warn);
 		log_msg(LOG_ERR, "%s", warn);
-		sd_notifyf(0, "STATUS=%s", warn);
+		sdnotify_send("STATUS=%s", warn);
 		goto stop;
 	}
 	if ((rc = http_init(&d->http, &d->loop, &hopt, err, errlen)) < 0)
@@ -239,7 +240,7 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "signals: %s", uv_strerror(rc));
 		goto fail;
 	}
-	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+	if ((wd_usec = sdnotify_watchdog_usec()) > 0) {
 		if ((rc = uv_timer_init(&d->loop, &d->watchdog)) < 0) {
 			snprintf(err, errlen, "watchdog: %s", uv_strerror(rc));
 			goto fail;
@@ -267,7 +268,7 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 fail:
 	log_msg(LOG_ERR, "cannot start: %s", err);
 	if (status)
-		sd_notifyf(0, "STATUS=cannot start: %s", err);
+		sdnotify_send("STATUS=cannot start: %s", err);
 stop:
 	daemon_stop(d);
 	return rc;

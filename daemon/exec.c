@@ -68,6 +68,7 @@ struct exec {
 };
 
 static void run_step(struct run *r);
+static void run_begin(struct run *r);
 
 static int64_t
 now_ms(const struct exec *ex)
@@ -107,6 +108,7 @@ progress(struct run *r)
 	    .target = &r->k.target,
 	    .run_id = r->run_id,
 	    .step = r->k.step,
+	    .step_name = action_step_name(kinsta_step(&r->k)),
 	    .op_id = r->k.op_id,
 	    .deployment = r->k.deployment,
 	    .started_ms = r->started_ms,
@@ -169,7 +171,7 @@ run_unlock(struct run *r)
 
 		if (w->state == RUN_WAIT_ENV) {
 			w->state = RUN_ACTIVE;
-			run_step(w);
+			run_begin(w);
 		}
 	}
 }
@@ -330,6 +332,8 @@ on_poll_answer(struct run *r, const struct http_response *res)
 		poll_at(r);
 		return;
 	}
+	if (r->op.state == OPS_SUCCEEDED)
+		kinsta_op_result(&r->k, res->body, res->len);
 	op_ended(r);
 }
 
@@ -417,6 +421,21 @@ dry_step(struct run *r)
 		run_step(r);
 	else
 		run_finish(r);
+}
+
+/* The run holds its environment: it starts, unless the job's window has
+ * closed meanwhile (a run never starts outside it, however long it
+ * waited for the environment or for its company's site list). */
+static void
+run_begin(struct run *r)
+{
+	if (!config_window_open(r->job, util_wall_ms() / 1000)) {
+		r->k.outcome = KINSTA_SKIPPED;
+		snprintf(r->k.message, sizeof(r->k.message), "window closed");
+		run_finish(r);
+		return;
+	}
+	run_step(r);
 }
 
 /* Send the run's next request, follow its operation, or end it. */
@@ -538,7 +557,7 @@ start_runs(struct exec *ex, const struct config *cfg,
 			report_failure(ex, cfg, job, run_id, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		if (made[i] != NULL && run_lock(made[i]))
-			run_step(made[i]);
+			run_begin(made[i]);
 	free(made);
 }
 
@@ -695,7 +714,8 @@ exec_start(struct exec *ex, const struct config_job *job, uint64_t run_id)
 int
 exec_resume(struct exec *ex, const struct config_job *job,
             const struct target *target, uint64_t run_id, int step,
-            const char *op_id, bool deployment, int64_t started_ms)
+            const char *step_name, const char *op_id, bool deployment,
+            int64_t started_ms)
 {
 	char key[KEY_MAX];
 	struct run *r;
@@ -706,7 +726,8 @@ exec_resume(struct exec *ex, const struct config_job *job,
 	explicit_bzero(key, sizeof(key));
 	if (r == NULL)
 		return -ENOMEM;
-	kinsta_run_resume(&r->k, ex->cfg, job, target, step, op_id, deployment);
+	kinsta_run_resume(&r->k, ex->cfg, job, target, step, step_name, op_id,
+	                  deployment);
 	r->op_resumed = true;
 	if (started_ms > 0)
 		r->started_ms = started_ms;

@@ -52,6 +52,7 @@ struct exec_progress {
 	const struct target *target;
 	uint64_t run_id;
 	int step;
+	const char *step_name; /* the step's kind (action_step_name) */
 	const char *op_id;
 	bool deployment;
 	int64_t started_ms; /* wall clock of the run's start */
@@ -100,7 +101,8 @@ int exec_start(struct exec *ex, const struct config_job *job, uint64_t run_id);
  * on target; 0 or -errno. */
 int exec_resume(struct exec *ex, const struct config_job *job,
                 const struct target *target, uint64_t run_id, int step,
-                const char *op_id, bool deployment, int64_t started_ms);
+                const char *step_name, const char *op_id, bool deployment,
+                int64_t started_ms);
 
 /* Runs (and target lookups) not yet finished, in all or of one job. */
 size_t exec_active(const struct exec *ex);

@@ -8,8 +8,16 @@
  * only looked up through curl_multi_assign, a socket's poll handle is
  * stopped synchronously on CURL_POLL_REMOVE and freed in its close callback,
  * and shutdown closes every handle so that uv_loop_close() succeeds.
+ *
+ * libcurl is loaded with dlopen by the first http_init, not linked: linked,
+ * it and the 28 libraries under it that nothing else needs (OpenSSL,
+ * GnuTLS, Kerberos, LDAP, SSH, compression) were mapped and relocated by
+ * every start, 14 of the 15.6 million instructions of a `next` that sends
+ * no request (tests/bench/bench_start.py).  The functions are called
+ * through one table, typed by curl.h's own declarations.
  */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +29,44 @@
 #include "util.h"
 
 #define DEFAULT_MAX_BODY (4u << 20)
+
+/* The SONAME of the libcurl whose headers this file was compiled with
+ * (CMakeLists.txt reads it from the library); the package depends on it. */
+#ifndef KCRON_CURL_SONAME
+#define KCRON_CURL_SONAME "libcurl.so.4"
+#endif
+
+/* Every libcurl function this file calls: curl.NAME is curl_NAME. */
+#define CURL_FUNCTIONS(X)                                                      \
+	X(global_init)                                                         \
+	X(global_cleanup)                                                      \
+	X(multi_init)                                                          \
+	X(multi_setopt)                                                        \
+	X(multi_add_handle)                                                    \
+	X(multi_remove_handle)                                                 \
+	X(multi_socket_action)                                                 \
+	X(multi_assign)                                                        \
+	X(multi_info_read)                                                     \
+	X(multi_cleanup)                                                       \
+	X(easy_init)                                                           \
+	X(easy_setopt)                                                         \
+	X(easy_getinfo)                                                        \
+	X(easy_strerror)                                                       \
+	X(easy_cleanup)                                                        \
+	X(slist_append)                                                        \
+	X(slist_free_all)
+
+/* Filled once, by the first http_init.  The library then stays for the
+ * life of the process, as a linked one would: a client opened after the
+ * last one closed finds it ready, and libcrypto, under it, pins itself in
+ * memory for its exit handler anyway. */
+static struct {
+#define CURL_FIELD(name) __typeof__(curl_##name) *name;
+	CURL_FUNCTIONS(CURL_FIELD)
+#undef CURL_FIELD
+} curl;
+
+static bool curl_loaded;
 
 struct sock {
 	uv_poll_t poll;
@@ -115,7 +161,7 @@ on_poll(uv_poll_t *poll, int status, int events)
 		if (events & UV_WRITABLE)
 			flags |= CURL_CSELECT_OUT;
 	}
-	curl_multi_socket_action(h->multi, s->fd, flags, &running);
+	curl.multi_socket_action(h->multi, s->fd, flags, &running);
 	drain(h);
 }
 
@@ -130,7 +176,7 @@ on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 	if (what == CURL_POLL_REMOVE) {
 		if (s != NULL) {
 			sock_close(s);
-			curl_multi_assign(h->multi, fd, NULL);
+			curl.multi_assign(h->multi, fd, NULL);
 		}
 		return 0;
 	}
@@ -152,7 +198,7 @@ on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 			h->socks->prev = s;
 		h->socks = s;
 		h->open_handles++;
-		curl_multi_assign(h->multi, fd, s);
+		curl.multi_assign(h->multi, fd, s);
 	}
 	if (what & CURL_POLL_IN)
 		events |= UV_READABLE;
@@ -167,7 +213,7 @@ on_timeout(uv_timer_t *timer)
 	struct http *h = timer->data;
 	int running;
 
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	curl.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	drain(h);
 }
 
@@ -280,7 +326,7 @@ wipe_free_headers(struct curl_slist *list)
 	 * freed memory. */
 	for (struct curl_slist *l = list; l != NULL; l = l->next)
 		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(list);
+	curl.slist_free_all(list);
 }
 
 static void
@@ -301,8 +347,8 @@ xfer_finish(struct http_xfer *x, CURLcode rc)
 	struct http_response *res = &x->res;
 	long request_size = 0;
 
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &res->status);
-	curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &request_size);
+	curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &res->status);
+	curl.easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &request_size);
 	res->sent = request_size > 0 || res->status > 0;
 	switch (rc) {
 	case CURLE_OK:
@@ -332,11 +378,11 @@ xfer_finish(struct http_xfer *x, CURLcode rc)
 		snprintf(res->message, sizeof(res->message), "canceled");
 	else if (rc != CURLE_OK)
 		snprintf(res->message, sizeof(res->message), "%s",
-		         x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		         x->errbuf[0] ? x->errbuf : curl.easy_strerror(rc));
 	res->elapsed_ms = (int64_t)(uv_now(h->loop) - x->start_ms);
 
-	curl_multi_remove_handle(h->multi, x->easy);
-	curl_easy_cleanup(x->easy);
+	curl.multi_remove_handle(h->multi, x->easy);
+	curl.easy_cleanup(x->easy);
 	x->easy = NULL;
 	if (x->prev)
 		x->prev->next = x->next;
@@ -355,12 +401,12 @@ drain(struct http *h)
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+	while ((msg = curl.multi_info_read(h->multi, &left)) != NULL) {
 		struct http_xfer *x;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+		curl.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
 		                  (char **)&x);
 		/* msg is invalid once the handle is removed */
 		xfer_finish(x, msg->data.result);
@@ -374,9 +420,43 @@ drain(struct http *h)
 static unsigned clients;
 
 static int
+load_curl(char *err, size_t errlen)
+{
+	void *lib;
+
+	if (curl_loaded)
+		return 0;
+	/* RTLD_LAZY: each library binds as its own flags say, as it did when
+	 * linked (RTLD_NOW would also bind every symbol of those built
+	 * without BIND_NOW: 16% more instructions for `run`); a function of
+	 * ours that is missing still fails below, not during a run.
+	 * RTLD_LOCAL: nothing else in the process binds to it. */
+	if ((lib = dlopen(KCRON_CURL_SONAME, RTLD_LAZY | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "cannot load libcurl: %s", dlerror());
+		return -ENOENT;
+	}
+#define CURL_LOAD(name)                                                        \
+	curl.name = (__typeof__(curl.name))dlsym(lib, "curl_" #name);          \
+	if (curl.name == NULL) {                                               \
+		snprintf(err, errlen, "cannot load libcurl: %s has no %s",     \
+		         KCRON_CURL_SONAME, "curl_" #name);                    \
+		dlclose(lib);                                                  \
+		return -ENOENT;                                                \
+	}
+	CURL_FUNCTIONS(CURL_LOAD)
+#undef CURL_LOAD
+	curl_loaded = true;
+	return 0;
+}
+
+static int
 global_hold(char *err, size_t errlen)
 {
-	if (clients == 0 && curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+	int rc;
+
+	if (clients == 0 && (rc = load_curl(err, errlen)) < 0)
+		return rc;
+	if (clients == 0 && curl.global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
 		snprintf(err, errlen, "curl_global_init failed");
 		return -EIO;
 	}
@@ -388,7 +468,7 @@ static void
 global_release(void)
 {
 	if (--clients == 0)
-		curl_global_cleanup();
+		curl.global_cleanup();
 }
 
 int
@@ -418,21 +498,21 @@ http_init(struct http **out, uv_loop_t *loop, const struct http_options *opt,
 	if (h->opt.max_host_connections <= 0)
 		h->opt.max_host_connections = HTTP_HOST_CONNECTIONS;
 	h->loop = loop;
-	if ((h->multi = curl_multi_init()) == NULL) {
+	if ((h->multi = curl.multi_init()) == NULL) {
 		snprintf(err, errlen, "curl_multi_init failed");
 		rc = -ENOMEM;
 		goto fail;
 	}
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	curl.multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl.multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl.multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
+	curl.multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	curl.multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
 	                  h->opt.max_host_connections);
 	/* curl sizes its idle-connection cache by the transfers running now
 	 * (4 per transfer), so a burst's connections were closed as it ended
 	 * and the next burst paid for fresh ones: keep them all. */
-	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
+	curl.multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
 	                  h->opt.max_host_connections);
 	uv_timer_init(loop, &h->timer);
 	h->timer.data = h;
@@ -452,46 +532,46 @@ set_options(const struct http *h, struct http_xfer *x,
 {
 	bool tls = strncasecmp(req->url, "https:", 6) == 0;
 
-	curl_easy_setopt(x->easy, CURLOPT_URL, req->url);
-	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR,
+	curl.easy_setopt(x->easy, CURLOPT_URL, req->url);
+	curl.easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR,
 	                 tls ? "https" : "http");
-	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl.easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl.easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+	curl.easy_setopt(x->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	/* Over TLS, a burst waits for the first connection's ALPN answer and
 	 * then shares it as HTTP/2 streams.  Plain http (loopback tests) is
 	 * HTTP/1.1 only: waiting there would hold a cold burst behind one
 	 * whole exchange before the other connections open. */
-	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, tls ? 1L : 0L);
-	curl_easy_setopt(x->easy, CURLOPT_MAXLIFETIME_CONN, 3600L);
-	curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(x->easy, CURLOPT_USERAGENT,
+	curl.easy_setopt(x->easy, CURLOPT_PIPEWAIT, tls ? 1L : 0L);
+	curl.easy_setopt(x->easy, CURLOPT_MAXLIFETIME_CONN, 3600L);
+	curl.easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, "");
+	curl.easy_setopt(x->easy, CURLOPT_USERAGENT,
 	                 "kinsta-cron/" KCRON_VERSION);
-	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS,
+	curl.easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+	curl.easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS,
 	                 h->opt.connect_timeout_ms);
-	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
+	curl.easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
 	                 req->timeout_ms > 0 ? req->timeout_ms
 	                                     : h->opt.total_timeout_ms);
-	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME,
+	curl.easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl.easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME,
 	                 h->opt.stall_timeout_s);
 	if (h->opt.ca_file != NULL)
-		curl_easy_setopt(x->easy, CURLOPT_CAINFO, h->opt.ca_file);
-	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+		curl.easy_setopt(x->easy, CURLOPT_CAINFO, h->opt.ca_file);
+	curl.easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_write);
+	curl.easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl.easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl.easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	curl.easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl.easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	if (req->method != METHOD_GET && req->method != METHOD_POST)
-		curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST,
+		curl.easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST,
 		                 method_name(req->method));
 	if (req->method != METHOD_GET &&
 	    (req->body != NULL || req->method != METHOD_DELETE)) {
-		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS,
+		curl.easy_setopt(x->easy, CURLOPT_POSTFIELDS,
 		                 x->req_body ? x->req_body : "");
-		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE,
+		curl.easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE,
 		                 (long)x->req_len);
 	}
 }
@@ -524,7 +604,7 @@ http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
 	if ((x->res.body = malloc(x->cap)) == NULL)
 		goto fail;
 	x->res.body[0] = '\0';
-	if ((x->easy = curl_easy_init()) == NULL)
+	if ((x->easy = curl.easy_init()) == NULL)
 		goto fail;
 	if (req->body != NULL) {
 		if ((x->req_body = malloc(req->body_len + 1)) == NULL)
@@ -533,19 +613,19 @@ http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
 		x->req_body[req->body_len] = '\0';
 		x->req_len = req->body_len;
 	}
-	x->headers = curl_slist_append(NULL, "Accept: application/json");
+	x->headers = curl.slist_append(NULL, "Accept: application/json");
 	if (x->headers == NULL)
 		goto fail;
 	/* With no body, drop curl's form Content-Type rather than claim
 	 * JSON that is not there. */
-	if (!curl_slist_append(
+	if (!curl.slist_append(
 	        x->headers, req->body != NULL ? "Content-Type: application/json"
 	                                      : "Content-Type:"))
 		goto fail;
 	if (req->bearer != NULL) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
 		         req->bearer);
-		if (!curl_slist_append(x->headers, auth)) {
+		if (!curl.slist_append(x->headers, auth)) {
 			explicit_bzero(auth, sizeof(auth));
 			goto fail;
 		}
@@ -560,7 +640,7 @@ http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
 		h->xfers->prev = x;
 	h->xfers = x;
 	h->active++;
-	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
+	if (curl.multi_add_handle(h->multi, x->easy) != CURLM_OK) {
 		h->xfers = x->next;
 		if (x->next)
 			x->next->prev = NULL;
@@ -573,7 +653,7 @@ http_submit(struct http *h, const struct http_request *req, http_done_cb cb,
 	return 0;
 fail:
 	if (x->easy)
-		curl_easy_cleanup(x->easy);
+		curl.easy_cleanup(x->easy);
 	xfer_free(x);
 	return rc;
 }
@@ -597,7 +677,7 @@ http_close(struct http *h)
 	while (h->xfers != NULL)
 		http_cancel(h->xfers);
 	/* Closes pooled connections; may still call on_socket (REMOVE). */
-	curl_multi_cleanup(h->multi);
+	curl.multi_cleanup(h->multi);
 	h->multi = NULL;
 	/* no curl object of this client is left */
 	global_release();

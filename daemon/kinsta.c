@@ -24,7 +24,7 @@ struct step_ops {
 	int (*answer)(struct kinsta_run *run, yajl_val doc);
 	bool lists;    /* the answer replaces run->items */
 	bool advances; /* one answer ends the step */
-	/* One request per item of run->items (one backup per DELETE). */
+	/* One request per entry of run->drop (one backup per DELETE). */
 	bool per_item;
 };
 
@@ -60,27 +60,39 @@ kinsta_request_clear(struct kinsta_request *req)
 }
 
 static void
+list_free(char ***v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*v)[i]);
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
+
+static int
+list_add(char ***v, size_t *n, const char *s)
+{
+	char **grown = realloc(*v, (*n + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -ENOMEM;
+	*v = grown;
+	if ((grown[*n] = strdup(s)) == NULL)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static void
 free_items(struct kinsta_run *run)
 {
-	for (size_t i = 0; i < run->nitems; i++)
-		free(run->items[i]);
-	free(run->items);
-	run->items = NULL;
-	run->nitems = 0;
+	list_free(&run->items, &run->nitems);
 }
 
 static int
 add_item(struct kinsta_run *run, const char *s)
 {
-	char **n = realloc(run->items, (run->nitems + 1) * sizeof(*n));
-
-	if (n == NULL)
-		return -ENOMEM;
-	run->items = n;
-	if ((n[run->nitems] = strdup(s)) == NULL)
-		return -ENOMEM;
-	run->nitems++;
-	return 0;
+	return list_add(&run->items, &run->nitems, s);
 }
 
 /* Copy printable text, one line, bounded. */
@@ -229,7 +241,7 @@ backup_tag(const struct kinsta_run *run, char *buf, size_t len, bool pre)
 	const char *tag = config_param_str(run->job, "tag");
 
 	if (pre)
-		snprintf(buf, len, "kinsta-cron:%s:pre-update", run->job->name);
+		snprintf(buf, len, "kinsta-cron:pre-update:%s", run->job->name);
 	else if (tag != NULL && *tag)
 		snprintf(buf, len, "%s", tag);
 	else
@@ -251,14 +263,58 @@ kinsta_run_init(struct kinsta_run *run, const struct config *cfg,
 	run->outcome = KINSTA_RUNNING;
 }
 
+/* The kind of step that index step was in a state file of 0.1.0, which
+ * saved no step names, when backups and updates had three steps and
+ * create-site one. */
+static enum action_step
+legacy_step(const struct config_job *job, int step)
+{
+	static const enum action_step backup[] = {
+	    STEP_BACKUP, STEP_LIST_BACKUPS, STEP_DROP_BACKUPS};
+	static const enum action_step update[] = {
+	    STEP_LIST_EXT, STEP_PRE_BACKUP, STEP_UPDATE_EXT};
+	static const enum action_step create[] = {STEP_CREATE_SITE, STEP_END,
+	                                          STEP_END};
+
+	if (step < 0 || step > 2)
+		return STEP_END;
+	switch (job->action) {
+	case ACTION_BACKUP:
+		return backup[step];
+	case ACTION_UPDATE_PLUGINS:
+	case ACTION_UPDATE_THEMES:
+		return update[step];
+	case ACTION_CREATE_SITE:
+		return create[step];
+	default:
+		return action_get(job->action)->steps[step];
+	}
+}
+
+/* Where a saved step is in the action's list as it is now: by the step's
+ * kind, so that a new version of the list (an upgrade) resumes at the
+ * step that was running, not at what now has its index. */
+static int
+resume_index(const struct config_job *job, int step, const char *name)
+{
+	const struct action *a = action_get(job->action);
+	int kind =
+	    name != NULL ? action_step_find(name) : (int)legacy_step(job, step);
+
+	for (int i = 0; kind > 0 && i <= ACTION_MAX_STEPS; i++)
+		if ((int)a->steps[i] == kind)
+			return i;
+	return step < 0 || step > ACTION_MAX_STEPS ? ACTION_MAX_STEPS : step;
+}
+
 void
 kinsta_run_resume(struct kinsta_run *run, const struct config *cfg,
                   const struct config_job *job, const struct target *target,
-                  int step, const char *op_id, bool deployment)
+                  int step, const char *step_name, const char *op_id,
+                  bool deployment)
 {
 	kinsta_run_init(run, cfg, job, target);
-	run->step =
-	    step < 0 || step > ACTION_MAX_STEPS ? ACTION_MAX_STEPS : step;
+	run->step = resume_index(job, step, step_name);
 	run->sent = true;
 	run->deployment = deployment;
 	snprintf(run->op_id, sizeof(run->op_id), "%s", op_id);
@@ -268,6 +324,7 @@ void
 kinsta_run_free(struct kinsta_run *run)
 {
 	free_items(run);
+	list_free(&run->drop, &run->ndrop);
 	if (run->report != NULL) {
 		json_w_free(run->report);
 		free(run->report);
@@ -330,9 +387,21 @@ env_post(struct kinsta_request *req, const struct kinsta_run *run,
 	return rc < 0 ? rc : env_body(req, run, NULL, NULL, NULL, -1);
 }
 
+/* The cache clears in an update run come after the update, and only with
+ * clear_caches_after. */
+static bool
+caches_stay(const struct kinsta_run *run)
+{
+	return (run->job->action == ACTION_UPDATE_PLUGINS ||
+	        run->job->action == ACTION_UPDATE_THEMES) &&
+	       !config_param_bool(run->job, "clear_caches_after");
+}
+
 static int
 build_page(struct kinsta_run *run, struct kinsta_request *req)
 {
+	if (caches_stay(run))
+		return NEXT;
 	return env_post(req, run, "/sites/tools/clear-cache");
 }
 
@@ -343,6 +412,8 @@ build_edge(struct kinsta_run *run, struct kinsta_request *req)
 	struct json_writer w;
 	int rc;
 
+	if (caches_stay(run))
+		return NEXT;
 	if (run->target.resolved && run->target.edge_cache_id[0] == '\0') {
 		if (run->job->action == ACTION_CLEAR_EDGE_CACHE)
 			end_run(run, KINSTA_SKIPPED,
@@ -374,6 +445,8 @@ build_cdn(struct kinsta_run *run, struct kinsta_request *req)
 	const struct target *t = &run->target;
 	int rc;
 
+	if (caches_stay(run))
+		return NEXT;
 	if (t->cdn_cache_id[0] == '\0') {
 		if (run->job->action == ACTION_CLEAR_CDN_CACHE)
 			end_run(run, KINSTA_SKIPPED,
@@ -432,31 +505,54 @@ build_backup(struct kinsta_run *run, struct kinsta_request *req)
 	return post_backup(run, req, false);
 }
 
+/* Does this run make a backup at all?  A backup job always; an update
+ * only with backup_first and something to update. */
+static bool
+makes_backup(const struct kinsta_run *run)
+{
+	return run->job->action == ACTION_BACKUP ||
+	       (config_param_bool(run->job, "backup_first") && run->nitems > 0);
+}
+
 static int
 build_pre_backup(struct kinsta_run *run, struct kinsta_request *req)
 {
-	/* only before an update that will happen */
-	if (!config_param_bool(run->job, "backup_first") || run->nitems == 0)
+	if (!makes_backup(run))
 		return NEXT;
 	return post_backup(run, req, true);
 }
 
 static int
-build_list_backups(struct kinsta_run *run, struct kinsta_request *req)
+list_backups(struct kinsta_run *run, struct kinsta_request *req)
 {
-	if (config_param_int(run->job, "keep") <= 0)
-		return NEXT;
 	return set_path(req, METHOD_GET, "/sites/environments/%s/backups",
 	                run->target.env_id);
 }
 
+/* Before a new manual backup: the list, to see whether it fits. */
+static int
+build_slots_list(struct kinsta_run *run, struct kinsta_request *req)
+{
+	return makes_backup(run) ? list_backups(run, req) : NEXT;
+}
+
+/* After it: the list, to keep at most `keep` of this job's own. */
+static int
+build_list_backups(struct kinsta_run *run, struct kinsta_request *req)
+{
+	if (!makes_backup(run) || config_param_int(run->job, "keep") <= 0)
+		return NEXT;
+	return list_backups(run, req);
+}
+
+/* DELETE each backup picked by the list before (slots or keep). */
 static int
 build_drop_backups(struct kinsta_run *run, struct kinsta_request *req)
 {
-	if ((size_t)run->item >= run->nitems)
+	if ((size_t)run->item >= run->ndrop)
 		return NEXT;
 	return set_path(req, METHOD_DELETE, "/sites/environments/backups/%s",
-	                run->items[run->item]);
+	                run->drop[run->item]);
 }
 
 static int
@@ -530,6 +626,15 @@ build_wp_cli(struct kinsta_run *run, struct kinsta_request *req)
 		return rc;
 	return str_body(req, "wp_command",
 	                config_param_str(run->job, "command"));
+}
+
+/* create-site: the company's sites first, so that a scheduled job does not
+ * make a second site of the same name every time it fires. */
+static int
+build_find_site(struct kinsta_run *run, struct kinsta_request *req)
+{
+	kinsta_sites_request(run->cfg, run->job->account, req);
+	return 0;
 }
 
 /* POST /sites: the company, then every parameter as the API names it. */
@@ -676,20 +781,97 @@ kinsta_run_next(struct kinsta_run *run, struct kinsta_request *req)
 
 /* ---- answers ------------------------------------------------------------ */
 
-/* Plugins or themes with an update, filtered by the job's lists. */
+/* A version as semver: 0, or -EINVAL when it is not digits "X[.Y[.Z]]". */
+static int
+parse_version(const char *v, long part[3])
+{
+	char *end;
+
+	part[0] = part[1] = part[2] = 0;
+	for (int i = 0; i < 3; i++) {
+		if (v == NULL || !isdigit((unsigned char)*v))
+			return -EINVAL;
+		part[i] = strtol(v, &end, 10);
+		if (*end == '\0')
+			return 0;
+		if (*end != '.')
+			return -EINVAL;
+		v = end + 1;
+	}
+	return -EINVAL;
+}
+
+enum update_level { UPDATE_PATCH, UPDATE_MINOR, UPDATE_MAJOR };
+
+/* How big the step from one version to another is; anything that is not
+ * plain semver counts as major, the most careful reading. */
+static enum update_level
+update_level(const char *from, const char *to)
+{
+	long a[3], b[3];
+
+	if (parse_version(from, a) < 0 || parse_version(to, b) < 0 ||
+	    a[0] != b[0])
+		return UPDATE_MAJOR;
+	return a[1] != b[1] ? UPDATE_MINOR : UPDATE_PATCH;
+}
+
+/* The job's policy as the largest step it allows. */
+static enum update_level
+policy_level(const struct kinsta_run *run)
+{
+	const char *p = config_param_str(run->job, "policy");
+
+	if (p != NULL && strcmp(p, "patch") == 0)
+		return UPDATE_PATCH;
+	if (p != NULL && strcmp(p, "minor") == 0)
+		return UPDATE_MINOR;
+	return UPDATE_MAJOR;
+}
+
+/* Is the extension named in the job's lists (plugins/themes, exclude)? */
+static bool
+wanted(const struct kinsta_run *run, const char *name)
+{
+	size_t nwant = 0, nexcl = 0;
+	const char *const *want =
+	    config_param_list(run->job, variant(run), &nwant);
+	const char *const *excl =
+	    config_param_list(run->job, "exclude", &nexcl);
+	bool ok = nwant == 0 || (nwant == 1 && strcmp(want[0], "all") == 0);
+
+	for (size_t k = 0; !ok && k < nwant; k++)
+		ok = strcmp(want[k], name) == 0;
+	for (size_t k = 0; ok && k < nexcl; k++)
+		ok = strcmp(excl[k], name) != 0;
+	return ok;
+}
+
+/* "name from -> to" onto a note list, ", "-separated. */
+static void
+note_change(char *buf, size_t len, const char *name, const char *from,
+            const char *to)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s%s %s -> %s", n ? ", " : "", name,
+	         from ? from : "?", to ? to : "?");
+}
+
+/* Plugins or themes with an update, filtered by the job's lists and its
+ * policy; the note says what changes (from which version to which) and
+ * what the policy holds back. */
 static int
 pick_updates(struct kinsta_run *run, yajl_val doc)
 {
 	const char *kind = variant(run);
+	bool themes = strcmp(kind, "themes") == 0;
 	yajl_val data =
 	    json_arr(doc, "environment", "container_info",
-	             strcmp(kind, "themes") == 0 ? "wp_themes" : "wp_plugins",
-	             "data", NULL);
-	size_t nwant = 0, nexcl = 0;
-	const char *const *want = config_param_list(run->job, kind, &nwant);
-	const char *const *excl =
-	    config_param_list(run->job, "exclude", &nexcl);
-	bool all = nwant == 0 || (nwant == 1 && strcmp(want[0], "all") == 0);
+	             themes ? "wp_themes" : "wp_plugins", "data", NULL);
+	enum update_level allowed = policy_level(run);
+	char changes[KINSTA_MSG_MAX] = "", held[KINSTA_MSG_MAX] = "";
+	char why[KINSTA_MSG_MAX];
 
 	if (data == NULL)
 		return -EINVAL;
@@ -697,29 +879,106 @@ pick_updates(struct kinsta_run *run, yajl_val doc)
 		yajl_val e = json_arr_at(data, i);
 		const char *name = json_str(e, "name", NULL);
 		const char *update = json_str(e, "update", NULL);
-		bool ok = all, skip = false;
+		const char *from = json_str(e, "version", NULL);
+		const char *to = json_str(e, "update_version", NULL);
 
 		if (name == NULL || update == NULL ||
-		    strcmp(update, "available") != 0)
+		    strcmp(update, "available") != 0 || !wanted(run, name))
 			continue;
-		for (size_t k = 0; !ok && k < nwant; k++)
-			ok = strcmp(want[k], name) == 0;
-		for (size_t k = 0; k < nexcl; k++)
-			skip = skip || strcmp(excl[k], name) == 0;
-		if (ok && !skip && add_item(run, name) < 0)
+		if (update_level(from, to) > allowed) {
+			note_change(held, sizeof(held), name, from, to);
+			continue;
+		}
+		if (add_item(run, name) < 0)
 			return -ENOMEM;
+		note_change(changes, sizeof(changes), name, from, to);
+	}
+	if (changes[0] != '\0')
+		add_note(run, changes);
+	if (held[0] != '\0') {
+		snprintf(why, sizeof(why), "held by policy \"%.5s\": %.200s",
+		         config_param_str(run->job, "policy"), held);
+		add_note(run, why);
 	}
 	if (run->nitems == 0)
 		end_run(run, KINSTA_SKIPPED,
-		        strcmp(kind, "themes") == 0
-		            ? "no theme updates available"
-		            : "no plugin updates available");
+		        held[0]  ? why
+		        : themes ? "no theme updates available"
+		                 : "no plugin updates available");
 	return 0;
 }
 
+/* ---- backups: slots and keep ----------------------------------------------
+ *
+ * Kinsta keeps at most `backup_slots` (5) manual backups per environment
+ * and refuses a sixth.  kinsta-cron only ever deletes backups it tagged:
+ * a backup job's `tag` (kinsta-cron:<job>), and the pre-update backups of
+ * update jobs (kinsta-cron:pre-update:<job>; before 0.2,
+ * kinsta-cron:<job>:pre-update).
+ */
+
 struct backup_ref {
 	int64_t id, created;
+	const char *note; /* into the parsed answer; NULL when none */
+	bool own;         /* this run's own tag */
+	bool spare;       /* another job's pre-update backup past its keep */
 };
+
+/* The update job whose pre-update tag note is, into job (len bytes). */
+static bool
+pre_update_job(const char *note, char *job, size_t len)
+{
+	static const char pre[] = "kinsta-cron:pre-update:";
+	static const char old_pre[] = "kinsta-cron:",
+	                  old_post[] = ":pre-update";
+	size_t n;
+
+	if (note == NULL)
+		return false;
+	if (strncmp(note, pre, sizeof(pre) - 1) == 0 && note[sizeof(pre) - 1]) {
+		snprintf(job, len, "%s", note + sizeof(pre) - 1);
+		return true;
+	}
+	n = strlen(note);
+	if (n > sizeof(old_pre) + sizeof(old_post) - 2 &&
+	    strncmp(note, old_pre, sizeof(old_pre) - 1) == 0 &&
+	    strcmp(note + n - (sizeof(old_post) - 1), old_post) == 0) {
+		snprintf(
+		    job, len, "%.*s",
+		    (int)(n - (sizeof(old_pre) - 1) - (sizeof(old_post) - 1)),
+		    note + sizeof(old_pre) - 1);
+		return true;
+	}
+	return false;
+}
+
+/* Is note this run's own tag? */
+static bool
+own_backup(const struct kinsta_run *run, const char *note)
+{
+	char tag[160], job[TARGET_NAME_MAX];
+
+	if (note == NULL)
+		return false;
+	if (run->job->action == ACTION_BACKUP)
+		return strcmp(note, backup_tag(run, tag, sizeof(tag), false)) ==
+		       0;
+	return pre_update_job(note, job, sizeof(job)) &&
+	       strcmp(job, run->job->name) == 0;
+}
+
+/* How many pre-update backups job keeps: its keep while it is an update
+ * job of the configuration, 0 once it is gone (they are nobody's). */
+static int64_t
+pre_update_keep(const struct kinsta_run *run, const char *job)
+{
+	const struct config_job *j = config_find_job(run->cfg, job);
+
+	if (j == NULL || (j->action != ACTION_UPDATE_PLUGINS &&
+	                  j->action != ACTION_UPDATE_THEMES))
+		return 0;
+	return config_param_int(j, "keep");
+}
 
 static int
 cmp_backup_newest_first(const void *a, const void *b)
@@ -729,46 +988,130 @@ cmp_backup_newest_first(const void *a, const void *b)
 	return (x->created < y->created) - (x->created > y->created);
 }
 
-/* This job's own tagged backups beyond `keep`, oldest last. */
+/* The environment's manual backups, newest first, each marked own or
+ * spare; *out (free()) gets *n of them. */
 static int
-pick_surplus_backups(struct kinsta_run *run, yajl_val doc)
+read_backups(const struct kinsta_run *run, yajl_val doc,
+             struct backup_ref **out, size_t *n)
 {
 	yajl_val list = json_arr(doc, "environment", "backups", NULL);
-	int64_t keep = config_param_int(run->job, "keep");
-	struct backup_ref *mine;
-	size_t n = 0;
-	char tag[160];
-	int rc = 0;
+	struct backup_ref *v;
+	char job[TARGET_NAME_MAX];
 
+	*n = 0;
 	if (list == NULL)
 		return -EINVAL;
-	backup_tag(run, tag, sizeof(tag), false);
-	mine = calloc(json_arr_len(list) + 1, sizeof(*mine));
-	if (mine == NULL)
+	if ((v = calloc(json_arr_len(list) + 1, sizeof(*v))) == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_arr_len(list); i++) {
 		yajl_val b = json_arr_at(list, i);
-		const char *note = json_str(b, "note", NULL);
 		const char *type = json_str(b, "type", NULL);
-		struct backup_ref r = {0, 0};
+		struct backup_ref r = {.note = json_str(b, "note", NULL)};
 
-		/* never anyone else's: the tag must match exactly */
-		if (note == NULL || strcmp(note, tag) != 0 ||
-		    (type != NULL && strcmp(type, "manual") != 0))
-			continue;
-		if (json_int_lenient(b, &r.id, "id", NULL) < 0)
+		if ((type != NULL && strcmp(type, "manual") != 0) ||
+		    json_int_lenient(b, &r.id, "id", NULL) < 0)
 			continue;
 		json_int(b, &r.created, "created_at", NULL);
-		mine[n++] = r;
+		r.own = own_backup(run, r.note);
+		v[(*n)++] = r;
 	}
-	qsort(mine, n, sizeof(*mine), cmp_backup_newest_first);
-	for (size_t i = (size_t)keep; i < n && rc == 0; i++) {
-		char id[32];
+	qsort(v, *n, sizeof(*v), cmp_backup_newest_first);
+	/* other jobs' pre-update backups past their keep, per job (in
+	 * either spelling of the tag) */
+	for (size_t i = 0; i < *n; i++) {
+		char other[TARGET_NAME_MAX];
+		int64_t newer = 0;
 
-		snprintf(id, sizeof(id), "%lld", (long long)mine[i].id);
-		rc = add_item(run, id);
+		if (v[i].own || !pre_update_job(v[i].note, job, sizeof(job)))
+			continue;
+		for (size_t k = 0; k < i; k++)
+			newer +=
+			    !v[k].own &&
+			    pre_update_job(v[k].note, other, sizeof(other)) &&
+			    strcmp(other, job) == 0;
+		v[i].spare = newer >= pre_update_keep(run, job);
 	}
-	free(mine);
+	*out = v;
+	return 0;
+}
+
+static int
+drop_add(struct kinsta_run *run, int64_t id)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%lld", (long long)id);
+	return list_add(&run->drop, &run->ndrop, s);
+}
+
+/* After the new backup: this run's own backups beyond `keep`. */
+static int
+pick_surplus_backups(struct kinsta_run *run, yajl_val doc)
+{
+	int64_t keep = config_param_int(run->job, "keep"), mine = 0;
+	struct backup_ref *v;
+	size_t n;
+	int rc;
+
+	list_free(&run->drop, &run->ndrop);
+	if ((rc = read_backups(run, doc, &v, &n)) < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (v[i].own && mine++ >= keep)
+			rc = drop_add(run, v[i].id);
+	free(v);
+	return rc;
+}
+
+/* Say which backups hold the slots, as far as the message has room. */
+static void
+slots_full(struct kinsta_run *run, const struct backup_ref *v, size_t n,
+           int64_t slots)
+{
+	char msg[KINSTA_MSG_MAX];
+	size_t o;
+
+	o = (size_t)snprintf(
+	    msg, sizeof(msg),
+	    "no free backup slot: %zu of %lld manual backups in "
+	    "use, not kinsta-cron's to delete; held by",
+	    n, (long long)slots);
+	for (size_t i = 0; i < n && o < sizeof(msg); i++)
+		if (!v[i].own && !v[i].spare)
+			o += (size_t)snprintf(
+			    msg + o, sizeof(msg) - o, " %lld \"%.32s\"",
+			    (long long)v[i].id, v[i].note ? v[i].note : "");
+	end_run(run, KINSTA_FAILED, msg);
+}
+
+/* Before the new backup: if it would not fit in the environment's slots,
+ * which of kinsta-cron's backups to delete first: this run's own, oldest
+ * first, then other jobs' pre-update backups past their keep.  If that is
+ * not enough, the run fails here, before anything was changed. */
+static int
+pick_slot_backups(struct kinsta_run *run, yajl_val doc)
+{
+	int64_t slots = config_param_int(run->job, "backup_slots");
+	struct backup_ref *v;
+	size_t n, want, avail = 0;
+	int rc;
+
+	list_free(&run->drop, &run->ndrop);
+	if ((rc = read_backups(run, doc, &v, &n)) < 0)
+		return rc;
+	want = (int64_t)n + 1 > slots ? (size_t)((int64_t)n + 1 - slots) : 0;
+	for (size_t i = 0; i < n; i++)
+		avail += v[i].own || v[i].spare;
+	if (want > avail) {
+		slots_full(run, v, n, slots);
+		free(v);
+		return 0;
+	}
+	for (int pass = 0; pass < 2 && run->ndrop < want && rc == 0; pass++)
+		for (size_t i = n; i-- > 0 && run->ndrop < want && rc == 0;)
+			if (pass == 0 ? v[i].own : v[i].spare)
+				rc = drop_add(run, v[i].id);
+	free(v);
 	return rc;
 }
 
@@ -977,6 +1320,31 @@ accepted(struct kinsta_run *run, yajl_val doc)
 	return KINSTA_SEND;
 }
 
+/* A site called display_name exists already: nothing to create. */
+static int
+answer_find_site(struct kinsta_run *run, yajl_val doc)
+{
+	yajl_val sites = json_arr(doc, "company", "sites", NULL);
+	const char *want = config_param_str(run->job, "display_name");
+
+	if (sites == NULL)
+		return -EINVAL;
+	for (size_t i = 0; want != NULL && i < json_arr_len(sites); i++) {
+		yajl_val site = json_arr_at(sites, i);
+		const char *name = json_str(site, "display_name", NULL);
+		const char *id = json_str(site, "id", NULL);
+		char why[KINSTA_MSG_MAX];
+
+		if (name == NULL || strcmp(name, want) != 0)
+			continue;
+		snprintf(why, sizeof(why), "exists: site \"%.100s\" is %.64s",
+		         want, id ? id : "(no id)");
+		end_run(run, KINSTA_SKIPPED, why);
+		break;
+	}
+	return 0;
+}
+
 static const struct step_ops steps[STEP_COUNT] = {
     [STEP_PAGE] = {.build = build_page},
     [STEP_EDGE] = {.build = build_edge},
@@ -984,20 +1352,36 @@ static const struct step_ops steps[STEP_COUNT] = {
     [STEP_PHP_RESTART] = {.build = build_php_restart},
     [STEP_PHP_VERSION] = {.build = build_php_version},
     [STEP_BACKUP] = {.build = build_backup},
-    [STEP_LIST_BACKUPS] = {build_list_backups, pick_surplus_backups, true,
-                           true},
+    [STEP_SLOTS_LIST] = {.build = build_slots_list,
+                         .answer = pick_slot_backups,
+                         .advances = true},
+    [STEP_SLOTS_DROP] = {.build = build_drop_backups, .per_item = true},
+    [STEP_LIST_BACKUPS] = {.build = build_list_backups,
+                           .answer = pick_surplus_backups,
+                           .advances = true},
     [STEP_DROP_BACKUPS] = {.build = build_drop_backups, .per_item = true},
-    [STEP_LIST_EXT] = {build_list_ext, pick_updates, true, true},
+    [STEP_LIST_EXT] = {.build = build_list_ext,
+                       .answer = pick_updates,
+                       .lists = true,
+                       .advances = true},
     [STEP_PRE_BACKUP] = {.build = build_pre_backup},
     [STEP_UPDATE_EXT] = {.build = build_update_ext},
     [STEP_PUSH] = {.build = build_push},
     [STEP_WP_CLI] = {.build = build_wp_cli},
+    [STEP_FIND_SITE] = {.build = build_find_site,
+                        .answer = answer_find_site,
+                        .advances = true},
     [STEP_CREATE_SITE] = {.build = build_create_site},
     [STEP_DEPLOY] = {.build = build_deploy},
     [STEP_REQUEST] = {.build = build_request},
-    [STEP_REPORT_SITES] = {build_report_sites, report_begin, true, true},
-    [STEP_REPORT_USERS] = {build_report_users, report_users, false, true},
-    [STEP_REPORT_ENV] = {build_report_env, report_env, false, false},
+    [STEP_REPORT_SITES] = {.build = build_report_sites,
+                           .answer = report_begin,
+                           .lists = true,
+                           .advances = true},
+    [STEP_REPORT_USERS] = {.build = build_report_users,
+                           .answer = report_users,
+                           .advances = true},
+    [STEP_REPORT_ENV] = {.build = build_report_env, .answer = report_env},
 };
 
 enum kinsta_next
@@ -1052,7 +1436,7 @@ step_done(struct kinsta_run *run)
 	run->deployment = false;
 	if (!steps[cur(run)].per_item) {
 		advance(run);
-	} else if (run->items == NULL) {
+	} else if (run->drop == NULL) {
 		/* resumed after a restart: the list is gone, fetch it again */
 		run->step--;
 		run->item = 0;
@@ -1078,6 +1462,27 @@ kinsta_op_done(struct kinsta_run *run, enum ops_state state,
 	return KINSTA_SEND;
 }
 
+void
+kinsta_op_result(struct kinsta_run *run, const char *body, size_t len)
+{
+	yajl_val doc = NULL;
+	const char *id;
+	char err[64], note[KINSTA_MSG_MAX];
+
+	if (cur(run) != STEP_CREATE_SITE || len == 0 ||
+	    json_parse(&doc, body, len, NULL, err, sizeof(err)) < 0)
+		return;
+	/* Kinsta names it idSite; be lenient about the spelling */
+	if ((id = json_str(doc, "data", "idSite", NULL)) == NULL &&
+	    (id = json_str(doc, "data", "site_id", NULL)) == NULL)
+		id = json_str(doc, "data", "id", NULL);
+	if (id != NULL) {
+		snprintf(note, sizeof(note), "new site %.100s", id);
+		add_note(run, note);
+	}
+	json_free(doc);
+}
+
 enum action_step
 kinsta_step(const struct kinsta_run *run)
 {
@@ -1088,9 +1493,9 @@ const char *
 kinsta_step_item(const struct kinsta_run *run)
 {
 	if (!steps[cur(run)].per_item || run->item < 0 ||
-	    (size_t)run->item >= run->nitems)
+	    (size_t)run->item >= run->ndrop)
 		return NULL;
-	return run->items[run->item];
+	return run->drop[run->item];
 }
 
 void
@@ -1185,8 +1590,10 @@ kinsta_needs_listing(const struct config_job *job)
 {
 	if (job->target.kind == CONFIG_TARGET_NONE)
 		return false;
+	/* clear_caches_after: the CDN id and whether edge caching is on */
 	return job->target.kind != CONFIG_TARGET_ENVIRONMENTS ||
-	       action_get(job->action)->listing;
+	       action_get(job->action)->listing ||
+	       config_param_bool(job, "clear_caches_after");
 }
 
 int

@@ -66,10 +66,13 @@ struct kinsta_run {
 	enum kinsta_outcome outcome;
 	char message[KINSTA_MSG_MAX]; /* the API's message, or why */
 	char note[KINSTA_MSG_MAX];    /* skipped parts ("no CDN") */
-	/* fetched lists: plugin or theme names to update, backups to drop,
-	 * environments to report on */
+	/* fetched lists: plugin or theme names to update, environments to
+	 * report on; and apart, the backup ids to delete (to free a slot, or
+	 * beyond keep), which an update run needs beside its items */
 	char **items;
 	size_t nitems;
+	char **drop;
+	size_t ndrop;
 	struct json_writer *report; /* report: the document being built */
 };
 
@@ -78,10 +81,13 @@ struct kinsta_run {
 void kinsta_run_init(struct kinsta_run *run, const struct config *cfg,
                      const struct config_job *job, const struct target *target);
 
-/* Rebuild a run that was following op_id at step (after a restart). */
+/* Rebuild a run that was following op_id at step (after a restart).
+ * step_name (NULL for a state file written before steps were named) puts
+ * the run at that kind of step even if the action's step list changed. */
 void kinsta_run_resume(struct kinsta_run *run, const struct config *cfg,
                        const struct config_job *job,
-                       const struct target *target, int step, const char *op_id,
+                       const struct target *target, int step,
+                       const char *step_name, const char *op_id,
                        bool deployment);
 
 /* Release what the run holds. */
@@ -108,6 +114,10 @@ enum action_step kinsta_step(const struct kinsta_run *run);
 /* What the current step acts on, for logs: the backup id a DELETE drops,
  * or NULL. */
 const char *kinsta_step_item(const struct kinsta_run *run);
+
+/* The answer of the poll that saw the current step's operation succeed:
+ * what the step wants from it (a new site's id, in run->note). */
+void kinsta_op_result(struct kinsta_run *run, const char *body, size_t len);
 
 /* The GET that polls run->op_id. */
 void kinsta_poll_request(const struct kinsta_run *run,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 #define LINE_MAX_LEN 4096
 
@@ -127,14 +128,13 @@ log_vmsg(int prio, const char *fmt, va_list ap)
 	scrub(line, sizeof(line));
 	if (use_stderr) {
 		struct timespec ts;
-		struct tm tm;
-		char stamp[32];
+		char stamp[48];
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ %s %s\n", stamp,
-		        ts.tv_nsec / 1000000, level_names[prio & 7], line);
+		util_time_iso(stamp, sizeof(stamp), NULL, (int64_t)ts.tv_sec,
+		              (int)(ts.tv_nsec / 1000000));
+		fprintf(stderr, "%s %s %s\n", stamp, level_names[prio & 7],
+		        line);
 	} else {
 		syslog(prio, "%s", line);
 	}

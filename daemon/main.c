@@ -14,17 +14,20 @@
 
 #include <uv.h>
 
+#include "advice.h"
 #include "config.h"
 #include "control.h"
 #include "cron.h"
 #include "daemon.h"
 #include "exec.h"
+#include "help.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
 #include "progress.h"
 #include "state.h"
 #include "tz.h"
+#include "util.h"
 
 #define EXIT_USAGE 2
 
@@ -33,33 +36,15 @@ static const char *config_path = "/etc/kinsta-cron/kinsta-cron.conf";
 static void
 usage(FILE *f)
 {
-	fputs(
-	    "usage: kinsta-cron [-c FILE] COMMAND [ARGS]\n"
-	    "\n"
-	    "commands:\n"
-	    "  daemon [--log-stderr] [-v]\n"
-	    "                     run the scheduler in the foreground\n"
-	    "  run JOB [--dry-run] [-v]\n"
-	    "                     run one job now, wait for its end\n"
-	    "  status             ask the running daemon about its jobs\n"
-	    "  trigger JOB        make the running daemon run JOB now\n"
-	    "  check              validate the configuration, print a summary\n"
-	    "  next [JOB] [--from TIME] [-n N]\n"
-	    "                     print the next fire times of a configured "
-	    "job\n"
-	    "                     (of all enabled jobs without JOB)\n"
-	    "  next --schedule EXPR [--tz ZONE] [--from TIME] [-n N] "
-	    "[--name NAME]\n"
-	    "                     print the next fire times of a schedule\n"
-	    "\n"
-	    "options:\n"
-	    "  -c, --config FILE  configuration file\n"
-	    "                     (default /etc/kinsta-cron/kinsta-cron.conf)\n"
-	    "  -h, --help         show this help\n"
-	    "  -V, --version      show the version\n"
-	    "\n"
-	    "See kinsta-cron(8) and kinsta-cron.conf(5).\n",
-	    f);
+	help_print(f, NULL);
+}
+
+/* COMMAND --help: its own usage on stdout. */
+static int
+command_help(const char *command)
+{
+	help_print(stdout, command);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int
@@ -111,21 +96,53 @@ load_config(void)
 	return load_config_flags(0);
 }
 
+static void
+print_warning(const char *line, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", line);
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
+	struct advice_probe probe = {advice_service_can_read, NULL};
+	static const struct option opts[] = {
+	    {"list-jobs", no_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
 	struct config *cfg;
 	int64_t now = (int64_t)time(NULL), t;
 	char target[256], next[64];
+	int opt;
+	bool list = false;
 
-	if (argc > 1) {
-		if (strcmp(argv[1], "-h") == 0 ||
-		    strcmp(argv[1], "--help") == 0) {
-			usage(stdout);
-			return 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			list = true;
+			break;
+		case 'h':
+			return command_help("check");
+		default:
+			return EXIT_USAGE;
 		}
+	}
+	if (optind < argc) {
 		fprintf(stderr, "kinsta-cron: check takes no arguments\n");
 		return EXIT_USAGE;
+	}
+	/* Job names for shell completion: cheap, and the keys (root's)
+	 * are not read, so any user who can read the file gets them. */
+	if (list) {
+		if ((cfg = load_config_flags(CONFIG_LOAD_NO_KEYS)) == NULL)
+			return 1;
+		for (size_t i = 0; i < cfg->njobs; i++)
+			puts(cfg->jobs[i].name);
+		config_free(cfg);
+		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	if ((cfg = load_config()) == NULL)
 		return 1;
@@ -150,21 +167,48 @@ cmd_check(int argc, char **argv)
 			printf("disabled\n");
 		else if (cron_next(&j->cron, j->zone, now, &t) < 0)
 			printf("never fires again\n");
-		else if (tz_format_iso(j->zone, t, next, sizeof(next)) > 0)
+		else if (util_time_iso(next, sizeof(next), j->zone, t, -1) > 0)
 			printf("next %s (%s)\n", next, tz_name(j->zone));
 	}
+	/* Warnings go after the summary, on stderr; they never fail it. */
+	fflush(stdout);
+	advice_check(cfg, advice_is_service_config(cfg->path) ? &probe : NULL,
+	             print_warning, NULL);
 	config_free(cfg);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* `next [JOB]`: the job's next COUNT times in its zone; without JOB, the
- * next COUNT fire times of all enabled jobs together, each with its job. */
+/* One line of `next` without JOB: the job's next fire and the order of
+ * the lines (fire times soonest first, then "never", then "disabled"). */
+struct next_line {
+	int rank; /* 0 fires, 1 never fires again, 2 disabled */
+	int64_t at;
+	size_t job;
+};
+
+static int
+next_line_cmp(const void *a, const void *b)
+{
+	const struct next_line *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->job < y->job ? -1 : x->job > y->job;
+}
+
+/* `next JOB`: the job's next COUNT (default 5) times in its zone, one a
+ * line.  Without JOB: one line per job, "NAME TIME ..." with its next
+ * COUNT (default 1) times, or "NAME never" / "NAME disabled", soonest
+ * first, so that a job firing every minute cannot hide the others. */
 static int
 next_jobs(const char *name, const char *from, long count)
 {
 	const struct config_job *job = NULL;
+	struct next_line *lines = NULL;
 	struct config *cfg;
-	int64_t t, *at = NULL;
+	int64_t t;
 	char buf[64];
 	int rc = 1;
 
@@ -188,40 +232,48 @@ next_jobs(const char *name, const char *from, long count)
 		goto out;
 	}
 	if (job != NULL) {
-		for (long i = 0; i < count; i++) {
+		for (long i = 0; i < (count ? count : 5); i++) {
 			if (cron_next(&job->cron, job->zone, t, &t) < 0)
 				break;
-			tz_format_iso(job->zone, t, buf, sizeof(buf));
+			util_time_iso(buf, sizeof(buf), job->zone, t, -1);
 			puts(buf);
 		}
 		rc = fflush(stdout) == 0 ? 0 : 1;
 		goto out;
 	}
-	/* at[i]: job i's next time after the last one printed. */
-	if (cfg->njobs > 0 && (at = calloc(cfg->njobs, sizeof(*at))) == NULL)
+	if (cfg->njobs > 0 &&
+	    (lines = calloc(cfg->njobs, sizeof(*lines))) == NULL)
 		goto out;
-	for (size_t i = 0; i < cfg->njobs; i++)
-		if (!cfg->jobs[i].enabled ||
-		    cron_next(&cfg->jobs[i].cron, cfg->jobs[i].zone, t,
-		              &at[i]) < 0)
-			at[i] = INT64_MAX;
-	for (long n = 0; n < count && cfg->njobs > 0; n++) {
-		size_t best = 0;
+	for (size_t i = 0; i < cfg->njobs; i++) {
+		const struct config_job *j = &cfg->jobs[i];
 
-		for (size_t i = 1; i < cfg->njobs; i++)
-			if (at[i] < at[best])
-				best = i;
-		if (at[best] == INT64_MAX)
-			break;
-		tz_format_iso(cfg->jobs[best].zone, at[best], buf, sizeof(buf));
-		printf("%s %s\n", buf, cfg->jobs[best].name);
-		if (cron_next(&cfg->jobs[best].cron, cfg->jobs[best].zone,
-		              at[best], &at[best]) < 0)
-			at[best] = INT64_MAX;
+		lines[i].job = i;
+		if (!j->enabled)
+			lines[i].rank = 2;
+		else if (cron_next(&j->cron, j->zone, t, &lines[i].at) < 0)
+			lines[i].rank = 1;
+	}
+	qsort(lines, cfg->njobs, sizeof(*lines), next_line_cmp);
+	for (size_t i = 0; i < cfg->njobs; i++) {
+		const struct config_job *j = &cfg->jobs[lines[i].job];
+		int64_t at = lines[i].at;
+
+		fputs(j->name, stdout);
+		if (lines[i].rank != 0)
+			fputs(lines[i].rank == 1 ? " never" : " disabled",
+			      stdout);
+		for (long n = 0; lines[i].rank == 0 && n < (count ? count : 1);
+		     n++) {
+			if (n > 0 && cron_next(&j->cron, j->zone, at, &at) < 0)
+				break;
+			util_time_iso(buf, sizeof(buf), j->zone, at, -1);
+			printf(" %s", buf);
+		}
+		putchar('\n');
 	}
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
-	free(at);
+	free(lines);
 	config_free(cfg);
 	return rc;
 }
@@ -242,7 +294,7 @@ cmd_next(int argc, char **argv)
 	const struct tz *zone = tz_utc();
 	struct cron c;
 	char err[256], buf[64];
-	long count = 5;
+	long count = 0; /* not given: each form has its default */
 	int64_t t;
 	int opt, rc = EXIT_USAGE;
 
@@ -273,8 +325,7 @@ cmd_next(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			return command_help("next");
 		default:
 			return EXIT_USAGE;
 		}
@@ -317,10 +368,10 @@ cmd_next(int argc, char **argv)
 		        from);
 		goto out;
 	}
-	for (long i = 0; i < count; i++) {
+	for (long i = 0; i < (count ? count : 5); i++) {
 		if (cron_next(&c, zone, t, &t) < 0)
 			break;
-		tz_format_iso(zone, t, buf, sizeof(buf));
+		util_time_iso(buf, sizeof(buf), zone, t, -1);
 		puts(buf);
 	}
 	rc = fflush(stdout) == 0 ? 0 : 1;
@@ -401,8 +452,7 @@ cmd_run(int argc, char **argv)
 			verbose++;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			return command_help("run");
 		default:
 			return EXIT_USAGE;
 		}
@@ -481,8 +531,7 @@ cmd_daemon(int argc, char **argv)
 			dopt.verbose++;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			return command_help("daemon");
 		default:
 			return EXIT_USAGE;
 		}
@@ -524,10 +573,9 @@ control_command(const char *line)
 static int
 cmd_status(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
-	}
+	if (argc == 2 &&
+	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		return command_help("status");
 	if (argc != 1) {
 		fprintf(stderr, "kinsta-cron: status takes no arguments\n");
 		return EXIT_USAGE;
@@ -540,6 +588,9 @@ cmd_trigger(int argc, char **argv)
 {
 	char line[300];
 
+	if (argc == 2 &&
+	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		return command_help("trigger");
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "kinsta-cron: trigger: name one job "
 		                "(kinsta-cron trigger JOB)\n");

@@ -11,11 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "cron.h"
 #include "log.h"
 #include "mapmem.h"
+#include "sdnotify.h"
 #include "util.h"
 #include "scheduler.h"
 
@@ -387,7 +386,7 @@ target_name(const struct target *t, char *buf, size_t len)
 static void
 iso_utc(int64_t t, char *buf, size_t len)
 {
-	tz_format_iso(tz_utc(), t, buf, len);
+	util_time_iso(buf, len, NULL, t, -1);
 }
 
 /* Keep systemctl status current: jobs, runs in flight, next fire.  A
@@ -398,7 +397,7 @@ notify_status(struct scheduler *s)
 	char status[512];
 
 	scheduler_status(s, status, sizeof(status));
-	sd_notifyf(0, "STATUS=%s", status);
+	sdnotify_send("STATUS=%s", status);
 }
 
 static void
@@ -413,6 +412,8 @@ on_progress(const struct exec_progress *p, void *arg)
 		op.run_id = p->run_id;
 		op.target = *p->target;
 		op.step = p->step;
+		snprintf(op.step_name, sizeof(op.step_name), "%s",
+		         p->step_name ? p->step_name : "");
 		snprintf(op.op_id, sizeof(op.op_id), "%s", p->op_id);
 		op.deployment = p->deployment;
 		op.started_ms = p->started_ms;
@@ -736,6 +737,7 @@ scheduler_start(struct scheduler *s)
 
 		if (job == NULL ||
 		    exec_resume(s->ex, job, &op->target, op->run_id, op->step,
+		                op->step_name[0] ? op->step_name : NULL,
 		                op->op_id, op->deployment,
 		                op->started_ms) < 0) {
 			log_msg(LOG_WARNING,
@@ -1041,13 +1043,11 @@ scheduler_report(const struct scheduler *s, FILE *out)
 			if (en->due_ms == INT64_MAX)
 				snprintf(next, sizeof(next), "never");
 			else
-				tz_format_iso(job->zone, en->slot, next,
-				              sizeof(next));
+				util_time_iso(next, sizeof(next), job->zone,
+				              en->slot, -1);
 		}
-		if (last >= 0) {
+		if (last >= 0)
 			iso_utc(last, fired, sizeof(fired));
-			fired[19] = '\0'; /* drop the +00:00 */
-		}
 		fprintf(out, "%-32s %-26s %-21s %zu\n", job->name, next, fired,
 		        exec_job_active(s->ex, job->name));
 	}

@@ -383,6 +383,8 @@ encode_op(struct json_writer *w, const struct state_op *op)
 	w_field(w, "job", op->job, sizeof(op->job));
 	w_u64(w, "run_id", op->run_id);
 	json_w_key_int(w, "step", op->step);
+	if (op->step_name[0] != '\0')
+		w_field(w, "step_name", op->step_name, sizeof(op->step_name));
 	w_field(w, "op_id", op->op_id, sizeof(op->op_id));
 	json_w_key_bool(w, "deployment", op->deployment);
 	json_w_key_int(w, "started_ms", op->started_ms);
@@ -540,6 +542,9 @@ decode_op(yajl_val e, struct state_op *op)
 	if (json_int(e, &i, "step", NULL) != 0 || i < 0 || i > INT_MAX)
 		return "\"step\" missing or not a small non-negative integer";
 	op->step = (int)i;
+	if (!get_str(e, "step_name", op->step_name, sizeof(op->step_name),
+	             false))
+		return "\"step_name\" too long or not a string";
 	if (!get_str(e, "op_id", op->op_id, sizeof(op->op_id), true))
 		return "\"op_id\" missing, empty, too long or not a string";
 	if (json_bool(e, &op->deployment, "deployment", NULL) != 0)
@@ -1041,27 +1046,17 @@ state_write_file(const char *path, const char *buf, size_t len, char *err,
 
 /* ------------------------------------------------------------------ */
 
-/* "2026-03-29T01:00:00.123Z", or false for a time outside years
- * 0000-9999. */
+/* "2026-03-29T01:00:00.123Z" (util_time_iso, the form of every time
+ * shown), or false for a time outside years 0000-9999: JSON readers of the
+ * history expect plain four-digit years. */
 static bool
 iso_ms(char *buf, size_t len, int64_t ms)
 {
-	int64_t s = ms / 1000, r = ms % 1000;
-	time_t t;
-	struct tm tm;
-
-	if (r < 0) {
-		r += 1000;
-		s--;
-	}
-	t = (time_t)s;
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
-	    tm.tm_year > 9999 - 1900)
+	/* 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z */
+	if (ms < INT64_C(-62167219200000) || ms > INT64_C(253402300799999))
 		return false;
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	         tm.tm_min, tm.tm_sec, (int)r);
-	return true;
+	return util_time_iso(buf, len, NULL, util_floor_div(ms, 1000),
+	                     (int)(ms - util_floor_div(ms, 1000) * 1000)) > 0;
 }
 
 static void

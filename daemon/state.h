@@ -11,7 +11,8 @@
  *
  *   {"version":1,
  *    "last":[{"job":"nightly","fired":1774753200}, ...],
- *    "ops":[{"job":"nightly","run_id":"42","step":0,"op_id":"...",
+ *    "ops":[{"job":"nightly","run_id":"42","step":2,
+ *            "step_name":"backup","op_id":"...",
  *            "deployment":false,"started_ms":1774753200123,
  *            "target":{"env_id":"...","env_name":"live",...,
  *                      "resolved":true}}, ...],
@@ -45,6 +46,8 @@
 #define STATE_JOB_MAX 129
 /* state.json larger than this is not read (it is moved aside). */
 #define STATE_MAX_BYTES ((size_t)64 << 20)
+/* A step's name ("delete-backup") with its NUL. */
+#define STATE_STEP_NAME_MAX 32
 /* A buffer this size holds any message of this module. */
 #define STATE_MSG_MAX 1024
 
@@ -60,6 +63,9 @@ struct state_op {
 	uint64_t run_id;
 	struct target target;
 	int step;
+	/* the step's kind: a newer version's list may put it at another
+	 * index; "" in a file written before steps had names */
+	char step_name[STATE_STEP_NAME_MAX];
 	char op_id[OPS_ID_MAX];
 	bool deployment;
 	int64_t started_ms; /* wall clock of the run's start */

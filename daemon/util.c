@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "tz.h"
 #include "util.h"
 
 void
@@ -107,6 +109,53 @@ util_url_allowed(const char *url)
 	return inet_pton(AF_INET, host, addr) == 1 && addr[0] == 127;
 }
 
+int
+util_time_iso(char *buf, size_t len, const struct tz *zone, int64_t t, int ms)
+{
+	struct tz_span span = {.start = INT64_MIN, .end = INT64_MAX};
+	struct tz_civil c;
+	char year[24], frac[8] = "", off[16] = "Z";
+	int64_t wall = t;
+	int32_t o, a;
+	int n;
+
+	if (zone != NULL)
+		tz_span_at(zone, t, &span);
+	/* UTC is a zone that never leaves offset 0, not any offset 0:
+	 * "+00:00" in London's winter says which clock it is. */
+	if (span.offset != 0 || span.start != INT64_MIN ||
+	    span.end != INT64_MAX) {
+		o = span.offset;
+		if (__builtin_add_overflow(t, (int64_t)o, &wall)) {
+			/* Only within a day of the end of time: in UTC.
+			 */
+			wall = t;
+			o = 0;
+		}
+		a = o < 0 ? -o : o;
+		if (a % 60)
+			snprintf(off, sizeof(off), "%c%02d:%02d:%02d",
+			         o < 0 ? '-' : '+', (int)(a / 3600),
+			         (int)(a / 60 % 60), (int)(a % 60));
+		else
+			snprintf(off, sizeof(off), "%c%02d:%02d",
+			         o < 0 ? '-' : '+', (int)(a / 3600),
+			         (int)(a / 60 % 60));
+	}
+	tz_civil_from_seconds(wall, &c);
+	if (c.year >= 0 && c.year <= 9999)
+		snprintf(year, sizeof(year), "%04" PRId64, c.year);
+	else
+		snprintf(year, sizeof(year), "%+05" PRId64, c.year);
+	if (ms >= 0 && ms <= 999)
+		snprintf(frac, sizeof(frac), ".%03d", ms);
+	n = snprintf(buf, len, "%s-%02d-%02dT%02d:%02d:%02d%s%s", year, c.month,
+	             c.day, c.hour, c.minute, c.second, frac, off);
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	return n;
+}
+
 size_t
 util_text_prefix(const char *s, size_t n)
 {
@@ -114,7 +163,8 @@ util_text_prefix(const char *s, size_t n)
 	size_t i = 0, k;
 
 	for (;;) {
-		/* Almost everything written is ASCII: one compare a byte. */
+		/* Almost everything written is ASCII: one compare a
+		 * byte. */
 		while (i < n && p[i] - 1u < 0x7fu)
 			i++;
 		if (i == n || p[i] == 0 ||

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct tz;
+
 /* printf into err (errlen bytes); nothing when err is NULL or errlen 0. */
 void util_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -37,6 +39,19 @@ uint64_t util_random_u64(void);
  * The one rule for config's check and http's refusal, so that a URL the
  * configuration accepts is never refused at run time. */
 bool util_url_allowed(const char *url);
+
+/*
+ * The one form every time shown to a user takes (check, next, the log,
+ * the history): ISO 8601 with the offset of the zone in question,
+ * "2026-03-29T03:00:00+02:00", or "Z" when the zone is UTC:
+ * "2026-03-29T01:00:00Z".  UTC is zone NULL or a zone with offset 0 at
+ * every instant (UTC, Etc/UTC); Europe/London in winter is "+00:00", since
+ * that zone is not UTC.  ms 0-999 adds ".123" before the zone, ms < 0 adds
+ * nothing.  Years outside 0000-9999 are written "+12345" (ISO 8601's
+ * expanded form).  Returns the length, or -ENOSPC when buf is too short.
+ */
+int util_time_iso(char *buf, size_t len, const struct tz *zone, int64_t t,
+                  int ms);
 
 /* Length of the well-formed UTF-8 sequence at s (n bytes left), or 0 when
  * it is not one (overlong forms, surrogates, above U+10FFFF, truncated);

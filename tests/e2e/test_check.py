@@ -162,12 +162,37 @@ def test_next_job_h_uses_its_name(tree):
     assert a.stdout == b.stdout and len(a.stdout.splitlines()) == 2
 
 
-def test_next_all_jobs_and_unknown_job(tree):
-    p = run(["-c", "kinsta-cron.conf", "next", "-n", "2", "--from",
+def test_next_all_jobs_one_line_each(tree):
+    # Without JOB: one line per job, "NAME TIME", soonest first; a job that
+    # fires every minute does not hide the others (it used to: the old
+    # form merged the next N fires of all jobs), disabled jobs say so.
+    conf = GOOD.replace("jobs = (", """jobs = (
+  { name = "every-minute"; schedule = "* * * * *";
+    action = "clear-cache"; environment_id = "%s"; },
+  { name = "off"; schedule = "0 4 * * *"; enabled = false;
+    action = "clear-cache"; environment_id = "%s"; },""" % (ENV_ID, ENV_ID))
+    write(str(tree / "kinsta-cron.conf"), conf)
+    p = run(["-c", "kinsta-cron.conf", "next", "--from",
              "2026-03-28T00:00:00Z"], cwd=str(tree))
     assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines()[0] == \
-        "2026-03-28T02:30:00+01:00 nightly-cache"
+    lines = p.stdout.splitlines()
+    assert lines[:2] == [
+        "every-minute 2026-03-28T01:01:00+01:00",
+        "nightly-cache 2026-03-28T02:30:00+01:00",
+    ]
+    assert re.fullmatch(r"weekly-plugins 2026-\d\d-\d\dT\d\d:\d\d:00-0[45]:00",
+                        lines[2]), lines[2]
+    assert lines[3:] == ["off disabled"]
+    # -n N: the next N times of each job, on its line
+    p = run(["-c", "kinsta-cron.conf", "next", "-n", "3", "--from",
+             "2026-03-28T00:00:00Z"], cwd=str(tree))
+    assert p.stdout.splitlines()[1] == (
+        "nightly-cache 2026-03-28T02:30:00+01:00 2026-03-29T03:00:00+02:00 "
+        "2026-03-30T02:30:00+02:00")
+    assert len(p.stdout.splitlines()) == 4
+
+
+def test_next_unknown_job(tree):
     p = run(["-c", "kinsta-cron.conf", "next", "nope"], cwd=str(tree))
     assert p.returncode == 2
     assert p.stderr == 'kinsta-cron: next: no job "nope" in kinsta-cron.conf\n'
@@ -186,25 +211,120 @@ def test_shipped_examples_check(tmp_path, example):
     dst = tmp_path / example
     shutil.copytree(src, str(dst))
     conf = dst / "kinsta-cron.conf"
-    text = conf.read_text()
-    text = re.sub(r'key_file = "/etc/kinsta-cron/([^"]+)\.key"',
-                  r'key_file = "keys/\1"', text)
-    conf.write_text(text)
+    # Every key is a credential, as under the service.
+    assert "key_file" not in conf.read_text()
     creds = tmp_path / "keys"
     for name in ("shop", "agency", "bakery", "lawfirm"):
         write(str(creds / name), KEY + "\n")
-    os.symlink(str(creds), str(dst / "keys"))
     p = run(["-c", str(conf), "check"], cwd="/",
             env={"CREDENTIALS_DIRECTORY": str(creds)})
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("configuration OK: ")
+    assert p.stderr == ""
 
 
 def test_annotated_config_checks(tmp_path):
     text = open(os.path.join(SRC, "conf", "kinsta-cron.conf")).read()
-    text = text.replace('"/etc/kinsta-cron/acme.key"', '"acme.key"')
     write(str(tmp_path / "kinsta-cron.conf"), text)
-    write(str(tmp_path / "acme.key"), KEY + "\n")
+    # the key where its comments say: credentials/ beside the file
+    write(str(tmp_path / "credentials" / "acme"), KEY + "\n")
     p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tmp_path))
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("configuration OK: 1 account, 2 jobs\n")
+    assert "company \"00000000-0000-4000-8000-000000000000\" is a " \
+        "placeholder" in p.stderr
+
+
+def test_times_take_one_form(tree):
+    # ISO 8601 with the offset of the job's zone, or Z when the zone is
+    # UTC; a zone that is at +00:00 (London in winter) keeps its offset.
+    conf = GOOD.replace('timezone = "America/New_York";',
+                        'timezone = "UTC";')
+    write(str(tree / "kinsta-cron.conf"), conf)
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"next \d{4}-\d\d-\d\dT\d\d:\d\d:00Z \(UTC\)\n",
+                     p.stdout), p.stdout
+    p = run(["-c", "kinsta-cron.conf", "next", "weekly-plugins", "-n", "1",
+             "--from", "2026-06-01T00:00:00Z"], cwd=str(tree))
+    assert re.fullmatch(r"2026-06-07T\d\d:\d\d:00Z\n", p.stdout), p.stdout
+    p = run(["next", "--schedule", "0 12 * * *", "--from",
+             "2026-01-15T00:00:00Z", "-n", "1"], cwd=str(tree))
+    assert p.stdout == "2026-01-15T12:00:00Z\n"
+    p = run(["next", "--schedule", "0 12 * * *", "--tz", "Europe/London",
+             "--from", "2026-01-15T00:00:00Z", "-n", "1"], cwd=str(tree))
+    assert p.stdout == "2026-01-15T12:00:00+00:00\n"
+
+
+def test_check_warns_placeholder_company_and_no_jobs(tree):
+    # The installed file as it comes: the placeholder company, no job,
+    # the key from credentials/main.  (The account's line is its name's:
+    # config keeps no line for company.)
+    conf = ('include_dir = "conf.d";\n'
+            'accounts = (\n'
+            '  { name = "main";\n'
+            '    company = "00000000-0000-4000-8000-000000000000";\n'
+            '  }\n'
+            ');\n'
+            'jobs = (\n);\n')
+    write(str(tree / "kinsta-cron.conf"), conf)
+    write(str(tree / "credentials" / "main"), KEY + "\n")
+    os.makedirs(str(tree / "conf.d"))
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("configuration OK: 1 account, 0 jobs\n")
+    assert p.stderr.splitlines() == [
+        'kinsta-cron.conf:3: warning: account "main": company '
+        '"00000000-0000-4000-8000-000000000000" is a placeholder, not your '
+        "company; set company to your Kinsta company's ID (MyKinsta, "
+        "Company settings, Billing details)",
+        "kinsta-cron.conf: warning: jobs: none in this file or in "
+        "conf.d/*.conf, so the daemon would start and never call the API; "
+        "add a job to either (see JOBS in kinsta-cron.conf(5))",
+    ]
+
+
+def test_check_warns_six_field_schedule_read_as_five(tree):
+    write(str(tree / "kinsta-cron.conf"),
+          GOOD.replace('"30 2 * * *"', '"30 2 * * * *"'))
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 0, p.stderr
+    # check's own summary shows the consequence too
+    assert re.search(r"job nightly-cache: .* next \S+T\d\d:02:30", p.stdout)
+    assert p.stderr == (
+        'kinsta-cron.conf:5: warning: job "nightly-cache": schedule '
+        '"30 2 * * * *" has six fields, so the first is seconds: it fires '
+        "every hour at xx:02:30, not at 02:30; for 02:30 write "
+        '"30 2 * * *" (five fields) or "0 30 2 * * *"\n')
+
+
+def test_check_key_file_warning_only_for_the_service_configuration(tree):
+    # A key_file the service could not read is the service's problem: a
+    # configuration that kinsta-cron.service does not load (this one) gets
+    # no word about it.  The warning itself is checked by
+    # tests/package-test.sh on /etc/kinsta-cron/kinsta-cron.conf and, word
+    # for word, by tests/unit/test_advice.c.
+    p = run(["-c", "kinsta-cron.conf", "check"], cwd=str(tree))
+    assert p.returncode == 0 and p.stderr == ""
+
+
+def test_unknown_action_lists_every_documented_action(tree):
+    """An action with no near name gets the list of actions, from the
+    registry; that list is exactly the actions kinsta-cron.conf(5)
+    documents, so neither can grow without the other."""
+    conf = tree / "kinsta-cron.conf"
+    write(str(conf), GOOD.replace('"clear-cache"', '"zzzzzzzz"'))
+    p = run(["-c", str(conf), "check"], cwd=str(tree))
+    assert p.returncode == 1
+    (line,) = [l for l in p.stderr.splitlines() if "unknown action" in l]
+    m = re.search(r'unknown action "zzzzzzzz" \(one of: ([a-z, -]+)\)$', line)
+    assert m, line
+    listed = m.group(1).split(", ")
+    man = open(os.path.join(SRC, "docs", "kinsta-cron.conf.5")).read()
+    section = man[man.index(".SH ACTIONS"):man.index(".SH SCHEDULES")]
+    documented = set()
+    for tp in re.findall(r"\.TP\n(\.B[R]? [^\n]+)", section):
+        documented |= set(re.findall(r"[a-z]+(?:-[a-z]+)+|report|request|backup",
+                                     tp.replace("\\fR", " ").replace("\\fB", " ")))
+    assert len(listed) == len(set(listed)) == 16
+    assert set(listed) == documented, (sorted(listed), sorted(documented))

@@ -1,4 +1,4 @@
-"""Conformance against Kinsta's own contract: every action of DESIGN.md is run
+"""Conformance against Kinsta's own contract: every action of the registry (daemon/action.c) is run
 with the real binary (`kinsta-cron run JOB`) against Stoplight Prism mocking
 Kinsta's OpenAPI document, and every request the daemon sends must pass
 Prism's request validation (zero violations).
@@ -71,7 +71,7 @@ EXAMPLE_BACKUP_ID = 123456789
 APP_ID = "c3333333-3333-4333-8333-333333333333"
 STATIC_SITE_ID = "d4444444-4444-4444-8444-444444444444"
 
-# One job per action (DESIGN.md "Actions"): name -> (libconfig body,
+# One job per action (daemon/action.c; kinsta-cron.conf(5) "ACTIONS"): name -> (libconfig body,
 # expected outcomes per target line, routes (METHOD, spec path template)
 # that the run must have sent).
 JOBS = {
@@ -123,6 +123,7 @@ JOBS = {
         'backup_first = true;',
         ["succeeded"],
         [("GET", "/sites"), ("GET", "/sites/environments/{env_id}/plugins"),
+         ("GET", "/sites/environments/{env_id}/backups"),
          ("POST", "/sites/environments/{env_id}/manual-backups"),
          ("PUT", "/sites/environments/{env_id}/plugins/bulk-update"),
          ("GET", "/operations/{operation_id}")],
@@ -194,7 +195,7 @@ JOBS = {
     ),
 }
 
-# Every kind of request DESIGN.md's actions are meant to send.
+# Every kind of request the actions are meant to send.
 ACTION_ROUTES = {
     ("POST", "/sites/tools/clear-cache"),
     ("POST", "/sites/edge-caching/clear"),
@@ -469,8 +470,12 @@ def _check_backup(exs, tree, ctx):
 def _check_update_plugins(exs, tree, ctx):
     order = [(ex.method, ex.path) for ex in exs if not ex.path.startswith("/operations/")]
     base = f"/sites/environments/{SITE_ENV}"
-    assert order[1:] == [("GET", base + "/plugins"), ("POST", base + "/manual-backups"),
-                         ("PUT", base + "/plugins/bulk-update")], ctx
+    # room for the pre-update backup, the backup, the update, then the
+    # older pre-update backups beyond keep (the example lists none of ours)
+    assert order[1:] == [("GET", base + "/plugins"), ("GET", base + "/backups"),
+                         ("POST", base + "/manual-backups"),
+                         ("PUT", base + "/plugins/bulk-update"),
+                         ("GET", base + "/backups")], ctx
     assert _bodies(exs, "PUT", base + "/plugins/bulk-update") == [
         {"plugins": [{"name": "akismet"}]}], ctx
 

@@ -42,7 +42,7 @@ def test_status_and_trigger(tmp_path):
             assert lines[0].startswith("1 job scheduled, 0 runs in flight")
             assert ": 1 account, 2 jobs" in lines[1]
             nightly = [l for l in lines if l.startswith("nightly ")]
-            assert len(nightly) == 1 and "T03:00:00+00:00" in nightly[0]
+            assert len(nightly) == 1 and "T03:00:00Z" in nightly[0]
             assert "never" in nightly[0]
             assert [l for l in lines if l.startswith("off ")][0].split()[1] \
                 == "disabled"

@@ -2,7 +2,7 @@
 and the tree a sysadmin gets: the program in sbin, the unit in systemd's
 unit folder (pkg-config systemd) naming that program, the configuration
 and conf.d/ in sysconfdir, a root-only credentials/ folder, both man pages
-and the docs.  The installed configuration passes `kinsta-cron check` once
+the docs and the bash completion.  The installed configuration passes `kinsta-cron check` once
 a key is where the operations guide puts it.
 """
 import os
@@ -62,6 +62,9 @@ def installed(tmp_path_factory):
         "doc": full(prefix, cache(build, "CMAKE_INSTALL_DOCDIR"),
                     "share/doc/kinsta-cron"),
         "unit": cache(build, "KCRON_SYSTEMD_UNITDIR"),
+        "completions": os.path.join(
+            full(prefix, cache(build, "CMAKE_INSTALL_DATADIR"), "share"),
+            "bash-completion", "completions"),
     }
     return dest, paths
 
@@ -151,17 +154,26 @@ def test_man_pages(installed):
 def test_docs(installed):
     dest, paths = installed
     doc = at(dest, paths["doc"])
-    for f in ("README.md", "operations.md", "schedules.md",
+    for f in ("README.md", "operations.md", "schedules.md", "copyright",
               "examples/kinsta-cron.conf",
               "examples/systemd/credentials.conf",
               "examples/systemd/notify-reload.conf"):
         assert os.path.isfile(os.path.join(doc, f)), f
 
 
+def test_bash_completion(installed):
+    # where bash-completion's loader looks for "kinsta-cron"
+    dest, paths = installed
+    f = at(dest, paths["completions"], "kinsta-cron")
+    assert open(f).read() == open(os.path.join(SRC, "completion",
+                                               "kinsta-cron")).read()
+    assert stat.S_IMODE(os.stat(f).st_mode) == 0o644
+
+
 def test_nothing_unexpected(installed):
     dest, paths = installed
     tops = {paths["sbin"], paths["etc"] + "/kinsta-cron", paths["man"],
-            paths["doc"], paths["unit"]}
+            paths["doc"], paths["unit"], paths["completions"]}
     for root, dirs, files in os.walk(str(dest)):
         for name in files:
             path = "/" + os.path.relpath(os.path.join(root, name), str(dest))

@@ -1,4 +1,4 @@
-"""End-to-end tests of `kinsta-cron run`: every action of DESIGN.md, the
+"""End-to-end tests of `kinsta-cron run`: every action of the registry, the
 target selectors and --dry-run, against the Kinsta API simulator.
 
 Each test resets the simulator, runs one job with the real binary and
@@ -204,6 +204,7 @@ def test_backup_keep_rotates_only_own_backups(env):
     assert op1.startswith("backups:add-manual-")
     assert dedup_polls(sim.calls()) == [
         LISTING,
+        ("GET", "/sites/environments/%s/backups" % ALPHA, None),  # a slot?
         ("POST", "/sites/environments/%s/manual-backups" % ALPHA,
          {"tag": "kinsta-cron:keeper"}),
         *polls([op1]),
@@ -220,6 +221,7 @@ def test_backup_keep_rotates_only_own_backups(env):
     assert o["op"] == ops[2]
     assert dedup_polls(sim.calls()) == [
         LISTING,
+        ("GET", "/sites/environments/%s/backups" % ALPHA, None),
         ("POST", "/sites/environments/%s/manual-backups" % ALPHA,
          {"tag": "kinsta-cron:keeper"}),
         *polls([ops[1]]),
@@ -232,6 +234,40 @@ def test_backup_keep_rotates_only_own_backups(env):
     assert len(mine) == 1 and mine[0]["id"] != first[0]["id"]
     # nobody else's backup was touched
     assert sorted(b["id"] for b in after if b not in mine) == others
+
+
+def test_backup_slots_never_jam(env):
+    """Kinsta's limit of manual backups (3 here, and backup_slots = 3):
+    nightly backups with keep = 2 beside someone's own backup.  Every
+    night succeeds, the other backup stays, and once the slots are full
+    the oldest of ours goes first, before the new one is asked for."""
+    sim, run = env
+    sim.config(manual_backup_limit=3)
+    jobs = [kh.job("nightly", "backup", environment_id=ECHO, keep=2,
+                   backup_slots=3)]
+    foreign = [b for b in sim.env_state(ECHO)["backups"]
+               if b["type"] == "manual"]
+    assert len(foreign) == 1
+    for night in range(4):
+        sim.ctl("POST", "reset-requests")
+        before = [b["id"] for b in sim.env_state(ECHO)["backups"]
+                  if b.get("note") == "kinsta-cron:nightly"]
+        only(run("nightly", jobs=jobs))
+        manual = [b for b in sim.env_state(ECHO)["backups"]
+                  if b["type"] == "manual"]
+        ours = [b for b in manual if b.get("note") == "kinsta-cron:nightly"]
+        assert len(ours) == min(night + 1, 2), manual
+        assert [b for b in manual if b not in ours] == foreign
+        calls = [c[:2] for c in dedup_polls(sim.calls())
+                 if not c[1].startswith("/operations/")]
+        post = ("POST", "/sites/environments/%s/manual-backups" % ECHO)
+        if night >= 2:  # full: our oldest makes room first
+            assert calls[:3] == [
+                ("GET", "/sites/environments/%s/backups" % ECHO),
+                ("DELETE", "/sites/environments/backups/%s" % min(before)),
+                post], calls
+        else:
+            assert calls[1] == post, calls
 
 
 def test_update_plugins_all(env):
@@ -255,6 +291,40 @@ def test_update_plugins_all(env):
     assert plugins["wordpress-seo"]["update"] == "none"
 
 
+def test_update_plugins_policy_patch_holds_a_minor_update(env):
+    sim, run = env
+    r = run("plug", jobs=[kh.job("plug", "update-plugins", site="alphasite",
+                                 policy="patch")])
+    o = only(r)
+    put = [c for c in sim.calls() if c[0] == "PUT"]
+    assert [sorted(p["name"] for p in c[2]["plugins"]) for c in put] == \
+        [["akismet", "classic-editor"]]
+    assert o["note"] == ("akismet 5.3 -> 5.3.1, classic-editor 1.6.3 -> "
+                         "1.6.4; held by policy \"patch\": jetpack 13.0 -> "
+                         "13.1"), o
+    plugins = {p["name"]: p for p in sim.env_state(ALPHA)["plugins"]}
+    assert plugins["jetpack"]["version"] == "13.0"
+    assert plugins["akismet"]["version"] == "5.3.1"
+
+
+def test_update_then_clear_caches(env):
+    """clear_caches_after: once the update has ended, the page cache, then
+    edge and CDN as the environment has them (from the site list)."""
+    sim, run = env
+    r = run("fresh", jobs=[kh.job("fresh", "update-plugins",
+                                  site="alphasite", clear_caches_after=True)])
+    only(r)
+    changes = [c[:2] for c in sim.calls() if c[0] != "GET"]
+    assert changes[0] == ("PUT", "/sites/environments/%s/plugins/bulk-update"
+                          % ALPHA), changes
+    assert changes[1] == ("POST", "/sites/tools/clear-cache"), changes
+    assert set(changes[2:]) <= {("POST", "/sites/edge-caching/clear"),
+                                ("POST", "/sites/cdn/clear-cache")}, changes
+    # alphasite live has both (see test_clear_all_caches_live_and_staging)
+    assert changes[2:] == [("POST", "/sites/edge-caching/clear"),
+                           ("POST", "/sites/cdn/clear-cache")], changes
+
+
 def test_update_plugins_list_exclude_backup_first(env):
     sim, run = env
     r = run("shop", jobs=[kh.job(
@@ -267,18 +337,20 @@ def test_update_plugins_list_exclude_backup_first(env):
     assert dedup_polls(sim.calls()) == [
         LISTING,
         ("GET", "/sites/environments/%s/plugins" % BRAVO, None),
+        ("GET", "/sites/environments/%s/backups" % BRAVO, None),
         ("POST", "/sites/environments/%s/manual-backups" % BRAVO,
-         {"tag": "kinsta-cron:shop:pre-update"}),
+         {"tag": "kinsta-cron:pre-update:shop"}),
         *polls([backup_op]),
         ("PUT", "/sites/environments/%s/plugins/bulk-update" % BRAVO,
          {"plugins": [{"name": "akismet"}]}),
         *polls([update_op]),
+        ("GET", "/sites/environments/%s/backups" % BRAVO, None),
     ]
     plugins = {p["name"]: p for p in sim.env_state(BRAVO)["plugins"]}
     assert plugins["akismet"]["version"] == "5.3.1"
     assert plugins["woocommerce"]["version"] == "8.5.1"  # excluded
     assert plugins["classic-editor"]["version"] == "1.6.3"  # not listed
-    assert any(b.get("note") == "kinsta-cron:shop:pre-update"
+    assert any(b.get("note") == "kinsta-cron:pre-update:shop"
                for b in sim.env_state(BRAVO)["backups"])
 
 
@@ -352,10 +424,14 @@ CREATE = dict(display_name="New Shop", region="us-central1",
 
 def test_create_site_counts_against_creation_budget(env):
     """The simulator allows one creation per 3 s window: the second run
-    meets a 429, waits out its Retry-After and succeeds with one resend."""
+    meets a 429, waits out its Retry-After and succeeds with one resend.
+    Each run first looks for a site of its name: the new site's id is in
+    the note, and a job fired again for a site that exists creates none."""
     sim, run = env
     sim.config(rate_create=1, rate_window=3)
-    jobs = [kh.job("mk", "create-site", **CREATE)]
+    other = dict(CREATE, display_name="Second Shop")
+    jobs = [kh.job("mk", "create-site", **CREATE),
+            kh.job("mk2", "create-site", **other)]
     o = only(run("mk", jobs=jobs))
     (op,) = ops_of(sim)
     assert op.startswith("sites:add-") and o["op"] == op
@@ -363,15 +439,25 @@ def test_create_site_counts_against_creation_budget(env):
     body = dict(CREATE, company=kh.ACME, install_mode="new",
                 wp_language="en_US", is_multisite=False,
                 is_subdomain_multisite=False, wordpressseo=False)
-    assert dedup_polls(sim.calls()) == [("POST", "/sites", body)] + polls([op])
-    assert len(sim.state()["created_sites"]) == 1
+    assert dedup_polls(sim.calls()) == [LISTING, ("POST", "/sites", body)] + \
+        polls([op])
+    (made,) = sim.state()["created_sites"]
+    assert o["note"] == "new site " + made["site_id"], o
 
     sim.ctl("POST", "reset-requests")
-    only(run("mk", jobs=jobs))
+    only(run("mk2", jobs=jobs))
     posts = sim.requests(method="POST")
     assert [p["status"] for p in posts] == [429, 202], posts
     assert posts[1]["time"] - posts[0]["time"] >= 0.9
     assert sim.stats()["rate_limited_by_bucket"] == {"create": 1}
+    assert len(sim.state()["created_sites"]) == 2
+
+    # fired again: the site is there, nothing is created
+    sim.ctl("POST", "reset-requests")
+    o = only(run("mk", jobs=jobs), "skipped")
+    assert o["message"] == 'exists: site "%s" is %s' % (
+        CREATE["display_name"], made["site_id"]), o
+    assert sim.calls() == [LISTING]
     assert len(sim.state()["created_sites"]) == 2
 
 
@@ -545,7 +631,7 @@ def test_dry_run_sends_only_reads(env):
             continue  # deltasite: nothing to update, nothing shown
         want += [
             "POST %s/sites/environments/%s/manual-backups "
-            '{"tag":"kinsta-cron:shop:pre-update"}' % (base, e),
+            '{"tag":"kinsta-cron:pre-update:shop"}' % (base, e),
             "PUT %s/sites/environments/%s/plugins/bulk-update "
             '{"plugins":[{"name":"akismet"},{"name":"classic-editor"}]}'
             % (base, e)]
@@ -615,9 +701,10 @@ def test_key_never_printed_debug(env):
 
 def test_dry_run_does_not_hide_a_failed_read(env):
     """The backup is only shown; the backup list that follows is a real
-    read, and its failure is reported as such, with its own message."""
+    read, and its failure is reported as such, with its own message.  (The
+    list before it, which finds a free slot, passes.)"""
     sim, run = env
-    sim.fault("503", method="GET", path_regex="/backups$", count=-1)
+    sim.fault("503", method="GET", path_regex="/backups$", count=-1, skip=1)
     r = run("bk", "--dry-run", jobs=[kh.job("bk", "backup",
                                             environment_id=ECHO, keep=1,
                                             retries=0)])
@@ -626,7 +713,7 @@ def test_dry_run_does_not_hide_a_failed_read(env):
     assert r.stdout.startswith(
         'POST %s/sites/environments/%s/manual-backups {"tag":'
         '"kinsta-cron:bk"}\n' % (sim.url, ECHO))
-    assert [c[0] for c in sim.calls()] == ["GET"]
+    assert [c[0] for c in sim.calls()] == ["GET", "GET"]
 
 
 def test_report_of_a_company_without_sites(tmp_path):
@@ -651,3 +738,35 @@ def test_report_of_a_company_without_sites(tmp_path):
     doc = json.loads(out.read_text())
     assert doc["sites"] == [] and doc["environments"] == []
     assert len(doc["users"]) == 2
+
+
+def _window(start_min, end_min):
+    """A window "HH:MM-HH:MM" from minutes after midnight UTC (mod a day)."""
+    f = lambda m: "%02d:%02d" % ((m // 60) % 24, m % 60)
+    return "%s-%s" % (f(start_min % 1440), f(end_min % 1440))
+
+
+def test_window_closed_starts_nothing(env):
+    """window: outside it no environment starts (each ends skipped, "window
+    closed", nothing changed); inside it the run goes as usual."""
+    import time as _t
+    sim, run = env
+    now = _t.gmtime()
+    minute = now.tm_hour * 60 + now.tm_min
+    if now.tm_sec > 55:
+        _t.sleep(5)
+        minute += 1
+    closed = _window(minute + 120, minute + 180)
+    opened = _window(minute - 60, minute + 60)
+    jobs = [kh.job("shut", "clear-cache", label="woocommerce",
+                   timezone="UTC", window=closed),
+            kh.job("open", "clear-cache", environment_id=ALPHA,
+                   timezone="UTC", window=opened)]
+    r = run("shut", jobs=jobs)
+    assert r.returncode == 0, r
+    assert len(r.outcomes) == 2, r
+    assert all(o["outcome"] == "skipped" and o["message"] == "window closed"
+               for o in r.outcomes), r
+    assert [c[0] for c in sim.calls()] == ["GET"]  # the site list only
+    only(run("open", jobs=jobs))
+    assert [c[0] for c in sim.calls()][-2:] == ["POST", "GET"]

@@ -346,8 +346,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * has no operation to resume) */
 		if (job->action == ACTION_REPORT)
 			continue;
-		kinsta_run_resume(&run, cfg, job, &fixed, b0 & 3, "op:fuzz-1",
-		                  (b0 & 4) != 0);
+		kinsta_run_resume(&run, cfg, job, &fixed, b0 & 7,
+		                  (b0 & 8)
+		                      ? action_step_name((enum action_step)(
+		                            (b0 >> 4) % STEP_COUNT))
+		                      : NULL,
+		                  "op:fuzz-1", (b0 & 4) != 0);
 		in.pos = 1;
 		drive(&run, &in, false);
 		kinsta_run_free(&run);

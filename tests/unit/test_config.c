@@ -256,6 +256,16 @@ static const struct bad bad[] = {
      "\"Europe/Amsterdan\""},
     {"unknown global zone", ACC JOB("") "timezone = \"Mars/Olympus\";\n", NULL,
      NULL, NULL, 0, "k.conf:3: timezone: unknown time zone \"Mars/Olympus\""},
+    {"window not a range", ACC JOB("window = \"1:00-5:00\";"), NULL, NULL, NULL,
+     0,
+     "k.conf:2: job \"j\": window: \"1:00-5:00\" is not a time range like "
+     "\"01:00-05:00\" (HH:MM-HH:MM in the job's time zone)"},
+    {"window hour", ACC JOB("window = \"22:00-25:00\";"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": window: \"22:00-25:00\" is not a time range like "
+     "\"01:00-05:00\" (HH:MM-HH:MM in the job's time zone)"},
+    {"window empty", ACC JOB("window = \"03:00-03:00\";"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": window: \"03:00-03:00\" starts where it ends; "
+     "leave window out to allow any time"},
     {"unknown action",
      ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
          "\"clear-cach\"; environment_id = \"" ENV "\"; } );\n",
@@ -768,6 +778,57 @@ test_defaults_and_edges(void)
 	unsetenv("KINSTA_API_KEY");
 }
 
+/* window: minutes of the day in the job's zone, across midnight too, and
+ * across a DST change (Amsterdam, 29 March 2026: 02:00 -> 03:00). */
+static void
+test_window(void)
+{
+	static const char text[] =
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "timezone = \"Europe/Amsterdam\";\n"
+	    "defaults = { window = \"01:00-05:00\"; };\n"
+	    "jobs = ( { name = \"night\"; schedule = \"0 2 * * *\";"
+	    " action = \"clear-cache\"; environment_id = \"" ENV "\"; },\n"
+	    " { name = \"late\"; schedule = \"0 23 * * *\"; window = "
+	    "\"22:30-00:15\"; action = \"clear-cache\"; environment_id = "
+	    "\"" ENV "\"; },\n"
+	    " { name = \"any\"; schedule = \"0 * * * *\"; window = "
+	    "\"00:00-24:00\"; action = \"clear-cache\"; environment_id = "
+	    "\"" ENV "\"; } );\n";
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	const struct config_job *night, *late;
+	/* 2026-03-28 00:00 UTC = 01:00 in Amsterdam (winter time) */
+	int64_t day = 1774656000;
+
+	CHECK_INT(config_load_string(text, "w.conf", CONFIG_LOAD_NO_KEYS, &cfg,
+	                             &errs),
+	          0);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	if (cfg == NULL)
+		return;
+	night = config_find_job(cfg, "night");
+	late = config_find_job(cfg, "late");
+	CHECK_INT(night->window_from, 60);
+	CHECK_INT(night->window_to, 300);
+	CHECK(!config_window_open(night, day - 1)); /* 00:59:59 local */
+	CHECK(config_window_open(night, day));      /* 01:00 */
+	CHECK(config_window_open(night, day + 4 * 3600 - 1)); /* 04:59:59 */
+	CHECK(!config_window_open(night, day + 4 * 3600));    /* 05:00 */
+	/* the next night is summer time: 05:00 local is 03:00 UTC */
+	CHECK(config_window_open(night, day + 86400 + 3 * 3600 - 1));
+	CHECK(!config_window_open(night, day + 86400 + 3 * 3600));
+	/* past midnight: 22:30 to 00:15 local (21:30 to 23:15 UTC) */
+	CHECK(!config_window_open(late, day + 21 * 3600 + 29 * 60));
+	CHECK(config_window_open(late, day + 21 * 3600 + 30 * 60));
+	CHECK(config_window_open(late, day + 23 * 3600 + 14 * 60));
+	CHECK(!config_window_open(late, day + 23 * 3600 + 15 * 60));
+	/* a whole day, and no window at all */
+	CHECK(config_window_open(config_find_job(cfg, "any"), day + 12345));
+	config_free(cfg);
+}
+
 /* A string load (the fuzz target's path) and the cap on kept errors. */
 static void
 test_string_and_cap(void)
@@ -992,6 +1053,7 @@ main(void)
 	test_agency();
 	test_defaults_and_edges();
 	test_string_and_cap();
+	test_window();
 	test_same_job();
 	test_account_order();
 	test_outside_heap();

@@ -330,7 +330,7 @@ test_resume_at_backup_step(void)
 
 	/* the daemon stopped while following the backup (step 0): it polls
 	 * that operation again, then lists and drops the surplus */
-	CHECK_INT(exec_resume(ex, config_find_job(cfg, "bk"), &t, 7, 0,
+	CHECK_INT(exec_resume(ex, config_find_job(cfg, "bk"), &t, 7, 0, NULL,
 	                      "op-old", false, 0),
 	          0);
 	finish(ex);
@@ -351,8 +351,8 @@ test_resume_in_drop_step_lists_again(void)
 
 	/* stopped while a DELETE's operation ran (step 2): the list of what
 	 * to drop is gone with the process, so it is fetched again */
-	CHECK_INT(exec_resume(ex, config_find_job(cfg, "bk"), &t, 8, 2,
-	                      "op-del", false, 0),
+	CHECK_INT(exec_resume(ex, config_find_job(cfg, "bk"), &t, 8, 4,
+	                      "delete-backup", "op-del", false, 0),
 	          0);
 	finish(ex);
 	CHECK_INT(done[0].outcome, KINSTA_SUCCEEDED);
@@ -383,14 +383,16 @@ test_env_held_across_steps(void)
 	CHECK_INT(ndone, 2);
 	CHECK_STR(done[0].job, "bk");
 	CHECK_STR(done[1].job, "cc");
-	/* every request of the backup, then the cache clear */
-	check_sent(0, "POST /sites/environments/" ENV "/manual-backups");
-	check_sent(1, "GET /operations/op-new");
-	check_sent(2, "GET /sites/environments/" ENV "/backups");
-	check_sent(3, "DELETE /sites/environments/backups/11");
-	check_sent(4, "GET /operations/op-del");
-	check_sent(5, "POST /sites/tools/clear-cache");
-	CHECK_INT(done[0].after_sent, 5);
+	/* every request of the backup (room for it, the backup, the
+	 * rotation), then the cache clear */
+	check_sent(0, "GET /sites/environments/" ENV "/backups");
+	check_sent(1, "POST /sites/environments/" ENV "/manual-backups");
+	check_sent(2, "GET /operations/op-new");
+	check_sent(3, "GET /sites/environments/" ENV "/backups");
+	check_sent(4, "DELETE /sites/environments/backups/11");
+	check_sent(5, "GET /operations/op-del");
+	check_sent(6, "POST /sites/tools/clear-cache");
+	CHECK_INT(done[0].after_sent, 6);
 }
 
 /* ---- 429 ---------------------------------------------------------------- */

@@ -56,6 +56,17 @@ static const char conf_text[] =
     "   body = \"{\\\"environment_id\\\":\\\"" ENV "\\\"}\"; },\n"
     " { name = \"lab\"; schedule = \"@daily\"; action = \"clear-cache\";"
     "   labels = [\"shop\", \"vip\"]; exclude_sites = [\"delta\"]; },\n"
+    " { name = \"fresh\"; schedule = \"@daily\"; action = \"update-plugins\";"
+    "   environment_id = \"" ENV "\"; clear_caches_after = true; },\n"
+    " { name = \"minor\"; schedule = \"@daily\"; action = \"update-plugins\";"
+    "   environment_id = \"" ENV "\"; policy = \"minor\"; },\n"
+    " { name = \"patch\"; schedule = \"@daily\"; action = \"update-plugins\";"
+    "   environment_id = \"" ENV "\"; policy = \"patch\"; },\n"
+    " { name = \"nightly\"; schedule = \"@daily\"; action = \"backup\";"
+    "   environment_id = \"" ENV "\"; keep = 2; },\n"
+    " { name = \"safe\"; schedule = \"@daily\"; action = "
+    "\"update-plugins\"; environment_id = \"" ENV
+    "\"; backup_first = true; },\n"
     " { name = \"every\"; schedule = \"@daily\"; action = \"clear-cache\";"
     "   all_sites = true; environment = \"staging\"; }\n"
     ");\n";
@@ -171,6 +182,11 @@ test_simple_actions(void)
 	kinsta_run_free(&run);
 
 	kinsta_run_init(&run, cfg, job("new"), NULL);
+	/* no site of that name yet */
+	STEP(&run, "GET",
+	     "/sites?company=" COMPANY "&include_environments=true", NULL, 200,
+	     "{\"company\":{\"sites\":[{\"id\":\"s1\",\"display_name\":"
+	     "\"Blog\"}]}}");
 	{
 		struct kinsta_request req;
 
@@ -183,6 +199,33 @@ test_simple_actions(void)
 		CHECK(strstr(req.body, "\"install_mode\":\"new\"") != NULL);
 		kinsta_request_clear(&req);
 	}
+	CHECK_INT(kinsta_feed(&run, 202, OP("sites:add-1"),
+	                      strlen(OP("sites:add-1")), NULL),
+	          KINSTA_FOLLOW);
+	/* the operation's answer names the new site: recorded in the note */
+	{
+		static const char done[] =
+		    "{\"status\":200,\"data\":{\"idSite\":\"s9\"}}";
+
+		kinsta_op_result(&run, done, strlen(done));
+	}
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	CHECK_STR(run.note, "new site s9");
+	kinsta_run_free(&run);
+
+	/* scheduled again: the site exists, nothing is created */
+	kinsta_run_init(&run, cfg, job("new"), NULL);
+	CHECK_INT(STEP(&run, "GET",
+	               "/sites?company=" COMPANY "&include_environments=true",
+	               NULL, 200,
+	               "{\"company\":{\"sites\":[{\"id\":\"s9\","
+	               "\"display_name\":\"Shop\"}]}}"),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SKIPPED);
+	CHECK_STR(run.message, "exists: site \"Shop\" is s9");
 	kinsta_run_free(&run);
 
 	kinsta_run_init(&run, cfg, job("app"), NULL);
@@ -292,6 +335,10 @@ test_backup_rotation(void)
 	    "\"type\":\"manual\",\"created_at\":4000}]}}";
 
 	kinsta_run_init(&run, cfg, job("bk"), &t);
+	/* first the slots: four manual backups, the new one fits */
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[{\"id\":1,\"type\":\"manual\","
+	     "\"note\":\"kinsta-cron:bk\",\"created_at\":1000}]}}");
 	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
 	     "{\"tag\":\"kinsta-cron:bk\"}", 202, OP("backups:add-manual-1"));
 	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, ""), KINSTA_SEND);
@@ -310,14 +357,209 @@ test_backup_rotation(void)
 	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
 	kinsta_run_free(&run);
 
-	/* resumed while deleting: lists again instead of guessing */
-	kinsta_run_resume(&run, cfg, job("bk"), &t, 2, "backups:remove-4",
+	/* resumed while deleting (a state file of 0.1.0: step 2, no name):
+	 * lists again instead of guessing */
+	kinsta_run_resume(&run, cfg, job("bk"), &t, 2, NULL, "backups:remove-4",
 	                  false);
 	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
 	          KINSTA_FOLLOW);
 	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, ""), KINSTA_SEND);
 	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
 	     list);
+	kinsta_run_free(&run);
+}
+
+/* A list answer of manual backups: "id:created:note" entries, ';'-separated
+ * (note "-" for none). */
+static const char *
+backups(const char *spec)
+{
+	static char buf[4096];
+	size_t o = (size_t)snprintf(buf, sizeof(buf),
+	                            "{\"environment\":{\"backups\":[");
+	char copy[1024], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", spec);
+	for (char *e = strtok_r(copy, ";", &save); e != NULL;
+	     e = strtok_r(NULL, ";", &save)) {
+		long id, created;
+		char note[200];
+
+		if (sscanf(e, "%ld:%ld:%199[^;]", &id, &created, note) != 3)
+			abort();
+		o += (size_t)snprintf(
+		    buf + o, sizeof(buf) - o,
+		    "%s{\"id\":%ld,\"type\":\"manual\",\"created_at\":%ld,"
+		    "\"note\":%s%s%s}",
+		    buf[o - 1] == '[' ? "" : ",", id, created,
+		    strcmp(note, "-") ? "\"" : "",
+		    strcmp(note, "-") ? note : "null",
+		    strcmp(note, "-") ? "\"" : "");
+	}
+	snprintf(buf + o, sizeof(buf) - o, "]}}");
+	return buf;
+}
+
+/* Kinsta's 5 manual backups per environment: a backup run frees a slot
+ * from kinsta-cron's own backups first, never anyone else's, and fails
+ * before changing anything when it cannot. */
+/* clear_caches_after: once the update's operation has ended, the page
+ * cache, then edge and CDN where the environment has them. */
+static void
+test_update_clears_caches_after(void)
+{
+	static const char list[] =
+	    "{\"environment\":{\"container_info\":{\"wp_plugins\":{\"data\":["
+	    "{\"name\":\"akismet\",\"version\":\"5.3\",\"update\":"
+	    "\"available\",\"update_version\":\"5.3.1\"}]}}}}";
+	struct target t = env_target();
+	struct kinsta_run run;
+
+	t.resolved = true;
+	snprintf(t.cdn_cache_id, sizeof(t.cdn_cache_id), "cdn-7");
+	CHECK(kinsta_needs_listing(job("fresh")));
+	kinsta_run_init(&run, cfg, job("fresh"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     list);
+	STEP(&run, "PUT", "/sites/environments/" ENV "/plugins/bulk-update",
+	     "{\"plugins\":[{\"name\":\"akismet\"}]}", 202,
+	     OP("wp-plugins:bulk-update-3"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "POST", "/sites/tools/clear-cache",
+	     "{\"environment_id\":\"" ENV "\"}", 202, OP("cache:clear-3"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	/* no edge caching on this environment: noted, not an error */
+	STEP(&run, "POST", "/sites/cdn/clear-cache",
+	     "{\"environment_id\":\"" ENV "\",\"cdn_cache_id\":\"cdn-7\"}", 202,
+	     OP("cdn:clear-3"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	CHECK_STR(run.note, "akismet 5.3 -> 5.3.1; edge cache not enabled, "
+	                    "skipped");
+	kinsta_run_free(&run);
+	/* without it, an update job on environment ids needs no site list */
+	CHECK(!kinsta_needs_listing(job("minor")));
+}
+
+/* policy: semver steps, anything else counts as major; the note says what
+ * changes and what is held. */
+static void
+test_update_policy(void)
+{
+	static const char list[] =
+	    "{\"environment\":{\"container_info\":{\"wp_plugins\":{\"data\":["
+	    "{\"name\":\"akismet\",\"version\":\"5.3.0\",\"update\":"
+	    "\"available\",\"update_version\":\"5.3.1\"},"
+	    "{\"name\":\"woocommerce\",\"version\":\"8.6.0\",\"update\":"
+	    "\"available\",\"update_version\":\"9.0.0\"},"
+	    "{\"name\":\"jetpack\",\"version\":\"13.0\",\"update\":"
+	    "\"available\",\"update_version\":\"13.1\"},"
+	    "{\"name\":\"odd\",\"version\":\"1.2-beta\",\"update\":"
+	    "\"available\",\"update_version\":\"1.2\"}]}}}}";
+	static const char minor_only[] =
+	    "{\"environment\":{\"container_info\":{\"wp_plugins\":{\"data\":["
+	    "{\"name\":\"jetpack\",\"version\":\"13.0\",\"update\":"
+	    "\"available\",\"update_version\":\"13.1\"}]}}}}";
+	struct target t = env_target();
+	struct kinsta_run run;
+
+	kinsta_run_init(&run, cfg, job("minor"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     list);
+	STEP(&run, "PUT", "/sites/environments/" ENV "/plugins/bulk-update",
+	     "{\"plugins\":[{\"name\":\"akismet\"},{\"name\":\"jetpack\"}]}",
+	     202, OP("wp-plugins:bulk-update-2"));
+	CHECK_STR(run.note,
+	          "akismet 5.3.0 -> 5.3.1, jetpack 13.0 -> 13.1; held "
+	          "by policy \"minor\": woocommerce 8.6.0 -> 9.0.0, "
+	          "odd 1.2-beta -> 1.2");
+	kinsta_run_free(&run);
+
+	/* nothing within the policy: skipped, saying what was held */
+	kinsta_run_init(&run, cfg, job("patch"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL,
+	               200, minor_only),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SKIPPED);
+	CHECK_STR(run.message,
+	          "held by policy \"patch\": jetpack 13.0 -> 13.1");
+	kinsta_run_free(&run);
+}
+
+static void
+test_backup_slots(void)
+{
+	struct target t = env_target();
+	struct kinsta_run run;
+
+	/* full: two of ours, two foreign, up's newest pre-update backup
+	 * (its rollback point, keep 1): our oldest goes */
+	kinsta_run_init(&run, cfg, job("bk"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     backups("10:1000:kinsta-cron:bk;11:2000:kinsta-cron:bk;"
+	             "20:100:before migration;21:200:-;"
+	             "30:500:kinsta-cron:pre-update:up"));
+	STEP(&run, "DELETE", "/sites/environments/backups/10", NULL, 202,
+	     OP("backups:remove-10"));
+	CHECK_STR(kinsta_step_item(&run), "10");
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:bk\"}", 202, OP("backups:add-manual-3"));
+	kinsta_run_free(&run);
+
+	/* full of backups that are not ours: fails before anything, and
+	 * says who holds the slots */
+	kinsta_run_init(&run, cfg, job("bk"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL,
+	               200,
+	               backups("20:100:before migration;21:200:-;22:300:x;"
+	                       "23:400:y;30:500:kinsta-cron:pre-update:up")),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK_STR(
+	    run.message,
+	    "no free backup slot: 5 of 5 manual backups in use, not "
+	    "kinsta-cron's to delete; held by 30 \"kinsta-cron:pre-update:"
+	    "up\" 23 \"y\" 22 \"x\" 21 \"\" 20 \"before migration\"");
+	kinsta_run_free(&run);
+
+	/* another update job's pre-update backups past its keep (1), in both
+	 * spellings, and those of a job no longer configured, may go: the
+	 * oldest first */
+	kinsta_run_init(&run, cfg, job("bk"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     backups("20:100:foreign;41:900:kinsta-cron:pre-update:up;"
+	             "40:800:kinsta-cron:up:pre-update;"
+	             "50:700:kinsta-cron:pre-update:gone;52:50:-;53:60:-"));
+	STEP(&run, "DELETE", "/sites/environments/backups/50", NULL, 202,
+	     OP("backups:remove-50"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "DELETE", "/sites/environments/backups/40", NULL, 202,
+	     OP("backups:remove-40"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:bk\"}", 202, OP("backups:add-manual-4"));
+	kinsta_run_free(&run);
+
+	/* resumed while freeing a slot (named step): lists again */
+	kinsta_run_resume(&run, cfg, job("bk"), &t, 1, "free-backup-slot",
+	                  "backups:remove-50", false);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_FOLLOW);
+	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, ""), KINSTA_SEND);
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     backups("20:100:foreign"));
+	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:bk\"}", 202, OP("backups:add-manual-5"));
+	kinsta_run_free(&run);
+
+	/* resumed in the middle of an update (0.1.0 file: step 1, the
+	 * pre-update backup): goes on with the update itself */
+	kinsta_run_resume(&run, cfg, job("up"), &t, 1, NULL, "backups:add-9",
+	                  false);
+	CHECK_INT(kinsta_step(&run), STEP_PRE_BACKUP);
 	kinsta_run_free(&run);
 }
 
@@ -348,10 +590,13 @@ test_updates(void)
 	kinsta_run_init(&run, cfg, job("up"), &t);
 	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
 	     plugins);
-	/* backup_first: a pre-update backup, then the bulk update without
-	 * the excluded plugin and without the one with no update */
+	/* backup_first: room for a pre-update backup, the backup, then the
+	 * bulk update without the excluded plugin and without the one with no
+	 * update, then the older pre-update backups beyond keep (1) go */
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[]}}");
 	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
-	     "{\"tag\":\"kinsta-cron:up:pre-update\"}", 202,
+	     "{\"tag\":\"kinsta-cron:pre-update:up\"}", 202,
 	     OP("backups:add-manual-2"));
 	kinsta_op_done(&run, OPS_SUCCEEDED, "");
 	CHECK_INT(STEP(&run, "PUT",
@@ -359,6 +604,15 @@ test_updates(void)
 	               "{\"plugins\":[{\"name\":\"woocommerce\"}]}", 200,
 	               OP("wp-plugins:bulk-update-1")),
 	          KINSTA_FOLLOW);
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":["
+	     "{\"id\":7,\"type\":\"manual\",\"created_at\":7000,"
+	     "\"note\":\"kinsta-cron:pre-update:up\"},"
+	     "{\"id\":5,\"type\":\"manual\",\"created_at\":5000,"
+	     "\"note\":\"kinsta-cron:up:pre-update\"}]}}");
+	STEP(&run, "DELETE", "/sites/environments/backups/5", NULL, 202,
+	     OP("backups:remove-5"));
 	kinsta_op_done(&run, OPS_SUCCEEDED, "");
 	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
 	          KINSTA_DONE);
@@ -700,6 +954,153 @@ test_report_action(void)
 	kinsta_run_free(&run);
 }
 
+/* ---- thirty nights -------------------------------------------------------
+ *
+ * One environment as Kinsta keeps it: manual backups, at most 5, and one
+ * plugin that always has an update.  run_night drives a run against it to
+ * its end, answering every request as Kinsta would and ending every
+ * operation at once.
+ */
+
+struct fake_env {
+	struct {
+		long id, created;
+		char note[64];
+	} b[16];
+	int n;
+	long seq, clock;
+	int deleted_foreign;
+};
+
+static void
+fake_backups_json(const struct fake_env *e, char *buf, size_t len)
+{
+	size_t o =
+	    (size_t)snprintf(buf, len, "{\"environment\":{\"backups\":[");
+
+	for (int i = 0; i < e->n; i++)
+		o += (size_t)snprintf(buf + o, len - o,
+		                      "%s{\"id\":%ld,\"type\":\"manual\","
+		                      "\"created_at\":%ld,\"note\":\"%s\"}",
+		                      i ? "," : "", e->b[i].id, e->b[i].created,
+		                      e->b[i].note);
+	snprintf(buf + o, len - o, "]}}");
+}
+
+/* Answer req as Kinsta would; the status, body in buf. */
+static long
+fake_answer(struct fake_env *e, const struct kinsta_request *req, char *buf,
+            size_t len)
+{
+	long id;
+
+	if (req->method == METHOD_GET && strstr(req->path, "/backups")) {
+		fake_backups_json(e, buf, len);
+		return 200;
+	}
+	if (req->method == METHOD_GET && strstr(req->path, "/plugins")) {
+		snprintf(
+		    buf, len,
+		    "{\"environment\":{\"container_info\":{\"wp_plugins\":"
+		    "{\"data\":[{\"name\":\"akismet\",\"version\":\"1\","
+		    "\"update\":\"available\",\"update_version\":\"2\"}]}}}}");
+		return 200;
+	}
+	if (req->method == METHOD_POST && strstr(req->path, "manual-backups")) {
+		const char *tag = strstr(req->body, "\"tag\":\"") + 7;
+
+		if (e->n >= 5) {
+			snprintf(buf, len,
+			         "{\"message\":\"You have reached the "
+			         "maximum number of manual backups (5)\"}");
+			return 400;
+		}
+		e->b[e->n].id = ++e->seq;
+		e->b[e->n].created = ++e->clock;
+		snprintf(e->b[e->n].note, sizeof(e->b[0].note), "%.*s",
+		         (int)(strchr(tag, '"') - tag), tag);
+		e->n++;
+	} else if (req->method == METHOD_DELETE &&
+	           sscanf(strrchr(req->path, '/') + 1, "%ld", &id) == 1) {
+		for (int i = 0; i < e->n; i++)
+			if (e->b[i].id == id) {
+				e->deleted_foreign +=
+				    strncmp(e->b[i].note, "kinsta-cron:", 12) !=
+				    0;
+				e->b[i] = e->b[--e->n];
+				break;
+			}
+	}
+	snprintf(buf, len, "{\"operation_id\":\"op-%ld\"}", e->clock);
+	return 202;
+}
+
+static enum kinsta_outcome
+run_night(struct fake_env *e, const char *name)
+{
+	struct target t = env_target();
+	struct kinsta_run run;
+	struct kinsta_request req;
+	enum kinsta_next next;
+	enum kinsta_outcome o;
+	char buf[8192];
+	int guard = 0;
+
+	kinsta_run_init(&run, cfg, job(name), &t);
+	while ((next = kinsta_run_next(&run, &req)) != KINSTA_DONE &&
+	       guard++ < 100) {
+		if (next == KINSTA_FOLLOW) {
+			kinsta_op_done(&run, OPS_SUCCEEDED, "");
+			continue;
+		}
+		long st = fake_answer(e, &req, buf, sizeof(buf));
+
+		kinsta_request_clear(&req);
+		if (kinsta_feed(&run, st, buf, strlen(buf), NULL) ==
+		    KINSTA_FOLLOW)
+			kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	}
+	o = run.outcome;
+	if (o != KINSTA_SUCCEEDED)
+		fprintf(stderr, "%s: %s\n", name, run.message);
+	kinsta_run_free(&run);
+	return o;
+}
+
+static int
+count_notes(const struct fake_env *e, const char *note)
+{
+	int n = 0;
+
+	for (int i = 0; i < e->n; i++)
+		n += strcmp(e->b[i].note, note) == 0;
+	return n;
+}
+
+static void
+test_thirty_nights(void)
+{
+	struct fake_env e = {.seq = 100};
+
+	/* two backups someone made by hand stay, whatever happens */
+	snprintf(e.b[0].note, sizeof(e.b[0].note), "before the redesign");
+	snprintf(e.b[1].note, sizeof(e.b[1].note), "client copy");
+	e.b[0].id = 1, e.b[1].id = 2, e.n = 2, e.clock = 10;
+	for (int night = 1; night <= 30; night++) {
+		/* the backup job (keep 2), then the update with its own
+		 * pre-update backup (keep 1): 2 + 2 + 1 = all 5 slots */
+		CHECK_INT(run_night(&e, "nightly"), KINSTA_SUCCEEDED);
+		CHECK_INT(count_notes(&e, "kinsta-cron:nightly"),
+		          night < 2 ? night : 2);
+		CHECK_INT(run_night(&e, "safe"), KINSTA_SUCCEEDED);
+		CHECK_INT(count_notes(&e, "kinsta-cron:pre-update:safe"), 1);
+		CHECK(e.n <= 5);
+		CHECK_INT(count_notes(&e, "before the redesign"), 1);
+		CHECK_INT(count_notes(&e, "client copy"), 1);
+	}
+	CHECK_INT(e.deleted_foreign, 0);
+}
+
 int
 main(void)
 {
@@ -714,6 +1115,10 @@ main(void)
 	test_simple_actions();
 	test_failures();
 	test_backup_rotation();
+	test_backup_slots();
+	test_thirty_nights();
+	test_update_policy();
+	test_update_clears_caches_after();
 	test_updates();
 	test_fixtures();
 	test_select();

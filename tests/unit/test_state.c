@@ -38,7 +38,11 @@ put_file(const char *dir, const char *name, const char *text, size_t len)
 	char path[512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path)) {
+		fprintf(stderr, "%s/%s: path too long\n", dir, name);
+		exit(1);
+	}
 	if ((f = fopen(path, "wb")) == NULL || fwrite(text, 1, len, f) != len ||
 	    fclose(f) != 0) {
 		perror(path);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "tz.h"
 #include "test.h"
 #include "util.h"
 
@@ -191,6 +192,73 @@ test_url_allowed(void)
 		}
 }
 
+static const struct tz *
+zone(const char *name)
+{
+	static struct {
+		const char *name;
+		struct tz *tz;
+	} cache[8];
+	char err[128];
+	int i;
+
+	for (i = 0; i < 8 && cache[i].name; i++)
+		if (strcmp(cache[i].name, name) == 0)
+			return cache[i].tz;
+	if (i == 8 || tz_load(&cache[i].tz, name, err, sizeof(err)) < 0)
+		TEST_SKIP("system zoneinfo not available (install tzdata)");
+	cache[i].name = name;
+	return cache[i].tz;
+}
+
+static void
+test_time_iso(void)
+{
+	const int64_t spring = 1774746000; /* 2026-03-29T01:00:00Z */
+	const int64_t winter = 1768478400; /* 2026-01-15T12:00:00Z */
+	char buf[64], ref[64];
+
+	/* UTC, from either way of saying it: Z */
+	CHECK_INT(util_time_iso(buf, sizeof(buf), NULL, spring, -1), 20);
+	CHECK_STR(buf, "2026-03-29T01:00:00Z");
+	util_time_iso(buf, sizeof(buf), tz_utc(), spring, 123);
+	CHECK_STR(buf, "2026-03-29T01:00:00.123Z");
+	util_time_iso(buf, sizeof(buf), zone("UTC"), spring, 7);
+	CHECK_STR(buf, "2026-03-29T01:00:00.007Z");
+	util_time_iso(buf, sizeof(buf), zone("Etc/UTC"), spring, -1);
+	CHECK_STR(buf, "2026-03-29T01:00:00Z");
+	/* a zone: its offset at that instant */
+	util_time_iso(buf, sizeof(buf), zone("Europe/Amsterdam"), spring, -1);
+	CHECK_STR(buf, "2026-03-29T03:00:00+02:00");
+	util_time_iso(buf, sizeof(buf), zone("Europe/Amsterdam"), winter, 999);
+	CHECK_STR(buf, "2026-01-15T13:00:00.999+01:00");
+	util_time_iso(buf, sizeof(buf), zone("America/New_York"), winter, -1);
+	CHECK_STR(buf, "2026-01-15T07:00:00-05:00");
+	/* offset 0 in a zone that is not UTC: the offset, not Z */
+	util_time_iso(buf, sizeof(buf), zone("Europe/London"), winter, -1);
+	CHECK_STR(buf, "2026-01-15T12:00:00+00:00");
+	/* the same text as tz_format_iso wherever that has an offset */
+	for (int64_t t = spring - 86400 * 200; t < spring + 86400 * 200;
+	     t += 86400 * 7 + 3601) {
+		const struct tz *z = zone("Europe/Amsterdam");
+
+		util_time_iso(buf, sizeof(buf), z, t, -1);
+		tz_format_iso(z, t, ref, sizeof(ref));
+		CHECK_STR(buf, ref);
+	}
+	/* before 1970, beyond 9999 */
+	util_time_iso(buf, sizeof(buf), NULL, -1, 999);
+	CHECK_STR(buf, "1969-12-31T23:59:59.999Z");
+	util_time_iso(buf, sizeof(buf), NULL, INT64_C(253402300800), -1);
+	CHECK_STR(buf, "+10000-01-01T00:00:00Z");
+	/* ms outside 0-999: no fraction */
+	util_time_iso(buf, sizeof(buf), NULL, spring, 1000);
+	CHECK_STR(buf, "2026-03-29T01:00:00Z");
+	/* too short: -ENOSPC, never a cut time */
+	CHECK_INT(util_time_iso(buf, 20, NULL, spring, -1), -ENOSPC);
+	CHECK_INT(util_time_iso(buf, 21, NULL, spring, -1), 20);
+}
+
 int
 main(void)
 {
@@ -202,5 +270,6 @@ main(void)
 	test_wall_ms();
 	test_random();
 	test_url_allowed();
+	test_time_iso();
 	return test_report("test_util");
 }
