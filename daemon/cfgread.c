@@ -9,30 +9,48 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfgread.h"
+#include "mapmem.h"
 
 #define MAX_FILE_BYTES ((size_t)64 << 20)
-#define ARENA_CHUNK    ((size_t)64 << 10)
+/* An arena chunk's mapping: what is never written costs nothing, so a
+ * chunk can be big and a small configuration still small. */
+#define ARENA_CHUNK ((size_t)256 << 10)
 
-/* A source file's text, kept to re-read integer literals (see rescan_int). */
+/* A line this long or shorter is read again on its own from a released
+ * text; a longer one brings the whole text back. */
+#define LINE_REREAD_MAX 4096
+
+/* A source file's text, kept to re-read integer literals (see rescan_int).
+ * Once released, only the line index and the open file stay. */
 struct cfgread_source {
 	const char *path;
-	char *text;
+	char *text; /* NULL: released, or could not be read */
 	size_t len;
 	size_t *lines; /* offsets of line starts, lines[0] = line 1 */
 	size_t nlines;
+	int fd; /* the file read, for lines of a released text; or -1 */
 };
 
 /* ---- arena ------------------------------------------------------------- */
 
+/* Chunks are mappings of their own (mapmem), not heap blocks: a
+ * configuration lives as long as its daemon runs it, and a reload builds
+ * the next one while libconfig's tree (far bigger) fills the heap; in the
+ * heap the two would interleave, and freeing the tree would leave the
+ * configuration's chunks pinning its pages.  Freed, an arena goes back to
+ * the kernel whole. */
 struct cfgread_chunk {
 	struct cfgread_chunk *next;
-	size_t used, size;
+	size_t used, size; /* size: of data[] */
 	max_align_t data[];
 };
 
@@ -46,9 +64,10 @@ cfgread_arena_alloc(struct cfgread_arena *a, size_t n)
 	if (c == NULL || c->size - c->used < n) {
 		size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
 
-		if ((c = malloc(sizeof(*c) + size)) == NULL)
+		if (size > SIZE_MAX / 2 ||
+		    (c = mapmem_alloc(sizeof(*c) + size)) == NULL)
 			return NULL;
-		c->size = size;
+		c->size = mapmem_size(sizeof(*c) + size) - sizeof(*c);
 		c->used = 0;
 		/* A big block gets a chunk of its own behind the current
 		 * one, so the current chunk's free space is not lost. */
@@ -89,7 +108,7 @@ cfgread_arena_free(struct cfgread_arena *a)
 
 	for (; c != NULL; c = next) {
 		next = c->next;
-		free(c);
+		mapmem_free(c, sizeof(*c) + c->size);
 	}
 	a->chunks = NULL;
 }
@@ -301,17 +320,30 @@ source_index(struct cfgread_source *src)
 			src->lines[src->nlines++] = i + 1;
 }
 
-/* Read a whole file; 0 or -errno (-EFBIG, -EINVAL for a NUL byte). */
+/* Read a whole file; 0 or -errno (-EFBIG, -EINVAL for a NUL byte).  With
+ * FD, the file stays open there (-1 when it cannot). */
 static int
-read_text(const char *path, char **text, size_t *len)
+read_text(const char *path, char **text, size_t *len, int *fd)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
+	struct stat st;
 	int rc = 0;
 
 	if (f == NULL)
 		return -errno;
+	/* A regular file's size is known: one buffer of that size (and a
+	 * read's worth more, to see the end), where doubling would end up
+	 * to twice the file, and copy it at each step. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size <= MAX_FILE_BYTES) {
+		cap = (size_t)st.st_size + 4096;
+		if ((buf = malloc(cap + 1)) == NULL) {
+			fclose(f);
+			return -ENOMEM;
+		}
+	}
 	for (;;) {
 		size_t got;
 
@@ -343,6 +375,8 @@ read_text(const char *path, char **text, size_t *len)
 		rc = -EINVAL;
 		goto fail;
 	}
+	if (fd != NULL)
+		*fd = fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
 	fclose(f);
 	*text = buf;
 	*len = n;
@@ -367,7 +401,8 @@ source_add(struct cfgread *r, const char *path, char *text, size_t len)
 	}
 	r->sources = s;
 	s = &r->sources[r->nsources++];
-	*s = (struct cfgread_source){.path = path, .text = text, .len = len};
+	*s = (struct cfgread_source){
+	    .path = path, .text = text, .len = len, .fd = -1};
 	source_index(s);
 	return s;
 }
@@ -382,7 +417,7 @@ source_get(struct cfgread *r, const char *path)
 		if (strcmp(r->sources[i].path, path) == 0)
 			return &r->sources[i];
 	/* An included file, read for the first time. */
-	if (read_text(path, &text, &len) < 0)
+	if (read_text(path, &text, &len, NULL) < 0)
 		text = NULL, len = 0;
 	return source_add(r, path, text, len);
 }
@@ -396,11 +431,19 @@ cfgread_add_source(struct cfgread *r, const char *path, char *text, size_t len)
 int
 cfgread_load_text(struct cfgread *r, const char *path, char **text)
 {
+	struct cfgread_source *s;
 	size_t len;
-	int rc = read_text(path, text, &len);
+	int rc, fd = -1;
 
-	if (rc == 0)
-		return cfgread_add_source(r, path, *text, len);
+	if ((rc = read_text(path, text, &len, &fd)) == 0) {
+		if ((s = source_add(r, path, *text, len)) == NULL) {
+			if (fd >= 0)
+				close(fd);
+			return -ENOMEM;
+		}
+		s->fd = fd;
+		return 0;
+	}
 	if (rc == -EINVAL)
 		cfgread_error_at(r, path, 0,
 		                 "contains a NUL byte; not a text file");
@@ -411,12 +454,28 @@ cfgread_load_text(struct cfgread *r, const char *path, char **text)
 	return r->nomem ? -ENOMEM : -EINVAL;
 }
 
+/* libconfig's config_read_string hands the text to a flex buffer, which
+ * copies it whole; read as a stream, flex keeps 16 kB of it at a time. */
+static int
+parse_text(config_t *lc, const char *text)
+{
+	size_t len = strlen(text);
+	FILE *f = len > 0 ? fmemopen((void *)text, len, "r") : NULL;
+	int ok;
+
+	if (f == NULL)
+		return config_read_string(lc, text);
+	ok = config_read(lc, f);
+	fclose(f);
+	return ok;
+}
+
 int
 cfgread_parse(struct cfgread *r, config_t *lc, const char *text)
 {
 	const char *f;
 
-	if (config_read_string(lc, text) == CONFIG_TRUE)
+	if (parse_text(lc, text) == CONFIG_TRUE)
 		return 0;
 	f = config_error_file(lc);
 	if (f != NULL) {
@@ -437,17 +496,67 @@ cfgread_parse(struct cfgread *r, config_t *lc, const char *text)
 }
 
 void
+cfgread_release_text(struct cfgread *r, const char *path)
+{
+	for (size_t i = r->nsources; i-- > 0;) {
+		struct cfgread_source *s = &r->sources[i];
+
+		/* without the file or the index, a line cannot be read
+		 * again: keep the text */
+		if (strcmp(s->path, path) != 0 || s->text == NULL ||
+		    s->fd < 0 || s->lines == NULL)
+			continue;
+		free(s->text);
+		s->text = NULL;
+		return;
+	}
+}
+
+void
 cfgread_done(struct cfgread *r)
 {
 	for (size_t i = 0; i < r->nsources; i++) {
 		free(r->sources[i].text);
 		free(r->sources[i].lines);
+		if (r->sources[i].fd >= 0)
+			close(r->sources[i].fd);
 	}
 	free(r->sources);
 	free(r->names);
 	r->sources = NULL;
 	r->names = NULL;
 	r->nsources = r->nnames = 0;
+}
+
+/* Line LINE of PATH in [*start, *end): in the kept text, or read again
+ * into BUF (LINE_REREAD_MAX + 1 bytes) from the file of a released one;
+ * false when there is no such line to read. */
+static bool
+source_line(struct cfgread *r, const char *path, int line, char *buf,
+            const char **start, const char **end)
+{
+	struct cfgread_source *src = source_get(r, path);
+	size_t from, to;
+	ssize_t got;
+
+	if (src == NULL || line <= 0 || (size_t)line > src->nlines)
+		return false;
+	from = src->lines[line - 1];
+	to = (size_t)line < src->nlines ? src->lines[line] - 1 : src->len;
+	if (src->text == NULL && src->fd >= 0 && to - from > LINE_REREAD_MAX &&
+	    read_text(path, &src->text, &src->len, NULL) < 0)
+		src->text = NULL;
+	if (src->text != NULL) {
+		*start = src->text + from;
+		*end = src->text + (to < src->len ? to : src->len);
+		return *start <= *end;
+	}
+	if (src->fd < 0 ||
+	    (got = pread(src->fd, buf, to - from, (off_t)from)) < 0)
+		return false;
+	*start = buf;
+	*end = buf + got;
+	return true;
 }
 
 static bool
@@ -470,29 +579,22 @@ static bool
 rescan_int(struct cfgread *r, config_setting_t *s, int64_t stored, int64_t *v,
            bool *over, char *lit, size_t litlen)
 {
-	const char *key = config_setting_name(s), *p, *end;
-	struct cfgread_source *src;
+	const char *key = config_setting_name(s), *p, *end, *start;
+	char buf[LINE_REREAD_MAX + 1];
 	size_t keylen;
-	int line = cfgread_line(s);
 
-	if (key == NULL || line <= 0)
-		return false;
-	src = source_get(r, cfgread_file(r, s));
-	if (src == NULL || src->text == NULL || (size_t)line > src->nlines)
+	if (key == NULL || !source_line(r, cfgread_file(r, s), cfgread_line(s),
+	                                buf, &start, &end))
 		return false;
 	keylen = strlen(key);
-	p = src->text + src->lines[line - 1];
-	end = strchr(p, '\n');
-	if (end == NULL)
-		end = src->text + src->len;
-	for (; (p = memmem(p, (size_t)(end - p), key, keylen)) != NULL;
+	for (p = start; (p = memmem(p, (size_t)(end - p), key, keylen)) != NULL;
 	     p += keylen) {
 		const char *q = p + keylen, *digits;
 		unsigned long long mag;
 		bool neg = false, hex = false;
 		char *e;
 
-		if ((p > src->text && is_key_char(p[-1])) || is_key_char(*q))
+		if ((p > start && is_key_char(p[-1])) || is_key_char(*q))
 			continue;
 		while (q < end && (*q == ' ' || *q == '\t'))
 			q++;

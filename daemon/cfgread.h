@@ -159,6 +159,12 @@ int cfgread_load_text(struct cfgread *r, const char *path, char **text);
  * with libconfig's message reported at its file and line. */
 int cfgread_parse(struct cfgread *r, config_t *lc, const char *text);
 
+/* Free the text that cfgread_load_text read from PATH, once parsed: the
+ * tree holds what the text said, and the text beside it only raises the
+ * peak of a load.  Should an integer literal of PATH need re-reading, the
+ * file is read again then (as an included file is on first use). */
+void cfgread_release_text(struct cfgread *r, const char *path);
+
 /* PATH as given when absolute, else relative to base_dir, in the arena;
  * NULL when out of memory. */
 const char *cfgread_resolve_path(struct cfgread *r, const char *path);

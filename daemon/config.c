@@ -9,7 +9,14 @@
  * The loader keeps the main file's config_t alive for the whole load (the
  * `defaults` group is read by every job, in conf.d files too) and reads
  * each conf.d file into a config_t of its own that is destroyed as soon as
- * it is copied out.  Everything that survives lives in one arena.
+ * it is copied out.  Everything that survives lives in mappings of its own
+ * (mapmem): the strings, struct config itself and the small pieces in one
+ * arena, the jobs and the accounts in arrays grown with mremap.  None of
+ * it is in the heap, where libconfig's tree (about 1 kB a job, ten times
+ * what the job keeps) is built and freed meanwhile: a reload leaves no
+ * configuration pinning the tree's pages, and a configuration freed goes
+ * back to the kernel whole.  What only the load needs (accounts as a job
+ * names them, the name tables) goes with the loader.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -26,6 +33,7 @@
 #include "cfgread.h"
 #include "config.h"
 #include "keys.h"
+#include "mapmem.h"
 #include "util.h"
 
 #define DEFAULT_URL       "https://api.kinsta.com/v2"
@@ -80,20 +88,30 @@ struct zone_entry {
 	const char *err;
 };
 
+/* Lives in its own arena, with the struct config it belongs to. */
 struct config_store {
 	struct cfgread_arena arena;
 	struct zone_entry *zones;
 	size_t nzones, zcap;
+	size_t jobs_cap, accounts_cap; /* of the mapmem arrays */
 };
 
 /* ---- the loader -------------------------------------------------------- */
 
-/* A job's `account` as written, resolved once every file is read. */
+/* A job's `account` names an account not (yet) defined when the job is
+ * read: resolved once every file is read.  Most jobs name an account
+ * defined above them and are resolved at once, keeping nothing. */
 struct pending {
-	const char *name; /* NULL: not given */
+	size_t job;
+	const char *name; /* in the loader's scratch */
 	const char *file;
 	int line;
 };
+
+/* config_job.account while loading: no `account` (the only account, if
+ * there is one), or an account to resolve (struct pending). */
+#define ACCOUNT_UNSET   SIZE_MAX
+#define ACCOUNT_PENDING (SIZE_MAX - 1)
 
 struct loader {
 	struct cfgread rd; /* rd.shared: the main file's `defaults`, or NULL */
@@ -101,8 +119,9 @@ struct loader {
 	unsigned flags;
 	int accounts_line; /* where `accounts` is, for "no account" */
 	struct cfgread_names jobs_by_name, accounts_by_name;
-	struct pending *pending; /* one per job */
-	size_t jobs_cap, accounts_cap;
+	struct pending *pending; /* in job order */
+	size_t npending, pending_cap;
+	struct cfgread_arena scratch; /* strings that die with the loader */
 };
 
 /* Shorthands for the reader calls this file makes most.  The API-key code
@@ -395,16 +414,9 @@ new_account(struct loader *L)
 {
 	struct config *cfg = L->cfg;
 
-	if (cfg->naccounts == L->accounts_cap) {
-		size_t cap = L->accounts_cap ? L->accounts_cap * 2 : 8;
-		struct config_account *a =
-		    realloc(cfg->accounts, cap * sizeof(*a));
-
-		if (a == NULL)
-			return NULL;
-		cfg->accounts = a;
-		L->accounts_cap = cap;
-	}
+	if (mapmem_grow((void **)&cfg->accounts, &cfg->store->accounts_cap,
+	                cfg->naccounts + 1, sizeof(*cfg->accounts)) < 0)
+		return NULL;
 	memset(&cfg->accounts[cfg->naccounts], 0, sizeof(*cfg->accounts));
 	return &cfg->accounts[cfg->naccounts++];
 }
@@ -548,26 +560,18 @@ jget(const struct job_ctx *c, const char *key)
 	return s;
 }
 
+/* The jobs array grows by doubling with mremap: no copy, and never the
+ * old and the new array both resident (2 MB with 10,000 jobs). */
 static struct config_job *
 new_job(struct loader *L)
 {
 	struct config *cfg = L->cfg;
 
-	if (cfg->njobs == L->jobs_cap) {
-		size_t cap = L->jobs_cap ? L->jobs_cap * 2 : 64;
-		struct config_job *j = realloc(cfg->jobs, cap * sizeof(*j));
-		struct pending *p = realloc(L->pending, cap * sizeof(*p));
-
-		if (j != NULL)
-			cfg->jobs = j;
-		if (p != NULL)
-			L->pending = p;
-		if (j == NULL || p == NULL)
-			return NULL;
-		L->jobs_cap = cap;
-	}
+	if (mapmem_grow((void **)&cfg->jobs, &cfg->store->jobs_cap,
+	                cfg->njobs + 1, sizeof(*cfg->jobs)) < 0)
+		return NULL;
 	memset(&cfg->jobs[cfg->njobs], 0, sizeof(*cfg->jobs));
-	memset(&L->pending[cfg->njobs], 0, sizeof(*L->pending));
+	cfg->jobs[cfg->njobs].account = ACCOUNT_UNSET;
 	return &cfg->jobs[cfg->njobs++];
 }
 
@@ -719,6 +723,36 @@ job_schedule(struct job_ctx *c)
 		              err);
 }
 
+/* The account called V that job J names at S: its index now when it is
+ * defined above, else pending until every file is read. */
+static void
+job_account(struct loader *L, struct config_job *j, config_setting_t *s,
+            const char *v)
+{
+	struct cfgread_name *a = cfgread_names_find(&L->accounts_by_name, v);
+	struct pending *p;
+
+	if (a != NULL) {
+		j->account = a->index;
+		return;
+	}
+	if (util_grow((void **)&L->pending, &L->pending_cap, L->npending + 1,
+	              sizeof(*L->pending)) < 0) {
+		nomem(L);
+		return;
+	}
+	p = &L->pending[L->npending];
+	*p = (struct pending){(size_t)(j - L->cfg->jobs),
+	                      cfgread_arena_strdup(&L->scratch, v),
+	                      cfgread_file(&L->rd, s), cfgread_line(s)};
+	if (p->name == NULL) {
+		nomem(L);
+		return;
+	}
+	L->npending++;
+	j->account = ACCOUNT_PENDING;
+}
+
 /* "HH:MM-HH:MM" into minutes of the day; 0 or -EINVAL. */
 static int
 parse_window(const char *v, int *from, int *to)
@@ -784,15 +818,8 @@ job_settings(struct job_ctx *c)
 	if ((s = jget(c, "account")) != NULL) {
 		const char *v;
 
-		if (cfgread_str(&L->rd, &c->sc, s, &v) == 0) {
-			struct pending *p = &L->pending[L->cfg->njobs - 1];
-
-			p->name = arena_strdup(L->cfg->store, v);
-			p->file = cfgread_file(&L->rd, s);
-			p->line = cfgread_line(s);
-			if (p->name == NULL)
-				nomem(L);
-		}
+		if (cfgread_str(&L->rd, &c->sc, s, &v) == 0)
+			job_account(L, j, s, v);
 	}
 	if ((s = jget(c, "enabled")) != NULL)
 		cfgread_bool(&L->rd, &c->sc, s, &j->enabled);
@@ -1142,6 +1169,7 @@ parse_dropin(struct loader *L, const char *path)
 	L->rd.file = path;
 	if (cfgread_parse(&L->rd, &lc, text) < 0)
 		goto out;
+	cfgread_release_text(&L->rd, path);
 	root = config_root_setting(&lc);
 	for (int i = 0; i < config_setting_length(root); i++) {
 		config_setting_t *s =
@@ -1308,13 +1336,14 @@ resolve_accounts(struct loader *L)
 	if (cfg->naccounts == 0)
 		lerr(L, cfg->path, L->accounts_line ? L->accounts_line : 1,
 		     "no account defined; add one to \"accounts\"");
-	for (size_t i = 0; i < cfg->njobs; i++) {
+	for (size_t i = 0, next = 0; i < cfg->njobs; i++) {
 		struct config_job *j = &cfg->jobs[i];
-		struct pending *p = &L->pending[i];
 		const char *jn = j->name ? j->name : "?";
 		struct cfgread_name *a;
+		struct pending *p;
 
-		if (p->name == NULL) {
+		if (j->account == ACCOUNT_UNSET) {
+			j->account = 0;
 			if (cfg->naccounts > 1)
 				lerr(L, j->file, j->line,
 				     "job \"%s\": there are %zu accounts; say "
@@ -1322,6 +1351,10 @@ resolve_accounts(struct loader *L)
 				     jn, cfg->naccounts);
 			continue;
 		}
+		if (j->account != ACCOUNT_PENDING)
+			continue; /* resolved when the job was read */
+		p = &L->pending[next++];
+		j->account = 0;
 		if ((a = cfgread_names_find(&L->accounts_by_name, p->name)) !=
 		    NULL) {
 			j->account = a->index;
@@ -1418,15 +1451,25 @@ check_keys(struct loader *L)
 /* ---- the public entry points ----------------------------------------------
  */
 
+/* struct config and its store are the arena's first blocks: the arena
+ * holds itself, and config_free releases it last. */
 static struct config *
 config_new(const char *path)
 {
-	struct config *cfg = calloc(1, sizeof(*cfg));
+	struct cfgread_arena a = {0};
+	struct config *cfg = cfgread_arena_alloc(&a, sizeof(*cfg));
+	struct config_store *st =
+	    cfg ? cfgread_arena_alloc(&a, sizeof(*st)) : NULL;
 
-	if (cfg == NULL)
+	if (st == NULL) {
+		cfgread_arena_free(&a);
 		return NULL;
-	if ((cfg->store = calloc(1, sizeof(*cfg->store))) == NULL ||
-	    (cfg->path = arena_strdup(cfg->store, path)) == NULL) {
+	}
+	memset(cfg, 0, sizeof(*cfg));
+	memset(st, 0, sizeof(*st));
+	st->arena = a;
+	cfg->store = st;
+	if ((cfg->path = arena_strdup(st, path)) == NULL) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -1443,23 +1486,39 @@ config_new(const char *path)
 void
 config_free(struct config *cfg)
 {
+	struct config_store *st;
+	struct cfgread_arena a;
+
 	if (cfg == NULL)
 		return;
-	if (cfg->store != NULL) {
-		for (size_t i = 0; i < cfg->store->nzones; i++)
-			tz_free(cfg->store->zones[i].tz);
-		free(cfg->store->zones);
-		cfgread_arena_free(&cfg->store->arena);
-		free(cfg->store);
-	}
-	free(cfg->accounts);
-	free(cfg->jobs);
-	free(cfg);
+	st = cfg->store;
+	for (size_t i = 0; i < st->nzones; i++)
+		tz_free(st->zones[i].tz);
+	free(st->zones);
+	mapmem_free(cfg->jobs, st->jobs_cap * sizeof(*cfg->jobs));
+	mapmem_free(cfg->accounts, st->accounts_cap * sizeof(*cfg->accounts));
+	a = st->arena; /* cfg and st are in it */
+	cfgread_arena_free(&a);
 }
 
-/* TEXT is taken over (kept as a source until the end of the load). */
+/* Give back the pages of an array beyond its N elements. */
+static void
+fit(void **p, size_t *cap, size_t n, size_t size)
+{
+	void *q;
+
+	if (*p == NULL || n >= *cap)
+		return;
+	if ((q = mapmem_resize(*p, *cap * size, n * size)) != NULL) {
+		*p = q;
+		*cap = n;
+	}
+}
+
+/* TEXT is taken over (a source of the reader: read from the file, it is
+ * freed once parsed). */
 static int
-load(struct loader *L, char *text)
+load(struct loader *L, char *text, bool from_file)
 {
 	config_t lc;
 	int rc = -EINVAL;
@@ -1467,6 +1526,8 @@ load(struct loader *L, char *text)
 	config_init(&lc);
 	config_set_include_dir(&lc, L->rd.base_dir);
 	if (cfgread_parse(&L->rd, &lc, text) == 0) {
+		if (from_file)
+			cfgread_release_text(&L->rd, L->cfg->path);
 		parse_main(L, config_root_setting(&lc));
 		resolve_accounts(L);
 		if (!(L->flags & CONFIG_LOAD_NO_KEYS))
@@ -1486,6 +1547,7 @@ loader_done(struct loader *L)
 {
 	cfgread_done(&L->rd);
 	free(L->pending);
+	cfgread_arena_free(&L->scratch);
 	cfgread_names_free(&L->jobs_by_name);
 	cfgread_names_free(&L->accounts_by_name);
 }
@@ -1526,17 +1588,14 @@ load_common(const char *path, const char *text_in, unsigned flags,
 		rc = L.rd.nomem ? -ENOMEM : -EINVAL;
 		goto fail;
 	}
-	if ((rc = load(&L, text)) < 0)
+	if ((rc = load(&L, text, text_in == NULL)) < 0)
 		goto fail;
 	loader_done(&L);
-	/* the jobs array grew by doubling: keep only what is used */
-	if (L.cfg->njobs > 0) {
-		struct config_job *j =
-		    realloc(L.cfg->jobs, L.cfg->njobs * sizeof(*L.cfg->jobs));
-
-		if (j != NULL)
-			L.cfg->jobs = j;
-	}
+	/* the arrays grew by doubling: keep only what is used */
+	fit((void **)&L.cfg->jobs, &L.cfg->store->jobs_cap, L.cfg->njobs,
+	    sizeof(*L.cfg->jobs));
+	fit((void **)&L.cfg->accounts, &L.cfg->store->accounts_cap,
+	    L.cfg->naccounts, sizeof(*L.cfg->accounts));
 	*out = L.cfg;
 	return 0;
 fail:
@@ -1696,4 +1755,22 @@ config_job_same(const struct config *ca, const struct config_job *a,
 			return false;
 	}
 	return true;
+}
+
+const struct config_job *
+config_same_job(const struct config *from, const struct config_job *job,
+                const struct config *to)
+{
+	const struct config_job *j = config_find_job(to, job->name);
+	const struct config_account *a, *b;
+
+	if (j == NULL || !config_job_same(from, job, to, j))
+		return NULL;
+	a = &from->accounts[job->account];
+	b = &to->accounts[j->account];
+	if (!same_str(a->company, b->company) ||
+	    a->key_source != b->key_source ||
+	    !same_str(a->key_path, b->key_path))
+		return NULL;
+	return j;
 }

@@ -153,6 +153,14 @@ void config_errors_free(struct config_errors *errs);
 bool config_job_same(const struct config *ca, const struct config_job *a,
                      const struct config *cb, const struct config_job *b);
 
+/* The job of TO that does exactly what JOB of FROM does (config_job_same),
+ * under an account of the same company and key source: a run of JOB under
+ * way at a reload can go on as a run of it, and FROM be freed at once.
+ * NULL when there is none. */
+const struct config_job *config_same_job(const struct config *from,
+                                         const struct config_job *job,
+                                         const struct config *to);
+
 /* May a run of job start at t (seconds since the epoch): inside its
  * window, in its zone, or always when it has none? */
 bool config_window_open(const struct config_job *job, int64_t t);

@@ -145,10 +145,14 @@ daemon_init(struct daemon **out, const struct daemon_options *opt,
 	int rc;
 
 	*out = NULL;
-	/* Big, short-lived buffers (the config's text, libconfig's tree,
-	 * a state.json being written) come from mmap and go back whole:
-	 * glibc's adaptive threshold would otherwise move them onto the heap
-	 * after the first one, where they leave a high-water mark. */
+	/* glibc serves a request from free heap space whatever its size:
+	 * M_MMAP_THRESHOLD only decides how the heap grows when there is
+	 * none.  So what must not share pages with the heap is put in
+	 * mappings of its own (mapmem: configurations, the scheduler's
+	 * entries, the state snapshot).  The threshold is fixed so that glibc
+	 * does not raise it after the first big free (its adaptive
+	 * threshold), which would grow the heap, not map, for the big blocks
+	 * left to malloc (yajl's buffers, the text of a file being read). */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		snprintf(err, errlen, "out of memory");

@@ -662,6 +662,20 @@ exec_set_config(struct exec *ex, const struct config *cfg)
 	calls_set_url(ex->calls, cfg->api_url);
 	keys_init(&ex->keys,
 	          cfg->naccounts); /* read again under a new config */
+	/* the pointers a run holds into its config: its job, and the name
+	 * its environment lock shows */
+	for (struct run *r = ex->runs; r != NULL; r = r->next) {
+		const struct config_job *j;
+
+		if (r->cfg == cfg ||
+		    (j = config_same_job(r->cfg, r->job, cfg)) == NULL)
+			continue;
+		r->cfg = r->k.cfg = cfg;
+		r->job = r->k.job = j;
+		if (r->locking)
+			r->lock.holder = j->name;
+	}
+	listings_move(ex->listings, cfg);
 }
 
 bool

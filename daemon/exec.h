@@ -84,8 +84,11 @@ int exec_init(struct exec **out, uv_loop_t *loop, struct http *h,
               const struct config *cfg, const struct exec_options *opt,
               const struct exec_hooks *hooks);
 
-/* Use cfg for runs started from now on (runs under way keep theirs); the
- * caller frees an old config once exec_config_in_use() says no. */
+/* Use cfg for runs started from now on.  Runs under way (and target
+ * lookups) whose job is unchanged in cfg (config_same_job) go on as runs
+ * of cfg; the others keep their config, which the caller frees once
+ * exec_config_in_use() says no: a reload then lets the old config go at
+ * once unless a run of a changed or removed job is under way. */
 void exec_set_config(struct exec *ex, const struct config *cfg);
 
 /* Is any run (or pending target lookup) still using cfg? */

@@ -25,13 +25,13 @@ struct listing_wait {
 struct listing {
 	struct listings *ls;
 	char company[64];
-	char *body; /* the cached answer */
+	char *body; /* the cached answer, until ttl_ms after fetched_ms */
 	size_t len;
 	uint64_t fetched_ms; /* loop time */
 	bool fetching;
 	char key[KEY_MAX];
 	struct call call;
-	uv_timer_t timer; /* retry waits */
+	uv_timer_t timer; /* retry waits while fetching, then the expiry */
 	struct listing_wait *waiters;
 	struct listing *next;
 };
@@ -64,6 +64,21 @@ serve(struct listing *l, const char *why)
 	}
 }
 
+/* A list is kept for ttl_ms, for the jobs due together: then it goes,
+ * not when the next job of the company wants a fresh one, which may be
+ * tomorrow (a company's list can be megabytes). */
+static void
+on_expire(uv_timer_t *t)
+{
+	struct listing *l = t->data;
+
+	if (l->fetching)
+		return;
+	free(l->body);
+	l->body = NULL;
+	l->len = 0;
+}
+
 static void
 on_answer(struct call *c, const struct http_response *res)
 {
@@ -79,6 +94,7 @@ on_answer(struct call *c, const struct http_response *res)
 		snprintf(msg, sizeof(msg),
 		         "cannot list the company's sites: %.200s",
 		         res->error != 0 ? res->message : api);
+		on_expire(&l->timer); /* a stale list is of no use */
 		serve(l, msg);
 		return;
 	}
@@ -91,6 +107,7 @@ on_answer(struct call *c, const struct http_response *res)
 	memcpy(l->body, res->body, res->len + 1);
 	l->len = res->len;
 	l->fetched_ms = uv_now(l->ls->loop);
+	uv_timer_start(&l->timer, on_expire, (uint64_t)l->ls->ttl_ms, 0);
 	serve(l, NULL);
 }
 
@@ -192,6 +209,32 @@ listings_waiting(const struct listings *ls, const char *job_name)
 		for (const struct listing_wait *w = l->waiters; w; w = w->next)
 			n += job_name == NULL ||
 			     strcmp(w->job->name, job_name) == 0;
+	return n;
+}
+
+void
+listings_move(struct listings *ls, const struct config *cfg)
+{
+	for (struct listing *l = ls->all; l != NULL; l = l->next)
+		for (struct listing_wait *w = l->waiters; w; w = w->next) {
+			const struct config_job *j;
+
+			if (w->cfg != cfg &&
+			    (j = config_same_job(w->cfg, w->job, cfg)) !=
+			        NULL) {
+				w->cfg = cfg;
+				w->job = j;
+			}
+		}
+}
+
+size_t
+listings_cached(const struct listings *ls)
+{
+	size_t n = 0;
+
+	for (const struct listing *l = ls->all; l != NULL; l = l->next)
+		n += l->body != NULL ? l->len + 1 : 0;
 	return n;
 }
 

@@ -6,7 +6,8 @@
  * GET /sites?company=..&include_environments=true before it can start.
  * Jobs due together share one request per company, and the answer is kept
  * for a few minutes (ttl), so a burst of a hundred jobs over one company
- * costs one listing, not a hundred, of the company's 120 requests a minute.
+ * costs one listing, not a hundred, of the company's 120 requests a minute;
+ * then it is freed (a timer), not kept until the company's next job.
  * Jobs wait as `struct listing_wait`, embedded in nothing: listing owns
  * them and hands each to the `ready` hook once the answer is in.
  */
@@ -47,6 +48,13 @@ int listings_want(struct listings *ls, const struct config *cfg,
 
 /* Jobs waiting for a list: all (job NULL) or of job_name. */
 size_t listings_waiting(const struct listings *ls, const char *job_name);
+
+/* Jobs of other configs waiting whose job is unchanged in cfg
+ * (config_same_job) wait as jobs of cfg from now on. */
+void listings_move(struct listings *ls, const struct config *cfg);
+
+/* Bytes of site lists held now. */
+size_t listings_cached(const struct listings *ls);
 
 /* Is a job of cfg waiting? */
 bool listings_config_in_use(const struct listings *ls,

@@ -14,10 +14,12 @@
 
 enum { REQ_IDLE, REQ_QUEUED, REQ_HEAD, REQ_SENT };
 
-/* Allocation bounds: a budget is a ring of that many int64. */
+/* Allocation bounds: a budget is a ring of at most that many int64. */
 #define LIMIT_MAX    1000000
 #define ACCOUNTS_MAX 1000000
 #define BUCKETS_INIT 64
+/* A ring starts (and shrinks back to) this many slots, or the limit. */
+#define WIN_MIN 16
 
 /* One hour: no server asks longer in good faith; a longer value is a bug or
  * garbage and must not silence an account for days. */
@@ -41,7 +43,8 @@ ratelimit_limits_default(void)
 static int
 win_init(struct ratelimit_window *w, int limit)
 {
-	w->t = calloc((size_t)limit, sizeof *w->t);
+	w->cap = limit < WIN_MIN ? limit : WIN_MIN;
+	w->t = calloc((size_t)w->cap, sizeof *w->t);
 	w->limit = limit;
 	w->head = 0;
 	w->count = 0;
@@ -51,17 +54,36 @@ win_init(struct ratelimit_window *w, int limit)
 static int64_t
 win_at(const struct ratelimit_window *w, int i)
 {
-	return w->t[(w->head + i) % w->limit];
+	return w->t[(w->head + i) % w->cap];
+}
+
+/* Move the entries into a ring of cap slots, oldest first at 0; false
+ * (nothing changed) when out of memory. */
+static bool
+win_resize(struct ratelimit_window *w, int cap)
+{
+	int64_t *t = malloc((size_t)cap * sizeof *t);
+
+	if (t == NULL)
+		return false;
+	for (int i = 0; i < w->count; i++)
+		t[i] = win_at(w, i);
+	free(w->t);
+	w->t = t;
+	w->cap = cap;
+	w->head = 0;
+	return true;
 }
 
 /* Earliest time >= now at which the window takes one more send.  Only the
- * oldest entry matters: the ring never holds more than limit entries. */
+ * oldest entry matters: a full ring waits for it to expire.  The ring is
+ * full at the limit, or below it when it could not grow. */
 static int64_t
 win_free_at(const struct ratelimit_window *w, int64_t now, int64_t span)
 {
 	int64_t t;
 
-	if (w->count < w->limit)
+	if (w->count < w->cap)
 		return now;
 	t = w->t[w->head] + span;
 	return t > now ? t : now;
@@ -87,12 +109,22 @@ static void
 win_push(struct ratelimit_window *w, int64_t now, int64_t span, int64_t v)
 {
 	while (w->count > 0 && w->t[w->head] + span <= now) {
-		w->head = (w->head + 1) % w->limit;
+		w->head = (w->head + 1) % w->cap;
 		w->count--;
 	}
+	/* A burst that has passed gives its slots back: halve a ring that
+	 * is three quarters empty (the quarter keeps growing and shrinking
+	 * apart, so a steady rate does not copy the ring back and forth). */
+	if (w->cap > WIN_MIN && w->count < w->cap / 4)
+		win_resize(w, w->cap / 2 > WIN_MIN ? w->cap / 2 : WIN_MIN);
 	/* The caller checked win_free_at, so there is room after pruning. */
-	w->t[(w->head + w->count) % w->limit] = v;
+	w->t[(w->head + w->count) % w->cap] = v;
 	w->count++;
+	/* Grow now, not at the next send: win_free_at must see the room,
+	 * and a failure here only leaves the ring full until its oldest
+	 * send expires. */
+	if (w->count == w->cap && w->cap < w->limit)
+		win_resize(w, w->cap <= w->limit / 2 ? w->cap * 2 : w->limit);
 }
 
 /* Drop one entry equal to v.  Equal entries are interchangeable, so any of
@@ -106,8 +138,7 @@ win_remove(struct ratelimit_window *w, int64_t v)
 			return;
 		if (x == v) {
 			for (int j = i; j < w->count - 1; j++)
-				w->t[(w->head + j) % w->limit] =
-				    win_at(w, j + 1);
+				w->t[(w->head + j) % w->cap] = win_at(w, j + 1);
 			w->count--;
 			return;
 		}

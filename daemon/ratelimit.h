@@ -16,8 +16,13 @@
  * Pure core: no I/O and no clock.  Times are int64 milliseconds passed by
  * the caller from one monotonic clock, except ratelimit_retry_after_ms,
  * whose now_ms must be wall-clock Unix epoch milliseconds (HTTP dates).
- * Memory is allocated at init, when accounts are added, and when the flow
- * table grows; enqueue, next and cancel allocate nothing otherwise.
+ * Memory is allocated at init, when accounts are added, when the flow
+ * table grows, and when a budget's ring fills: a ring holds the sends of
+ * one window, so it grows with the traffic up to the limit and shrinks back
+ * when the traffic falls, rather than holding `limit` slots from the start
+ * (100,000 a minute would be 800 kB per budget, all of it touched as the
+ * ring goes round).  A ring that cannot grow only makes its budget wait for
+ * its oldest send to expire.
  */
 #ifndef KCRON_RATELIMIT_H
 #define KCRON_RATELIMIT_H
@@ -63,10 +68,11 @@ struct ratelimit_req {
 	struct ratelimit_req *hnext, *hprev; /* flow heads: flow table chain */
 };
 
-/* Private: the send times still inside the window, oldest first. */
+/* Private: the send times still inside the window, oldest first, in a
+ * ring of cap slots (cap <= limit). */
 struct ratelimit_window {
 	int64_t *t;
-	int limit, head, count;
+	int limit, cap, head, count;
 };
 
 /* Private to ratelimit.c. */

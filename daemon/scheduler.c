@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "cron.h"
 #include "log.h"
+#include "mapmem.h"
 #include "sdnotify.h"
 #include "util.h"
 #include "scheduler.h"
@@ -52,6 +52,10 @@ struct scheduler {
 	struct old_config *old;
 	struct state *st;
 	struct exec *ex;
+	/* entries, heap and due share one mapping (mapmem) of this many
+	 * bytes: a reload makes new ones before the old go, and in the heap
+	 * they would land between, and pin, whatever the load freed */
+	size_t entries_bytes;
 	struct entry *entries;
 	size_t nentries;
 	size_t *heap; /* indices into entries, earliest due first */
@@ -67,7 +71,8 @@ struct scheduler {
 	uint64_t gen;         /* bumped by every change to write */
 	uint64_t durable;     /* the newest generation on disk */
 	uint64_t save_gen;    /* the generation being written */
-	struct state save_st; /* the snapshot being encoded and written */
+	struct state save_st; /* the snapshot being encoded and written,
+	                       * kept for the next one */
 	char save_path[4096];
 	char save_err[256];
 	int save_rc;
@@ -281,7 +286,6 @@ save_done(uv_work_t *w, int status)
 
 	(void)status;
 	s->saving = false;
-	state_free(&s->save_st);
 	/* A failed write is logged and the runs go on: a disk that cannot
 	 * take state.json must not stop the maintenance it records. */
 	if (s->save_rc < 0)
@@ -329,7 +333,6 @@ start_save(struct scheduler *s)
 	s->save.data = s;
 	if (uv_queue_work(s->loop, &s->save, save_work, save_done) < 0) {
 		s->saving = false;
-		state_free(&s->save_st);
 		log_msg(LOG_ERR, "cannot save state: no worker thread");
 	}
 }
@@ -460,9 +463,8 @@ free_unused_configs(struct scheduler *s)
 			continue;
 		}
 		*p = o->next;
-		config_free(o->cfg);
+		config_free(o->cfg); /* its mappings go back whole */
 		free(o);
-		malloc_trim(0); /* a whole config's pages go back */
 	}
 }
 
@@ -640,17 +642,15 @@ on_timer(uv_poll_t *p, int status, int events)
 static int
 make_entries(struct scheduler *s, const struct config *cfg)
 {
-	struct entry *entries = calloc(cfg->njobs + 1, sizeof(*entries));
-	size_t *heap = calloc(cfg->njobs + 1, sizeof(*heap));
-	size_t *due = calloc(cfg->njobs + 1, sizeof(*due));
-	size_t n = 0;
+	size_t cap = cfg->njobs + 1,
+	       bytes = cap * (sizeof(struct entry) + 2 * sizeof(size_t));
+	struct entry *entries = mapmem_alloc(bytes);
+	size_t *heap, *due, n = 0;
 
-	if (entries == NULL || heap == NULL || due == NULL) {
-		free(entries);
-		free(heap);
-		free(due);
+	if (entries == NULL)
 		return -ENOMEM;
-	}
+	heap = (size_t *)(void *)(entries + cap);
+	due = heap + cap;
 	for (size_t i = 0; i < cfg->njobs; i++)
 		if (cfg->jobs[i].enabled)
 			entries[n++].job = &cfg->jobs[i];
@@ -674,9 +674,8 @@ make_entries(struct scheduler *s, const struct config *cfg)
 				e->prev_last = old->prev_last;
 			}
 	}
-	free(s->entries);
-	free(s->heap);
-	free(s->due);
+	mapmem_free(s->entries, s->entries_bytes);
+	s->entries_bytes = bytes;
 	s->entries = entries;
 	s->heap = heap;
 	s->due = due;
@@ -720,9 +719,7 @@ fail_exec:
 	exec_close(s->ex); /* freed once the loop runs */
 fail:
 	if (s != NULL) {
-		free(s->entries);
-		free(s->heap);
-		free(s->due);
+		mapmem_free(s->entries, s->entries_bytes);
 		free(s);
 	}
 	return -ENOMEM;
@@ -764,12 +761,6 @@ scheduler_start(struct scheduler *s)
 	return 0;
 }
 
-static bool
-job_configured(const char *name, void *arg)
-{
-	return config_find_job(arg, name) != NULL;
-}
-
 /* ---- reload ---------------------------------------------------------------
  */
 
@@ -805,13 +796,40 @@ log_change(const char *what, const char *job, size_t *count)
 		        what);
 }
 
-/* Say what a reload changes: jobs added, removed and changed, by name (a
- * sorted merge, so 10,000 jobs cost milliseconds). */
-static void
-log_reload_changes(const struct config *from, const struct config *to)
+/* The jobs of a config sorted by name (b), for state_forget_jobs. */
+struct sorted_jobs {
+	const struct config *cfg;
+	const struct config_job **b; /* NULL when out of memory */
+};
+
+static int
+cmp_name_job(const void *key, const void *elem)
 {
-	const struct config_job **a = jobs_by_name(from),
-	                        **b = jobs_by_name(to);
+	const struct config_job *const *j = elem;
+
+	return strcmp(key, (*j)->name);
+}
+
+/* Is job NAME in the new config?  A binary search: a reload of 10,000
+ * jobs asks it for each of the 10,000 in state.json. */
+static bool
+job_configured(const char *name, void *arg)
+{
+	const struct sorted_jobs *t = arg;
+
+	if (t->b == NULL)
+		return config_find_job(t->cfg, name) != NULL;
+	return bsearch(name, t->b, t->cfg->njobs, sizeof(*t->b),
+	               cmp_name_job) != NULL;
+}
+
+/* Say what a reload changes: jobs added, removed and changed, by name (a
+ * sorted merge, so 10,000 jobs cost milliseconds); b is `to` sorted. */
+static void
+log_reload_changes(const struct config *from, const struct config *to,
+                   const struct config_job **b)
+{
+	const struct config_job **a = jobs_by_name(from);
 	size_t i = 0, k = 0, added = 0, removed = 0, changed = 0, same = 0;
 
 	while (a != NULL && b != NULL && (i < from->njobs || k < to->njobs)) {
@@ -842,7 +860,6 @@ log_reload_changes(const struct config *from, const struct config *to)
 		        ? " note=\"the first 20 of each kind are named\""
 		        : "");
 	free(a);
-	free(b);
 }
 
 /* The wall clock when this loop iteration began, before the reload read
@@ -861,6 +878,7 @@ void
 scheduler_reload(struct scheduler *s, struct config *cfg)
 {
 	struct old_config *o = calloc(1, sizeof(*o));
+	struct sorted_jobs sorted = {cfg, NULL};
 	int64_t began;
 
 	if (o == NULL || make_entries(s, cfg) < 0) {
@@ -871,14 +889,16 @@ scheduler_reload(struct scheduler *s, struct config *cfg)
 		config_free(cfg);
 		return;
 	}
-	log_reload_changes(s->cfg, cfg);
+	sorted.b = jobs_by_name(cfg);
+	log_reload_changes(s->cfg, cfg, sorted.b);
 	began = iteration_wall_ms(s);
 	o->cfg = s->cfg;
 	o->next = s->old;
 	s->old = o;
 	s->cfg = cfg;
 	exec_set_config(s->ex, cfg);
-	state_forget_jobs(s->st, job_configured, cfg);
+	state_forget_jobs(s->st, job_configured, &sorted);
+	free(sorted.b);
 	rebuild(s, began);
 	free_unused_configs(s);
 	save_soon(s);
@@ -929,9 +949,8 @@ on_handle_closed(uv_handle_t *h)
 	config_free(s->cfg);
 	state_free(s->st);
 	free(s->st);
-	free(s->entries);
-	free(s->heap);
-	free(s->due);
+	state_free(&s->save_st);
+	mapmem_free(s->entries, s->entries_bytes);
 	free(s);
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "mapmem.h"
 #include "state.h"
 #include "util.h"
 
@@ -102,7 +103,7 @@ hash(const char *s)
 static void
 index_insert(struct state *st, size_t pos)
 {
-	size_t mask = st->nindex - 1, i = hash(st->last[pos].job) & mask;
+	size_t mask = st->nindex - 1, i = hash(state_last_job(st, pos)) & mask;
 
 	while (st->index[i] != 0)
 		i = (i + 1) & mask;
@@ -121,7 +122,7 @@ index_find(const struct state *st, const char *job)
 	for (i = hash(job) & mask; st->index[i] != 0; i = (i + 1) & mask) {
 		size_t pos = st->index[i] - 1;
 
-		if (strcmp(st->last[pos].job, job) == 0)
+		if (strcmp(state_last_job(st, pos), job) == 0)
 			return pos;
 	}
 	return SIZE_MAX;
@@ -138,9 +139,9 @@ index_resize(struct state *st, size_t want)
 			return -ENOMEM;
 		n *= 2;
 	}
-	if ((tab = calloc(n, sizeof(*tab))) == NULL)
+	if ((tab = mapmem_alloc(n * sizeof(*tab))) == NULL)
 		return -ENOMEM;
-	free(st->index);
+	mapmem_free(st->index, st->nindex * sizeof(*st->index));
 	st->index = tab;
 	st->nindex = n;
 	for (size_t i = 0; i < st->nlast; i++)
@@ -150,39 +151,72 @@ index_resize(struct state *st, size_t want)
 
 /* ------------------------------------------------------------------ */
 
+/* Bytes of N elements of SIZE, rounded up to keep what follows aligned. */
+static size_t
+span(size_t n, size_t size)
+{
+	return (n * size + 15) / 16 * 16;
+}
+
+/* A snapshot is taken on the loop before every write and encoded by a
+ * worker: all of it (entries, operations, durations, names) goes to one
+ * mapping, kept from one snapshot to the next.  In the heap, a copy of
+ * 10,000 jobs' entries would land in whatever free space there is and
+ * stay resident there once freed; a fresh mapping each time would cost
+ * the loop a page fault per 4 kB. */
 int
 state_snapshot(const struct state *st, struct state *copy)
 {
-	memset(copy, 0, sizeof(*copy));
-	/* +1: malloc(0) may be NULL, which would read as a failure */
-	copy->last = malloc((st->nlast + 1) * sizeof(*st->last));
-	copy->ops = malloc((st->nops + 1) * sizeof(*st->ops));
-	copy->durations.v =
-	    malloc((st->durations.n + 1) * sizeof(*st->durations.v));
-	if (copy->last == NULL || copy->ops == NULL ||
-	    copy->durations.v == NULL) {
+	size_t nl = span(st->nlast, sizeof(*st->last)),
+	       no = span(st->nops, sizeof(*st->ops)),
+	       nd = span(st->durations.n, sizeof(*st->durations.v)),
+	       need = nl + no + nd + st->npool, block = copy->block;
+	char *b = (char *)copy->last;
+
+	if (block == 0) { /* not a snapshot yet */
 		state_free(copy);
-		return -ENOMEM;
+		b = NULL;
 	}
-	if (st->nlast > 0)
-		memcpy(copy->last, st->last, st->nlast * sizeof(*st->last));
-	if (st->nops > 0)
-		memcpy(copy->ops, st->ops, st->nops * sizeof(*st->ops));
-	if (st->durations.n > 0)
-		memcpy(copy->durations.v, st->durations.v,
-		       st->durations.n * sizeof(*st->durations.v));
+	memset(copy, 0, sizeof(*copy));
+	if (block < need || b == NULL) {
+		char *nb = mapmem_resize(b, block, need);
+
+		if (nb == NULL) {
+			mapmem_free(b, block);
+			return -ENOMEM;
+		}
+		b = nb;
+		block = mapmem_size(need);
+	}
+	copy->block = block;
+	copy->last = (struct state_last *)(void *)b;
+	copy->ops = (struct state_op *)(void *)(b + nl);
+	copy->durations.v = (struct ops_learned *)(void *)(b + nl + no);
+	copy->pool = b + nl + no + nd;
+	memcpy(copy->last, st->last, st->nlast * sizeof(*st->last));
+	memcpy(copy->ops, st->ops, st->nops * sizeof(*st->ops));
+	memcpy(copy->durations.v, st->durations.v,
+	       st->durations.n * sizeof(*st->durations.v));
+	memcpy(copy->pool, st->pool, st->npool);
 	copy->nlast = copy->caplast = st->nlast;
 	copy->nops = copy->capops = st->nops;
 	copy->durations.n = copy->durations.cap = st->durations.n;
+	copy->npool = copy->cappool = st->npool;
 	return 0;
 }
 
 void
 state_free(struct state *st)
 {
-	free(st->last);
+	if (st->block > 0) { /* a snapshot: one mapping */
+		mapmem_free(st->last, st->block);
+		memset(st, 0, sizeof(*st));
+		return;
+	}
+	mapmem_free(st->last, st->caplast * sizeof(*st->last));
+	mapmem_free(st->pool, st->cappool);
 	free(st->ops);
-	free(st->index);
+	mapmem_free(st->index, st->nindex * sizeof(*st->index));
 	ops_book_free(&st->durations);
 	memset(st, 0, sizeof(*st));
 }
@@ -206,17 +240,41 @@ state_set_last_fired(struct state *st, const char *job, int64_t t)
 	}
 	if (len == 0 || len >= STATE_JOB_MAX)
 		return -EINVAL;
-	if (util_grow((void **)&st->last, &st->caplast, st->nlast + 1,
-	              sizeof(*st->last)) != 0)
+	if (st->npool + len + 1 > UINT32_MAX ||
+	    mapmem_grow((void **)&st->last, &st->caplast, st->nlast + 1,
+	                sizeof(*st->last)) != 0 ||
+	    mapmem_grow((void **)&st->pool, &st->cappool, st->npool + len + 1,
+	                1) != 0)
 		return -ENOMEM;
 	if (st->nindex / 2 < st->nlast + 1 &&
 	    index_resize(st, st->nlast + 1) != 0)
 		return -ENOMEM;
-	memcpy(st->last[st->nlast].job, job, len + 1);
+	memcpy(st->pool + st->npool, job, len + 1);
+	st->last[st->nlast].job = (uint32_t)st->npool;
 	st->last[st->nlast].fired = t;
+	st->npool += len + 1;
 	index_insert(st, st->nlast);
 	st->nlast++;
 	return 0;
+}
+
+/* Close the gaps that forgotten names left in the pool, in place (a
+ * void caller must not need memory): names are appended in the order of
+ * last[], which forgetting keeps, so each moves only towards the start. */
+static void
+pool_compact(struct state *st)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < st->nlast; i++) {
+		size_t n = strlen(state_last_job(st, i)) + 1;
+
+		memmove(st->pool + o, state_last_job(st, i), n);
+		st->last[i].job = (uint32_t)o;
+		o += n;
+	}
+	st->npool = o;
+	st->dead = 0;
 }
 
 void
@@ -226,11 +284,15 @@ state_forget_jobs(struct state *st, bool (*keep)(const char *job, void *arg),
 	size_t o = 0;
 
 	for (size_t i = 0; i < st->nlast; i++)
-		if (keep(st->last[i].job, arg))
+		if (keep(state_last_job(st, i), arg))
 			st->last[o++] = st->last[i];
+		else
+			st->dead += strlen(state_last_job(st, i)) + 1;
 	if (o == st->nlast)
 		return;
 	st->nlast = o;
+	if (st->dead > st->npool / 2)
+		pool_compact(st);
 	/* Rebuilt in place: the table only gets emptier, and a void
 	 * function must not need memory. */
 	if (st->nindex > 0) {
@@ -376,11 +438,11 @@ state_encode(const struct state *st, char **out, size_t *len, char *err,
 	json_w_key(&w, "last");
 	json_w_arr_open(&w);
 	for (size_t i = 0; i < st->nlast && w.err == 0; i++) {
-		const struct state_last *l = &st->last[i];
+		const char *job = state_last_job(st, i);
 
 		json_w_obj_open(&w);
-		w_field(&w, "job", l->job, sizeof(l->job));
-		json_w_key_int(&w, "fired", l->fired);
+		w_text(&w, "job", job, strlen(job));
+		json_w_key_int(&w, "fired", st->last[i].fired);
 		json_w_obj_close(&w);
 	}
 	json_w_arr_close(&w);

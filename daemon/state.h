@@ -51,9 +51,9 @@
 /* A buffer this size holds any message of this module. */
 #define STATE_MSG_MAX 1024
 
-/* The last cron slot fired of one job. */
+/* The last cron slot fired of one job; its name is state_last_job's. */
 struct state_last {
-	char job[STATE_JOB_MAX];
+	uint32_t job;  /* offset of the name in the state's pool */
 	int64_t fired; /* seconds since the epoch */
 };
 
@@ -71,12 +71,23 @@ struct state_op {
 	int64_t started_ms; /* wall clock of the run's start */
 };
 
-/* The durable state.  Read last[] and ops[] freely; change them only
- * through the functions below (a hash index over last[] must follow).
- * Zero-initialised means empty. */
+/* The durable state.  Read last[] (with state_last_job) and ops[]
+ * freely; change them only through the functions below (a hash index over
+ * last[] must follow).  Zero-initialised means empty.
+ *
+ * last[] holds every configured job that has fired, 10,000 of them as
+ * easily as ten: 16 bytes each, the names packed in a pool (a name costs
+ * its length, not STATE_JOB_MAX), both arrays and the index mappings of
+ * their own (mapmem) rather than heap blocks, and a snapshot one mapping
+ * of both, freed whole once written. */
 struct state {
 	struct state_last *last;
 	size_t nlast, caplast;
+	char *pool;            /* the names of last[], NUL-terminated */
+	size_t npool, cappool; /* bytes used (forgotten names too), held */
+	size_t dead;           /* bytes of forgotten names in the pool */
+	size_t block;          /* a snapshot: last[] and pool in one mapping
+	                        * of this many bytes */
 	struct state_op *ops;
 	size_t nops, capops;
 	size_t *index; /* open addressing: 1 + position in last[], 0 empty */
@@ -95,6 +106,13 @@ struct state_history {
 	uint64_t run_id;
 	int64_t start_ms, end_ms; /* wall clock, ms since the epoch */
 };
+
+/* The name of last[i]. */
+static inline const char *
+state_last_job(const struct state *st, size_t i)
+{
+	return st->pool + st->last[i].job;
+}
 
 /* Read DIR/state.json into *st (which it initialises): 0, or 1 with a
  * warning in warn (file moved aside, or invalid entries skipped), or a
@@ -121,9 +139,11 @@ int state_save(const struct state *st, const char *dir, char *err,
 int state_write_file(const char *path, const char *buf, size_t len, char *err,
                      size_t errlen);
 
-/* A copy of *st's entries into *copy (which it initialises), for
- * state_encode on another thread while *st goes on changing; it has no
- * lookup index, so only encode and free it.  0 or -ENOMEM. */
+/* A copy of *st's entries into *copy, for state_encode on another thread
+ * while *st goes on changing; it has no lookup index, so only encode it,
+ * snapshot into it again or free it.  *copy is zero-initialised, or an
+ * earlier snapshot whose memory is reused.  0 or -ENOMEM (*copy then
+ * empty). */
 int state_snapshot(const struct state *st, struct state *copy);
 
 /* Release what *st holds and leave it empty. */

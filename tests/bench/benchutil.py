@@ -279,6 +279,62 @@ def kb(s):
     return int(s.split()[0])
 
 
+def rss_kb(pid):
+    """VmRSS of pid, kB."""
+    return kb(proc_status(pid)["VmRSS"])
+
+
+def hwm_reset(pid):
+    """Make VmHWM the current RSS (clear_refs 5), so that the next reading
+    is the peak of what follows; False where the kernel refuses."""
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def rss_by_mapping(pid):
+    """{mapping: [rss kB, anonymous kB]} from /proc/PID/smaps: a file's
+    basename, [heap], [stack] or [anon] (every unnamed mapping together).
+    The anonymous part of a library is its relocated data (private dirty
+    copies); the rest is its pages in the page cache, shared with every
+    process that maps it."""
+    out = {}
+    cur = None
+    with open("/proc/%d/smaps" % pid) as fh:
+        for line in fh:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                parts = line.split()
+                name = parts[5] if len(parts) > 5 else "[anon]"
+                cur = out.setdefault(os.path.basename(name) if name.startswith("/") else name,
+                                     [0, 0])
+            elif line.startswith("Rss:"):
+                cur[0] += int(line.split()[1])
+            elif line.startswith("Anonymous:"):
+                cur[1] += int(line.split()[1])
+    return out
+
+
+def rss_summary(pid, top=6):
+    """Two lines: RSS split into anonymous and file pages, then the
+    largest mappings (rss/anonymous kB) and the rest of the libraries."""
+    st = proc_status(pid)
+    maps = rss_by_mapping(pid)
+    libs = {k: v for k, v in maps.items() if not k.startswith("[")}
+    own = {k: v for k, v in maps.items() if k.startswith("[")}
+    big = sorted(maps.items(), key=lambda kv: -kv[1][0])[:top]
+    rest = [v for k, v in libs.items() if k not in dict(big)]
+    return ("RssAnon %s, RssFile %s; %d files mapped: %d kB (%d kB of it their relocated "
+            "data), heap and anonymous: %d kB"
+            % (st.get("RssAnon", "?"), st.get("RssFile", "?"), len(libs),
+               sum(v[0] for v in libs.values()), sum(v[1] for v in libs.values()),
+               sum(v[0] for v in own.values())),
+            ", ".join("%s %d/%d" % (k, v[0], v[1]) for k, v in big)
+            + ", %d more files %d kB" % (len(rest), sum(v[0] for v in rest)))
+
+
 def pct(sorted_vals, p):
     if not sorted_vals:
         return float("nan")

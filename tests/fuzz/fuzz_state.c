@@ -55,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(err[0] == '\0');
 	/* Every kept name is found again through the index. */
 	for (size_t i = 0; i < st.nlast; i++)
-		FUZZ_ASSERT(state_last_fired(&st, st.last[i].job) ==
+		FUZZ_ASSERT(state_last_fired(&st, state_last_job(&st, i)) ==
 		            st.last[i].fired);
 
 	FUZZ_ASSERT(state_encode(&st, &out, &len, err, sizeof(err)) == 0);
@@ -67,7 +67,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(ret == 0);
 	FUZZ_ASSERT(again.nlast == st.nlast && again.nops == st.nops);
 	for (size_t i = 0; i < st.nlast; i++)
-		FUZZ_ASSERT(strcmp(again.last[i].job, st.last[i].job) == 0 &&
+		FUZZ_ASSERT(strcmp(state_last_job(&again, i),
+		                   state_last_job(&st, i)) == 0 &&
 		            again.last[i].fired == st.last[i].fired);
 	for (size_t i = 0; i < st.nops; i++) {
 		const struct state_op *a = &st.ops[i], *b = &again.ops[i];

@@ -8,6 +8,7 @@
  * messages name them predictably.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -265,6 +266,52 @@ test_rescan(void)
 	CHECK_STR(only(&f),
 	          "inc/more.conf:2: big: 3000000000 is out of range 0-10");
 	finish(&f);
+
+	/* The main file's text freed once parsed: a literal that needs
+	 * re-reading is read from the file again, and still found. */
+	PUT("inc/big.conf", "a = 1;\nbig = 3000000000;\nneg = -3000000000;\n");
+	start(&f, "inc/big.conf", "inc");
+	{
+		char *text = NULL;
+
+		CHECK_INT(cfgread_load_text(&f.r, "inc/big.conf", &text), 0);
+		CHECK_INT(cfgread_parse(&f.r, &f.lc, text), 0);
+		cfgread_release_text(&f.r, "inc/big.conf");
+		cfgread_release_text(&f.r, "inc/big.conf"); /* twice: no-op */
+	}
+	CHECK_INT(cfgread_int(&f.r, &sc, at(&f, "big"), 0, INT64_MAX, &v), 0);
+	CHECK_INT(v, 3000000000);
+	CHECK_INT(
+	    cfgread_int(&f.r, &sc, at(&f, "neg"), INT64_MIN, INT64_MAX, &v), 0);
+	CHECK_INT(v, -3000000000);
+	CHECK_INT(f.out.n, 0);
+	finish(&f);
+
+	/* a line longer than what is read again on its own: the whole
+	 * text comes back */
+	{
+		static char text[8192];
+		char *t = NULL;
+		int n = snprintf(text, sizeof(text), "pad = \"");
+
+		memset(text + n, 'x', 6000);
+		snprintf(text + n + 6000, sizeof(text) - (size_t)n - 6000,
+		         "\"; big = 3000000000;\nsmall = 4000000000;\n");
+		put("inc/long.conf", text, strlen(text));
+		start(&f, "inc/long.conf", "inc");
+		CHECK_INT(cfgread_load_text(&f.r, "inc/long.conf", &t), 0);
+		CHECK_INT(cfgread_parse(&f.r, &f.lc, t), 0);
+		cfgread_release_text(&f.r, "inc/long.conf");
+		CHECK_INT(
+		    cfgread_int(&f.r, &sc, at(&f, "small"), 0, INT64_MAX, &v),
+		    0);
+		CHECK_INT(v, 4000000000);
+		CHECK_INT(
+		    cfgread_int(&f.r, &sc, at(&f, "big"), 0, INT64_MAX, &v), 0);
+		CHECK_INT(v, 3000000000);
+		CHECK_INT(f.out.n, 0);
+		finish(&f);
+	}
 }
 
 static void
@@ -505,6 +552,31 @@ test_names_and_arena(void)
 	CHECK(a.chunks == NULL);
 }
 
+/* The arena's chunks are mappings of their own: 10,000 job names and a
+ * big block add nothing to malloc's heap, so a configuration never pins
+ * heap pages and goes back to the kernel whole. */
+static void
+test_arena_outside_heap(void)
+{
+	struct cfgread_arena a = {0};
+	size_t before = mallinfo2().uordblks;
+	bool ok = true;
+
+	for (int i = 0; i < 10000; i++) {
+		char buf[32];
+		char *p;
+
+		snprintf(buf, sizeof(buf), "s-%d-%d", i / 100, i % 100);
+		p = cfgread_arena_strdup(&a, buf);
+		ok = ok && p != NULL && strcmp(p, buf) == 0;
+	}
+	CHECK(ok);
+	CHECK(cfgread_arena_alloc(&a, 1 << 20) != NULL);
+	CHECK_INT(mallinfo2().uordblks, before);
+	cfgread_arena_free(&a);
+	CHECK_INT(mallinfo2().uordblks, before);
+}
+
 int
 main(void)
 {
@@ -523,5 +595,6 @@ main(void)
 	test_shared();
 	test_small_checks();
 	test_names_and_arena();
+	test_arena_outside_heap();
 	return test_report("test_cfgread");
 }

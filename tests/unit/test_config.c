@@ -6,6 +6,7 @@
  * main file loaded by a relative name so that messages are predictable.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -213,6 +214,25 @@ static const struct bad bad[] = {
      "\"; key_file = \"acme.key\"; }\n);\n" JOB(""),
      NULL, NULL, NULL, 0,
      "k.conf:5: job \"j\": there are 2 accounts; say which with account = "
+     "\"...\""},
+    {"accounts named before they are defined, in the same file or in "
+     "include_dir: only the undefined one is reported, in job order",
+     "include_dir = \"conf.d\";\njobs = (\n"
+     " { name = \"j1\"; schedule = \"@daily\"; action = \"clear-cache\";"
+     " environment_id = \"" ENV "\"; account = \"late\"; },\n"
+     " { name = \"j2\"; schedule = \"@daily\"; action = \"clear-cache\";"
+     " environment_id = \"" ENV "\"; account = \"nope\"; },\n"
+     " { name = \"j3\"; schedule = \"@daily\"; action = \"clear-cache\";"
+     " environment_id = \"" ENV "\"; },\n"
+     " { name = \"j4\"; schedule = \"@daily\"; action = \"clear-cache\";"
+     " environment_id = \"" ENV "\"; account = \"acme\"; }\n"
+     ");\n" ACC,
+     "conf.d/10-late.conf",
+     "accounts = ( { name = \"late\"; company = \"" CO
+     "\"; key_file = \"acme.key\"; } );\n",
+     NULL, 0,
+     "k.conf:4: job \"j2\": account \"nope\" is not defined\n"
+     "k.conf:5: job \"j3\": there are 2 accounts; say which with account = "
      "\"...\""},
     {"hour out of range",
      ACC "jobs = ( { name = \"j\"; schedule = \"0 25 * * *\"; action = "
@@ -857,6 +877,167 @@ test_string_and_cap(void)
 	config_free(cfg);
 }
 
+/* A run under way at a reload goes on under the new config only when its
+ * job and its account's company and key are unchanged there. */
+static void
+test_same_job(void)
+{
+	static const char *const texts[] = {
+	    /* 0: as it was */
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; },\n"
+	    " { name = \"k\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
+	    /* 1: j's schedule changed, k as it was, in another place */
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "jobs = ( { name = \"k\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; },\n"
+	    " { name = \"j\"; schedule = \"@weekly\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
+	    /* 2: the same jobs, the account of another company */
+	    "accounts = ( { name = \"a\"; company = "
+	    "\"0b0e6f4c-1a2b-4c3d-8e9f-0123456789ac\"; } );\n"
+	    "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; },\n"
+	    " { name = \"k\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
+	};
+	struct config *c[3] = {NULL};
+	struct config_errors errs = {0};
+	const struct config_job *j, *k;
+
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(config_load_string(texts[i], "<s>",
+		                             CONFIG_LOAD_NO_KEYS, &c[i], &errs),
+		          0);
+		config_errors_free(&errs);
+	}
+	if (c[0] == NULL || c[1] == NULL || c[2] == NULL)
+		goto out;
+	j = config_find_job(c[0], "j");
+	k = config_find_job(c[0], "k");
+	CHECK(config_same_job(c[0], j, c[0]) == j);
+	CHECK(config_same_job(c[0], j, c[1]) == NULL);
+	CHECK(config_same_job(c[0], k, c[1]) == config_find_job(c[1], "k"));
+	CHECK(config_same_job(c[0], k, c[2]) == NULL);
+out:
+	for (int i = 0; i < 3; i++)
+		config_free(c[i]);
+}
+
+/* A job may name an account defined below it, or in a later file of
+ * include_dir: resolved once every file is read, like one defined above
+ * (which is resolved at once). */
+static void
+test_account_order(void)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+
+	enter("order");
+	put("acme.key", KEY "\n", 0600);
+	put("k.conf",
+	    "include_dir = \"conf.d\";\njobs = (\n"
+	    " { name = \"j1\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; account = "
+	    "\"late\"; },\n"
+	    " { name = \"j2\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; account = "
+	    "\"acme\"; }\n);\n" ACC,
+	    0600);
+	put("conf.d/10-late.conf",
+	    "accounts = ( { name = \"late\"; company = \"" CO
+	    "\"; key_file = \"acme.key\"; } );\n"
+	    "jobs = ( { name = \"j3\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; account = "
+	    "\"late\"; } );\n",
+	    0600);
+	CHECK_INT(config_load("k.conf", 0, &cfg, &errs), 0);
+	CHECK_INT(errs.n, 0);
+	if (cfg != NULL && cfg->njobs == 3 && cfg->naccounts == 2) {
+		CHECK_STR(cfg->accounts[cfg->jobs[0].account].name, "late");
+		CHECK_STR(cfg->accounts[cfg->jobs[1].account].name, "acme");
+		CHECK_STR(cfg->accounts[cfg->jobs[2].account].name, "late");
+	} else {
+		CHECK(false);
+	}
+	config_free(cfg);
+	config_errors_free(&errs);
+}
+
+/* Heap bytes in use, give or take what glibc's per-thread cache holds
+ * (freed chunks it counts as in use: a few kB). */
+static long long
+heap_in_use(void)
+{
+	return (long long)mallinfo2().uordblks;
+}
+
+#define HEAP_SLACK (32 * 1024)
+
+/* A configuration lives outside malloc's heap (mappings of its own), so
+ * that a reload building one while libconfig's tree fills the heap leaves
+ * nothing pinning the tree's pages: loading 3,000 jobs (about 1 MB), from
+ * a string and from a file, failed or not, leaves the heap as it found
+ * it, and so does freeing. */
+static void
+test_outside_heap(void)
+{
+	size_t len = 256 + 3000 * 200, n = 0;
+	char *text = malloc(len);
+	struct config *cfg = NULL;
+	struct config_errors errs = {0};
+	long long before;
+
+	if (text == NULL)
+		abort();
+	n += (size_t)snprintf(text, len, "accounts = (\n");
+	for (int a = 0; a < 3; a++)
+		n += (size_t)snprintf(text + n, len - n,
+		                      "%s{ name = \"a%d\"; company = \"" CO
+		                      "\"; }\n",
+		                      a ? "," : "", a);
+	n += (size_t)snprintf(text + n, len - n, ");\njobs = (\n");
+	for (int i = 0; i < 3000; i++)
+		n += (size_t)snprintf(
+		    text + n, len - n,
+		    "%s{ name = \"s-%d\"; schedule = \"H H * * *\"; "
+		    "account = \"a%d\"; action = \"clear-cache\"; "
+		    "environment_id = \"" ENV "\"; jitter = 3000000000; }\n",
+		    i ? "," : "", i, i % 3);
+	snprintf(text + n, len - n, ");\n");
+	/* jitter is out of range, and so the load fails */
+	before = heap_in_use();
+	CHECK_INT(
+	    config_load_string(text, "<s>", CONFIG_LOAD_NO_KEYS, &cfg, &errs),
+	    -EINVAL);
+	CHECK_INT(errs.n, CONFIG_MAX_ERRORS);
+	config_errors_free(&errs);
+	CHECK(heap_in_use() - before < HEAP_SLACK);
+	/* now a good one, through a file */
+	for (char *p = text; (p = strstr(p, " jitter = 3000000000;")) != NULL;)
+		memcpy(p, " jitter = 300;       ", 21);
+	enter("heap");
+	put("big.conf", text, 0600);
+	before = heap_in_use();
+	CHECK_INT(config_load("big.conf", CONFIG_LOAD_NO_KEYS, &cfg, &errs), 0);
+	CHECK_INT(errs.n, 0);
+	CHECK(heap_in_use() - before < HEAP_SLACK);
+	if (cfg != NULL) {
+		CHECK_INT(cfg->njobs, 3000);
+		CHECK_INT(cfg->naccounts, 3);
+		CHECK_STR(cfg->jobs[2999].name, "s-2999");
+		CHECK_INT(cfg->jobs[2999].account, 2);
+		CHECK_INT(cfg->jobs[2999].jitter, 300);
+		CHECK_STR(cfg->jobs[2999].target.values[0], ENV);
+		CHECK_STR(cfg->accounts[cfg->jobs[1].account].name, "a1");
+	}
+	config_free(cfg);
+	CHECK(heap_in_use() - before < HEAP_SLACK);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -873,5 +1054,8 @@ main(void)
 	test_defaults_and_edges();
 	test_string_and_cap();
 	test_window();
+	test_same_job();
+	test_account_order();
+	test_outside_heap();
 	return test_report("test_config");
 }

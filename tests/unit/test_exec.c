@@ -445,6 +445,55 @@ test_429_pauses_the_account(void)
 	CHECK_INT(done[1].outcome, KINSTA_SUCCEEDED);
 }
 
+/* ---- a reload with a run under way -------------------------------------- */
+
+static struct config *
+load(const char *text)
+{
+	struct config_errors errs = {0};
+	struct config *c = NULL;
+
+	CHECK_INT(config_load_string(text, "exec.conf", 0, &c, &errs), 0);
+	config_errors_free(&errs);
+	return c;
+}
+
+/* A run goes on as a run of the new config when its job is unchanged
+ * there, so that the old config can be freed at once; a run of a changed
+ * job keeps the old one until it ends. */
+static void
+test_reload_moves_unchanged_runs(void)
+{
+	char changed[sizeof(conf_text) + 16];
+	struct config *same = load(conf_text), *other;
+	struct exec *ex = start(poll_lost_then_done);
+
+	snprintf(changed, sizeof(changed), "%s", conf_text);
+	memcpy(strstr(changed, "\"@daily\""), "\"@weekly\"", 9);
+	other = load(changed);
+	if (same == NULL || other == NULL)
+		return;
+	CHECK_INT(exec_start(ex, config_find_job(cfg, "cc"), 30), 0);
+	while (nsent < 1)
+		uv_run(&loop, UV_RUN_ONCE);
+	/* cc changed: the run keeps its config */
+	exec_set_config(ex, other);
+	CHECK(exec_config_in_use(ex, cfg));
+	CHECK(!exec_config_in_use(ex, other));
+	/* cc as it was: the run moves, the old config is free to go */
+	exec_set_config(ex, same);
+	CHECK(!exec_config_in_use(ex, cfg));
+	CHECK(exec_config_in_use(ex, same));
+	CHECK_INT(exec_job_active(ex, "cc"), 1);
+	config_free(other);
+	finish(ex);
+	CHECK_INT(ndone, 1);
+	CHECK_STR(done[0].job, "cc");
+	CHECK_INT(done[0].outcome, KINSTA_SUCCEEDED);
+	CHECK_INT(nsent, 4);
+	config_free(same);
+}
+
 int
 main(void)
 {
@@ -463,6 +512,7 @@ main(void)
 	test_resume_in_drop_step_lists_again();
 	test_env_held_across_steps();
 	test_429_pauses_the_account();
+	test_reload_moves_unchanged_runs();
 	config_free(cfg);
 	uv_loop_close(&loop);
 	return test_report("test_exec");

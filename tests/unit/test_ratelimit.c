@@ -649,6 +649,55 @@ test_saturation(void)
 	free(t);
 }
 
+/* A budget's ring follows the traffic, not the limit: with 100,000 a
+ * minute it starts at 16 slots, grows to hold one window's sends (the
+ * budget is still exact), and shrinks back once the window has passed. */
+static void
+test_ring_follows_traffic(void)
+{
+	enum { N = 5000 };
+	struct ratelimit_limits lim = {100000, 100000, 100000, 100000, MIN_MS};
+	struct ratelimit rl;
+	struct treq *t = treqs(N + 40);
+	int64_t wake = 0;
+	int sent = 0;
+
+	CHECK_INT(ratelimit_init(&rl, &lim, 1), 0);
+	CHECK_INT(rl.ip.cap, 16);
+	CHECK_INT(rl.acct[0].sent.cap, 16);
+	CHECK_INT(rl.acct[0].create.cap, 16);
+	for (int i = 0; i < N; i++)
+		enq(&rl, &t[i], 0, RATELIMIT_NORMAL, RATELIMIT_WORK, 1);
+	/* 5000 sends in one second: all go, and the rings hold them */
+	for (int i = 0; i < N; i++)
+		sent += next(&rl, i / 5, &wake) != NULL;
+	CHECK_INT(sent, N);
+	CHECK_INT(rl.ip.count, N);
+	CHECK(rl.ip.cap >= N && rl.ip.cap <= 2 * N);
+	CHECK(rl.acct[0].sent.cap >= N && rl.acct[0].sent.cap <= 2 * N);
+	CHECK_INT(rl.acct[0].create.cap, 16); /* no create was sent */
+	/* a minute later, a trickle: the ring halves at each send until
+	 * it is back to its start */
+	for (int i = 0; i < 40; i++)
+		enq(&rl, &t[N + i], 0, RATELIMIT_NORMAL, RATELIMIT_WORK, 2);
+	for (int i = 0; i < 40; i++)
+		CHECK(next(&rl, 2 * MIN_MS + i * 1000, &wake) == &t[N + i]);
+	CHECK_INT(rl.ip.cap, 64); /* 40 sends in the window: 3/4 empty at 64 */
+	CHECK_INT(rl.ip.count, 40);
+	ratelimit_free(&rl);
+
+	/* the limit still binds when it is below the ring's start */
+	lim.per_account = 3;
+	CHECK_INT(ratelimit_init(&rl, &lim, 1), 0);
+	CHECK_INT(rl.acct[0].sent.cap, 3);
+	for (int i = 0; i < 4; i++)
+		enq(&rl, &t[i], 0, RATELIMIT_NORMAL, RATELIMIT_WORK, 1);
+	CHECK_INT(drain(&rl, 0, &wake), 3);
+	CHECK_INT(wake, MIN_MS);
+	ratelimit_free(&rl);
+	free(t);
+}
+
 /* Random arrivals, classes, priorities, cancels, 429 pauses and releases
  * over simulated hours: every budget holds in every window, nothing is
  * lost, and no account with room in all its budgets is left waiting.  With
@@ -776,6 +825,7 @@ main(void)
 	test_restamp();
 	test_headers();
 	test_saturation();
+	test_ring_follows_traffic();
 	simulate(false);
 	simulate(true);
 	return test_report("ratelimit");

@@ -200,7 +200,7 @@ test_round_trip(void)
 static void
 test_snapshot(void)
 {
-	struct state st = {0}, snap;
+	struct state st = {0}, snap = {0};
 	struct state_op op;
 	char err[STATE_MSG_MAX], *a = NULL, *b = NULL, *c = NULL;
 	size_t na = 0, nb = 0, nc = 0;
@@ -225,6 +225,31 @@ test_snapshot(void)
 	CHECK_INT(state_encode(&st, &c, &nc, err, sizeof(err)), 0);
 	CHECK(na == nb && a && b && memcmp(a, b, na) == 0);
 	CHECK(c != NULL && (nc != na || memcmp(a, c, na) != 0));
+	free(b);
+	/* a snapshot taken again into the same copy keeps its mapping while
+	 * it is big enough, grows it when not, and reads as the state */
+	{
+		void *block = NULL;
+		char name[32];
+
+		CHECK_INT(state_snapshot(&st, &snap), 0);
+		block = snap.last;
+		CHECK_INT(state_encode(&snap, &b, &nb, err, sizeof(err)), 0);
+		CHECK(nb == nc && b && memcmp(b, c, nc) == 0);
+		free(b);
+		CHECK_INT(state_snapshot(&st, &snap), 0);
+		CHECK(snap.last == block);
+		for (int i = 0; i < 3000; i++) {
+			snprintf(name, sizeof(name), "job-%d", i);
+			CHECK_INT(state_set_last_fired(&st, name, i), 0);
+		}
+		free(c);
+		CHECK_INT(state_encode(&st, &c, &nc, err, sizeof(err)), 0);
+		CHECK_INT(state_snapshot(&st, &snap), 0);
+		CHECK_INT(snap.nlast, 3002);
+		CHECK_INT(state_encode(&snap, &b, &nb, err, sizeof(err)), 0);
+		CHECK(nb == nc && b && memcmp(b, c, nc) == 0);
+	}
 	state_free(&snap);
 	state_free(&st);
 	free(a);
@@ -548,6 +573,79 @@ test_forget(void)
 	CHECK_INT(st.nlast, 51);
 	CHECK_INT(state_last_fired(&st, "j1"), 7);
 	CHECK_INT(state_last_fired(&st, "j2"), 8);
+	state_free(&st);
+}
+
+static bool
+keep_none_but(const char *job, void *arg)
+{
+	return strcmp(job, arg) == 0;
+}
+
+static bool
+keep_not(const char *job, void *arg)
+{
+	return strcmp(job, arg) != 0;
+}
+
+/* Names are packed in a pool: an entry costs its name, not the longest
+ * name.  Forgetting leaves gaps that are closed in place once they are
+ * half the pool, with every name and the index still right. */
+static void
+test_names_pool(void)
+{
+	struct state st = {0};
+	char name[STATE_JOB_MAX], want[STATE_JOB_MAX];
+	size_t bytes = 0;
+	int64_t wrong = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "s-%d-%d", i / 100, i % 100);
+		bytes += strlen(name) + 1;
+		CHECK_INT(state_set_last_fired(&st, name, i), 0);
+	}
+	CHECK_INT(sizeof(struct state_last), 16);
+	CHECK_INT(st.npool, bytes);
+	/* one name as long as allowed, one too long */
+	memset(name, 'x', STATE_JOB_MAX - 1);
+	name[STATE_JOB_MAX - 1] = '\0';
+	CHECK_INT(state_set_last_fired(&st, name, 5), 0);
+	CHECK_STR(state_last_job(&st, st.nlast - 1), name);
+	CHECK_INT(state_set_last_fired(&st, "", 5), -EINVAL);
+	{
+		char too_long[STATE_JOB_MAX + 1];
+
+		memset(too_long, 'y', STATE_JOB_MAX);
+		too_long[STATE_JOB_MAX] = '\0';
+		CHECK_INT(state_set_last_fired(&st, too_long, 5), -EINVAL);
+	}
+	/* forget every fifth, one at a time: a fifth of the pool dead, and
+	 * left there */
+	for (int i = 0; i < 1000; i += 5) {
+		snprintf(want, sizeof(want), "s-%d-%d", i / 100, i % 100);
+		state_forget_jobs(&st, keep_not, want);
+	}
+	CHECK_INT(st.nlast, 801);
+	CHECK(st.dead > 0);
+	/* then all but one: the pool is compacted to it */
+	snprintf(want, sizeof(want), "s-9-99");
+	state_forget_jobs(&st, keep_none_but, want);
+	CHECK_INT(st.nlast, 1);
+	CHECK_INT(st.dead, 0);
+	CHECK_INT(st.npool, strlen(want) + 1);
+	CHECK_STR(state_last_job(&st, 0), want);
+	CHECK_INT(state_last_fired(&st, want), 999);
+	/* and it grows again from there */
+	for (int i = 0; i < 500; i++) {
+		snprintf(name, sizeof(name), "t-%d", i);
+		CHECK_INT(state_set_last_fired(&st, name, 10000 + i), 0);
+	}
+	for (int i = 0; i < 500; i++) {
+		snprintf(name, sizeof(name), "t-%d", i);
+		wrong += state_last_fired(&st, name) != 10000 + i;
+	}
+	CHECK_INT(wrong, 0);
+	CHECK_INT(state_last_fired(&st, want), 999);
 	state_free(&st);
 }
 
@@ -952,6 +1050,7 @@ main(void)
 	test_partial();
 	test_ops();
 	test_forget();
+	test_names_pool();
 	test_history();
 	test_history_concurrent();
 	test_dir_check();
