@@ -193,11 +193,17 @@ state_snapshot(const struct state *st, struct state *copy)
 	copy->ops = (struct state_op *)(void *)(b + nl);
 	copy->durations.v = (struct ops_learned *)(void *)(b + nl + no);
 	copy->pool = b + nl + no + nd;
-	memcpy(copy->last, st->last, st->nlast * sizeof(*st->last));
-	memcpy(copy->ops, st->ops, st->nops * sizeof(*st->ops));
-	memcpy(copy->durations.v, st->durations.v,
-	       st->durations.n * sizeof(*st->durations.v));
-	memcpy(copy->pool, st->pool, st->npool);
+	/* an empty array may have no memory at all: memcpy from NULL is
+	 * undefined even for 0 bytes */
+	if (st->nlast > 0)
+		memcpy(copy->last, st->last, st->nlast * sizeof(*st->last));
+	if (st->nops > 0)
+		memcpy(copy->ops, st->ops, st->nops * sizeof(*st->ops));
+	if (st->durations.n > 0)
+		memcpy(copy->durations.v, st->durations.v,
+		       st->durations.n * sizeof(*st->durations.v));
+	if (st->npool > 0)
+		memcpy(copy->pool, st->pool, st->npool);
 	copy->nlast = copy->caplast = st->nlast;
 	copy->nops = copy->capops = st->nops;
 	copy->durations.n = copy->durations.cap = st->durations.n;
