@@ -11,6 +11,7 @@
 #include "action.h"
 #include "json.h"
 #include "method.h"
+#include "tmpl.h"
 
 /* The API's limit on a wp-cli command line. */
 #define MAX_WP_CLI_COMMAND 5000
@@ -61,15 +62,32 @@ check_http_url(const char *v)
 	return NULL;
 }
 
+/* What is wrong with a placeholder, for the check that found it: config
+ * is loaded on one thread, and reads the message before the next check. */
+static char placeholder_msg[200];
+
+static const char *
+check_placeholders(const char *v, unsigned allowed)
+{
+	char err[sizeof(placeholder_msg) - 8];
+
+	if (tmpl_check(v, allowed, err, sizeof(err)) == 0)
+		return NULL;
+	snprintf(placeholder_msg, sizeof(placeholder_msg), "uses %s", err);
+	return placeholder_msg;
+}
+
 static const char *
 check_api_path(const char *v)
 {
+	const char *p;
+
 	if (v[0] != '/')
 		return "must start with \"/\" (a path under api.url)";
-	for (; *v; v++)
-		if (isspace((unsigned char)*v))
+	for (p = v; *p; p++)
+		if (isspace((unsigned char)*p))
 			return "must not contain spaces";
-	return NULL;
+	return check_placeholders(v, TMPL_REQUEST_VARS);
 }
 
 static const char *
@@ -81,7 +99,35 @@ check_json(const char *v)
 	if (json_parse(&tree, v, strlen(v), NULL, err, sizeof(err)) < 0)
 		return "is not valid JSON";
 	json_free(tree);
-	return NULL;
+	return check_placeholders(v, TMPL_REQUEST_VARS);
+}
+
+/* A file the answers are appended to; {date} is the day of the run. */
+static const char *
+check_output(const char *v)
+{
+	if (v[0] == '\0')
+		return "is empty";
+	return check_placeholders(v, TMPL_OUTPUT_VARS);
+}
+
+/* A host name as Kinsta takes it: letters, digits, dots and dashes, an
+ * optional leading "*." (wildcard); no scheme, port or path. */
+static const char *
+check_domain(const char *v)
+{
+	const char *p = strncmp(v, "*.", 2) == 0 ? v + 2 : v;
+
+	if (*p == '\0' || *p == '.' || strlen(v) > 253)
+		return "must be a domain name like \"shop.example.com\"";
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+			return "must be a domain name like "
+			       "\"shop.example.com\" (no scheme, port or "
+			       "path)";
+	return strchr(v, '.') == NULL ? "must be a domain name like "
+	                                "\"shop.example.com\""
+	                              : NULL;
 }
 
 static const char *
@@ -98,6 +144,8 @@ check_email(const char *v)
 
 static const char *const install_modes[] = {"new", "plain", "clone", NULL};
 static const char *const policies[] = {"patch", "minor", "major", NULL};
+static const char *const log_files[] = {"error", "access", "kinsta-cache-perf",
+                                        NULL};
 
 #define P_STR(n, req, def, chk)                                                \
 	{                                                                      \
@@ -170,10 +218,11 @@ static const struct action_param p_create[] = {
     P_STR("display_name", true, NULL, check_nonempty),
     P_STR("region", true, NULL, check_nonempty),
     P_ENUM("install_mode", "new", install_modes),
-    P_STR("admin_email", true, NULL, check_email),
-    P_STR("admin_password", true, NULL, check_nonempty),
-    P_STR("admin_user", true, NULL, check_nonempty),
-    P_STR("site_title", true, NULL, check_nonempty),
+    /* needed unless install_mode = "plain" (config checks) */
+    P_STR("admin_email", false, NULL, check_email),
+    P_STR("admin_password", false, NULL, check_nonempty),
+    P_STR("admin_user", false, NULL, check_nonempty),
+    P_STR("site_title", false, NULL, check_nonempty),
     P_STR("wp_language", false, "en_US", check_nonempty),
     P_BOOL("is_multisite", "false"),
     P_BOOL("is_subdomain_multisite", "false"),
@@ -195,6 +244,32 @@ static const struct action_param p_request[] = {
     P_ENUM("method", "GET", method_names),
     P_STR("path", true, NULL, check_api_path),
     P_STR("body", false, NULL, check_json),
+    P_STR("output", false, NULL, check_output),
+};
+/* push live onto staging: files, database or both (config checks) */
+static const struct action_param p_refresh[] = {
+    P_BOOL("push_db", "true"), P_BOOL("push_files", "true"),
+    P_BOOL("run_search_and_replace", "true"),
+    P_LIST("file_list", NULL), /* only these files (SPECIFIC_FILES) */
+};
+static const struct action_param p_clone[] = {
+    P_STR("display_name", true, NULL, check_nonempty),
+    /* an environment id, a site ("shop": its live environment) or
+     * "site/environment" */
+    P_STR("source_environment", true, NULL, check_nonempty),
+};
+static const struct action_param p_add_domain[] = {
+    P_STR("domain", true, NULL, check_domain),
+    P_BOOL("is_wildcardless", NULL),
+};
+static const struct action_param p_remove_domain[] = {
+    P_STR("domain", true, NULL, check_domain),
+};
+static const struct action_param p_logs[] = {
+    P_ENUM("file", "error", log_files),
+    P_INT("lines", "1000", 1, 20000),
+    P_STR("output", false, NULL, check_output),
+    P_LIST("alert_on", NULL),
 };
 
 /* Time limits: a backup, a push or a new site can take most of an hour on
@@ -297,6 +372,32 @@ static const struct action actions[ACTION_COUNT] = {
                         .params = PARAMS(p_request),
                         .steps = {STEP_REQUEST},
                         .limit_s = MIN_10},
+    [ACTION_REFRESH_STAGING] = {.name = "refresh-staging",
+                                .target = ACTION_TARGET_REQUIRED,
+                                .listing = true,
+                                .params = PARAMS(p_refresh),
+                                .steps = {STEP_PUSH},
+                                .limit_s = HOUR},
+    [ACTION_CLONE_SITE] = {.name = "clone-site",
+                           .target = ACTION_TARGET_NONE,
+                           .params = PARAMS(p_clone),
+                           .steps = {STEP_FIND_SITE, STEP_CLONE_SITE},
+                           .limit_s = HOUR},
+    [ACTION_ADD_DOMAIN] = {.name = "add-domain",
+                           .target = ACTION_TARGET_REQUIRED,
+                           .params = PARAMS(p_add_domain),
+                           .steps = {STEP_LIST_DOMAINS, STEP_ADD_DOMAIN},
+                           .limit_s = MIN_10},
+    [ACTION_REMOVE_DOMAIN] = {.name = "remove-domain",
+                              .target = ACTION_TARGET_REQUIRED,
+                              .params = PARAMS(p_remove_domain),
+                              .steps = {STEP_LIST_DOMAINS, STEP_DROP_DOMAINS},
+                              .limit_s = MIN_10},
+    [ACTION_FETCH_LOGS] = {.name = "fetch-logs",
+                           .target = ACTION_TARGET_REQUIRED,
+                           .params = PARAMS(p_logs),
+                           .steps = {STEP_FETCH_LOGS},
+                           .limit_s = MIN_10},
 };
 
 const struct action *
@@ -365,6 +466,11 @@ action_step_name(enum action_step step)
 	    [STEP_REPORT_SITES] = "list-sites",
 	    [STEP_REPORT_USERS] = "list-users",
 	    [STEP_REPORT_ENV] = "environment-details",
+	    [STEP_CLONE_SITE] = "clone-site",
+	    [STEP_LIST_DOMAINS] = "list-domains",
+	    [STEP_ADD_DOMAIN] = "add-domain",
+	    [STEP_DROP_DOMAINS] = "remove-domain",
+	    [STEP_FETCH_LOGS] = "fetch-logs",
 	};
 
 	return (unsigned)step < STEP_COUNT ? names[step] : "?";

@@ -36,6 +36,11 @@ enum action_id {
 	ACTION_DEPLOY_STATIC_SITE,
 	ACTION_REPORT,
 	ACTION_REQUEST,
+	ACTION_REFRESH_STAGING,
+	ACTION_CLONE_SITE,
+	ACTION_ADD_DOMAIN,
+	ACTION_REMOVE_DOMAIN,
+	ACTION_FETCH_LOGS,
 	ACTION_COUNT
 };
 
@@ -90,6 +95,11 @@ enum action_step {
 	STEP_REPORT_SITES, /* GET /sites?company=..&include_environments=true */
 	STEP_REPORT_USERS, /* GET /company/{id}/users */
 	STEP_REPORT_ENV, /* GET plugins, themes, backups of each environment */
+	STEP_CLONE_SITE, /* POST /sites/clone */
+	STEP_LIST_DOMAINS, /* GET .../domains: there already, or their ids */
+	STEP_ADD_DOMAIN,   /* POST .../domains */
+	STEP_DROP_DOMAINS, /* DELETE .../domains {domain_ids} */
+	STEP_FETCH_LOGS,   /* GET .../logs?file_name=..&lines=.. */
 	STEP_COUNT
 };
 

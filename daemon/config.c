@@ -34,6 +34,7 @@
 #include "config.h"
 #include "keys.h"
 #include "mapmem.h"
+#include "tmpl.h"
 #include "util.h"
 
 #define DEFAULT_URL       "https://api.kinsta.com/v2"
@@ -1099,6 +1100,95 @@ job_params(struct job_ctx *c)
 	c->j->nparams = n;
 }
 
+/* The WordPress fields of create-site: needed unless install_mode is
+ * "plain", which sends none of them (POST /sites/plain). */
+static const char *const wp_site_fields[] = {"admin_email",
+                                             "admin_password",
+                                             "admin_user",
+                                             "site_title",
+                                             "wp_language",
+                                             "is_multisite",
+                                             "is_subdomain_multisite",
+                                             "woocommerce",
+                                             "wordpressseo",
+                                             NULL};
+
+/* What one parameter cannot say alone: parameters that go together, and
+ * placeholders that need a target. */
+static void
+job_combinations(struct job_ctx *c)
+{
+	struct config_job *j = c->j;
+	config_setting_t *s;
+
+	if (c->action == NULL)
+		return;
+	switch (j->action) {
+	case ACTION_CREATE_SITE: {
+		const char *mode = config_param_str(j, "install_mode");
+		bool plain = mode != NULL && strcmp(mode, "plain") == 0;
+
+		for (int i = 0; i < 4; i++) {
+			const char *f = wp_site_fields[i];
+
+			if (!plain && config_param_str(j, f) == NULL)
+				cfgread_error(&c->L->rd, &c->sc, NULL,
+				              "action \"create-site\" needs "
+				              "\"%s\" (unless install_mode = "
+				              "\"plain\")",
+				              f);
+		}
+		for (int i = 0; plain && wp_site_fields[i] != NULL; i++)
+			if ((s = config_setting_get_member(
+			         c->g, wp_site_fields[i])) != NULL)
+				cfgread_error(
+				    &c->L->rd, &c->sc, s,
+				    "\"%s\" is not sent with "
+				    "install_mode = \"plain\" (a site "
+				    "without WordPress); remove it",
+				    wp_site_fields[i]);
+		break;
+	}
+	case ACTION_REFRESH_STAGING:
+		if (!config_param_bool(j, "push_db") &&
+		    !config_param_bool(j, "push_files"))
+			cfgread_error(&c->L->rd, &c->sc, jget(c, "push_files"),
+			              "refresh-staging with push_db = false "
+			              "and push_files = false pushes nothing; "
+			              "set one of them to true");
+		if (!config_param_bool(j, "push_files") &&
+		    jget(c, "file_list") != NULL)
+			cfgread_error(&c->L->rd, &c->sc, jget(c, "file_list"),
+			              "file_list needs push_files = true");
+		break;
+	case ACTION_REQUEST:
+		if (j->target.kind != CONFIG_TARGET_NONE)
+			break;
+		for (int i = 0; i < 2; i++) {
+			const char *key = i ? "body" : "path";
+			unsigned used = tmpl_uses(config_param_str(j, key)) &
+			                TMPL_TARGET_VARS;
+
+			for (int v = 0; used != 0 && v < TMPL_NVARS; v++)
+				if (used & TMPL_BIT(v)) {
+					cfgread_error(
+					    &c->L->rd, &c->sc, jget(c, key),
+					    "%s uses {%s}, which needs a "
+					    "target: environment_id, "
+					    "environment_ids, site, sites, "
+					    "label, labels or all_sites = "
+					    "true",
+					    key,
+					    tmpl_var_name((enum tmpl_var)v));
+					break;
+				}
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 static void
 parse_job(struct loader *L, config_setting_t *g, int index)
 {
@@ -1119,6 +1209,7 @@ parse_job(struct loader *L, config_setting_t *g, int index)
 	job_settings(&c);
 	job_target(&c);
 	job_params(&c);
+	job_combinations(&c);
 }
 
 /* ---- files

@@ -21,6 +21,8 @@
 #include "listing.h"
 #include "log.h"
 #include "ops.h"
+#include "state.h"
+#include "tmpl.h"
 #include "util.h"
 
 #define container_of(p, type, member)                                          \
@@ -190,6 +192,7 @@ run_free(struct run *r)
 static void
 run_finish(struct run *r)
 {
+	char answer_short[300];
 	struct exec *ex = r->ex;
 	struct exec_result res = {
 	    .cfg = r->cfg,
@@ -212,6 +215,12 @@ run_finish(struct run *r)
 	if (r->k.outcome == KINSTA_SUCCEEDED &&
 	    kinsta_report(&r->k, &res.report, &res.report_len) < 0)
 		res.report = NULL;
+	if (kinsta_answer_finish(&r->k, res.ended_ms) == 0) {
+		res.answer_line = r->k.answer_line;
+		res.answer_line_len = r->k.answer_line_len;
+		kinsta_answer_short(&r->k, answer_short, sizeof(answer_short));
+		res.answer_short = answer_short;
+	}
 	run_unlink(r);
 	if (ex->hooks.finished != NULL)
 		ex->hooks.finished(&res, ex->hooks.arg);
@@ -219,6 +228,29 @@ run_finish(struct run *r)
 	 * on the environment starts from inside run_unlock */
 	run_unlock(r);
 	run_free(r);
+}
+
+int
+exec_save_answer(const struct exec_result *r, char *err, size_t errlen)
+{
+	const char *out = config_param_str(r->job, "output");
+	struct tmpl_vars v = {{NULL}};
+	char path[4096], date[64];
+	int n;
+
+	if (r->answer_line == NULL || out == NULL)
+		return 0;
+	util_time_iso(date, sizeof(date), r->job->zone, r->ended_ms / 1000, -1);
+	date[10] = '\0'; /* YYYY-MM-DD */
+	v.v[TMPL_DATE] = date;
+	n = tmpl_expand(out, &v, TMPL_RAW, path, sizeof(path));
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		util_seterr(err, errlen, "output \"%.200s\": cannot expand",
+		            out);
+		return -EINVAL;
+	}
+	return state_append_line(path, r->answer_line, r->answer_line_len, err,
+	                         errlen);
 }
 
 /* ---- operations --------------------------------------------------------- */

@@ -43,6 +43,12 @@ struct exec_result {
 	int64_t started_ms, ended_ms; /* wall clock, ms since the epoch */
 	const char *report; /* report action: the document, else NULL */
 	size_t report_len;
+	/* request, fetch-logs: the answer as one JSON line for the job's
+	 * `output` (ends in a newline), and in short for `run`; NULL when
+	 * no answer came */
+	const char *answer_line;
+	size_t answer_line_len;
+	const char *answer_short;
 };
 
 /* A run's progress worth saving: an operation started (op_id set) or
@@ -78,6 +84,11 @@ struct exec_options {
  * target=... op=... outcome=... duration_ms=... [message=...] [note=...]"),
  * for the log and for `kinsta-cron run`; the length snprintf would need. */
 int exec_result_line(const struct exec_result *r, char *buf, size_t len);
+
+/* Append r's answer line to the job's `output` file, {date} being the
+ * day of r's end in the job's zone (created 0600): 0 when it was written
+ * or there is nothing to write, or -errno with a message in err. */
+int exec_save_answer(const struct exec_result *r, char *err, size_t errlen);
 
 /* Create the executor on loop, sending through h, for cfg; 0 or -errno. */
 int exec_init(struct exec **out, uv_loop_t *loop, struct http *h,

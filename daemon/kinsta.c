@@ -14,6 +14,9 @@
 
 #include "json.h"
 #include "kinsta.h"
+#include "tmpl.h"
+#include "tz.h"
+#include "util.h"
 
 /* How one kind of step is carried out. */
 struct step_ops {
@@ -26,11 +29,18 @@ struct step_ops {
 	bool advances; /* one answer ends the step */
 	/* One request per entry of run->drop (one backup per DELETE). */
 	bool per_item;
+	/* The answer is kept to show and save (request, fetch-logs). */
+	bool keeps_answer;
+	/* What it calls, for `check`: "METHOD /path/{param}", %s for the
+	 * action's variant; and whether it may start an operation. */
+	const char *route;
+	bool op;
 };
 
 static const struct step_ops steps[STEP_COUNT];
 
 static void step_done(struct kinsta_run *run);
+static yajl_val find_env(yajl_val envs, const char *want);
 
 /* The kind of the step the run is at. */
 static enum action_step
@@ -235,6 +245,22 @@ env_body(struct kinsta_request *req, const struct kinsta_run *run,
 	return take_body(req, &w);
 }
 
+/* {k1: v1[, kb: b]} (kb NULL: left out) */
+static int
+env_body_keys(struct kinsta_request *req, const char *k1, const char *v1,
+              const char *kb, bool b)
+{
+	struct json_writer w;
+
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key_str(&w, k1, v1);
+	if (kb != NULL)
+		json_w_key_bool(&w, kb, b);
+	json_w_obj_close(&w);
+	return take_body(req, &w);
+}
+
 static const char *
 backup_tag(const struct kinsta_run *run, char *buf, size_t len, bool pre)
 {
@@ -323,6 +349,10 @@ kinsta_run_resume(struct kinsta_run *run, const struct config *cfg,
 void
 kinsta_run_free(struct kinsta_run *run)
 {
+	free(run->answer);
+	free(run->answer_line);
+	run->answer = run->answer_line = NULL;
+	run->answer_len = run->answer_line_len = 0;
 	free_items(run);
 	list_free(&run->drop, &run->ndrop);
 	if (run->report != NULL) {
@@ -597,9 +627,23 @@ build_push(struct kinsta_run *run, struct kinsta_request *req)
 {
 	static const char *const flags[] = {"push_db", "push_files",
 	                                    "run_search_and_replace"};
+	size_t nfiles = 0;
+	const char *const *files =
+	    config_param_list(run->job, "file_list", &nfiles);
 	struct json_writer w;
 	int rc;
 
+	/* never a push onto its own source (refresh-staging on a live
+	 * environment id), nor one from nowhere */
+	if (run->target.source_env_id[0] == '\0' ||
+	    strcmp(run->target.source_env_id, run->target.env_id) == 0) {
+		end_run(run, KINSTA_FAILED,
+		        run->target.source_env_id[0] == '\0'
+		            ? "the site has no environment to push from"
+		            : "the environment to push onto is the source "
+		              "itself");
+		return NEXT;
+	}
 	if ((rc = set_path(req, METHOD_PUT, "/sites/%s/environments",
 	                   run->target.site_id)) < 0)
 		return rc;
@@ -611,6 +655,14 @@ build_push(struct kinsta_run *run, struct kinsta_request *req)
 		if (config_param(run->job, flags[i]))
 			json_w_key_bool(&w, flags[i],
 			                config_param_bool(run->job, flags[i]));
+	if (nfiles > 0) {
+		json_w_key_str(&w, "push_files_option", "SPECIFIC_FILES");
+		json_w_key(&w, "file_list");
+		json_w_arr_open(&w);
+		for (size_t i = 0; i < nfiles; i++)
+			json_w_str(&w, files[i]);
+		json_w_arr_close(&w);
+	}
 	json_w_obj_close(&w);
 	return take_body(req, &w);
 }
@@ -642,9 +694,25 @@ static int
 build_create_site(struct kinsta_run *run, struct kinsta_request *req)
 {
 	const struct config_job *job = run->job;
+	const char *mode = config_param_str(job, "install_mode");
 	struct json_writer w;
 	int rc;
 
+	/* a site without WordPress: its own endpoint, three fields */
+	if (mode != NULL && strcmp(mode, "plain") == 0) {
+		if ((rc = set_path(req, METHOD_POST, "%s", "/sites/plain")) < 0)
+			return rc;
+		req->cls = RATELIMIT_CREATE;
+		json_w_init(&w);
+		json_w_obj_open(&w);
+		json_w_key_str(&w, "company",
+		               run->cfg->accounts[job->account].company);
+		json_w_key_str(&w, "display_name",
+		               config_param_str(job, "display_name"));
+		json_w_key_str(&w, "region", config_param_str(job, "region"));
+		json_w_obj_close(&w);
+		return take_body(req, &w);
+	}
 	if ((rc = set_path(req, METHOD_POST, "%s", "/sites")) < 0)
 		return rc;
 	req->cls = RATELIMIT_CREATE;
@@ -699,6 +767,25 @@ build_deploy(struct kinsta_run *run, struct kinsta_request *req)
 	return take_body(req, &w);
 }
 
+/* The values of a request's placeholders for this run: the target's
+ * only when the job has one (and they are known), the company always. */
+static void
+run_vars(const struct kinsta_run *run, struct tmpl_vars *v)
+{
+	const struct target *t = &run->target;
+	bool on_target = run->job->target.kind != CONFIG_TARGET_NONE;
+
+	memset(v, 0, sizeof(*v));
+	v->v[TMPL_SITE_ID] = on_target && t->site_id[0] ? t->site_id : NULL;
+	v->v[TMPL_SITE_NAME] =
+	    on_target && t->site_name[0] ? t->site_name : NULL;
+	v->v[TMPL_ENV_ID] = on_target && t->env_id[0] ? t->env_id : NULL;
+	v->v[TMPL_ENV_NAME] = on_target && t->env_name[0] ? t->env_name : NULL;
+	v->v[TMPL_COMPANY] = run->cfg->accounts[run->job->account].company;
+}
+
+/* Any method and path, the placeholders filled for this target: in the
+ * path URL-encoded, in the body JSON-escaped. */
 static int
 build_request(struct kinsta_run *run, struct kinsta_request *req)
 {
@@ -706,15 +793,109 @@ build_request(struct kinsta_run *run, struct kinsta_request *req)
 	const char *path = config_param_str(run->job, "path");
 	const char *body = config_param_str(run->job, "body");
 	int m = method != NULL ? method_parse(method) : METHOD_GET;
+	struct tmpl_vars v;
+	int n;
 
 	if (m < 0 || path == NULL ||
-	    set_path(req, (enum method)m, "%s", path) < 0)
+	    set_path(req, (enum method)m, "%s", "") < 0)
 		return -EINVAL;
+	run_vars(run, &v);
+	n = tmpl_expand(path, &v, TMPL_URL, req->path, sizeof(req->path));
+	if (n < 0 || (size_t)n >= sizeof(req->path))
+		return -EINVAL;
+	/* the logs endpoint has a budget of its own */
+	if (strncmp(req->path, "/sites/environments/", 20) == 0 &&
+	    strstr(req->path, "/logs") != NULL)
+		req->cls = RATELIMIT_LOGS;
 	if (body != NULL && *body) {
-		if ((req->body = strdup(body)) == NULL)
+		if ((n = tmpl_expand(body, &v, TMPL_JSON, NULL, 0)) < 0)
+			return -EINVAL;
+		if ((req->body = malloc((size_t)n + 1)) == NULL)
 			return -ENOMEM;
-		req->body_len = strlen(body);
+		tmpl_expand(body, &v, TMPL_JSON, req->body, (size_t)n + 1);
+		req->body_len = (size_t)n;
 	}
+	return 0;
+}
+
+/* POST /sites/clone: a new site from the source environment that
+ * find-site resolved. */
+static int
+build_clone_site(struct kinsta_run *run, struct kinsta_request *req)
+{
+	struct json_writer w;
+	int rc;
+
+	if ((rc = set_path(req, METHOD_POST, "%s", "/sites/clone")) < 0)
+		return rc;
+	req->cls = RATELIMIT_CREATE;
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key_str(&w, "company",
+	               run->cfg->accounts[run->job->account].company);
+	json_w_key_str(&w, "display_name",
+	               config_param_str(run->job, "display_name"));
+	json_w_key_str(&w, "source_env_id", run->target.source_env_id);
+	json_w_obj_close(&w);
+	return take_body(req, &w);
+}
+
+static int
+build_list_domains(struct kinsta_run *run, struct kinsta_request *req)
+{
+	return set_path(req, METHOD_GET, "/sites/environments/%s/domains",
+	                run->target.env_id);
+}
+
+static int
+build_add_domain(struct kinsta_run *run, struct kinsta_request *req)
+{
+	static const char wildcard[] = "is_wildcardless";
+	int rc = set_path(req, METHOD_POST, "/sites/environments/%s/domains",
+	                  run->target.env_id);
+
+	if (rc < 0)
+		return rc;
+	return env_body_keys(req, "domain_name",
+	                     config_param_str(run->job, "domain"),
+	                     config_param(run->job, wildcard) ? wildcard : NULL,
+	                     config_param_bool(run->job, wildcard));
+}
+
+/* DELETE .../domains {"domain_ids": [...]}: the ids list-domains found. */
+static int
+build_drop_domains(struct kinsta_run *run, struct kinsta_request *req)
+{
+	struct json_writer w;
+	int rc = set_path(req, METHOD_DELETE, "/sites/environments/%s/domains",
+	                  run->target.env_id);
+
+	if (rc < 0)
+		return rc;
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key(&w, "domain_ids");
+	json_w_arr_open(&w);
+	for (size_t i = 0; i < run->nitems; i++)
+		json_w_str(&w, run->items[i]);
+	json_w_arr_close(&w);
+	json_w_obj_close(&w);
+	return take_body(req, &w);
+}
+
+static int
+build_fetch_logs(struct kinsta_run *run, struct kinsta_request *req)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s&lines=%lld",
+	         config_param_str(run->job, "file"),
+	         (long long)config_param_int(run->job, "lines"));
+	if (set_path(req, METHOD_GET, "/sites/environments/%s/logs",
+	             run->target.env_id) < 0 ||
+	    append_path(req, "?file_name=") < 0 || append_path(req, path) < 0)
+		return -EINVAL;
+	req->cls = RATELIMIT_LOGS;
 	return 0;
 }
 
@@ -1320,7 +1501,53 @@ accepted(struct kinsta_run *run, yajl_val doc)
 	return KINSTA_SEND;
 }
 
-/* A site called display_name exists already: nothing to create. */
+/* clone-site: the environment source_environment names among the
+ * company's sites (an environment id, "site" for its live environment, or
+ * "site/environment"), into run->target.source_env_id; the run fails
+ * saying what was asked when there is none. */
+static void
+find_clone_source(struct kinsta_run *run, yajl_val sites)
+{
+	const char *want = config_param_str(run->job, "source_environment");
+	const char *slash = want ? strchr(want, '/') : NULL;
+	char site[TARGET_NAME_MAX], why[KINSTA_MSG_MAX];
+
+	if (want == NULL)
+		return;
+	snprintf(site, sizeof(site), "%.*s",
+	         (int)(slash ? (size_t)(slash - want) : strlen(want)), want);
+	for (size_t i = 0; i < json_arr_len(sites); i++) {
+		yajl_val s = json_arr_at(sites, i);
+		yajl_val envs = json_arr(s, "environments", NULL);
+		const char *name = json_str(s, "name", NULL);
+		const char *display = json_str(s, "display_name", NULL);
+		yajl_val e = NULL;
+		const char *id;
+
+		if ((name && strcmp(name, site) == 0) ||
+		    (display && strcmp(display, site) == 0))
+			e = find_env(envs, slash ? slash + 1 : "live");
+		else if (slash == NULL)
+			for (size_t k = 0; k < json_arr_len(envs) && !e; k++)
+				if ((id = json_str(json_arr_at(envs, k), "id",
+				                   NULL)) != NULL &&
+				    strcmp(id, want) == 0)
+					e = json_arr_at(envs, k);
+		if (e != NULL && (id = json_str(e, "id", NULL)) != NULL) {
+			snprintf(run->target.source_env_id,
+			         sizeof(run->target.source_env_id), "%s", id);
+			return;
+		}
+	}
+	snprintf(why, sizeof(why),
+	         "source_environment \"%.100s\" is not among the company's "
+	         "%zu sites",
+	         want, json_arr_len(sites));
+	end_run(run, KINSTA_FAILED, why);
+}
+
+/* A site called display_name exists already: nothing to create (and for
+ * clone-site, where its source is). */
 static int
 answer_find_site(struct kinsta_run *run, yajl_val doc)
 {
@@ -1329,6 +1556,8 @@ answer_find_site(struct kinsta_run *run, yajl_val doc)
 
 	if (sites == NULL)
 		return -EINVAL;
+	if (run->job->action == ACTION_CLONE_SITE)
+		find_clone_source(run, sites);
 	for (size_t i = 0; want != NULL && i < json_arr_len(sites); i++) {
 		yajl_val site = json_arr_at(sites, i);
 		const char *name = json_str(site, "display_name", NULL);
@@ -1345,44 +1574,211 @@ answer_find_site(struct kinsta_run *run, yajl_val doc)
 	return 0;
 }
 
+/* The environment's domains: add-domain stops when its domain is there
+ * already; remove-domain keeps the ids of its domain (in run->items), and
+ * stops when it is not there. */
+static int
+pick_domains(struct kinsta_run *run, yajl_val doc)
+{
+	yajl_val list = json_arr(doc, "environment", "site_domains", NULL);
+	const char *want = config_param_str(run->job, "domain");
+	bool adding = run->job->action == ACTION_ADD_DOMAIN;
+	char why[KINSTA_MSG_MAX];
+
+	if (list == NULL || want == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < json_arr_len(list); i++) {
+		yajl_val d = json_arr_at(list, i);
+		const char *name = json_str(d, "name", NULL);
+		const char *id = json_str(d, "id", NULL);
+
+		if (name == NULL || strcasecmp(name, want) != 0)
+			continue;
+		if (adding) {
+			snprintf(why, sizeof(why),
+			         "exists: %.200s is on this environment "
+			         "already",
+			         want);
+			end_run(run, KINSTA_SKIPPED, why);
+			return 0;
+		}
+		if (id != NULL && add_item(run, id) < 0)
+			return -ENOMEM;
+	}
+	if (!adding && run->nitems == 0) {
+		snprintf(why, sizeof(why),
+		         "%.200s is not a domain of this environment", want);
+		end_run(run, KINSTA_SKIPPED, why);
+	}
+	return 0;
+}
+
+/* The log lines: counted in the note; a line holding one of alert_on's
+ * strings fails the run (and so notifies), naming the first. */
+static int
+read_logs(struct kinsta_run *run, yajl_val doc)
+{
+	const char *logs =
+	    json_str(doc, "environment", "container_info", "logs", NULL);
+	size_t nalert = 0, lines = 0, hits = 0;
+	const char *const *alert =
+	    config_param_list(run->job, "alert_on", &nalert);
+	char first[160] = "", note[KINSTA_MSG_MAX];
+
+	if (logs == NULL)
+		return -EINVAL;
+	for (const char *p = logs; *p;) {
+		const char *end = strchr(p, '\n');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		bool hit = false;
+
+		lines += n > 0;
+		for (size_t k = 0; k < nalert && !hit && n > 0; k++) {
+			size_t m = strlen(alert[k]);
+
+			for (size_t o = 0; m > 0 && o + m <= n && !hit; o++)
+				hit = memcmp(p + o, alert[k], m) == 0;
+		}
+		if (hit && hits++ == 0)
+			copy_text(first, sizeof(first), p, n);
+		p += n + (end != NULL);
+	}
+	snprintf(note, sizeof(note), "%zu log lines", lines);
+	add_note(run, note);
+	if (hits > 0) {
+		snprintf(note, sizeof(note),
+		         "%zu log line%s match%s alert_on: %s", hits,
+		         hits == 1 ? "" : "s", hits == 1 ? "es" : "", first);
+		end_run(run, KINSTA_FAILED, note);
+	}
+	return 0;
+}
+
 static const struct step_ops steps[STEP_COUNT] = {
-    [STEP_PAGE] = {.build = build_page},
-    [STEP_EDGE] = {.build = build_edge},
-    [STEP_CDN] = {.build = build_cdn},
-    [STEP_PHP_RESTART] = {.build = build_php_restart},
-    [STEP_PHP_VERSION] = {.build = build_php_version},
-    [STEP_BACKUP] = {.build = build_backup},
+    [STEP_PAGE] = {.build = build_page,
+                   .route = "POST /sites/tools/clear-cache",
+                   .op = true},
+    [STEP_EDGE] = {.build = build_edge,
+                   .route = "POST /sites/edge-caching/clear",
+                   .op = true},
+    [STEP_CDN] = {.build = build_cdn,
+                  .route = "POST /sites/cdn/clear-cache",
+                  .op = true},
+    [STEP_PHP_RESTART] = {.build = build_php_restart,
+                          .route = "POST /sites/tools/restart-php",
+                          .op = true},
+    [STEP_PHP_VERSION] = {.build = build_php_version,
+                          .route = "PUT /sites/tools/modify-php-version",
+                          .op = true},
+    [STEP_BACKUP] = {.build = build_backup,
+                     .route = "POST /sites/environments/{env_id}/"
+                              "manual-backups",
+                     .op = true},
     [STEP_SLOTS_LIST] = {.build = build_slots_list,
                          .answer = pick_slot_backups,
-                         .advances = true},
-    [STEP_SLOTS_DROP] = {.build = build_drop_backups, .per_item = true},
+                         .advances = true,
+                         .route = "GET /sites/environments/{env_id}/backups"},
+    [STEP_SLOTS_DROP] = {.build = build_drop_backups,
+                         .per_item = true,
+                         .route = "DELETE /sites/environments/backups/"
+                                  "{backup_id}",
+                         .op = true},
     [STEP_LIST_BACKUPS] = {.build = build_list_backups,
                            .answer = pick_surplus_backups,
-                           .advances = true},
-    [STEP_DROP_BACKUPS] = {.build = build_drop_backups, .per_item = true},
+                           .advances = true,
+                           .route = "GET /sites/environments/{env_id}/"
+                                    "backups"},
+    [STEP_DROP_BACKUPS] = {.build = build_drop_backups,
+                           .per_item = true,
+                           .route = "DELETE /sites/environments/backups/"
+                                    "{backup_id}",
+                           .op = true},
     [STEP_LIST_EXT] = {.build = build_list_ext,
                        .answer = pick_updates,
                        .lists = true,
-                       .advances = true},
-    [STEP_PRE_BACKUP] = {.build = build_pre_backup},
-    [STEP_UPDATE_EXT] = {.build = build_update_ext},
-    [STEP_PUSH] = {.build = build_push},
-    [STEP_WP_CLI] = {.build = build_wp_cli},
+                       .advances = true,
+                       .route = "GET /sites/environments/{env_id}/%s"},
+    [STEP_PRE_BACKUP] = {.build = build_pre_backup,
+                         .route = "POST /sites/environments/{env_id}/"
+                                  "manual-backups",
+                         .op = true},
+    [STEP_UPDATE_EXT] = {.build = build_update_ext,
+                         .route = "PUT /sites/environments/{env_id}/%s/"
+                                  "bulk-update",
+                         .op = true},
+    [STEP_PUSH] = {.build = build_push,
+                   .route = "PUT /sites/{site_id}/environments",
+                   .op = true},
+    [STEP_WP_CLI] = {.build = build_wp_cli,
+                     .route = "POST /sites/environments/{env_id}/"
+                              "run-wp-cli-command",
+                     .op = true},
     [STEP_FIND_SITE] = {.build = build_find_site,
                         .answer = answer_find_site,
-                        .advances = true},
-    [STEP_CREATE_SITE] = {.build = build_create_site},
-    [STEP_DEPLOY] = {.build = build_deploy},
-    [STEP_REQUEST] = {.build = build_request},
+                        .advances = true,
+                        .route = "GET /sites"},
+    [STEP_CREATE_SITE] = {.build = build_create_site,
+                          .route = "POST /sites",
+                          .op = true},
+    [STEP_DEPLOY] = {.build = build_deploy, .route = "POST /%s/deployments"},
+    [STEP_REQUEST] = {.build = build_request, .keeps_answer = true, .op = true},
     [STEP_REPORT_SITES] = {.build = build_report_sites,
                            .answer = report_begin,
                            .lists = true,
-                           .advances = true},
+                           .advances = true,
+                           .route = "GET /sites"},
     [STEP_REPORT_USERS] = {.build = build_report_users,
                            .answer = report_users,
-                           .advances = true},
-    [STEP_REPORT_ENV] = {.build = build_report_env, .answer = report_env},
+                           .advances = true,
+                           .route = "GET /company/{company}/users"},
+    [STEP_REPORT_ENV] = {.build = build_report_env,
+                         .answer = report_env,
+                         .route = "GET /sites/environments/{env_id}/plugins, "
+                                  "GET /sites/environments/{env_id}/themes, "
+                                  "GET /sites/environments/{env_id}/backups"},
+    [STEP_CLONE_SITE] = {.build = build_clone_site,
+                         .route = "POST /sites/clone",
+                         .op = true},
+    [STEP_LIST_DOMAINS] = {.build = build_list_domains,
+                           .answer = pick_domains,
+                           .lists = true,
+                           .advances = true,
+                           .route = "GET /sites/environments/{env_id}/"
+                                    "domains"},
+    [STEP_ADD_DOMAIN] = {.build = build_add_domain,
+                         .route = "POST /sites/environments/{env_id}/domains",
+                         .op = true},
+    [STEP_DROP_DOMAINS] = {.build = build_drop_domains,
+                           .route = "DELETE /sites/environments/{env_id}/"
+                                    "domains",
+                           .op = true},
+    [STEP_FETCH_LOGS] = {.build = build_fetch_logs,
+                         .answer = read_logs,
+                         .advances = true,
+                         .keeps_answer = true,
+                         .route = "GET /sites/environments/{env_id}/logs"},
 };
+
+/* Keep (a bounded copy of) the answer of a step that shows it. */
+static int
+keep_answer(struct kinsta_run *run, long status, const char *body, size_t len)
+{
+	size_t n = len < KINSTA_ANSWER_MAX ? len : KINSTA_ANSWER_MAX;
+
+	free(run->answer);
+	if ((run->answer = malloc(n + 1)) == NULL) {
+		run->answer_len = 0;
+		run->answer_status = 0;
+		return -ENOMEM;
+	}
+	if (n > 0)
+		memcpy(run->answer, body, n);
+	run->answer[n] = '\0';
+	run->answer_len = n;
+	run->answer_cut = n < len;
+	run->answer_status = status;
+	return 0;
+}
 
 enum kinsta_next
 kinsta_feed(struct kinsta_run *run, long status, const char *body, size_t len,
@@ -1395,6 +1791,9 @@ kinsta_feed(struct kinsta_run *run, long status, const char *body, size_t len,
 	int rc = 0;
 
 	run->sent = false;
+	if (step->keeps_answer && status != 0 &&
+	    keep_answer(run, status, body, len) < 0)
+		return end_run(run, KINSTA_FAILED, "out of memory");
 	if (status == 0)
 		return end_run(run, KINSTA_FAILED,
 		               error && *error ? error : "no answer");
@@ -1469,8 +1868,8 @@ kinsta_op_result(struct kinsta_run *run, const char *body, size_t len)
 	const char *id;
 	char err[64], note[KINSTA_MSG_MAX];
 
-	if (cur(run) != STEP_CREATE_SITE || len == 0 ||
-	    json_parse(&doc, body, len, NULL, err, sizeof(err)) < 0)
+	if ((cur(run) != STEP_CREATE_SITE && cur(run) != STEP_CLONE_SITE) ||
+	    len == 0 || json_parse(&doc, body, len, NULL, err, sizeof(err)) < 0)
 		return;
 	/* Kinsta names it idSite; be lenient about the spelling */
 	if ((id = json_str(doc, "data", "idSite", NULL)) == NULL &&
@@ -1590,10 +1989,14 @@ kinsta_needs_listing(const struct config_job *job)
 {
 	if (job->target.kind == CONFIG_TARGET_NONE)
 		return false;
-	/* clear_caches_after: the CDN id and whether edge caching is on */
+	/* clear_caches_after: the CDN id and whether edge caching is on;
+	 * a request's placeholders other than {env_id}: the site's names */
 	return job->target.kind != CONFIG_TARGET_ENVIRONMENTS ||
 	       action_get(job->action)->listing ||
-	       config_param_bool(job, "clear_caches_after");
+	       config_param_bool(job, "clear_caches_after") ||
+	       ((tmpl_uses(config_param_str(job, "path")) |
+	         tmpl_uses(config_param_str(job, "body"))) &
+	        (TMPL_TARGET_VARS & ~TMPL_BIT(TMPL_ENV_ID)));
 }
 
 int
@@ -1694,11 +2097,23 @@ fill_target(struct target *t, yajl_val site, yajl_val env)
 	t->resolved = true;
 }
 
-/* push-environment: the source environment, in the target's own site. */
+/* push-environment and refresh-staging: the source and the target
+ * environment are named by the job, not by the selector. */
+static bool
+is_push(const struct config_job *job)
+{
+	return job->action == ACTION_PUSH_ENVIRONMENT ||
+	       job->action == ACTION_REFRESH_STAGING;
+}
+
+/* push-environment: the source environment, in the target's own site;
+ * refresh-staging: the site's live environment. */
 static bool
 set_source(struct target *t, const struct config_job *job, yajl_val envs)
 {
-	const char *src = config_param_str(job, "source");
+	const char *src = job->action == ACTION_REFRESH_STAGING
+	                      ? "live"
+	                      : config_param_str(job, "source");
 	yajl_val se = find_env(envs, src ? src : "staging");
 	const char *id = se ? json_str(se, "id", NULL) : NULL;
 
@@ -1747,16 +2162,18 @@ kinsta_select(const struct config_job *job, const char *body, size_t len,
 				if (e == NULL || count >= nsites + tg->nvalues)
 					continue;
 				fill_target(&t[count], site, e);
-				if (job->action == ACTION_PUSH_ENVIRONMENT)
+				if (is_push(job))
 					set_source(&t[count], job, envs);
 				count++;
 			}
 			continue;
 		}
 		{
-			bool push = job->action == ACTION_PUSH_ENVIRONMENT;
+			bool push = is_push(job);
 			const char *envname =
-			    push ? config_param_str(job, "target") : want_env;
+			    job->action == ACTION_REFRESH_STAGING ? "staging"
+			    : push ? config_param_str(job, "target")
+			           : want_env;
 			yajl_val e = find_env(envs, envname ? envname : "live");
 
 			if (e == NULL)
@@ -1801,4 +2218,194 @@ fail:
 	json_free(doc);
 	free(t);
 	return rc;
+}
+
+/* ---- what a run shows and saves ------------------------------------------ */
+
+int
+kinsta_answer_finish(struct kinsta_run *run, int64_t now_ms)
+{
+	const struct target *t = &run->target;
+	struct json_writer w;
+	yajl_val doc = NULL;
+	const char *head;
+	char when[64], err[64];
+	size_t hlen;
+	bool whole;
+	int rc;
+
+	if (run->answer == NULL || run->answer_status == 0)
+		return -ENOENT;
+	whole = !run->answer_cut && run->answer_len > 0 &&
+	        json_parse(&doc, run->answer, run->answer_len, NULL, err,
+	                   sizeof(err)) == 0;
+	json_free(doc);
+	util_time_iso(when, sizeof(when), NULL, now_ms / 1000, -1);
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key_str(&w, "time", when);
+	json_w_key_str(&w, "job", run->job->name);
+	json_w_key(&w, "target");
+	if (run->job->target.kind == CONFIG_TARGET_NONE) {
+		json_w_null(&w);
+	} else {
+		json_w_obj_open(&w);
+		json_w_key_str(&w, "site_id", t->site_id);
+		json_w_key_str(&w, "site_name", t->site_name);
+		json_w_key_str(&w, "env_id", t->env_id);
+		json_w_key_str(&w, "env_name", t->env_name);
+		json_w_obj_close(&w);
+	}
+	json_w_key_int(&w, "status", run->answer_status);
+	if (!whole) {
+		json_w_key(&w, "answer_text");
+		json_w_strn(&w, run->answer, run->answer_len);
+		json_w_key_bool(&w, "truncated", run->answer_cut);
+	}
+	json_w_obj_close(&w);
+	if ((rc = json_w_finish(&w, &head, &hlen)) < 0 || hlen < 2) {
+		json_w_free(&w);
+		return rc < 0 ? rc : -EINVAL;
+	}
+	free(run->answer_line);
+	run->answer_line = malloc(hlen + run->answer_len + 16);
+	if (run->answer_line == NULL) {
+		json_w_free(&w);
+		return -ENOMEM;
+	}
+	/* The answer, when it is JSON, goes in as it came: the writer's
+	 * object loses its closing brace, and "answer" follows.  A raw
+	 * newline in JSON can only be white space between tokens, so a
+	 * space in its place keeps the line one line. */
+	memcpy(run->answer_line, head, hlen - 1);
+	run->answer_line_len = hlen - 1;
+	if (whole) {
+		char *o = run->answer_line + run->answer_line_len;
+
+		memcpy(o, ",\"answer\":", 10);
+		o += 10;
+		for (size_t i = 0; i < run->answer_len; i++) {
+			char c = run->answer[i];
+
+			*o++ = c == '\n' || c == '\r' ? ' ' : c;
+		}
+		run->answer_line_len = (size_t)(o - run->answer_line);
+	}
+	memcpy(run->answer_line + run->answer_line_len, "}\n", 2);
+	run->answer_line_len += 2;
+	json_w_free(&w);
+	return 0;
+}
+
+void
+kinsta_answer_short(const struct kinsta_run *run, char *buf, size_t len)
+{
+	size_t o;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (run->answer == NULL || run->answer_status == 0)
+		return;
+	o = (size_t)snprintf(buf, len, "HTTP %ld, %zu%s bytes%s",
+	                     run->answer_status, run->answer_len,
+	                     run->answer_cut ? "+" : "",
+	                     run->answer_len ? ": " : "");
+	if (o + 1 < len && run->answer_len > 0) {
+		size_t room = len - o < 201 ? len - o : 201;
+
+		copy_text(buf + o, room, run->answer,
+		          run->answer_len < room ? run->answer_len : room);
+		if (run->answer_len >= room && len - o > 4)
+			snprintf(buf + strlen(buf), len - strlen(buf), "...");
+	}
+}
+
+/* Add "METHOD path" (variant put in for %s) to buf at *o, once. */
+static void
+route_add(char *buf, size_t len, size_t *o, const char *route,
+          const char *variant)
+{
+	char one[320];
+
+	size_t n;
+
+	snprintf(one, sizeof(one), route, variant ? variant : "");
+	n = strlen(one);
+	/* once: an item of the list is one, whole */
+	for (const char *p = buf; *o > 0 && *o < len && p != NULL;
+	     p = strstr(p, ", ") ? strstr(p, ", ") + 2 : NULL)
+		if (strncmp(p, one, n) == 0 && (p[n] == '\0' || p[n] == ','))
+			return;
+	*o += (size_t)snprintf(*o < len ? buf + *o : NULL,
+	                       *o < len ? len - *o : 0, "%s%s", *o ? ", " : "",
+	                       one);
+}
+
+/* May step ever send a request for job?  An update job clears caches
+ * only with clear_caches_after, and backs up only with backup_first. */
+static bool
+step_may_send(const struct config_job *job, enum action_step step)
+{
+	bool update = job->action == ACTION_UPDATE_PLUGINS ||
+	              job->action == ACTION_UPDATE_THEMES;
+
+	switch (step) {
+	case STEP_PAGE:
+	case STEP_EDGE:
+	case STEP_CDN:
+		return !update || config_param_bool(job, "clear_caches_after");
+	case STEP_SLOTS_LIST:
+	case STEP_SLOTS_DROP:
+	case STEP_PRE_BACKUP:
+	case STEP_LIST_BACKUPS:
+	case STEP_DROP_BACKUPS:
+		return !update || config_param_bool(job, "backup_first");
+	default:
+		return true;
+	}
+}
+
+int
+kinsta_job_routes(const struct config_job *job, char *buf, size_t len)
+{
+	const struct action *a = action_get(job->action);
+	const char *variant = a->variant;
+	size_t o = 0;
+	bool op = false;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (kinsta_needs_listing(job))
+		route_add(buf, len, &o, "GET /sites", NULL);
+	for (int i = 0; i <= ACTION_MAX_STEPS && a->steps[i] != STEP_END; i++) {
+		const struct step_ops *st = &steps[a->steps[i]];
+		char route[600];
+
+		if (!step_may_send(job, a->steps[i]))
+			continue;
+		if (a->steps[i] == STEP_REQUEST) {
+			snprintf(route, sizeof(route), "%s %s",
+			         config_param_str(job, "method")
+			             ? config_param_str(job, "method")
+			             : "GET",
+			         config_param_str(job, "path"));
+			/* the path is the user's: no %s to fill */
+			route_add(buf, len, &o, "%s", route);
+		} else if (a->steps[i] == STEP_CREATE_SITE &&
+		           config_param_str(job, "install_mode") != NULL &&
+		           strcmp(config_param_str(job, "install_mode"),
+		                  "plain") == 0) {
+			route_add(buf, len, &o, "POST /sites/plain", NULL);
+		} else if (st->route != NULL) {
+			route_add(buf, len, &o, st->route, variant);
+		}
+		op = op || st->op;
+	}
+	if (a->steps[0] == STEP_DEPLOY)
+		route_add(buf, len, &o, "GET /%s/deployments/{deployment_id}",
+		          variant);
+	else if (op)
+		route_add(buf, len, &o, "GET /operations/{operation_id}", NULL);
+	return (int)o;
 }

@@ -74,7 +74,19 @@ struct kinsta_run {
 	char **drop;
 	size_t ndrop;
 	struct json_writer *report; /* report: the document being built */
+	/* request, fetch-logs: the answer to show and save (at most
+	 * KINSTA_ANSWER_MAX bytes of it; answer_cut when there was more),
+	 * and the line kinsta_answer_finish makes of it */
+	char *answer;
+	size_t answer_len;
+	long answer_status; /* 0: no answer kept */
+	bool answer_cut;
+	char *answer_line;
+	size_t answer_line_len;
 };
+
+/* The most of an answer a run keeps to show and save. */
+#define KINSTA_ANSWER_MAX ((size_t)4 << 20)
 
 /* Start run on target for job (cfg gives the company and the account).
  * The target must outlive nothing: it is copied. */
@@ -149,6 +161,22 @@ bool kinsta_needs_listing(const struct config_job *job);
 /* The finished report document (report action, after KINSTA_DONE with
  * KINSTA_SUCCEEDED): 0, with *buf and *len valid until kinsta_run_free. */
 int kinsta_report(const struct kinsta_run *run, const char **buf, size_t *len);
+
+/* The run's kept answer as one JSON line for `output` (time now_ms,
+ * job, target, HTTP status, the answer: as JSON when it is JSON and
+ * whole, else as text with "truncated"), ending in a newline, into
+ * run->answer_line: 0, -ENOENT when no answer was kept, or -ENOMEM. */
+int kinsta_answer_finish(struct kinsta_run *run, int64_t now_ms);
+
+/* One short printable line about the kept answer ("HTTP 200, 1234 bytes:
+ * {...}"), for `kinsta-cron run`; "" when none was kept. */
+void kinsta_answer_short(const struct kinsta_run *run, char *buf, size_t len);
+
+/* The API calls job makes, ", "-separated ("GET /sites, POST
+ * /sites/tools/clear-cache, GET /operations/{operation_id}"): each step's
+ * method and path template, the site list when the job needs it, and the
+ * poll of its operations; the length snprintf would need. */
+int kinsta_job_routes(const struct config_job *job, char *buf, size_t len);
 
 /* Free a request's body and reset it. */
 void kinsta_request_clear(struct kinsta_request *req);

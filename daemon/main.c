@@ -114,7 +114,7 @@ cmd_check(int argc, char **argv)
 	};
 	struct config *cfg;
 	int64_t now = (int64_t)time(NULL), t;
-	char target[256], next[64];
+	char target[256], next[64], routes[1024];
 	int opt;
 	bool list = false;
 
@@ -169,6 +169,8 @@ cmd_check(int argc, char **argv)
 			printf("never fires again\n");
 		else if (util_time_iso(next, sizeof(next), j->zone, t, -1) > 0)
 			printf("next %s (%s)\n", next, tz_name(j->zone));
+		kinsta_job_routes(j, routes, sizeof(routes));
+		printf("  calls %s\n", routes);
 	}
 	/* Warnings go after the summary, on stderr; they never fail it. */
 	fflush(stdout);
@@ -411,6 +413,14 @@ on_run_finished(const struct exec_result *r, void *arg)
 	           state_write_file(s->output, r->report, r->report_len, msg,
 	                            sizeof(msg)) < 0) {
 		fprintf(stderr, "kinsta-cron: report: %s\n", msg);
+		s->failed++;
+	}
+	/* request, fetch-logs: the answer in short, and in whole to the
+	 * job's output */
+	if (r->answer_short != NULL)
+		printf("  answer %s\n", r->answer_short);
+	if (exec_save_answer(r, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "kinsta-cron: output: %s\n", msg);
 		s->failed++;
 	}
 	fflush(stdout);

@@ -508,6 +508,8 @@ on_finished(const struct exec_result *r, void *arg)
 			log_msg(LOG_ERR, "job=%s report: %s", r->job->name,
 			        err);
 	}
+	if (exec_save_answer(r, err, sizeof(err)) < 0)
+		log_msg(LOG_ERR, "job=%s output: %s", r->job->name, err);
 	/* overlap = queue: the waiting run goes now that this job is idle */
 	if (r->cfg == s->cfg && !s->stopped &&
 	    (e = find_entry(s, r->job->name)) != NULL && e->queued &&

@@ -1256,3 +1256,40 @@ exists:
 	}
 	return 0;
 }
+
+int
+state_append_line(const char *path, const char *line, size_t len, char *err,
+                  size_t errlen)
+{
+	ssize_t r;
+	int fd, ret = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) <
+	    0) {
+		ret = -errno;
+		util_seterr(err, errlen, "cannot open %s: %s", path,
+		            strerror(-ret));
+		return ret;
+	}
+	/* one write(2) with O_APPEND, as for the history: lines of two
+	 * runs never mix */
+	do
+		r = write(fd, line, len);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		ret = -errno;
+		util_seterr(err, errlen, "cannot write %s: %s", path,
+		            strerror(-ret));
+	} else if ((size_t)r < len) {
+		(void)!write(fd, "\n", 1);
+		ret = -EIO;
+		util_seterr(err, errlen, "short write to %s (%zd of %zu bytes)",
+		            path, r, len);
+	}
+	if (close(fd) != 0 && ret == 0) {
+		ret = -errno;
+		util_seterr(err, errlen, "cannot write %s: %s", path,
+		            strerror(-ret));
+	}
+	return ret;
+}

@@ -175,6 +175,11 @@ int state_op_remove(struct state *st, const char *job, uint64_t run_id,
 int state_history_append(const char *dir, const struct state_history *h,
                          char *err, size_t errlen);
 
+/* Append LINE[0..LEN) (one whole line, newline included) to PATH,
+ * created 0600, in one write: 0 or -errno with a message. */
+int state_append_line(const char *path, const char *line, size_t len, char *err,
+                      size_t errlen);
+
 /* Make sure DIR is a writable directory, creating it (0700) when only the
  * last component is missing: 0, or -errno with a message naming DIR. */
 int state_dir_check(const char *dir, char *err, size_t errlen);

@@ -57,7 +57,12 @@ def test_check_ok(tree):
     # From "/" on purpose: key_file must resolve against the file's folder.
     p = run(["-c", str(tree / "kinsta-cron.conf"), "check"], cwd="/")
     assert p.returncode == 0, p.stderr
-    lines = p.stdout.splitlines()
+    # each job line is followed by the API calls the job makes
+    calls = [l for l in p.stdout.splitlines() if l.startswith("  calls ")]
+    assert calls[0] == ("  calls POST /sites/tools/clear-cache, "
+                        "GET /operations/{operation_id}")
+    assert len(calls) == 2
+    lines = [l for l in p.stdout.splitlines() if not l.startswith("  ")]
     assert lines[0] == "configuration OK: 1 account, 2 jobs"
     assert lines[1] == (f"account shop: company {CO}, key from key_file "
                         f"{tree}/shop.key")

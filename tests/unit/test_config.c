@@ -438,7 +438,8 @@ static const struct bad bad[] = {
      "clear-cache, clear-edge-cache, clear-cdn-cache, clear-all-caches, "
      "restart-php, set-php-version, backup, update-plugins, update-themes, "
      "push-environment, run-wp-cli, create-site, deploy-app, "
-     "deploy-static-site, report, request)\n"
+     "deploy-static-site, report, request, refresh-staging, clone-site, "
+     "add-domain, remove-domain, fetch-logs)\n"
      "k.conf:7: log_level: \"loud\" is not one of \"error\", \"warning\", "
      "\"notice\", \"info\" or \"debug\""},
 };

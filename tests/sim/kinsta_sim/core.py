@@ -42,6 +42,10 @@ ACTIONS = {
     "run-wp-cli": ("environment:run-wp-cli-command",
                    "Running WP-CLI command in progress. Use the operation_id to check the status."),
     "create-site": ("sites:add", "Adding site in progress"),
+    "create-plain-site": ("sites:add-plain", "Adding plain site in progress"),
+    "clone-site": ("site:clone", "Cloning site in progress"),
+    "add-domain": ("sites:add-domain", "Adding site domain in progress"),
+    "delete-domain": ("sites:delete-domain", "Deleting site domain in progress"),
     # deployments are not operations but use the same timing / failure knobs
     "deploy-app": (None, None),
     "deploy-static-site": (None, None),

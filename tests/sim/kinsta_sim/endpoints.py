@@ -14,7 +14,7 @@ import time
 import uuid
 
 from .errors import OpFailure, err400, err404, opt_bool, req_str
-from .seed import environment, wp_item
+from .seed import did, environment, wp_item
 
 PHP_VERSIONS = ("7.4", "8.0", "8.1", "8.2", "8.3", "8.4")
 WP_CLI_RE = re.compile(r"^wp\s+[a-zA-Z0-9_\-./:=@'\s]+$")
@@ -28,6 +28,11 @@ class Endpoints:
         ("GET", r"/validate", "validate"),
         ("GET", r"/sites", "list_sites"),
         ("POST", r"/sites", "create_site"),
+        ("POST", r"/sites/plain", "create_plain_site"),
+        ("POST", r"/sites/clone", "clone_site"),
+        ("GET", r"/sites/environments/(?P<env>[^/]+)/domains", "list_domains"),
+        ("POST", r"/sites/environments/(?P<env>[^/]+)/domains", "add_domain"),
+        ("DELETE", r"/sites/environments/(?P<env>[^/]+)/domains", "delete_domains"),
         ("POST", r"/sites/tools/clear-cache", "clear_cache"),
         ("POST", r"/sites/tools/restart-php", "restart_php"),
         ("PUT", r"/sites/tools/modify-php-version", "modify_php"),
@@ -134,6 +139,113 @@ class Endpoints:
             return {"idSite": sid}
 
         return self.start_op("create-site", company, [], None, params, effect)
+
+    def _new_site(self, company, display_name, env_name="live", php="8.3", plugins=(), themes=()):
+        """A site of one environment, added to the company: (site, env)."""
+        c = self._company(company)
+        sid = str(uuid.uuid4())
+        slug = re.sub(r"[^a-z0-9]", "", display_name.lower())[:20] or "site"
+        name = slug
+        n = 1
+        while any(s["name"] == name for s in c["sites"]):
+            n += 1
+            name = "%s%d" % (slug, n)
+        env_id = "a" + str(uuid.uuid4())[1:]
+        env = environment(name, env_id, env_name, php, domains=["%s.kinsta.cloud" % name],
+                          plugins=plugins, themes=themes)
+        for d in env["domains"]:
+            d["site_id"] = sid
+        env["primaryDomain"]["site_id"] = sid
+        site = {"id": sid, "name": name, "display_name": display_name, "status": "live",
+                "company_id": company, "siteLabels": [], "environments": [env]}
+        c["sites"].append(site)
+        return site, env
+
+    def api_create_plain_site(self, company, body, **_):
+        """POST /sites/plain: company, display_name and region, nothing of
+        WordPress (addPlainWordPressSite)."""
+        if not isinstance(body, dict):
+            raise err400()
+        for f in ("company", "display_name", "region"):
+            req_str(body, f)
+        extra = sorted(set(body) - {"company", "display_name", "region"})
+        if extra:
+            raise err400("Unexpected fields for a plain site: %s" % ", ".join(extra))
+        if body["company"] != company:
+            raise err404()
+        params = dict(body, install_mode="plain")
+
+        def effect(op):
+            site, env = self._new_site(company, body["display_name"])
+            env["plugins"], env["themes"] = [], []
+            self.created_sites.append({"site_id": site["id"], "env_id": env["id"], "params": params})
+            return {"idSite": site["id"]}
+
+        return self.start_op("create-plain-site", company, [], None, params, effect)
+
+    def api_clone_site(self, company, body, **_):
+        """POST /sites/clone: a new site from source_env_id (cloneWordPressSite)."""
+        if not isinstance(body, dict):
+            raise err400()
+        for f in ("company", "display_name", "source_env_id"):
+            req_str(body, f)
+        if body["company"] != company:
+            raise err404()
+        _, src_site, src = self._env_for(company, body["source_env_id"])
+        params = dict(body)
+
+        def effect(op):
+            site, env = self._new_site(company, body["display_name"],
+                                       php=src["container_info"]["php_engine_version"][3:],
+                                       plugins=src["plugins"], themes=src["themes"])
+            self.created_sites.append({"site_id": site["id"], "env_id": env["id"], "params": params,
+                                       "cloned_from": src["id"]})
+            return {"idSite": site["id"]}
+
+        return self.start_op("clone-site", company, [src["id"]], src_site["id"], params, effect)
+
+    def api_list_domains(self, company, env, **_):
+        c, s, e = self._env_for(company, env)
+        return 200, {"environment": {"site_domains": [
+            {"id": d["id"], "name": d["name"], "uses_cloudflare_dns": False} for d in e["domains"]]}}
+
+    def api_add_domain(self, company, env, body, **_):
+        c, s, e = self._env_for(company, env)
+        if not isinstance(body, dict):
+            raise err400()
+        name = req_str(body, "domain_name")
+        wild = opt_bool(body, "is_wildcardless", False)
+        for k in ("custom_ssl_key", "custom_ssl_cert"):
+            if k in body and not isinstance(body[k], str):
+                raise err400('"%s" must be a string' % k)
+        if any(d["name"].lower() == name.lower() for d in e["domains"]):
+            raise err400("Domain %s is already added to this environment" % name)
+
+        def effect(op):
+            e["domains"].append({"id": did(e["id"], "domain", name), "name": name,
+                                 "site_id": s["id"], "is_active": True, "type": e["name"]})
+
+        return self.start_op("add-domain", company, [e["id"]], s["id"],
+                             {"environment_id": e["id"], "domain_name": name,
+                              "is_wildcardless": wild}, effect)
+
+    def api_delete_domains(self, company, env, body, **_):
+        c, s, e = self._env_for(company, env)
+        if not isinstance(body, dict):
+            raise err400()
+        ids = body.get("domain_ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise err400('"domain_ids" must be a non-empty list of strings')
+        known = {d["id"] for d in e["domains"]}
+        for i in ids:
+            if i not in known:
+                raise err404("Domain not found: %s" % i)
+
+        def effect(op):
+            e["domains"][:] = [d for d in e["domains"] if d["id"] not in ids]
+
+        return self.start_op("delete-domain", company, [e["id"]], s["id"],
+                             {"environment_id": e["id"], "domain_ids": list(ids)}, effect)
 
     def _env_body(self, company, body):
         if not isinstance(body, dict):
