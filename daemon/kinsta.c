@@ -2291,7 +2291,7 @@ kinsta_answer_finish(struct kinsta_run *run, int64_t now_ms)
 		}
 		run->answer_line_len = (size_t)(o - run->answer_line);
 	}
-	memcpy(run->answer_line + run->answer_line_len, "}\n", 2);
+	memcpy(run->answer_line + run->answer_line_len, "}\n", 3);
 	run->answer_line_len += 2;
 	json_w_free(&w);
 	return 0;

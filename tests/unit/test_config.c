@@ -343,6 +343,80 @@ static const struct bad bad[] = {
      NULL, NULL, NULL, 0,
      "k.conf:2: job \"j\": method: \"get\" is not one of \"GET\", "
      "\"POST\", \"PUT\", \"PATCH\" or \"DELETE\""},
+    {"request unknown placeholder in path",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"request\"; site = \"a\";\n path = \"/sites/{site}/x\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": path uses {site} is not a placeholder here (one "
+     "of {site_id} {site_name} {env_id} {env_name} {company})"},
+    {"request placeholder in body",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"request\"; site = \"a\"; method = \"POST\"; path = \"/x\";\n"
+         " body = \"{\\\"a\\\":\\\"{date}\\\"}\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": body uses {date} is not a placeholder here (one "
+     "of {site_id} {site_name} {env_id} {env_name} {company})"},
+    {"request target placeholder without a target",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"request\";\n path = \"/sites/{site_id}\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": path uses {site_id}, which needs a target: "
+     "environment_id, environment_ids, site, sites, label, labels or "
+     "all_sites = true"},
+    {"request output placeholder",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"request\"; path = \"/validate\";\n output = \"a-{env_id}\"; } "
+         ");\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": output uses {env_id} is not a placeholder here "
+     "(one of {date})"},
+    {"create-site without WordPress fields",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"create-site\"; display_name = \"a\"; region = \"r\"; "
+         "admin_email = \"a@b.c\"; admin_password = \"p\"; admin_user = "
+         "\"u\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": action \"create-site\" needs \"site_title\" "
+     "(unless install_mode = \"plain\")"},
+    {"create-site plain with WordPress fields",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"create-site\"; display_name = \"a\"; region = \"r\";\n"
+         " install_mode = \"plain\"; woocommerce = true; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": \"woocommerce\" is not sent with install_mode "
+     "= \"plain\" (a site without WordPress); remove it"},
+    {"refresh-staging pushing nothing",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"refresh-staging\"; all_sites = true; push_db = false;\n"
+         " push_files = false; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": refresh-staging with push_db = false and "
+     "push_files = false pushes nothing; set one of them to true"},
+    {"refresh-staging file_list without files",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"refresh-staging\"; all_sites = true; push_files = false;\n"
+         " file_list = [\"wp-content\"]; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": file_list needs push_files = true"},
+    {"add-domain with a URL",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"add-domain\"; all_sites = true;\n domain = \"https://a.b/\"; } "
+         ");\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": domain must be a domain name like "
+     "\"shop.example.com\" (no scheme, port or path)"},
+    {"fetch-logs file and lines",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"fetch-logs\"; all_sites = true;\n lines = 20001; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": lines: 20001 is out of range 1-20000"},
+    {"clone-site takes no target",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"clone-site\"; display_name = \"a\";\n source_environment = "
+         "\"x\"; site = \"y\"; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: job \"j\": action \"clone-site\" takes no target; remove "
+     "\"site\""},
     {"backup keep negative",
      ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
          "\"backup\"; keep = -1; all_sites = true; } );\n",
@@ -1039,6 +1113,63 @@ test_outside_heap(void)
 	free(text);
 }
 
+/* The parameters of the actions of issue 16: their defaults, and the
+ * combinations that load. */
+static void
+test_api_actions(void)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	const struct config_job *j;
+	size_t n;
+
+	enter("api");
+	put("k.conf",
+	    ACC "jobs = (\n"
+	        " { name = \"rs\"; schedule = \"@daily\"; action = "
+	        "\"refresh-staging\"; label = \"x\"; },\n"
+	        " { name = \"logs\"; schedule = \"@daily\"; action = "
+	        "\"fetch-logs\"; site = \"x\"; alert_on = \"PHP Fatal "
+	        "error\"; output = \"/var/log/x-{date}.jsonl\"; },\n"
+	        " { name = \"plain\"; schedule = \"@daily\"; action = "
+	        "\"create-site\"; display_name = \"D\"; region = \"r\"; "
+	        "install_mode = \"plain\"; },\n"
+	        " { name = \"dom\"; schedule = \"@daily\"; action = "
+	        "\"add-domain\"; site = \"x\"; domain = \"*.shop.example\"; "
+	        "},\n"
+	        " { name = \"req\"; schedule = \"@daily\"; action = "
+	        "\"request\"; path = \"/company/{company}/users\"; "
+	        "output = \"u.jsonl\"; }\n"
+	        ");\n",
+	    0600);
+	CHECK_INT(config_load("k.conf", CONFIG_LOAD_NO_KEYS, &cfg, &errs), 0);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "unexpected: %s\n", errs.msgs[i]);
+	config_errors_free(&errs);
+	if (cfg == NULL)
+		return;
+	j = job(cfg, "rs");
+	CHECK(config_param_bool(j, "push_db"));
+	CHECK(config_param_bool(j, "push_files"));
+	CHECK(config_param_bool(j, "run_search_and_replace"));
+	CHECK(config_param_list(j, "file_list", &n) == NULL && n == 0);
+	j = job(cfg, "logs");
+	CHECK_STR(config_param_str(j, "file"), "error");
+	CHECK_INT(config_param_int(j, "lines"), 1000);
+	CHECK_STR(config_param_list(j, "alert_on", &n)[0], "PHP Fatal error");
+	CHECK_INT(n, 1);
+	CHECK_STR(config_param_str(j, "output"), "/var/log/x-{date}.jsonl");
+	j = job(cfg, "plain");
+	CHECK_STR(config_param_str(j, "install_mode"), "plain");
+	CHECK(config_param_str(j, "admin_email") == NULL);
+	j = job(cfg, "dom");
+	CHECK_STR(config_param_str(j, "domain"), "*.shop.example");
+	CHECK(config_param(j, "is_wildcardless") == NULL);
+	j = job(cfg, "req");
+	CHECK_INT(j->target.kind, CONFIG_TARGET_NONE);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1053,6 +1184,7 @@ main(void)
 	test_bad();
 	test_agency();
 	test_defaults_and_edges();
+	test_api_actions();
 	test_string_and_cap();
 	test_window();
 	test_same_job();

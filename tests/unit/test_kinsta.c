@@ -68,7 +68,34 @@ static const char conf_text[] =
     "\"update-plugins\"; environment_id = \"" ENV
     "\"; backup_first = true; },\n"
     " { name = \"every\"; schedule = \"@daily\"; action = \"clear-cache\";"
-    "   all_sites = true; environment = \"staging\"; }\n"
+    "   all_sites = true; environment = \"staging\"; },\n"
+    " { name = \"treq\"; schedule = \"@daily\"; action = \"request\";"
+    "   site = \"charliesite\"; method = \"POST\";"
+    "   path = \"/sites/{site_id}/x/{site_name}?e={env_id}\";"
+    "   body = \"{\\\"n\\\":\\\"{env_name}\\\",\\\"c\\\":"
+    "\\\"{company}\\\"}\";"
+    "   output = \"/tmp/answers-{date}.jsonl\"; },\n"
+    " { name = \"tlogs\"; schedule = \"@daily\"; action = \"request\";"
+    "   environment_id = \"" ENV "\";"
+    "   path = \"/sites/environments/{env_id}/logs?file_name=error&lines=9\"; "
+    "},\n"
+    " { name = \"rs\"; schedule = \"@daily\"; action = \"refresh-staging\";"
+    "   site = \"charliesite\"; push_db = false;"
+    "   file_list = [\"wp-content/uploads\"]; },\n"
+    " { name = \"clone\"; schedule = \"@daily\"; action = \"clone-site\";"
+    "   display_name = \"Copy\"; source_environment = \"charliesite/staging\"; "
+    "},\n"
+    " { name = \"plain\"; schedule = \"@daily\"; action = \"create-site\";"
+    "   display_name = \"Bare\"; region = \"us-central1\";"
+    "   install_mode = \"plain\"; },\n"
+    " { name = \"adddom\"; schedule = \"@daily\"; action = \"add-domain\";"
+    "   environment_id = \"" ENV "\"; domain = \"shop.example.com\";"
+    "   is_wildcardless = true; },\n"
+    " { name = \"rmdom\"; schedule = \"@daily\"; action = \"remove-domain\";"
+    "   environment_id = \"" ENV "\"; domain = \"Shop.Example.com\"; },\n"
+    " { name = \"logs\"; schedule = \"@daily\"; action = \"fetch-logs\";"
+    "   environment_id = \"" ENV "\"; file = \"access\"; lines = 50;"
+    "   alert_on = [\"PHP Fatal error\", \"out of memory\"]; }\n"
     ");\n";
 
 static struct config *cfg;
@@ -1101,6 +1128,322 @@ test_thirty_nights(void)
 	CHECK_INT(e.deleted_foreign, 0);
 }
 
+/* ---- the rest of the API (issue 16) ------------------------------------ */
+
+static struct target
+charlie_target(const char *job_name, size_t *n)
+{
+	struct target *t = NULL, one;
+	size_t len;
+	char err[256], *sites = slurp("sites.json", &len);
+
+	CHECK_INT(
+	    kinsta_select(job(job_name), sites, len, &t, n, err, sizeof(err)),
+	    0);
+	one = t[0];
+	free(t);
+	free(sites);
+	return one;
+}
+
+static void
+test_request_templated(void)
+{
+	size_t n;
+	struct target t = charlie_target("treq", &n);
+	struct kinsta_run run;
+	char shown[300];
+
+	CHECK(kinsta_needs_listing(job("treq")));
+	/* {env_id} alone needs no listing */
+	CHECK(!kinsta_needs_listing(job("tlogs")));
+	kinsta_run_init(&run, cfg, job("treq"), &t);
+	CHECK_INT(STEP(&run, "POST",
+	               "/sites/33333333-3333-4333-8333-333333333333/x/"
+	               "charliesite?e=a3333333-3333-4333-8333-333333333333",
+	               "{\"n\":\"live\",\"c\":\"" COMPANY "\"}", 202,
+	               OP("x:y-1")),
+	          KINSTA_FOLLOW);
+	/* the answer is kept whole, and made a line with the target */
+	CHECK_INT(run.answer_status, 202);
+	CHECK_STR(run.answer, OP("x:y-1"));
+	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, "done"), KINSTA_SEND);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	CHECK_INT(kinsta_answer_finish(&run, 1796529600123), 0);
+	CHECK_STR(run.answer_line,
+	          "{\"time\":\"2026-12-06T04:00:00Z\",\"job\":\"treq\","
+	          "\"target\":{\"site_id\":\"33333333-3333-4333-8333-"
+	          "333333333333\",\"site_name\":\"charliesite\",\"env_id\":"
+	          "\"a3333333-3333-4333-8333-333333333333\",\"env_name\":"
+	          "\"live\"},\"status\":202,\"answer\":" OP("x:y-1") "}\n");
+	CHECK_INT(run.answer_line_len, strlen(run.answer_line));
+	kinsta_answer_short(&run, shown, sizeof(shown));
+	CHECK_STR(shown, "HTTP 202, 61 bytes: " OP("x:y-1"));
+	kinsta_run_free(&run);
+
+	/* an answer that is not JSON, with new lines: text, one line */
+	{
+		struct target e = env_target();
+		struct kinsta_request req;
+
+		kinsta_run_init(&run, cfg, job("tlogs"), &e);
+		CHECK_INT(kinsta_run_next(&run, &req), KINSTA_SEND);
+		CHECK_INT(req.cls, RATELIMIT_LOGS);
+		kinsta_request_clear(&req);
+		CHECK_INT(kinsta_feed(&run, 502, "bad\ngateway", 11, NULL),
+		          KINSTA_DONE);
+		CHECK_INT(run.outcome, KINSTA_FAILED);
+		CHECK_INT(kinsta_answer_finish(&run, 0), 0);
+		CHECK(strstr(run.answer_line,
+		             "\"status\":502,\"answer_text\":\"bad\\ngateway\","
+		             "\"truncated\":false}\n") != NULL);
+		CHECK(strchr(run.answer_line, '\n') ==
+		      run.answer_line + run.answer_line_len - 1);
+		kinsta_run_free(&run);
+	}
+	/* no answer at all: nothing to save */
+	{
+		struct target e = env_target();
+
+		kinsta_run_init(&run, cfg, job("tlogs"), &e);
+		kinsta_run_next(&run, &(struct kinsta_request){0});
+		kinsta_feed(&run, 0, NULL, 0, "connection refused");
+		CHECK_INT(kinsta_answer_finish(&run, 0), -ENOENT);
+		kinsta_answer_short(&run, shown, sizeof(shown));
+		CHECK_STR(shown, "");
+		kinsta_run_free(&run);
+	}
+}
+
+static void
+test_refresh_staging(void)
+{
+	size_t n;
+	struct target t = charlie_target("rs", &n);
+	struct kinsta_run run;
+
+	/* the staging environment is the target, live the source */
+	CHECK_INT(n, 1);
+	CHECK_STR(t.env_id, "a3333333-3333-4333-8333-333333333331");
+	CHECK_STR(t.source_env_id, "a3333333-3333-4333-8333-333333333333");
+	kinsta_run_init(&run, cfg, job("rs"), &t);
+	CHECK_INT(STEP(&run, "PUT",
+	               "/sites/33333333-3333-4333-8333-333333333333/"
+	               "environments",
+	               "{\"source_env_id\":\"a3333333-3333-4333-8333-"
+	               "333333333333\",\"target_env_id\":\"a3333333-3333-4333-"
+	               "8333-333333333331\",\"push_db\":false,\"push_files\":"
+	               "true,\"run_search_and_replace\":true,"
+	               "\"push_files_option\":\"SPECIFIC_FILES\","
+	               "\"file_list\":[\"wp-content/uploads\"]}",
+	               202, OP("environments:push-1")),
+	          KINSTA_FOLLOW);
+	kinsta_run_free(&run);
+	/* onto its own source: refused before anything is sent */
+	strcpy(t.env_id, t.source_env_id);
+	kinsta_run_init(&run, cfg, job("rs"), &t);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	kinsta_run_free(&run);
+}
+
+static void
+test_clone_and_plain_site(void)
+{
+	size_t len;
+	char *sites = slurp("sites.json", &len);
+	struct kinsta_run run;
+
+	kinsta_run_init(&run, cfg, job("clone"), NULL);
+	CHECK_INT(step(__LINE__, &run, "GET",
+	               "/sites?company=" COMPANY "&include_environments=true",
+	               NULL, 200, sites),
+	          KINSTA_SEND);
+	CHECK_INT(STEP(&run, "POST", "/sites/clone",
+	               "{\"company\":\"" COMPANY "\",\"display_name\":"
+	               "\"Copy\",\"source_env_id\":\"a3333333-3333-4333-8333-"
+	               "333333333331\"}",
+	               202, OP("site:clone-1")),
+	          KINSTA_FOLLOW);
+	{
+		static const char done[] =
+		    "{\"status\":200,\"data\":{\"idSite\":\"s9\"}}";
+
+		kinsta_op_result(&run, done, strlen(done));
+	}
+	CHECK_STR(run.note, "new site s9");
+	kinsta_run_free(&run);
+	free(sites);
+
+	/* a source that is not there fails the run after the listing */
+	kinsta_run_init(&run, cfg, job("clone"), NULL);
+	CHECK_INT(STEP(&run, "GET",
+	               "/sites?company=" COMPANY "&include_environments=true",
+	               NULL, 200, "{\"company\":{\"sites\":[]}}"),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK_STR(run.message, "source_environment \"charliesite/staging\" is "
+	                       "not among the company's 0 sites");
+	kinsta_run_free(&run);
+
+	/* plain: /sites/plain, and nothing of WordPress */
+	kinsta_run_init(&run, cfg, job("plain"), NULL);
+	CHECK_INT(STEP(&run, "GET",
+	               "/sites?company=" COMPANY "&include_environments=true",
+	               NULL, 200, "{\"company\":{\"sites\":[]}}"),
+	          KINSTA_SEND);
+	CHECK_INT(STEP(&run, "POST", "/sites/plain",
+	               "{\"company\":\"" COMPANY "\",\"display_name\":"
+	               "\"Bare\",\"region\":\"us-central1\"}",
+	               202, OP("sites:add-plain-1")),
+	          KINSTA_FOLLOW);
+	kinsta_run_free(&run);
+}
+
+#define DOMAINS(extra)                                                         \
+	"{\"environment\":{\"site_domains\":[{\"id\":\"d1\",\"name\":"         \
+	"\"example.com\",\"uses_cloudflare_dns\":true}" extra "]}}"
+
+static void
+test_domains(void)
+{
+	struct target t = env_target();
+	struct kinsta_run run;
+
+	kinsta_run_init(&run, cfg, job("adddom"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/domains", NULL,
+	               200, DOMAINS("")),
+	          KINSTA_SEND);
+	CHECK_INT(STEP(&run, "POST", "/sites/environments/" ENV "/domains",
+	               "{\"domain_name\":\"shop.example.com\","
+	               "\"is_wildcardless\":true}",
+	               202, OP("sites:add-domain-1")),
+	          KINSTA_FOLLOW);
+	kinsta_run_free(&run);
+	/* there already: skipped, nothing sent */
+	kinsta_run_init(&run, cfg, job("adddom"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/domains", NULL,
+	               200,
+	               DOMAINS(",{\"id\":\"d2\",\"name\":\"shop.example.com\","
+	                       "\"uses_cloudflare_dns\":false}")),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SKIPPED);
+	CHECK_STR(run.message,
+	          "exists: shop.example.com is on this environment already");
+	kinsta_run_free(&run);
+
+	/* remove: the id of the name, whatever its case */
+	kinsta_run_init(&run, cfg, job("rmdom"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/domains", NULL,
+	               200,
+	               DOMAINS(",{\"id\":\"d2\",\"name\":\"shop.example.com\","
+	                       "\"uses_cloudflare_dns\":false}")),
+	          KINSTA_SEND);
+	CHECK_INT(STEP(&run, "DELETE", "/sites/environments/" ENV "/domains",
+	               "{\"domain_ids\":[\"d2\"]}", 202,
+	               OP("sites:delete-domain-1")),
+	          KINSTA_FOLLOW);
+	kinsta_run_free(&run);
+	kinsta_run_init(&run, cfg, job("rmdom"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/domains", NULL,
+	               200, DOMAINS("")),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SKIPPED);
+	/* a list without site_domains is not understood */
+	kinsta_run_free(&run);
+	kinsta_run_init(&run, cfg, job("rmdom"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/domains", NULL,
+	               200, "{\"environment\":{}}"),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	kinsta_run_free(&run);
+}
+
+#define LOGS(text)                                                             \
+	"{\"environment\":{\"container_info\":{\"logs\":\"" text "\"}}}"
+
+static void
+test_fetch_logs(void)
+{
+	struct target t = env_target();
+	struct kinsta_run run;
+	struct kinsta_request req;
+
+	kinsta_run_init(&run, cfg, job("logs"), &t);
+	CHECK_INT(kinsta_run_next(&run, &req), KINSTA_SEND);
+	CHECK_STR(req.path,
+	          "/sites/environments/" ENV "/logs?file_name=access&lines=50");
+	CHECK_INT(req.cls, RATELIMIT_LOGS);
+	kinsta_request_clear(&req);
+	CHECK_INT(kinsta_feed(&run, 200, LOGS("a\\nb\\n"),
+	                      strlen(LOGS("a\\nb\\n")), NULL),
+	          KINSTA_SEND);
+	CHECK_INT(kinsta_run_next(&run, &req), KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	CHECK_STR(run.note, "2 log lines");
+	CHECK_INT(run.answer_status, 200);
+	kinsta_run_free(&run);
+
+	/* a line with an alert string fails the run, naming the first */
+	kinsta_run_init(&run, cfg, job("logs"), &t);
+	kinsta_run_next(&run, &req);
+	kinsta_request_clear(&req);
+	{
+		static const char body[] =
+		    LOGS("ok\\n[06-Dec] PHP Fatal error: x in y\\nok\\n"
+		         "PHP Fatal error: z\\nout of memory");
+
+		CHECK_INT(kinsta_feed(&run, 200, body, strlen(body), NULL),
+		          KINSTA_DONE);
+	}
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK_STR(run.message, "3 log lines match alert_on: [06-Dec] PHP "
+	                       "Fatal error: x in y");
+	CHECK_STR(run.note, "5 log lines");
+	/* the answer is still saved */
+	CHECK_INT(kinsta_answer_finish(&run, 0), 0);
+	kinsta_run_free(&run);
+}
+
+static void
+test_routes(void)
+{
+	char buf[1024];
+
+	kinsta_job_routes(job("cc"), buf, sizeof(buf));
+	CHECK_STR(buf, "POST /sites/tools/clear-cache, GET "
+	               "/operations/{operation_id}");
+	kinsta_job_routes(job("th"), buf, sizeof(buf));
+	CHECK_STR(buf, "GET /sites/environments/{env_id}/themes, PUT "
+	               "/sites/environments/{env_id}/themes/bulk-update, GET "
+	               "/operations/{operation_id}");
+	kinsta_job_routes(job("app"), buf, sizeof(buf));
+	CHECK_STR(buf, "POST /applications/deployments, GET "
+	               "/applications/deployments/{deployment_id}");
+	kinsta_job_routes(job("rep"), buf, sizeof(buf));
+	CHECK_STR(buf, "GET /sites, GET /company/{company}/users, GET "
+	               "/sites/environments/{env_id}/plugins, GET "
+	               "/sites/environments/{env_id}/themes, GET "
+	               "/sites/environments/{env_id}/backups");
+	kinsta_job_routes(job("treq"), buf, sizeof(buf));
+	CHECK_STR(buf, "GET /sites, POST "
+	               "/sites/{site_id}/x/{site_name}?e={env_id}, GET "
+	               "/operations/{operation_id}");
+	kinsta_job_routes(job("rmdom"), buf, sizeof(buf));
+	CHECK_STR(buf, "GET /sites/environments/{env_id}/domains, DELETE "
+	               "/sites/environments/{env_id}/domains, GET "
+	               "/operations/{operation_id}");
+	kinsta_job_routes(job("clone"), buf, sizeof(buf));
+	CHECK_STR(buf, "GET /sites, POST /sites/clone, GET "
+	               "/operations/{operation_id}");
+	/* too small: cut, terminated, and the length needed said */
+	CHECK_INT(kinsta_job_routes(job("cc"), buf, 10), 61);
+	CHECK_STR(buf, "POST /sit");
+}
+
 int
 main(void)
 {
@@ -1123,6 +1466,12 @@ main(void)
 	test_fixtures();
 	test_select();
 	test_report_action();
+	test_request_templated();
+	test_refresh_staging();
+	test_clone_and_plain_site();
+	test_domains();
+	test_fetch_logs();
+	test_routes();
 	config_free(cfg);
 	return test_report("test_kinsta");
 }
