@@ -43,6 +43,10 @@ struct exec_result {
 	int64_t started_ms, ended_ms; /* wall clock, ms since the epoch */
 	const char *report; /* report action: the document, else NULL */
 	size_t report_len;
+	/* What the run changed, a JSON object (items with versions before
+	 * and after, the backup taken, the probes, whether a restore ran),
+	 * or NULL when the action has nothing of the kind to say. */
+	const char *details;
 };
 
 /* A run's progress worth saving: an operation started (op_id set) or
