@@ -142,7 +142,16 @@ check_email(const char *v)
 	return strchr(v, '@') == NULL ? "is not an e-mail address" : NULL;
 }
 
+/* verify.base_url: a URL, where {domain}, {site_name} and {env_name}
+ * stand for the environment's own */
+static const char *
+check_base_url(const char *v)
+{
+	return check_http_url(v);
+}
+
 static const char *const install_modes[] = {"new", "plain", "clone", NULL};
+static const char *const on_failures[] = {"hold", "restore", NULL};
 static const char *const policies[] = {"patch", "minor", "major", NULL};
 static const char *const log_files[] = {"error", "access", "kinsta-cache-perf",
                                         NULL};
@@ -190,17 +199,33 @@ static const struct action_param p_backup[] = {
     P_INT("keep", "0", 0, 100),
     P_INT("backup_slots", BACKUP_SLOTS, 1, 100),
 };
+/* verify = { urls, base_url, expect_status, expect_text, timeout }: the
+ * pages probed before and after a change; a group of parameters, one
+ * "verify.<key>" each.  Probing is on when urls is set. */
+#define P_VERIFY                                                               \
+	P_LIST("verify.urls", NULL),                                           \
+	    P_STR("verify.base_url", false, "https://{domain}",                \
+	          check_base_url),                                             \
+	    P_INT("verify.expect_status", "200", 100, 599),                    \
+	    P_STR("verify.expect_text", false, NULL, check_nonempty),          \
+	    P_INT("verify.timeout", "20", 1, 300)
+
 /* update-plugins and update-themes differ only in the list's name.
  * policy: the largest step allowed (semver; anything else counts as
  * major); clear_caches_after: page cache, then edge and CDN where present,
  * once updated; keep: pre-update backups (kinsta-cron:pre-update:<job>)
- * kept per environment, the newest being what a rollback restores. */
+ * kept per environment, the newest being what a rollback restores;
+ * verify: the site's pages probed before and after; on_failure: what a
+ * failed check does ("restore": the pre-update backup, notifying
+ * notify_user, a user of the company; "hold": stop there). */
 #define P_UPDATE(list)                                                         \
 	P_LIST(list, "all"), P_LIST("exclude", NULL),                          \
 	    P_ENUM("policy", "major", policies),                               \
 	    P_BOOL("backup_first", "false"),                                   \
 	    P_BOOL("clear_caches_after", "false"), P_INT("keep", "1", 1, 100), \
-	    P_INT("backup_slots", BACKUP_SLOTS, 1, 100)
+	    P_INT("backup_slots", BACKUP_SLOTS, 1, 100), P_VERIFY,             \
+	    P_ENUM("on_failure", "hold", on_failures),                         \
+	    P_STR("notify_user", false, NULL, check_email)
 
 static const struct action_param p_plugins[] = {P_UPDATE("plugins")};
 static const struct action_param p_themes[] = {P_UPDATE("themes")};
@@ -278,6 +303,20 @@ static const struct action_param p_logs[] = {
 #define MIN_30 1800
 #define HOUR   3600
 
+/* An update: list, probe, make room, back up, keep `keep` pre-update
+ * backups (which names the one just made: what a rollback restores),
+ * update, check the versions, probe again; on a failed check with
+ * on_failure = "restore": find the user to notify, restore, probe; then
+ * the caches.  Steps with nothing to do send nothing. */
+#define UPDATE_STEPS                                                           \
+	{                                                                      \
+		STEP_LIST_EXT, STEP_PROBE_BEFORE, STEP_SLOTS_LIST,             \
+		    STEP_SLOTS_DROP, STEP_PRE_BACKUP, STEP_LIST_BACKUPS,       \
+		    STEP_DROP_BACKUPS, STEP_UPDATE_EXT, STEP_CHECK_EXT,        \
+		    STEP_PROBE_AFTER, STEP_FIND_USER, STEP_RESTORE,            \
+		    STEP_PROBE_RESTORED, STEP_PAGE, STEP_EDGE, STEP_CDN        \
+	}
+
 static const struct action actions[ACTION_COUNT] = {
     [ACTION_CLEAR_CACHE] = {.name = "clear-cache",
                             .target = ACTION_TARGET_REQUIRED,
@@ -317,21 +356,13 @@ static const struct action actions[ACTION_COUNT] = {
                                .target = ACTION_TARGET_REQUIRED,
                                .variant = "plugins",
                                .params = PARAMS(p_plugins),
-                               .steps = {STEP_LIST_EXT, STEP_SLOTS_LIST,
-                                         STEP_SLOTS_DROP, STEP_PRE_BACKUP,
-                                         STEP_UPDATE_EXT, STEP_PAGE, STEP_EDGE,
-                                         STEP_CDN, STEP_LIST_BACKUPS,
-                                         STEP_DROP_BACKUPS},
+                               .steps = UPDATE_STEPS,
                                .limit_s = MIN_30},
     [ACTION_UPDATE_THEMES] = {.name = "update-themes",
                               .target = ACTION_TARGET_REQUIRED,
                               .variant = "themes",
                               .params = PARAMS(p_themes),
-                              .steps = {STEP_LIST_EXT, STEP_SLOTS_LIST,
-                                        STEP_SLOTS_DROP, STEP_PRE_BACKUP,
-                                        STEP_UPDATE_EXT, STEP_PAGE, STEP_EDGE,
-                                        STEP_CDN, STEP_LIST_BACKUPS,
-                                        STEP_DROP_BACKUPS},
+                              .steps = UPDATE_STEPS,
                               .limit_s = MIN_30},
     [ACTION_PUSH_ENVIRONMENT] = {.name = "push-environment",
                                  .target = ACTION_TARGET_REQUIRED,
@@ -430,11 +461,33 @@ action_param_find(const struct action *a, const char *name)
 	return NULL;
 }
 
+static bool
+param_group(const struct action *a, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < a->nparams; i++)
+		if (strncmp(a->params[i].name, name, n) == 0 &&
+		    a->params[i].name[n] == '.')
+			return true;
+	return false;
+}
+
+bool
+action_param_group(const struct action *a, const char *name)
+{
+	for (int k = 0; a == NULL && k < ACTION_COUNT; k++)
+		if (param_group(&actions[k], name))
+			return true;
+	return a != NULL && param_group(a, name);
+}
+
 bool
 action_param_known(const char *name)
 {
 	for (int a = 0; a < ACTION_COUNT; a++)
-		if (action_param_find(&actions[a], name) != NULL)
+		if (action_param_find(&actions[a], name) != NULL ||
+		    param_group(&actions[a], name))
 			return true;
 	return false;
 }
@@ -466,6 +519,12 @@ action_step_name(enum action_step step)
 	    [STEP_REPORT_SITES] = "list-sites",
 	    [STEP_REPORT_USERS] = "list-users",
 	    [STEP_REPORT_ENV] = "environment-details",
+	    [STEP_PROBE_BEFORE] = "probe-before",
+	    [STEP_CHECK_EXT] = "check-versions",
+	    [STEP_PROBE_AFTER] = "probe-after",
+	    [STEP_FIND_USER] = "find-user",
+	    [STEP_RESTORE] = "restore-backup",
+	    [STEP_PROBE_RESTORED] = "probe-restored",
 	    [STEP_CLONE_SITE] = "clone-site",
 	    [STEP_LIST_DOMAINS] = "list-domains",
 	    [STEP_ADD_DOMAIN] = "add-domain",

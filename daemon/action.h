@@ -95,6 +95,15 @@ enum action_step {
 	STEP_REPORT_SITES, /* GET /sites?company=..&include_environments=true */
 	STEP_REPORT_USERS, /* GET /company/{id}/users */
 	STEP_REPORT_ENV, /* GET plugins, themes, backups of each environment */
+	/* Verified updates and restores (issue 13).  A probe is a plain GET
+	 * of the site's own page (verify.urls), not an API request. */
+	STEP_PROBE_BEFORE,   /* the site is healthy before anything changes */
+	STEP_CHECK_EXT,      /* GET .../plugins again: each item at its new
+	                      * version? */
+	STEP_PROBE_AFTER,    /* the site is still healthy after the update */
+	STEP_FIND_USER,      /* GET /company/{id}/users: notified_user_id */
+	STEP_RESTORE,        /* POST .../backups/restore {backup_id} */
+	STEP_PROBE_RESTORED, /* the site is healthy again after the restore */
 	STEP_CLONE_SITE, /* POST /sites/clone */
 	STEP_LIST_DOMAINS, /* GET .../domains: there already, or their ids */
 	STEP_ADD_DOMAIN,   /* POST .../domains */
@@ -105,7 +114,7 @@ enum action_step {
 
 /* Steps of the longest action; a run saves its index into the list, and
  * the step's name with it. */
-#define ACTION_MAX_STEPS 10
+#define ACTION_MAX_STEPS 20
 
 struct action {
 	const char *name; /* as written in the configuration */
@@ -135,6 +144,10 @@ const char *action_name(enum action_id id);
 /* Parameter name of action a, or NULL. */
 const struct action_param *action_param_find(const struct action *a,
                                              const char *name);
+
+/* Is name a group of a's parameters ("verify" for "verify.urls")?  With a
+ * NULL, of any action's. */
+bool action_param_group(const struct action *a, const char *name);
 
 /* Does any action have a parameter called name? */
 bool action_param_known(const char *name);

@@ -554,8 +554,16 @@ struct job_ctx {
 static config_setting_t *
 jget(const struct job_ctx *c, const char *key)
 {
-	config_setting_t *s = config_setting_get_member(c->g, key);
+	config_setting_t *s;
 
+	/* a parameter of a group ("verify.urls"): a member of the group */
+	if (strchr(key, '.') != NULL) {
+		s = config_setting_lookup(c->g, key);
+		if (s == NULL && c->L->rd.shared != NULL)
+			s = config_setting_lookup(c->L->rd.shared, key);
+		return s;
+	}
+	s = config_setting_get_member(c->g, key);
 	if (s == NULL && c->L->rd.shared != NULL)
 		s = config_setting_get_member(c->L->rd.shared, key);
 	return s;
@@ -645,6 +653,44 @@ job_action(struct job_ctx *c)
 	}
 }
 
+/* A group of parameters (verify = { ... }): a group, whose every key is
+ * one of the action's "<group>.<key>" parameters. */
+static void
+group_keys_check(struct job_ctx *c, config_setting_t *g, const char *group)
+{
+	int n;
+
+	if (!config_setting_is_group(g)) {
+		cfgread_error(&c->L->rd, &c->sc, g,
+		              "%s must be a group: %s = { ... };", group,
+		              group);
+		return;
+	}
+	n = config_setting_length(g);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(s), *best = NULL;
+		char full[128];
+		size_t d = 99;
+
+		snprintf(full, sizeof(full), "%s.%s", group, key);
+		if (action_param_find(c->action, full) != NULL)
+			continue;
+		for (size_t k = 0; k < c->action->nparams; k++) {
+			const char *pn = c->action->params[k].name;
+			size_t gl = strlen(group);
+
+			if (strncmp(pn, group, gl) != 0 || pn[gl] != '.')
+				continue;
+			cfgread_suggest(key, pn + gl + 1, &best, &d);
+		}
+		cfgread_error(&c->L->rd, &c->sc, s,
+		              "unknown key \"%s\" in %s%s%s%s", key, group,
+		              best ? " (did you mean \"" : "", best ? best : "",
+		              best ? "\"?)" : "");
+	}
+}
+
 /* Every key of the job group must mean something for this job. */
 static void
 job_keys_check(struct job_ctx *c)
@@ -673,6 +719,9 @@ job_keys_check(struct job_ctx *c)
 			if (action_param_known(key))
 				continue;
 		} else if (action_param_find(c->action, key) != NULL) {
+			continue;
+		} else if (action_param_group(c->action, key)) {
+			group_keys_check(c, s, key);
 			continue;
 		} else if (action_param_known(key)) {
 			cfgread_error(
@@ -1058,6 +1107,30 @@ param_default(struct job_ctx *c, const struct action_param *ps,
 	}
 }
 
+/* What one parameter needs of another: probes need pages to probe, a
+ * rollback a backup to restore. */
+static void
+job_params_together(struct job_ctx *c)
+{
+	/* a group in defaults may set only what every verify shares */
+	config_setting_t *v = config_setting_get_member(c->g, "verify");
+	config_setting_t *f = jget(c, "on_failure");
+	const char *of = config_param_str(c->j, "on_failure");
+
+	if (v != NULL && config_setting_is_group(v) &&
+	    action_param_group(c->action, "verify") &&
+	    jget(c, "verify.urls") == NULL)
+		cfgread_error(&c->L->rd, &c->sc, v,
+		              "verify needs \"urls\": the pages to check, "
+		              "e.g. urls = [ \"/\" ];");
+	if (f != NULL && of != NULL && strcmp(of, "restore") == 0 &&
+	    !config_param_bool(c->j, "backup_first"))
+		cfgread_error(
+		    &c->L->rd, &c->sc, f,
+		    "on_failure = \"restore\" restores the pre-update "
+		    "backup: set backup_first = true");
+}
+
 static void
 job_params(struct job_ctx *c)
 {
@@ -1098,6 +1171,7 @@ job_params(struct job_ctx *c)
 	}
 	c->j->params = params;
 	c->j->nparams = n;
+	job_params_together(c);
 }
 
 /* The WordPress fields of create-site: needed unless install_mode is

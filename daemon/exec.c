@@ -16,6 +16,7 @@
 
 #include "call.h"
 #include "envlock.h"
+#include "json.h"
 #include "keys.h"
 #include "exec.h"
 #include "listing.h"
@@ -48,13 +49,15 @@ struct run {
 	uv_timer_t timer; /* poll and backoff waits */
 	enum run_state state;
 	struct envlock_node lock;
-	bool locking;   /* lock is in the envlock */
-	bool dry_faked; /* dry run: a change was shown, not sent */
+	bool locking;            /* lock is in the envlock */
+	bool dry_faked;          /* dry run: a change was shown, not sent */
+	struct http_xfer *probe; /* a probe of the site's page in flight */
 	struct run *prev, *next;
 };
 
 struct exec {
 	uv_loop_t *loop;
+	struct http *http; /* for probes, which are not API calls */
 	const struct config *cfg;
 	struct exec_options opt;
 	struct exec_hooks hooks;
@@ -181,6 +184,9 @@ run_unlock(struct run *r)
 static void
 run_free(struct run *r)
 {
+	r->state = RUN_CLOSING; /* a probe cancelled now is not fed */
+	if (r->probe != NULL)
+		http_cancel(r->probe);
 	call_cancel(&r->call);
 	kinsta_run_free(&r->k);
 	uv_timer_stop(&r->timer);
@@ -205,6 +211,8 @@ run_finish(struct run *r)
 	    .started_ms = r->started_ms,
 	    .ended_ms = util_wall_ms(),
 	};
+	struct json_writer details;
+	size_t dlen;
 
 	if (r->dry_faked && r->k.outcome == KINSTA_SUCCEEDED) {
 		r->k.outcome = KINSTA_SKIPPED;
@@ -221,9 +229,14 @@ run_finish(struct run *r)
 		kinsta_answer_short(&r->k, answer_short, sizeof(answer_short));
 		res.answer_short = answer_short;
 	}
+	json_w_init(&details);
+	if (kinsta_details(&r->k, &details) == 0 &&
+	    json_w_finish(&details, &res.details, &dlen) < 0)
+		res.details = NULL;
 	run_unlink(r);
 	if (ex->hooks.finished != NULL)
 		ex->hooks.finished(&res, ex->hooks.arg);
+	json_w_free(&details);
 	/* after the hook, which reads the target, and before the next run
 	 * on the environment starts from inside run_unlock */
 	run_unlock(r);
@@ -470,6 +483,66 @@ run_begin(struct run *r)
 	run_step(r);
 }
 
+/* ---- probes --------------------------------------------------------------
+ *
+ * A probe is a GET of the customer's own page, not a Kinsta API request:
+ * it goes straight to http (TLS verified, plain http only to loopback,
+ * the body capped by the client), outside the API's budgets and with no
+ * key, and is never retried: a page that does not answer is unhealthy.
+ */
+
+static void
+on_probe_done(const struct http_response *res, void *arg)
+{
+	struct run *r = arg;
+	char msg[600];
+
+	r->probe = NULL;
+	if (r->state == RUN_CLOSING)
+		return;
+	log_msg(LOG_INFO,
+	        "job=%s env=%s event=probe step=%s status=%ld ms=%lld%s%s",
+	        r->job->name, r->k.target.env_id,
+	        action_step_name(kinsta_step(&r->k)),
+	        res->error ? 0 : res->status, (long long)res->elapsed_ms,
+	        res->error ? " error=" : "",
+	        res->error ? log_value(msg, sizeof(msg), res->message) : "");
+	if (kinsta_probe_done(&r->k, res->error ? 0 : res->status, res->body,
+	                      res->len, res->message,
+	                      res->elapsed_ms) == KINSTA_DONE)
+		run_finish(r);
+	else
+		run_step(r);
+}
+
+static void
+probe_send(struct run *r)
+{
+	char url[sizeof(r->call.req.path)];
+	struct http_request hr = {
+	    .method = METHOD_GET,
+	    .url = url,
+	    .timeout_ms = r->call.req.timeout_ms,
+	};
+	int rc;
+
+	memcpy(url, r->call.req.path, sizeof(url));
+	kinsta_request_clear(&r->call.req);
+	rc = http_submit(r->ex->http, &hr, on_probe_done, r, &r->probe);
+	if (rc < 0) {
+		r->probe = NULL;
+		if (kinsta_probe_done(&r->k, 0, NULL, 0,
+		                      rc == -EPERM
+		                          ? "not an https URL (plain http only "
+		                            "to loopback)"
+		                          : "cannot send the probe",
+		                      0) == KINSTA_DONE)
+			run_finish(r);
+		else
+			run_step(r);
+	}
+}
+
 /* Send the run's next request, follow its operation, or end it. */
 static void
 run_step(struct run *r)
@@ -484,6 +557,10 @@ run_step(struct run *r)
 	case KINSTA_SEND:
 		break;
 	}
+	if (r->call.req.probe) {
+		probe_send(r);
+		return;
+	}
 	if (r->ex->opt.dry_run && r->call.req.mutating) {
 		dry_step(r);
 		return;
@@ -493,6 +570,15 @@ run_step(struct run *r)
 }
 
 /* ---- starting runs ------------------------------------------------------ */
+
+/* What the run's probes need of exec: a cache-buster of its own, and
+ * whether its changes are only shown. */
+static void
+run_probes(struct run *r)
+{
+	r->k.buster = (r->run_id << 20) ^ (uint64_t)util_wall_ms();
+	r->k.dry = r->ex->opt.dry_run;
+}
 
 static struct run *
 run_new(struct exec *ex, const struct config *cfg, const struct config_job *job,
@@ -516,6 +602,7 @@ run_new(struct exec *ex, const struct config *cfg, const struct config_job *job,
 	snprintf(r->key, sizeof(r->key), "%s", key);
 	call_init(&r->call, ex->calls, &run_call, r->key);
 	kinsta_run_init(&r->k, cfg, job, t);
+	run_probes(r);
 	uv_timer_init(ex->loop, &r->timer);
 	r->timer.data = r;
 	r->next = ex->runs;
@@ -658,6 +745,7 @@ exec_init(struct exec **out, uv_loop_t *loop, struct http *h,
 	if (ex == NULL)
 		return -ENOMEM;
 	ex->loop = loop;
+	ex->http = h;
 	ex->cfg = cfg;
 	if (opt != NULL)
 		ex->opt = *opt;
@@ -760,6 +848,7 @@ exec_resume(struct exec *ex, const struct config_job *job,
 		return -ENOMEM;
 	kinsta_run_resume(&r->k, ex->cfg, job, target, step, step_name, op_id,
 	                  deployment);
+	run_probes(r);
 	r->op_resumed = true;
 	if (started_ms > 0)
 		r->started_ms = started_ms;

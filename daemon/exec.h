@@ -49,6 +49,10 @@ struct exec_result {
 	const char *answer_line;
 	size_t answer_line_len;
 	const char *answer_short;
+	/* What the run changed, a JSON object (items with versions before
+	 * and after, the backup taken, the probes, whether a restore ran),
+	 * or NULL when the action has nothing of the kind to say. */
+	const char *details;
 };
 
 /* A run's progress worth saving: an operation started (op_id set) or

@@ -17,6 +17,7 @@
 #include "tmpl.h"
 #include "tz.h"
 #include "util.h"
+#include "probe.h"
 
 /* How one kind of step is carried out. */
 struct step_ops {
@@ -51,15 +52,23 @@ cur(const struct kinsta_run *run)
 	return run->step <= ACTION_MAX_STEPS ? a->steps[run->step] : STEP_END;
 }
 
+static bool
+is_update(const struct kinsta_run *run)
+{
+	return run->job->action == ACTION_UPDATE_PLUGINS ||
+	       run->job->action == ACTION_UPDATE_THEMES;
+}
+
 /* ---- small helpers ------------------------------------------------------ */
 
 const char *
 kinsta_outcome_name(enum kinsta_outcome o)
 {
-	static const char *const names[] = {"running", "succeeded", "failed",
-	                                    "timed-out", "skipped"};
+	static const char *const names[KINSTA_OUTCOMES] = {
+	    "running",   "succeeded", "failed",
+	    "timed-out", "skipped",   "rolled-back"};
 
-	return names[o];
+	return (unsigned)o < KINSTA_OUTCOMES ? names[o] : "?";
 }
 
 void
@@ -344,6 +353,13 @@ kinsta_run_resume(struct kinsta_run *run, const struct config *cfg,
 	run->sent = true;
 	run->deployment = deployment;
 	snprintf(run->op_id, sizeof(run->op_id), "%s", op_id);
+	/* a restore under way: a check had failed (its reason and the
+	 * backup's id are gone with the process) */
+	if (cur(run) == STEP_RESTORE && is_update(run)) {
+		run->restoring = true;
+		snprintf(run->failure, sizeof(run->failure),
+		         "a check failed before kinsta-cron restarted");
+	}
 }
 
 void
@@ -353,6 +369,12 @@ kinsta_run_free(struct kinsta_run *run)
 	free(run->answer_line);
 	run->answer = run->answer_line = NULL;
 	run->answer_len = run->answer_line_len = 0;
+	free(run->changes);
+	run->changes = NULL;
+	run->nchanges = 0;
+	free(run->probes);
+	run->probes = NULL;
+	run->nprobes = 0;
 	free_items(run);
 	list_free(&run->drop, &run->ndrop);
 	if (run->report != NULL) {
@@ -381,11 +403,16 @@ add_note(struct kinsta_run *run, const char *note)
 	         note);
 }
 
-/* Move past the current step. */
+/* Move past the current step (or to the step a failed check chose). */
 static void
 advance(struct kinsta_run *run)
 {
-	run->step++;
+	if (run->jump > 0) {
+		run->step = run->jump;
+		run->jump = 0;
+	} else {
+		run->step++;
+	}
 	run->item = 0;
 	run->sent = false;
 	run->op_id[0] = '\0';
@@ -926,6 +953,386 @@ build_report_env(struct kinsta_run *run, struct kinsta_request *req)
 	return rc < 0 ? rc : append_path(req, what[run->item % 3]);
 }
 
+/* ---- verified updates and restores ----------------------------------------
+ *
+ * An update run probes the site's pages before it changes anything (a
+ * broken site is left alone), and after: the re-list must show every item
+ * at its new version, and every page must still be healthy.  A failed
+ * check ends the run (on_failure = "hold"), or sends it on to the restore
+ * steps (find the user Kinsta notifies, restore the pre-update backup,
+ * probe again), which end it as rolled-back.  The restore steps are
+ * general: in an action of their own they restore the job's backup_id.
+ */
+
+/* The index of step kind k in the run's list, or -1. */
+static int
+step_index(const struct kinsta_run *run, enum action_step k)
+{
+	const struct action *a = action_get(run->job->action);
+
+	for (int i = 0; i <= ACTION_MAX_STEPS && a->steps[i] != STEP_END; i++)
+		if (a->steps[i] == k)
+			return i;
+	return -1;
+}
+
+/* Do the restore steps act?  In an update run only once a check failed;
+ * in any other action always. */
+static bool
+restores(const struct kinsta_run *run)
+{
+	return !is_update(run) || run->restoring;
+}
+
+/* A check failed after the update: restore (on_failure = "restore") or
+ * stop here. */
+static enum kinsta_next
+fail_update(struct kinsta_run *run, const char *why)
+{
+	const char *of = config_param_str(run->job, "on_failure");
+	int idx = step_index(run, STEP_FIND_USER);
+	char msg[KINSTA_MSG_MAX];
+
+	if (of == NULL || strcmp(of, "restore") != 0 || idx < 0)
+		return end_run(run, KINSTA_FAILED, why);
+	if (run->backup_id <= 0) {
+		snprintf(msg, sizeof(msg),
+		         "%.180s; no pre-update backup known to restore", why);
+		return end_run(run, KINSTA_FAILED, msg);
+	}
+	snprintf(run->failure, sizeof(run->failure), "%s", why);
+	run->restoring = true;
+	run->jump = idx;
+	return KINSTA_SEND;
+}
+
+/* The restore could not be made: say what failed before, if anything. */
+static void
+restore_failed(struct kinsta_run *run, enum kinsta_outcome o, const char *why)
+{
+	char msg[KINSTA_MSG_MAX];
+
+	if (run->restoring)
+		snprintf(msg, sizeof(msg), "%.110s; restore failed: %.120s",
+		         run->failure, why);
+	else
+		snprintf(msg, sizeof(msg), "restore failed: %.200s", why);
+	end_run(run, o, msg);
+}
+
+/* Probe p at step s failed: skip the run (before), fail or restore
+ * (after), or fail (after the restore).  The caller moves on. */
+static void
+probe_failed(struct kinsta_run *run, enum action_step s,
+             const struct kinsta_probe *p)
+{
+	char why[KINSTA_MSG_MAX];
+
+	switch (s) {
+	case STEP_PROBE_BEFORE:
+		snprintf(why, sizeof(why),
+		         "unhealthy before update: %.100s: %.120s", p->url,
+		         p->why);
+		end_run(run, KINSTA_SKIPPED, why);
+		return;
+	case STEP_PROBE_AFTER:
+		snprintf(why, sizeof(why),
+		         "unhealthy after the update: %.100s: %.120s", p->url,
+		         p->why);
+		fail_update(run, why);
+		return;
+	default:
+		if (run->restoring)
+			snprintf(why, sizeof(why),
+			         "%.80s; backup %lld restored but the site is "
+			         "still unhealthy: %.60s: %.60s",
+			         run->failure, (long long)run->backup_id,
+			         p->url, p->why);
+		else
+			snprintf(why, sizeof(why),
+			         "backup restored but the site is unhealthy: "
+			         "%.80s: %.100s",
+			         p->url, p->why);
+		end_run(run, KINSTA_FAILED, why);
+		return;
+	}
+}
+
+static int
+build_probe(struct kinsta_run *run, struct kinsta_request *req)
+{
+	enum action_step s = cur(run);
+	size_t n = 0;
+	const char *const *urls =
+	    config_param_list(run->job, "verify.urls", &n);
+	const char *base = config_param_str(run->job, "verify.base_url");
+	struct kinsta_probe *p;
+	char why[160], *q;
+	int rc;
+
+	if ((size_t)run->item >= n || (s == STEP_PROBE_BEFORE && run->dry) ||
+	    (s == STEP_PROBE_AFTER && (run->dry || run->nitems == 0)) ||
+	    (s == STEP_PROBE_RESTORED && !restores(run)))
+		return NEXT;
+	if ((p = realloc(run->probes, (run->nprobes + 1) * sizeof(*p))) == NULL)
+		return -ENOMEM;
+	run->probes = p;
+	p = &run->probes[run->nprobes++];
+	memset(p, 0, sizeof(*p));
+	p->phase = s == STEP_PROBE_BEFORE  ? "before"
+	           : s == STEP_PROBE_AFTER ? "after"
+	                                   : "restored";
+	p->status = -1;
+	req->method = METHOD_GET;
+	req->cls = RATELIMIT_NORMAL;
+	req->probe = true;
+	req->timeout_ms =
+	    (long)config_param_int(run->job, "verify.timeout") * 1000;
+	rc = probe_url(req->path, sizeof(req->path),
+	               base ? base : "https://{domain}", urls[run->item],
+	               &run->target, run->buster + run->nprobes, why,
+	               sizeof(why));
+	/* the page's URL as a person reads it, without the cache-buster */
+	snprintf(p->url, sizeof(p->url), "%.250s",
+	         rc == 0 ? req->path : urls[run->item]);
+	if ((q = strstr(p->url, PROBE_BUSTER "=")) != NULL && q > p->url)
+		q[-1] = '\0';
+	if (rc == -ENAMETOOLONG)
+		snprintf(why, sizeof(why), "the page's URL is too long");
+	if (rc < 0) {
+		/* no page to ask for is a failed probe, said as such */
+		p->status = 0;
+		snprintf(p->why, sizeof(p->why), "%s", why);
+		probe_failed(run, s, p);
+		return NEXT;
+	}
+	return 0;
+}
+
+static bool
+is_probe(enum action_step s)
+{
+	return s == STEP_PROBE_BEFORE || s == STEP_PROBE_AFTER ||
+	       s == STEP_PROBE_RESTORED;
+}
+
+enum kinsta_next
+kinsta_probe_done(struct kinsta_run *run, long status, const char *body,
+                  size_t len, const char *error, int64_t ms)
+{
+	enum action_step s = cur(run);
+	struct kinsta_probe *p =
+	    run->nprobes > 0 ? &run->probes[run->nprobes - 1] : NULL;
+	long expect = (long)config_param_int(run->job, "verify.expect_status");
+	bool ok;
+
+	run->sent = false;
+	if (p == NULL || !is_probe(s))
+		return end_run(run, KINSTA_FAILED,
+		               "a probe answer out of turn");
+	if (status == 0)
+		snprintf(p->why, sizeof(p->why), "%s",
+		         error && *error ? error : "no answer");
+	ok = status != 0 &&
+	     probe_verdict(status, body, len, expect ? expect : 200,
+	                   config_param_str(run->job, "verify.expect_text"),
+	                   p->why, sizeof(p->why));
+	p->status = status;
+	p->ms = ms;
+	p->ok = ok;
+	if (ok) {
+		run->item++;
+		return KINSTA_SEND;
+	}
+	probe_failed(run, s, p);
+	if (run->outcome != KINSTA_RUNNING)
+		return KINSTA_DONE;
+	advance(run);
+	return KINSTA_SEND;
+}
+
+/* After the update: the list again, to see every item at its new
+ * version. */
+static int
+build_check_ext(struct kinsta_run *run, struct kinsta_request *req)
+{
+	if (run->nchanges == 0 || run->dry)
+		return NEXT;
+	return build_list_ext(run, req);
+}
+
+static int
+check_versions(struct kinsta_run *run, yajl_val doc)
+{
+	bool themes = strcmp(variant(run), "themes") == 0;
+	yajl_val data =
+	    json_arr(doc, "environment", "container_info",
+	             themes ? "wp_themes" : "wp_plugins", "data", NULL);
+	char bad[KINSTA_MSG_MAX] = "", why[KINSTA_MSG_MAX];
+	size_t o = 0;
+
+	if (data == NULL)
+		return -EINVAL;
+	for (size_t k = 0; k < run->nchanges; k++) {
+		struct kinsta_change *c = &run->changes[k];
+		const char *now = NULL;
+
+		for (size_t i = 0; i < json_arr_len(data) && now == NULL; i++) {
+			yajl_val e = json_arr_at(data, i);
+			const char *name = json_str(e, "name", NULL);
+
+			if (name != NULL && strcmp(name, c->name) == 0)
+				now = json_str(e, "version", NULL);
+		}
+		snprintf(c->now, sizeof(c->now), "%s", now ? now : "");
+		if (now != NULL && strcmp(now, c->to) == 0)
+			continue;
+		if (o < sizeof(bad))
+			o += (size_t)snprintf(
+			    bad + o, sizeof(bad) - o,
+			    "%s%.60s at %.20s, expected %.20s", o ? ", " : "",
+			    c->name, now ? now : "(missing)", c->to);
+	}
+	if (bad[0] == '\0') {
+		advance(run);
+		return 0;
+	}
+	snprintf(why, sizeof(why), "not updated: %.200s", bad);
+	if (fail_update(run, why) == KINSTA_SEND)
+		advance(run);
+	return 0;
+}
+
+static int
+build_find_user(struct kinsta_run *run, struct kinsta_request *req)
+{
+	if (!restores(run))
+		return NEXT;
+	return set_path(req, METHOD_GET, "/company/%s/users",
+	                run->cfg->accounts[run->job->account].company);
+}
+
+/* notified_user_id: the user whose e-mail is notify_user, or the
+ * company's first user when it is not set. */
+static int
+pick_user(struct kinsta_run *run, yajl_val doc)
+{
+	yajl_val users = json_arr(doc, "company", "users", NULL);
+	const char *want = config_param_str(run->job, "notify_user");
+	char why[KINSTA_MSG_MAX];
+
+	if (users == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < json_arr_len(users); i++) {
+		yajl_val u = json_arr_at(users, i);
+		const char *email, *id;
+
+		if (json_obj(u, "user", NULL) != NULL)
+			u = json_obj(u, "user", NULL);
+		email = json_str(u, "email", NULL);
+		id = json_str(u, "id", NULL);
+		if (id == NULL ||
+		    (want != NULL &&
+		     (email == NULL || strcasecmp(email, want) != 0)))
+			continue;
+		if (strlen(id) >= sizeof(run->user_id))
+			return -EINVAL;
+		snprintf(run->user_id, sizeof(run->user_id), "%s", id);
+		return 0;
+	}
+	if (want != NULL)
+		snprintf(why, sizeof(why),
+		         "notify_user \"%.100s\" is not a user of the company",
+		         want);
+	else
+		snprintf(why, sizeof(why), "the company has no user to notify");
+	restore_failed(run, KINSTA_FAILED, why);
+	return 0;
+}
+
+/* POST .../backups/restore: the backup this run made before its update,
+ * or the job's backup_id. */
+static int
+build_restore(struct kinsta_run *run, struct kinsta_request *req)
+{
+	int64_t id = run->backup_id > 0
+	                 ? run->backup_id
+	                 : config_param_int(run->job, "backup_id");
+	struct json_writer w;
+	int rc;
+
+	if (!restores(run))
+		return NEXT;
+	if (id <= 0 || run->user_id[0] == '\0') {
+		restore_failed(run, KINSTA_FAILED,
+		               id <= 0 ? "no backup to restore"
+		                       : "no user to notify");
+		return NEXT;
+	}
+	run->backup_id = id;
+	if ((rc = set_path(req, METHOD_POST,
+	                   "/sites/environments/%s/backups/restore",
+	                   run->target.env_id)) < 0)
+		return rc;
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key_int(&w, "backup_id", id);
+	json_w_key_str(&w, "notified_user_id", run->user_id);
+	json_w_obj_close(&w);
+	return take_body(req, &w);
+}
+
+int
+kinsta_details(const struct kinsta_run *run, struct json_writer *w)
+{
+	if (run->nchanges == 0 && run->nprobes == 0 && run->backup_id <= 0 &&
+	    !run->restoring)
+		return -ENOENT;
+	json_w_obj_open(w);
+	if (run->nchanges > 0) {
+		json_w_key(w, "items");
+		json_w_arr_open(w);
+		for (size_t i = 0; i < run->nchanges; i++) {
+			const struct kinsta_change *c = &run->changes[i];
+
+			json_w_obj_open(w);
+			json_w_key_str(w, "name", c->name);
+			json_w_key_str(w, "from", c->from);
+			json_w_key_str(w, "to", c->to);
+			if (c->now[0] != '\0')
+				json_w_key_str(w, "after", c->now);
+			else
+				json_w_key_null(w, "after");
+			json_w_obj_close(w);
+		}
+		json_w_arr_close(w);
+	}
+	if (run->backup_id > 0)
+		json_w_key_int(w, "backup_id", run->backup_id);
+	if (run->nprobes > 0) {
+		json_w_key(w, "probes");
+		json_w_arr_open(w);
+		for (size_t i = 0; i < run->nprobes; i++) {
+			const struct kinsta_probe *p = &run->probes[i];
+
+			if (p->status < 0)
+				continue; /* never answered */
+			json_w_obj_open(w);
+			json_w_key_str(w, "phase", p->phase);
+			json_w_key_str(w, "url", p->url);
+			json_w_key_int(w, "status", p->status);
+			json_w_key_int(w, "ms", p->ms);
+			json_w_key_bool(w, "ok", p->ok);
+			if (!p->ok)
+				json_w_key_str(w, "why", p->why);
+			json_w_obj_close(w);
+		}
+		json_w_arr_close(w);
+	}
+	json_w_key_bool(w, "restored", run->restored);
+	return json_w_obj_close(w);
+}
+
 enum kinsta_next
 kinsta_run_next(struct kinsta_run *run, struct kinsta_request *req)
 {
@@ -939,6 +1346,14 @@ kinsta_run_next(struct kinsta_run *run, struct kinsta_request *req)
 	for (;;) {
 		enum action_step s = cur(run);
 
+		if (s == STEP_END && run->restoring) {
+			char msg[KINSTA_MSG_MAX];
+
+			snprintf(msg, sizeof(msg),
+			         "rolled back to backup %lld: %.200s",
+			         (long long)run->backup_id, run->failure);
+			return end_run(run, KINSTA_ROLLED_BACK, msg);
+		}
 		if (s == STEP_END)
 			return end_run(run, KINSTA_SUCCEEDED, NULL);
 		if ((rc = steps[s].build(run, req)) != NEXT)
@@ -1039,6 +1454,24 @@ note_change(char *buf, size_t len, const char *name, const char *from,
 	         from ? from : "?", to ? to : "?");
 }
 
+static int
+add_change(struct kinsta_run *run, const char *name, const char *from,
+           const char *to)
+{
+	struct kinsta_change *v =
+	    realloc(run->changes, (run->nchanges + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return -ENOMEM;
+	run->changes = v;
+	v = &v[run->nchanges++];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	snprintf(v->from, sizeof(v->from), "%s", from ? from : "");
+	snprintf(v->to, sizeof(v->to), "%s", to ? to : "");
+	return 0;
+}
+
 /* Plugins or themes with an update, filtered by the job's lists and its
  * policy; the note says what changes (from which version to which) and
  * what the policy holds back. */
@@ -1070,7 +1503,8 @@ pick_updates(struct kinsta_run *run, yajl_val doc)
 			note_change(held, sizeof(held), name, from, to);
 			continue;
 		}
-		if (add_item(run, name) < 0)
+		if (add_item(run, name) < 0 ||
+		    add_change(run, name, from, to) < 0)
 			return -ENOMEM;
 		note_change(changes, sizeof(changes), name, from, to);
 	}
@@ -1237,9 +1671,14 @@ pick_surplus_backups(struct kinsta_run *run, yajl_val doc)
 	list_free(&run->drop, &run->ndrop);
 	if ((rc = read_backups(run, doc, &v, &n)) < 0)
 		return rc;
-	for (size_t i = 0; i < n && rc == 0; i++)
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		/* the newest of an update's own: the one it just made,
+		 * what a rollback restores */
+		if (v[i].own && mine == 0 && is_update(run))
+			run->backup_id = v[i].id;
 		if (v[i].own && mine++ >= keep)
 			rc = drop_add(run, v[i].id);
+	}
 	free(v);
 	return rc;
 }
@@ -1757,6 +2196,20 @@ static const struct step_ops steps[STEP_COUNT] = {
                          .advances = true,
                          .keeps_answer = true,
                          .route = "GET /sites/environments/{env_id}/logs"},
+    [STEP_PROBE_BEFORE] = {.build = build_probe},
+    [STEP_CHECK_EXT] = {.build = build_check_ext,
+                        .answer = check_versions,
+                        .route = "GET /sites/environments/{env_id}/%s"},
+    [STEP_PROBE_AFTER] = {.build = build_probe},
+    [STEP_FIND_USER] = {.build = build_find_user,
+                        .answer = pick_user,
+                        .advances = true,
+                        .route = "GET /company/{company}/users"},
+    [STEP_RESTORE] = {.build = build_restore,
+                      .route = "POST /sites/environments/{env_id}/backups/"
+                               "restore",
+                      .op = true},
+    [STEP_PROBE_RESTORED] = {.build = build_probe},
 };
 
 /* Keep (a bounded copy of) the answer of a step that shows it. */
@@ -1848,7 +2301,29 @@ enum kinsta_next
 kinsta_op_done(struct kinsta_run *run, enum ops_state state,
                const char *message)
 {
+	enum action_step s = cur(run);
+	const char *of = config_param_str(run->job, "on_failure");
+	char why[KINSTA_MSG_MAX];
+
 	run->sent = false;
+	if (s == STEP_RESTORE && state != OPS_SUCCEEDED) {
+		restore_failed(
+		    run,
+		    state == OPS_TIMED_OUT ? KINSTA_TIMED_OUT : KINSTA_FAILED,
+		    message && *message ? message : "operation failed");
+		return KINSTA_DONE;
+	}
+	/* a failed update may have changed some items: restore too */
+	if (s == STEP_UPDATE_EXT && state == OPS_FAILED && of != NULL &&
+	    strcmp(of, "restore") == 0) {
+		snprintf(why, sizeof(why), "update failed: %.200s",
+		         message && *message ? message : "operation failed");
+		run->op_id[0] = '\0';
+		if (fail_update(run, why) == KINSTA_DONE)
+			return KINSTA_DONE;
+		advance(run);
+		return KINSTA_SEND;
+	}
 	switch (state) {
 	case OPS_SUCCEEDED:
 		break;
@@ -1857,6 +2332,8 @@ kinsta_op_done(struct kinsta_run *run, enum ops_state state,
 	default:
 		return end_run(run, KINSTA_FAILED, message);
 	}
+	if (s == STEP_RESTORE)
+		run->restored = true;
 	step_done(run);
 	return KINSTA_SEND;
 }
@@ -1987,13 +2464,17 @@ kinsta_sites_request(const struct config *cfg, size_t account,
 bool
 kinsta_needs_listing(const struct config_job *job)
 {
+	size_t nurls = 0;
+
 	if (job->target.kind == CONFIG_TARGET_NONE)
 		return false;
 	/* clear_caches_after: the CDN id and whether edge caching is on;
-	 * a request's placeholders other than {env_id}: the site's names */
+	 * a request's placeholders other than {env_id}: the site's names;
+	 * verify: the primary domain, the site's and environment's names */
+	config_param_list(job, "verify.urls", &nurls);
 	return job->target.kind != CONFIG_TARGET_ENVIRONMENTS ||
 	       action_get(job->action)->listing ||
-	       config_param_bool(job, "clear_caches_after") ||
+	       config_param_bool(job, "clear_caches_after") || nurls > 0 ||
 	       ((tmpl_uses(config_param_str(job, "path")) |
 	         tmpl_uses(config_param_str(job, "body"))) &
 	        (TMPL_TARGET_VARS & ~TMPL_BIT(TMPL_ENV_ID)));
@@ -2093,6 +2574,11 @@ fill_target(struct target *t, yajl_val site, yajl_val env)
 	COPY(site_name, json_str(site, "name", NULL));
 	COPY(cdn_cache_id, json_str(env, "cdn_cache_id", NULL));
 	COPY(edge_cache_id, json_str(env, "id_edge_cache", NULL));
+	/* {domain} of the probes: the primary domain, else the first */
+	if ((v = json_str(env, "primaryDomain", "name", NULL)) == NULL)
+		v = json_str(json_arr_at(json_arr(env, "domains", NULL), 0),
+		             "name", NULL);
+	snprintf(t->domain, sizeof(t->domain), "%s", v ? v : "");
 #undef COPY
 	t->resolved = true;
 }
@@ -2343,7 +2829,8 @@ route_add(char *buf, size_t len, size_t *o, const char *route,
 }
 
 /* May step ever send a request for job?  An update job clears caches
- * only with clear_caches_after, and backs up only with backup_first. */
+ * only with clear_caches_after, backs up only with backup_first, and
+ * restores only with on_failure = "restore". */
 static bool
 step_may_send(const struct config_job *job, enum action_step step)
 {
@@ -2361,6 +2848,12 @@ step_may_send(const struct config_job *job, enum action_step step)
 	case STEP_LIST_BACKUPS:
 	case STEP_DROP_BACKUPS:
 		return !update || config_param_bool(job, "backup_first");
+	case STEP_FIND_USER:
+	case STEP_RESTORE: {
+		const char *f = config_param_str(job, "on_failure");
+
+		return !update || (f != NULL && strcmp(f, "restore") == 0);
+	}
 	default:
 		return true;
 	}

@@ -37,6 +37,11 @@ struct kinsta_request {
 	size_t body_len;
 	enum ratelimit_class cls;
 	bool mutating; /* changes something: never resent blindly */
+	/* A probe: a plain GET of the site's own page, whose whole URL is
+	 * path; sent outside the API and its budgets, answered through
+	 * kinsta_probe_done, within timeout_ms. */
+	bool probe;
+	long timeout_ms;
 };
 
 enum kinsta_outcome {
@@ -44,7 +49,27 @@ enum kinsta_outcome {
 	KINSTA_SUCCEEDED,
 	KINSTA_FAILED,
 	KINSTA_TIMED_OUT,
-	KINSTA_SKIPPED
+	KINSTA_SKIPPED,
+	KINSTA_ROLLED_BACK, /* a check failed; the pre-update backup is back */
+	KINSTA_OUTCOMES     /* how many there are */
+};
+
+/* One plugin or theme an update run changes: versions before, promised
+ * (update_version), and seen by the re-list ("" until then). */
+struct kinsta_change {
+	char name[TARGET_NAME_MAX];
+	char from[32], to[32], now[32];
+};
+
+/* One probe of a page: when (phase "before", "after", "restored"), the
+ * answer's status (0: none), how long it took, the verdict. */
+struct kinsta_probe {
+	const char *phase; /* static */
+	char url[256];
+	long status;
+	int64_t ms;
+	bool ok;
+	char why[160];
 };
 
 /* What the caller does next. */
@@ -83,6 +108,21 @@ struct kinsta_run {
 	bool answer_cut;
 	char *answer_line;
 	size_t answer_line_len;
+	/* Verified updates and restores.  backup_id: the backup a restore
+	 * step restores, the pre-update backup this run made (or 0: the
+	 * job's backup_id parameter); user_id: who Kinsta notifies of it. */
+	int64_t backup_id;
+	char user_id[TARGET_ID_MAX];
+	struct kinsta_change *changes;
+	size_t nchanges;
+	struct kinsta_probe *probes;
+	size_t nprobes;
+	uint64_t buster; /* set by the caller: the probes' cache-buster */
+	bool dry;        /* set by the caller: changes are shown, not made */
+	bool restoring;  /* a check failed: on to the restore steps */
+	bool restored;   /* the restore operation succeeded */
+	int jump;        /* the step to go to instead of the next, or 0 */
+	char failure[KINSTA_MSG_MAX]; /* the check that failed: why */
 };
 
 /* The most of an answer a run keeps to show and save. */
@@ -130,6 +170,19 @@ const char *kinsta_step_item(const struct kinsta_run *run);
 /* The answer of the poll that saw the current step's operation succeed:
  * what the step wants from it (a new site's id, in run->note). */
 void kinsta_op_result(struct kinsta_run *run, const char *body, size_t len);
+
+/* The answer to a probe (req.probe): HTTP status and body (status 0 with
+ * error: none), and how long it took; the run goes on, skips, fails or
+ * restores as the verdict says. */
+enum kinsta_next kinsta_probe_done(struct kinsta_run *run, long status,
+                                   const char *body, size_t len,
+                                   const char *error, int64_t ms);
+
+/* What the run changed, as a JSON object for the history ("items" with
+ * versions before and after, "backup_id", "probes" with status and time,
+ * "restored"): 0 with the object written to w, or -ENOENT when the action
+ * has nothing of the kind to say. */
+int kinsta_details(const struct kinsta_run *run, struct json_writer *w);
 
 /* The GET that polls run->op_id. */
 void kinsta_poll_request(const struct kinsta_run *run,
@@ -181,7 +234,8 @@ int kinsta_job_routes(const struct config_job *job, char *buf, size_t len);
 /* Free a request's body and reset it. */
 void kinsta_request_clear(struct kinsta_request *req);
 
-/* "succeeded", "failed", "timed-out", "skipped", "running" */
+/* "succeeded", "failed", "timed-out", "skipped", "rolled-back",
+ * "running" */
 const char *kinsta_outcome_name(enum kinsta_outcome o);
 
 /* Pull message / "too many requests" out of an error body: fills message

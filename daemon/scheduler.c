@@ -477,7 +477,8 @@ on_finished(const struct exec_result *r, void *arg)
 	struct entry *e;
 	int prio = r->outcome == KINSTA_FAILED || r->outcome == KINSTA_TIMED_OUT
 	               ? LOG_ERR
-	               : LOG_INFO;
+	           : r->outcome == KINSTA_ROLLED_BACK ? LOG_WARNING
+	                                              : LOG_INFO;
 
 	exec_result_line(r, line, sizeof(line));
 	log_msg(prio, "%s", line);
@@ -494,6 +495,7 @@ on_finished(const struct exec_result *r, void *arg)
 	h.run_id = r->run_id;
 	h.start_ms = r->started_ms;
 	h.end_ms = r->ended_ms;
+	h.details = r->details;
 	if (state_history_append(r->cfg->state_dir, &h, err, sizeof(err)) < 0)
 		log_msg(LOG_ERR, "cannot append to the history: %s", err);
 	if (state_op_remove(s->st, r->job->name, r->run_id,

@@ -327,7 +327,8 @@ op_valid(const struct state_op *op)
 	       fits(t->site_name, sizeof(t->site_name)) &&
 	       fits(t->cdn_cache_id, sizeof(t->cdn_cache_id)) &&
 	       fits(t->edge_cache_id, sizeof(t->edge_cache_id)) &&
-	       fits(t->source_env_id, sizeof(t->source_env_id));
+	       fits(t->source_env_id, sizeof(t->source_env_id)) &&
+	       fits(t->domain, sizeof(t->domain));
 }
 
 /* Index of the op with that key in ops[], or SIZE_MAX.  Linear: only runs
@@ -403,6 +404,8 @@ encode_op(struct json_writer *w, const struct state_op *op)
 	w_field(w, "cdn_cache_id", t->cdn_cache_id, sizeof(t->cdn_cache_id));
 	w_field(w, "edge_cache_id", t->edge_cache_id, sizeof(t->edge_cache_id));
 	w_field(w, "source_env_id", t->source_env_id, sizeof(t->source_env_id));
+	if (t->domain[0] != '\0') /* the probes' {domain} */
+		w_field(w, "domain", t->domain, sizeof(t->domain));
 	json_w_key_bool(w, "resolved", t->resolved);
 	json_w_obj_close(w);
 	/* The writer latches the first error: checking the last call is
@@ -573,7 +576,8 @@ decode_op(yajl_val e, struct state_op *op)
 	    !get_str(tv, "edge_cache_id", t->edge_cache_id,
 	             sizeof(t->edge_cache_id), false) ||
 	    !get_str(tv, "source_env_id", t->source_env_id,
-	             sizeof(t->source_env_id), false))
+	             sizeof(t->source_env_id), false) ||
+	    !get_str(tv, "domain", t->domain, sizeof(t->domain), false))
 		return "a \"target\" field is too long or not a string";
 	if (json_get(tv, "resolved", NULL) != NULL &&
 	    json_bool(tv, &t->resolved, "resolved", NULL) != 0)
@@ -1084,7 +1088,7 @@ state_history_append(const char *dir, const struct state_history *h, char *err,
 	struct json_writer w;
 	const char *doc;
 	char *line = NULL;
-	size_t len = 0;
+	size_t len = 0, dlen;
 	int64_t dur;
 	ssize_t r;
 	int dfd = -1, fd = -1, ret;
@@ -1117,15 +1121,29 @@ state_history_append(const char *dir, const struct state_history *h, char *err,
 		goto fail;
 	}
 	/* The writer escapes control characters and adds no newline, so
-	 * this is the line's only one. */
+	 * this is the line's only one; the details object (the writer's
+	 * too) goes in before the closing brace, as it is. */
 	ret = -ENOMEM;
-	if ((line = malloc(len + 1)) == NULL) {
+	dlen = h->details != NULL ? strlen(h->details) : 0;
+	if (dlen > 0 && (h->details[0] != '{' || h->details[dlen - 1] != '}' ||
+	                 memchr(h->details, '\n', dlen) != NULL))
+		dlen = 0;
+	if ((line = malloc(len + dlen + sizeof(",\"details\":") + 1)) == NULL) {
 		util_seterr(err, errlen,
 		            "cannot write a history line: out of "
 		            "memory");
 		goto fail;
 	}
 	memcpy(line, doc, len);
+	if (dlen > 0) {
+		len--; /* the closing brace */
+		memcpy(line + len,
+		       ",\"details\":", sizeof(",\"details\":") - 1);
+		len += sizeof(",\"details\":") - 1;
+		memcpy(line + len, h->details, dlen);
+		len += dlen;
+		line[len++] = '}';
+	}
 	line[len++] = '\n';
 
 	/* No O_NOFOLLOW: state_dir is ours (0700), and an admin may point

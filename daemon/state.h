@@ -105,6 +105,9 @@ struct state_history {
 	const char *op_id, *outcome, *message, *note;
 	uint64_t run_id;
 	int64_t start_ms, end_ms; /* wall clock, ms since the epoch */
+	/* What the run changed: a JSON object written as "details" as it
+	 * is (it must be one, from json's writer), or NULL for none. */
+	const char *details;
 };
 
 /* The name of last[i]. */

@@ -20,6 +20,7 @@ struct target {
 	char cdn_cache_id[TARGET_ID_MAX];  /* "" when the CDN is off */
 	char edge_cache_id[TARGET_ID_MAX]; /* "" when edge caching is off */
 	char source_env_id[TARGET_ID_MAX]; /* push-environment: the source */
+	char domain[TARGET_NAME_MAX]; /* primary domain ({domain}), or "" */
 	bool resolved; /* site and caches known (not just the env id) */
 };
 

@@ -284,7 +284,9 @@ def test_update_plugins_all(env):
                        % ALPHA)
     assert sorted(p["name"] for p in put[2]["plugins"]) == \
         ["akismet", "classic-editor", "jetpack"]
-    assert calls[3:] == polls([op])
+    # the list again: every item at its new version
+    assert calls[3:] == polls([op]) + [
+        ("GET", "/sites/environments/%s/plugins" % ALPHA, None)]
     plugins = {p["name"]: p for p in sim.env_state(ALPHA)["plugins"]}
     assert plugins["akismet"]["version"] == "5.3.1"
     assert plugins["jetpack"]["version"] == "13.1"
@@ -341,10 +343,13 @@ def test_update_plugins_list_exclude_backup_first(env):
         ("POST", "/sites/environments/%s/manual-backups" % BRAVO,
          {"tag": "kinsta-cron:pre-update:shop"}),
         *polls([backup_op]),
+        # keep: the pre-update backups past keep go (none here); the
+        # list names the new one, what a rollback would restore
+        ("GET", "/sites/environments/%s/backups" % BRAVO, None),
         ("PUT", "/sites/environments/%s/plugins/bulk-update" % BRAVO,
          {"plugins": [{"name": "akismet"}]}),
         *polls([update_op]),
-        ("GET", "/sites/environments/%s/backups" % BRAVO, None),
+        ("GET", "/sites/environments/%s/plugins" % BRAVO, None),
     ]
     plugins = {p["name"]: p for p in sim.env_state(BRAVO)["plugins"]}
     assert plugins["akismet"]["version"] == "5.3.1"
@@ -378,7 +383,8 @@ def test_update_themes(env):
         "PUT", "/sites/environments/%s/themes/bulk-update" % BRAVO)
     names = sorted(t["name"] for t in calls[2][2]["themes"])
     assert "storefront" in names
-    assert calls[3:] == polls([op])
+    assert calls[3:] == polls([op]) + [
+        ("GET", "/sites/environments/%s/themes" % BRAVO, None)]
     themes = {t["name"]: t for t in sim.env_state(BRAVO)["themes"]}
     assert themes["storefront"]["version"] == "4.5.5"
     only(run("themes", jobs=[kh.job("themes", "update-themes",

@@ -904,6 +904,86 @@ test_window(void)
 	config_free(cfg);
 }
 
+/* verify = { ... }: a group of parameters; what each needs of another. */
+static void
+test_verify(void)
+{
+	static const char good[] =
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "defaults = { verify = { timeout = 7; }; };\n"
+	    "jobs = ( { name = \"up\"; schedule = \"@daily\";"
+	    " action = \"update-plugins\"; site = \"shop\";"
+	    " backup_first = true; on_failure = \"restore\";"
+	    " notify_user = \"ops@example.com\";\n"
+	    " verify = { urls = [\"/\", \"/shop/\"]; expect_text = \"</html>\";"
+	    " base_url = \"http://127.0.0.1:9/_site/{domain}\"; }; },\n"
+	    " { name = \"plain\"; schedule = \"@daily\";"
+	    " action = \"update-themes\"; site = \"shop\"; } );\n";
+	static const char bad_text[] =
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "jobs = ( { name = \"up\"; schedule = \"@daily\";"
+	    " action = \"update-plugins\"; site = \"shop\";\n"
+	    " on_failure = \"restore\";\n"
+	    " verify = { url = [\"/\"]; expect_status = 99; }; },\n"
+	    " { name = \"cc\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; site = \"shop\";\n verify = { urls = [\"/\"]; "
+	    "}; },\n"
+	    " { name = \"g\"; schedule = \"@daily\"; action = "
+	    "\"update-plugins\"; site = \"shop\";\n verify = \"/\"; } );\n";
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	const struct config_job *up, *plain;
+	size_t n = 0;
+	char *got;
+
+	CHECK_INT(config_load_string(good, "v.conf", CONFIG_LOAD_NO_KEYS, &cfg,
+	                             &errs),
+	          0);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	if (cfg == NULL)
+		return;
+	up = config_find_job(cfg, "up");
+	plain = config_find_job(cfg, "plain");
+	CHECK_STR(param_list_at(up, "verify.urls", 1), "/shop/");
+	CHECK_STR(config_param_str(up, "verify.base_url"),
+	          "http://127.0.0.1:9/_site/{domain}");
+	CHECK_STR(config_param_str(up, "verify.expect_text"), "</html>");
+	CHECK_INT(config_param_int(up, "verify.expect_status"), 200);
+	/* a default's member fills in what the job's group leaves out */
+	CHECK_INT(config_param_int(up, "verify.timeout"), 7);
+	CHECK_STR(config_param_str(up, "on_failure"), "restore");
+	CHECK_STR(config_param_str(up, "notify_user"), "ops@example.com");
+	/* without verify: no pages, hold, base_url's default */
+	CHECK(config_param_list(plain, "verify.urls", &n) == NULL && n == 0);
+	CHECK_STR(config_param_str(plain, "on_failure"), "hold");
+	CHECK_STR(config_param_str(plain, "verify.base_url"),
+	          "https://{domain}");
+	config_free(cfg);
+
+	cfg = NULL;
+	CHECK(config_load_string(bad_text, "v.conf", CONFIG_LOAD_NO_KEYS, &cfg,
+	                         &errs) < 0);
+	got = join(&errs);
+	if (getenv("KCRON_TEST_PRINT"))
+		printf("%s\n", got);
+	CHECK(strstr(got, "v.conf:4: job \"up\": unknown key \"url\" in "
+	                  "verify (did you mean \"urls\"?)") != NULL);
+	CHECK(strstr(got, "v.conf:4: job \"up\": expect_status: 99 is out of "
+	                  "range 100-599") != NULL);
+	CHECK(strstr(got, "v.conf:4: job \"up\": verify needs \"urls\"") !=
+	      NULL);
+	CHECK(strstr(got, "v.conf:3: job \"up\": on_failure = \"restore\" "
+	                  "restores the pre-update backup: set backup_first = "
+	                  "true") != NULL);
+	CHECK(strstr(got, "v.conf:6: job \"cc\": \"verify\" is not a "
+	                  "parameter of action \"clear-cache\"") != NULL);
+	CHECK(strstr(got, "v.conf:8: job \"g\": verify must be a group") !=
+	      NULL);
+	free(got);
+	config_errors_free(&errs);
+}
+
 /* A string load (the fuzz target's path) and the cap on kept errors. */
 static void
 test_string_and_cap(void)
@@ -1187,6 +1267,7 @@ main(void)
 	test_api_actions();
 	test_string_and_cap();
 	test_window();
+	test_verify();
 	test_same_job();
 	test_account_order();
 	test_outside_heap();

@@ -7,7 +7,9 @@
 #include <errno.h>
 
 #include "config.h"
+#include "json.h"
 #include "kinsta.h"
+#include "probe.h"
 #include "test.h"
 
 #define ENV     "a2222222-2222-4222-8222-222222222222"
@@ -69,6 +71,14 @@ static const char conf_text[] =
     "\"; backup_first = true; },\n"
     " { name = \"every\"; schedule = \"@daily\"; action = \"clear-cache\";"
     "   all_sites = true; environment = \"staging\"; },\n"
+    " { name = \"verified\"; schedule = \"@daily\"; action = "
+    "\"update-plugins\"; environment_id = \"" ENV "\"; backup_first = true;"
+    "   verify = { urls = [\"/\", \"shop/\"]; base_url = "
+    "\"http://127.0.0.1:8/_site/{domain}\"; expect_text = \"</html>\"; };"
+    "   on_failure = \"restore\"; notify_user = \"Ops@Example.com\"; },\n"
+    " { name = \"held\"; schedule = \"@daily\"; action = "
+    "\"update-plugins\"; environment_id = \"" ENV "\"; backup_first = true;"
+    "   verify = { urls = [\"/\"]; }; },\n"
     " { name = \"treq\"; schedule = \"@daily\"; action = \"request\";"
     "   site = \"charliesite\"; method = \"POST\";"
     "   path = \"/sites/{site_id}/x/{site_name}?e={env_id}\";"
@@ -452,6 +462,11 @@ test_update_clears_caches_after(void)
 	     "{\"plugins\":[{\"name\":\"akismet\"}]}", 202,
 	     OP("wp-plugins:bulk-update-3"));
 	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	/* the list again: akismet is at its new version */
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     "{\"environment\":{\"container_info\":{\"wp_plugins\":{"
+	     "\"data\":[{\"name\":\"akismet\",\"version\":\"5.3.1\","
+	     "\"update\":\"none\"}]}}}}");
 	STEP(&run, "POST", "/sites/tools/clear-cache",
 	     "{\"environment_id\":\"" ENV "\"}", 202, OP("cache:clear-3"));
 	kinsta_op_done(&run, OPS_SUCCEEDED, "");
@@ -617,20 +632,16 @@ test_updates(void)
 	kinsta_run_init(&run, cfg, job("up"), &t);
 	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
 	     plugins);
-	/* backup_first: room for a pre-update backup, the backup, then the
-	 * bulk update without the excluded plugin and without the one with no
-	 * update, then the older pre-update backups beyond keep (1) go */
+	/* backup_first: room for a pre-update backup, the backup, the older
+	 * pre-update backups beyond keep (1) go (the list names the new one,
+	 * what a rollback restores), then the bulk update without the
+	 * excluded plugin and without the one with no update, and the list
+	 * again to see it at its new version */
 	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
 	     "{\"environment\":{\"backups\":[]}}");
 	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
 	     "{\"tag\":\"kinsta-cron:pre-update:up\"}", 202,
 	     OP("backups:add-manual-2"));
-	kinsta_op_done(&run, OPS_SUCCEEDED, "");
-	CHECK_INT(STEP(&run, "PUT",
-	               "/sites/environments/" ENV "/plugins/bulk-update",
-	               "{\"plugins\":[{\"name\":\"woocommerce\"}]}", 200,
-	               OP("wp-plugins:bulk-update-1")),
-	          KINSTA_FOLLOW);
 	kinsta_op_done(&run, OPS_SUCCEEDED, "");
 	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
 	     "{\"environment\":{\"backups\":["
@@ -638,9 +649,19 @@ test_updates(void)
 	     "\"note\":\"kinsta-cron:pre-update:up\"},"
 	     "{\"id\":5,\"type\":\"manual\",\"created_at\":5000,"
 	     "\"note\":\"kinsta-cron:up:pre-update\"}]}}");
+	CHECK_INT(run.backup_id, 7);
 	STEP(&run, "DELETE", "/sites/environments/backups/5", NULL, 202,
 	     OP("backups:remove-5"));
 	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	CHECK_INT(STEP(&run, "PUT",
+	               "/sites/environments/" ENV "/plugins/bulk-update",
+	               "{\"plugins\":[{\"name\":\"woocommerce\"}]}", 200,
+	               OP("wp-plugins:bulk-update-1")),
+	          KINSTA_FOLLOW);
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     "{\"environment\":{\"container_info\":{\"wp_plugins\":{"
+	     "\"data\":[{\"name\":\"woocommerce\",\"version\":\"9\"}]}}}}");
 	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
 	          KINSTA_DONE);
 	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
@@ -997,6 +1018,7 @@ struct fake_env {
 	int n;
 	long seq, clock;
 	int deleted_foreign;
+	long plugin; /* akismet's version: each update makes it one more */
 };
 
 static void
@@ -1029,10 +1051,13 @@ fake_answer(struct fake_env *e, const struct kinsta_request *req, char *buf,
 		snprintf(
 		    buf, len,
 		    "{\"environment\":{\"container_info\":{\"wp_plugins\":"
-		    "{\"data\":[{\"name\":\"akismet\",\"version\":\"1\","
-		    "\"update\":\"available\",\"update_version\":\"2\"}]}}}}");
+		    "{\"data\":[{\"name\":\"akismet\",\"version\":\"%ld\","
+		    "\"update\":\"available\",\"update_version\":\"%ld\"}]}}}}",
+		    e->plugin + 1, e->plugin + 2);
 		return 200;
 	}
+	if (req->method == METHOD_PUT && strstr(req->path, "bulk-update"))
+		e->plugin++;
 	if (req->method == METHOD_POST && strstr(req->path, "manual-backups")) {
 		const char *tag = strstr(req->body, "\"tag\":\"") + 7;
 
@@ -1102,6 +1127,287 @@ count_notes(const struct fake_env *e, const char *note)
 	for (int i = 0; i < e->n; i++)
 		n += strcmp(e->b[i].note, note) == 0;
 	return n;
+}
+
+/* ---- verified updates -----------------------------------------------------
+ */
+
+static const char one_update[] =
+    "{\"environment\":{\"container_info\":{\"wp_plugins\":{\"data\":["
+    "{\"name\":\"akismet\",\"version\":\"5.3\",\"update\":"
+    "\"available\",\"update_version\":\"5.3.1\"}]}}}}";
+static const char updated[] =
+    "{\"environment\":{\"container_info\":{\"wp_plugins\":{\"data\":["
+    "{\"name\":\"akismet\",\"version\":\"5.3.1\",\"update\":"
+    "\"none\"}]}}}}";
+static const char healthy[] = "<html><body>shop</body></html>";
+
+static struct target
+web_target(void)
+{
+	struct target t = env_target();
+
+	t.resolved = true;
+	snprintf(t.domain, sizeof(t.domain), "shop.example.com");
+	snprintf(t.site_name, sizeof(t.site_name), "shop");
+	snprintf(t.env_name, sizeof(t.env_name), "live");
+	return t;
+}
+
+/* Expect a probe of url (before the cache-buster), answer it. */
+static enum kinsta_next
+probe(int line, struct kinsta_run *run, const char *url, long status,
+      const char *body)
+{
+	struct kinsta_request req;
+	enum kinsta_next n = kinsta_run_next(run, &req);
+
+	test_checks++;
+	if (n != KINSTA_SEND || !req.probe ||
+	    strncmp(req.path, url, strlen(url)) != 0 ||
+	    strstr(req.path, PROBE_BUSTER "=") == NULL || req.mutating ||
+	    req.timeout_ms != 20000) {
+		test_failed++;
+		fprintf(stderr, "line %d: got %d probe=%d %s, want probe %s\n",
+		        line, n, req.probe, req.path, url);
+	}
+	kinsta_request_clear(&req);
+	return kinsta_probe_done(run, status, body, body ? strlen(body) : 0,
+	                         status ? NULL : "connection refused", 12);
+}
+
+#define PROBE(run, u, st, b) probe(__LINE__, run, u, st, b)
+#define SITE                 "http://127.0.0.1:8/_site/shop.example.com"
+
+/* Up to the update: list, probe both pages, room, backup, keep. */
+static void
+verified_until_update(struct kinsta_run *run)
+{
+	STEP(run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     one_update);
+	PROBE(run, SITE "/?", 200, healthy);
+	PROBE(run, SITE "/shop/?", 200, healthy);
+	STEP(run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[]}}");
+	STEP(run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:pre-update:verified\"}", 202,
+	     OP("backups:add-manual-1"));
+	kinsta_op_done(run, OPS_SUCCEEDED, "");
+	STEP(run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[{\"id\":4242,\"type\":"
+	     "\"manual\",\"created_at\":9,\"note\":"
+	     "\"kinsta-cron:pre-update:verified\"}]}}");
+	CHECK_INT(run->backup_id, 4242);
+	STEP(run, "PUT", "/sites/environments/" ENV "/plugins/bulk-update",
+	     "{\"plugins\":[{\"name\":\"akismet\"}]}", 200,
+	     OP("wp-plugins:bulk-update-1"));
+	kinsta_op_done(run, OPS_SUCCEEDED, "");
+}
+
+/* The users, the restore of the pre-update backup, the probes again. */
+static void
+restores_4242(struct kinsta_run *run)
+{
+	STEP(run, "GET", "/company/" COMPANY "/users", NULL, 200,
+	     "{\"company\":{\"users\":[{\"user\":{\"id\":\"u-1\","
+	     "\"email\":\"boss@example.com\"}},{\"user\":{\"id\":\"u-2\","
+	     "\"email\":\"ops@example.com\"}}]}}");
+	CHECK_INT(STEP(run, "POST",
+	               "/sites/environments/" ENV "/backups/restore",
+	               "{\"backup_id\":4242,\"notified_user_id\":\"u-2\"}", 202,
+	               OP("backups:restore-1")),
+	          KINSTA_FOLLOW);
+	kinsta_op_done(run, OPS_SUCCEEDED, "");
+	PROBE(run, SITE "/?", 200, healthy);
+	PROBE(run, SITE "/shop/?", 200, healthy);
+}
+
+static void
+test_verified_update(void)
+{
+	struct target t = web_target();
+	struct kinsta_run run;
+	struct json_writer w;
+	const char *doc;
+	size_t len;
+
+	CHECK(kinsta_needs_listing(job("verified")));
+	/* healthy before and after, at the new version: succeeded */
+	kinsta_run_init(&run, cfg, job("verified"), &t);
+	run.buster = 0x100;
+	verified_until_update(&run);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     updated);
+	PROBE(&run, SITE "/?", 200, healthy);
+	PROBE(&run, SITE "/shop/?", 200, healthy);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	json_w_init(&w);
+	CHECK_INT(kinsta_details(&run, &w), 0);
+	CHECK_INT(json_w_finish(&w, &doc, &len), 0);
+	CHECK(strstr(doc,
+	             "\"items\":[{\"name\":\"akismet\",\"from\":"
+	             "\"5.3\",\"to\":\"5.3.1\",\"after\":\"5.3.1\"}]") != NULL);
+	CHECK(strstr(doc, "\"backup_id\":4242") != NULL);
+	CHECK(strstr(doc,
+	             "{\"phase\":\"after\",\"url\":\"" SITE
+	             "/shop/\",\"status\":200,\"ms\":12,\"ok\":true}") != NULL);
+	CHECK(strstr(doc, "\"restored\":false}") != NULL);
+	json_w_free(&w);
+	kinsta_run_free(&run);
+
+	/* the page breaks after the update: restored, rolled back */
+	kinsta_run_init(&run, cfg, job("verified"), &t);
+	verified_until_update(&run);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     updated);
+	PROBE(&run, SITE "/?", 200,
+	      "<b>Fatal error</b>: Uncaught Error in x.php</html>");
+	restores_4242(&run);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_ROLLED_BACK);
+	CHECK_STR(kinsta_outcome_name(run.outcome), "rolled-back");
+	CHECK(strstr(run.message,
+	             "rolled back to backup 4242: unhealthy "
+	             "after the update: " SITE "/: PHP fatal") == run.message);
+	CHECK(run.restored);
+	kinsta_run_free(&run);
+
+	/* the re-list shows the old version: restored too */
+	kinsta_run_init(&run, cfg, job("verified"), &t);
+	verified_until_update(&run);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     one_update);
+	restores_4242(&run);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_ROLLED_BACK);
+	CHECK(strstr(run.message, "not updated: akismet at 5.3, expected "
+	                          "5.3.1") != NULL);
+	kinsta_run_free(&run);
+
+	/* the restore leaves the site broken: failed, saying both */
+	kinsta_run_init(&run, cfg, job("verified"), &t);
+	verified_until_update(&run);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     updated);
+	PROBE(&run, SITE "/?", 500, "oops");
+	STEP(&run, "GET", "/company/" COMPANY "/users", NULL, 200,
+	     "{\"company\":{\"users\":[{\"user\":{\"id\":\"u-2\","
+	     "\"email\":\"ops@example.com\"}}]}}");
+	STEP(&run, "POST", "/sites/environments/" ENV "/backups/restore",
+	     "{\"backup_id\":4242,\"notified_user_id\":\"u-2\"}", 202,
+	     OP("backups:restore-2"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	CHECK_INT(PROBE(&run, SITE "/?", 200, "   \n"), KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK(strstr(run.failure, "HTTP 500, expected 200") != NULL);
+	CHECK(strstr(run.message, "still unhealthy") != NULL);
+	CHECK(strstr(run.message, "empty page") != NULL);
+	kinsta_run_free(&run);
+
+	/* notify_user is nobody: nothing restored, failed, saying why */
+	kinsta_run_init(&run, cfg, job("verified"), &t);
+	verified_until_update(&run);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     updated);
+	PROBE(&run, SITE "/?", 0, NULL);
+	CHECK_INT(STEP(&run, "GET", "/company/" COMPANY "/users", NULL, 200,
+	               "{\"company\":{\"users\":[]}}"),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK(strstr(run.message,
+	             "connection refused; restore failed: "
+	             "notify_user \"Ops@Example.com\" is not") != NULL);
+	kinsta_run_free(&run);
+
+	/* the update's operation fails: restored as well */
+	kinsta_run_init(&run, cfg, job("verified"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     one_update);
+	PROBE(&run, SITE "/?", 200, healthy);
+	PROBE(&run, SITE "/shop/?", 200, healthy);
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[]}}");
+	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:pre-update:verified\"}", 202,
+	     OP("backups:add-manual-1"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[{\"id\":4242,\"type\":"
+	     "\"manual\",\"created_at\":9,\"note\":"
+	     "\"kinsta-cron:pre-update:verified\"}]}}");
+	STEP(&run, "PUT", "/sites/environments/" ENV "/plugins/bulk-update",
+	     "{\"plugins\":[{\"name\":\"akismet\"}]}", 200,
+	     OP("wp-plugins:bulk-update-1"));
+	CHECK_INT(kinsta_op_done(&run, OPS_FAILED, "disk full"), KINSTA_SEND);
+	restores_4242(&run);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_ROLLED_BACK);
+	CHECK(strstr(run.message, "update failed: disk full") != NULL);
+	kinsta_run_free(&run);
+}
+
+static void
+test_held_and_unhealthy_before(void)
+{
+	struct target t = web_target();
+	struct kinsta_run run;
+	struct kinsta_request req;
+
+	/* a site broken before: skipped, nothing sent after the probe */
+	kinsta_run_init(&run, cfg, job("verified"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     one_update);
+	CHECK_INT(PROBE(&run, SITE "/?", 500, "down"), KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SKIPPED);
+	CHECK_STR(run.message,
+	          "unhealthy before update: " SITE "/: HTTP 500, expected 200");
+	CHECK_INT(kinsta_run_next(&run, &req), KINSTA_DONE);
+	kinsta_run_free(&run);
+
+	/* hold (the default): a failed probe after the update ends it */
+	kinsta_run_init(&run, cfg, job("held"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     one_update);
+	PROBE(&run, "https://shop.example.com/?", 200, "<p>ok</p>");
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[]}}");
+	STEP(&run, "POST", "/sites/environments/" ENV "/manual-backups",
+	     "{\"tag\":\"kinsta-cron:pre-update:held\"}", 202,
+	     OP("backups:add-manual-1"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[{\"id\":77,\"type\":"
+	     "\"manual\",\"created_at\":9,\"note\":"
+	     "\"kinsta-cron:pre-update:held\"}]}}");
+	STEP(&run, "PUT", "/sites/environments/" ENV "/plugins/bulk-update",
+	     "{\"plugins\":[{\"name\":\"akismet\"}]}", 200,
+	     OP("wp-plugins:bulk-update-1"));
+	kinsta_op_done(&run, OPS_SUCCEEDED, "");
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     updated);
+	CHECK_INT(PROBE(&run, "https://shop.example.com/?", 200, ""),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK_STR(run.message, "unhealthy after the update: "
+	                       "https://shop.example.com/: empty page (HTTP "
+	                       "200)");
+	CHECK(!run.restored);
+	kinsta_run_free(&run);
+
+	/* no primary domain known: the probe fails before it is sent */
+	t.domain[0] = '\0';
+	kinsta_run_init(&run, cfg, job("held"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/plugins", NULL, 200,
+	     one_update);
+	CHECK_INT(kinsta_run_next(&run, &req), KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SKIPPED);
+	CHECK(strstr(run.message, "{domain} is not known") != NULL);
+	kinsta_run_free(&run);
 }
 
 static void
@@ -1462,6 +1768,8 @@ main(void)
 	test_thirty_nights();
 	test_update_policy();
 	test_update_clears_caches_after();
+	test_verified_update();
+	test_held_and_unhealthy_before();
 	test_updates();
 	test_fixtures();
 	test_select();
