@@ -111,6 +111,22 @@ check_output(const char *v)
 	return check_placeholders(v, TMPL_OUTPUT_VARS);
 }
 
+/* restore-backup's backup: "latest", "pre-update" or a backup id. */
+static const char *
+check_backup_choice(const char *v)
+{
+	const char *p = v;
+
+	if (strcmp(v, "latest") == 0 || strcmp(v, "pre-update") == 0)
+		return NULL;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p == v || *p != '\0' || p - v > 18 || v[0] == '0')
+		return "must be \"latest\", \"pre-update\" or a backup id "
+		       "(a number)";
+	return NULL;
+}
+
 /* A host name as Kinsta takes it: letters, digits, dots and dashes, an
  * optional leading "*." (wildcard); no scheme, port or path. */
 static const char *
@@ -290,6 +306,13 @@ static const struct action_param p_add_domain[] = {
 static const struct action_param p_remove_domain[] = {
     P_STR("domain", true, NULL, check_domain),
 };
+/* backup: "latest" (the newest of any kind), "pre-update" (the newest
+ * of kinsta-cron's pre-update backups) or an id; notify_user: the e-mail
+ * of the company's user Kinsta tells (default: its first user). */
+static const struct action_param p_restore[] = {
+    P_STR("backup", false, "latest", check_backup_choice),
+    P_STR("notify_user", false, NULL, check_email),
+};
 static const struct action_param p_logs[] = {
     P_ENUM("file", "error", log_files),
     P_INT("lines", "1000", 1, 20000),
@@ -429,6 +452,12 @@ static const struct action actions[ACTION_COUNT] = {
                            .params = PARAMS(p_logs),
                            .steps = {STEP_FETCH_LOGS},
                            .limit_s = MIN_10},
+    [ACTION_RESTORE_BACKUP] = {.name = "restore-backup",
+                               .target = ACTION_TARGET_REQUIRED,
+                               .params = PARAMS(p_restore),
+                               .steps = {STEP_PICK_BACKUP, STEP_FIND_USER,
+                                         STEP_RESTORE},
+                               .limit_s = HOUR},
 };
 
 const struct action *
@@ -530,6 +559,7 @@ action_step_name(enum action_step step)
 	    [STEP_ADD_DOMAIN] = "add-domain",
 	    [STEP_DROP_DOMAINS] = "remove-domain",
 	    [STEP_FETCH_LOGS] = "fetch-logs",
+	    [STEP_PICK_BACKUP] = "pick-backup",
 	};
 
 	return (unsigned)step < STEP_COUNT ? names[step] : "?";

@@ -41,6 +41,7 @@ enum action_id {
 	ACTION_ADD_DOMAIN,
 	ACTION_REMOVE_DOMAIN,
 	ACTION_FETCH_LOGS,
+	ACTION_RESTORE_BACKUP,
 	ACTION_COUNT
 };
 
@@ -104,11 +105,12 @@ enum action_step {
 	STEP_FIND_USER,      /* GET /company/{id}/users: notified_user_id */
 	STEP_RESTORE,        /* POST .../backups/restore {backup_id} */
 	STEP_PROBE_RESTORED, /* the site is healthy again after the restore */
-	STEP_CLONE_SITE, /* POST /sites/clone */
-	STEP_LIST_DOMAINS, /* GET .../domains: there already, or their ids */
-	STEP_ADD_DOMAIN,   /* POST .../domains */
-	STEP_DROP_DOMAINS, /* DELETE .../domains {domain_ids} */
-	STEP_FETCH_LOGS,   /* GET .../logs?file_name=..&lines=.. */
+	STEP_CLONE_SITE,     /* POST /sites/clone */
+	STEP_LIST_DOMAINS,   /* GET .../domains: there already, or their ids */
+	STEP_ADD_DOMAIN,     /* POST .../domains */
+	STEP_DROP_DOMAINS,   /* DELETE .../domains {domain_ids} */
+	STEP_FETCH_LOGS,     /* GET .../logs?file_name=..&lines=.. */
+	STEP_PICK_BACKUP,    /* GET .../backups: the one restore-backup names */
 	STEP_COUNT
 };
 

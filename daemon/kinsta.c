@@ -2093,6 +2093,65 @@ read_logs(struct kinsta_run *run, yajl_val doc)
 	return 0;
 }
 
+static int
+build_pick_backup(struct kinsta_run *run, struct kinsta_request *req)
+{
+	return list_backups(run, req);
+}
+
+/* restore-backup: the backup its `backup` names, among the environment's
+ * (of any kind), into run->backup_id; the run stops, having changed
+ * nothing, when there is none. */
+static int
+pick_backup(struct kinsta_run *run, yajl_val doc)
+{
+	yajl_val list = json_arr(doc, "environment", "backups", NULL);
+	const char *want = config_param_str(run->job, "backup");
+	bool latest = want == NULL || strcmp(want, "latest") == 0;
+	bool pre = want != NULL && strcmp(want, "pre-update") == 0;
+	int64_t wanted = latest || pre ? 0 : strtoll(want, NULL, 10);
+	int64_t best = -1, best_at = 0;
+	const char *best_note = NULL, *best_type = NULL;
+	char job[TARGET_NAME_MAX], msg[KINSTA_MSG_MAX];
+
+	if (list == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < json_arr_len(list); i++) {
+		yajl_val b = json_arr_at(list, i);
+		const char *note = json_str(b, "note", NULL);
+		int64_t id, at = 0;
+
+		if (json_int_lenient(b, &id, "id", NULL) < 0)
+			continue;
+		json_int(b, &at, "created_at", NULL);
+		if ((wanted > 0 && id != wanted) ||
+		    (pre && !pre_update_job(note, job, sizeof(job))) ||
+		    (best >= 0 && wanted == 0 && at <= best_at))
+			continue;
+		best = id;
+		best_at = at;
+		best_note = note;
+		best_type = json_str(b, "type", NULL);
+	}
+	if (best < 0) {
+		snprintf(msg, sizeof(msg), "%s",
+		         wanted > 0 ? "no backup of that id on this environment"
+		         : pre ? "no kinsta-cron pre-update backup on this "
+		                 "environment"
+		               : "the environment has no backup");
+		end_run(run, KINSTA_FAILED, msg);
+		return 0;
+	}
+	run->backup_id = best;
+	util_time_iso(job, sizeof(job), NULL, best_at / 1000, -1);
+	snprintf(msg, sizeof(msg), "backup %lld (%.20s%s%.100s%s, %s)",
+	         (long long)best, best_type ? best_type : "backup",
+	         best_note ? " \"" : "", best_note ? best_note : "",
+	         best_note ? "\"" : "", job);
+	add_note(run, msg);
+	return 0;
+}
+
 static const struct step_ops steps[STEP_COUNT] = {
     [STEP_PAGE] = {.build = build_page,
                    .route = "POST /sites/tools/clear-cache",
@@ -2191,6 +2250,11 @@ static const struct step_ops steps[STEP_COUNT] = {
                            .route = "DELETE /sites/environments/{env_id}/"
                                     "domains",
                            .op = true},
+    [STEP_PICK_BACKUP] = {.build = build_pick_backup,
+                          .answer = pick_backup,
+                          .advances = true,
+                          .route = "GET /sites/environments/{env_id}/"
+                                   "backups"},
     [STEP_FETCH_LOGS] = {.build = build_fetch_logs,
                          .answer = read_logs,
                          .advances = true,

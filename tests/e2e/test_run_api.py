@@ -376,3 +376,84 @@ def test_check_lists_the_calls(env):
         "  calls GET /sites/environments/{env_id}/logs",
     ]
     assert sim.calls() == []
+
+
+# --- restore-backup --------------------------------------------------------
+
+ECHO = kh.env_id("echosite")
+OWNER = "0ae00001-0000-4000-8000-000000000001"
+DEV = "0ae00001-0000-4000-8000-000000000002"
+
+
+def backups_of(sim, env):
+    return sim.env_state(env)["backups"]
+
+
+def test_restore_latest_notifies_the_first_user(env):
+    sim, run, tmp = env
+    newest = max(backups_of(sim, ECHO), key=lambda b: b["created_at"])
+    r = run("rb", jobs=[kh.job("rb", "restore-backup", site="echosite")])
+    o = r.outcomes[0]
+    assert r.returncode == 0 and o["outcome"] == "succeeded", r
+    assert o["op"].startswith("backups:restore-")
+    assert o["note"].startswith('backup %d (scheduled "Daily Auto Backup", '
+                                % newest["id"]), o
+    assert no_polls(sim.calls()) == [
+        LISTING,
+        ("GET", "/sites/environments/%s/backups" % ECHO, None),
+        ("GET", "/company/%s/users" % kh.ACME, None),
+        ("POST", "/sites/environments/%s/backups/restore" % ECHO,
+         {"backup_id": newest["id"], "notified_user_id": OWNER})]
+
+
+def test_restore_pre_update_backup_notifies_notify_user(env):
+    sim, run, tmp = env
+    jobs = [kh.job("up", "update-plugins", environment_id=ECHO,
+                   backup_first=True),
+            kh.job("rb", "restore-backup", environment_id=ECHO,
+                   backup="pre-update", notify_user="Dev@Acme.example")]
+    # nothing of kinsta-cron's yet: the run fails, nothing restored
+    r = run("rb", jobs=jobs)
+    assert r.outcomes[0]["outcome"] == "failed", r
+    assert r.outcomes[0]["message"] == \
+        "no kinsta-cron pre-update backup on this environment"
+    assert sim.calls(mutating_only=True) == []
+    assert run("up", jobs=jobs).returncode == 0
+    (pre,) = [b for b in backups_of(sim, ECHO)
+              if (b["note"] or "").startswith("kinsta-cron:pre-update:")]
+    n = len(sim.calls())
+    r = run("rb", jobs=jobs)
+    o = r.outcomes[0]
+    assert r.returncode == 0 and o["outcome"] == "succeeded", r
+    assert no_polls(sim.calls()[n:])[-1] == (
+        "POST", "/sites/environments/%s/backups/restore" % ECHO,
+        {"backup_id": pre["id"], "notified_user_id": DEV})
+
+
+def test_restore_by_id_checks_it_is_there(env):
+    sim, run, tmp = env
+    (manual,) = [b for b in backups_of(sim, ECHO) if b["type"] == "manual"]
+    r = run("rb", jobs=[kh.job("rb", "restore-backup", environment_id=ECHO,
+                               backup=str(manual["id"]))])
+    assert r.returncode == 0, r
+    assert no_polls(sim.calls())[-1][2] == {"backup_id": manual["id"],
+                                            "notified_user_id": OWNER}
+    r = run("rb", jobs=[kh.job("rb", "restore-backup", environment_id=ECHO,
+                               backup="123")])
+    o = r.outcomes[0]
+    assert o["outcome"] == "failed"
+    assert o["message"] == "no backup of that id on this environment"
+
+
+def test_restore_unknown_user_and_bad_backup(env):
+    sim, run, tmp = env
+    r = run("rb", jobs=[kh.job("rb", "restore-backup", environment_id=ECHO,
+                               notify_user="nobody@example.com")])
+    o = r.outcomes[0]
+    assert o["outcome"] == "failed"
+    assert 'notify_user "nobody@example.com" is not a user' in o["message"]
+    assert sim.calls(mutating_only=True) == []
+    r = run("rb", jobs=[kh.job("rb", "restore-backup", environment_id=ECHO,
+                               backup="newest")])
+    assert r.returncode == 1
+    assert 'backup must be "latest", "pre-update" or a backup id' in r.stderr

@@ -513,7 +513,7 @@ static const struct bad bad[] = {
      "restart-php, set-php-version, backup, update-plugins, update-themes, "
      "push-environment, run-wp-cli, create-site, deploy-app, "
      "deploy-static-site, report, request, refresh-staging, clone-site, "
-     "add-domain, remove-domain, fetch-logs)\n"
+     "add-domain, remove-domain, fetch-logs, restore-backup)\n"
      "k.conf:7: log_level: \"loud\" is not one of \"error\", \"warning\", "
      "\"notice\", \"info\" or \"debug\""},
 };

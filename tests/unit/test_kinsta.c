@@ -105,7 +105,12 @@ static const char conf_text[] =
     "   environment_id = \"" ENV "\"; domain = \"Shop.Example.com\"; },\n"
     " { name = \"logs\"; schedule = \"@daily\"; action = \"fetch-logs\";"
     "   environment_id = \"" ENV "\"; file = \"access\"; lines = 50;"
-    "   alert_on = [\"PHP Fatal error\", \"out of memory\"]; }\n"
+    "   alert_on = [\"PHP Fatal error\", \"out of memory\"]; },\n"
+    " { name = \"rbpre\"; schedule = \"@daily\"; action = \"restore-backup\";"
+    "   environment_id = \"" ENV "\"; backup = \"pre-update\";"
+    "   notify_user = \"dev@example.com\"; },\n"
+    " { name = \"rblatest\"; schedule = \"@daily\"; action = "
+    "\"restore-backup\"; environment_id = \"" ENV "\"; }\n"
     ");\n";
 
 static struct config *cfg;
@@ -1714,6 +1719,71 @@ test_fetch_logs(void)
 	kinsta_run_free(&run);
 }
 
+#define BACKUPS                                                                \
+	"{\"environment\":{\"backups\":["                                      \
+	"{\"id\":11,\"type\":\"scheduled\",\"note\":\"Daily\",\"created_at\":" \
+	"1796529600000},"                                                      \
+	"{\"id\":12,\"type\":\"manual\",\"note\":\"kinsta-cron:pre-update:"    \
+	"up\","                                                                \
+	"\"created_at\":1796400000000},"                                       \
+	"{\"id\":13,\"type\":\"manual\",\"note\":\"kinsta-cron:pre-update:"    \
+	"up\","                                                                \
+	"\"created_at\":1796300000000}]}}"
+#define USERS                                                                  \
+	"{\"company\":{\"users\":[{\"user\":{\"id\":\"u1\",\"email\":"         \
+	"\"a@example.com\"}},{\"user\":{\"id\":\"u2\",\"email\":"              \
+	"\"Dev@Example.com\"}}]}}"
+
+static void
+test_restore_backup(void)
+{
+	struct target t = env_target();
+	struct kinsta_run run;
+
+	/* pre-update: the newest of kinsta-cron's, the user by e-mail */
+	kinsta_run_init(&run, cfg, job("rbpre"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL,
+	               200, BACKUPS),
+	          KINSTA_SEND);
+	CHECK_INT(
+	    STEP(&run, "GET", "/company/" COMPANY "/users", NULL, 200, USERS),
+	    KINSTA_SEND);
+	CHECK_INT(STEP(&run, "POST",
+	               "/sites/environments/" ENV "/backups/restore",
+	               "{\"backup_id\":12,\"notified_user_id\":\"u2\"}", 202,
+	               OP("backups:restore-1")),
+	          KINSTA_FOLLOW);
+	CHECK_STR(run.note, "backup 12 (manual \"kinsta-cron:pre-update:up\", "
+	                    "2026-12-04T16:00:00Z)");
+	CHECK_INT(kinsta_op_done(&run, OPS_SUCCEEDED, "done"), KINSTA_SEND);
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	kinsta_run_free(&run);
+
+	/* latest: of any kind; no notify_user: the first user */
+	kinsta_run_init(&run, cfg, job("rblatest"), &t);
+	STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL, 200,
+	     BACKUPS);
+	STEP(&run, "GET", "/company/" COMPANY "/users", NULL, 200, USERS);
+	CHECK_INT(STEP(&run, "POST",
+	               "/sites/environments/" ENV "/backups/restore",
+	               "{\"backup_id\":11,\"notified_user_id\":\"u1\"}", 202,
+	               OP("backups:restore-2")),
+	          KINSTA_FOLLOW);
+	kinsta_run_free(&run);
+
+	/* nothing to restore: the run stops before anything changes */
+	kinsta_run_init(&run, cfg, job("rbpre"), &t);
+	CHECK_INT(STEP(&run, "GET", "/sites/environments/" ENV "/backups", NULL,
+	               200, "{\"environment\":{\"backups\":[]}}"),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
+	CHECK_STR(run.message,
+	          "no kinsta-cron pre-update backup on this environment");
+	kinsta_run_free(&run);
+}
+
 static void
 test_routes(void)
 {
@@ -1779,6 +1849,7 @@ main(void)
 	test_clone_and_plain_site();
 	test_domains();
 	test_fetch_logs();
+	test_restore_backup();
 	test_routes();
 	config_free(cfg);
 	return test_report("test_kinsta");
