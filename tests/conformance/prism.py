@@ -57,7 +57,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Callable, List, NamedTuple, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
 # Kinsta's document is not in the repository: it is looked for in the
@@ -265,6 +265,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             ex.response_headers = [("Content-Type", "text/plain")]
             ex.response_body = f"prism proxy: {e}".encode()
         _classify(ex)
+        edit = prism._take_edit(self.command, path)
+        if edit is not None and 200 <= ex.status < 300:
+            ex.response_body = json.dumps(edit(json.loads(ex.response_body))).encode()
+            ex.overridden = (ex.overridden + "; " if ex.overridden else "") + "answer edited"
         prism._record(ex)
         self.send_response(ex.status)
         for k, v in ex.response_headers:
@@ -298,6 +302,7 @@ class Prism:
         self._exchanges: List[Exchange] = []
         self._lock = threading.Lock()
         self._overrides: List[Tuple[str, "re.Pattern", List[str]]] = []
+        self._edits: List[Tuple[str, "re.Pattern", Callable]] = []
         self._server: Optional[_ProxyServer] = None
         self._thread: Optional[threading.Thread] = None
         self._tmp: Optional[tempfile.TemporaryDirectory] = None
@@ -389,6 +394,20 @@ class Prism:
         self._overrides.append((method.upper(), re.compile(path_regex),
                                 [f"code={c}" for c in codes]))
 
+    def edit_answer(self, method: str, path_regex: str, fn: Callable) -> None:
+        """Requests matching METHOD and the path regex still go to Prism
+        (and are validated), but the client gets fn(Prism's JSON answer):
+        e.g. a second environment in the site list, which the document's
+        example does not have."""
+        self._edits.append((method.upper(), re.compile(path_regex), fn))
+
+    def _take_edit(self, method: str, path: str) -> Optional[Callable]:
+        with self._lock:
+            for m, rx, fn in self._edits:
+                if m == method and rx.fullmatch(path):
+                    return fn
+        return None
+
     def _take_override(self, method: str, path: str) -> Optional[str]:
         with self._lock:
             for m, rx, seq in self._overrides:
@@ -429,6 +448,7 @@ class Prism:
         with self._lock:
             self._exchanges.clear()
             self._overrides.clear()
+            self._edits.clear()
 
     def log(self) -> str:
         """Prism's own stdout/stderr (text, colours off)."""

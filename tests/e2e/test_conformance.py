@@ -136,10 +136,10 @@ JOBS = {
          ("PUT", "/sites/environments/{env_id}/themes/bulk-update"),
          ("GET", "/operations/{operation_id}")],
     ),
-    # the example has a single environment: push live onto itself; what is
-    # checked is the shape of the request, not the sense of it
+    # the example has a single environment: the site list is given a
+    # staging one (SETUP), pushed onto live
     "push-environment": (
-        f'action = "push-environment"; site = "{SITE_NAME}"; source = "live"; '
+        f'action = "push-environment"; site = "{SITE_NAME}"; source = "staging"; '
         'target = "live"; push_db = true; push_files = false; '
         'run_search_and_replace = true;',
         ["succeeded"],
@@ -185,6 +185,84 @@ JOBS = {
          ("GET", "/sites/environments/{env_id}/themes"),
          ("GET", "/sites/environments/{env_id}/backups")],
     ),
+    # ---- the rest of the API (issue 16) ----
+    # templated requests: the target's ids in the path, in the body, the
+    # company; the answers saved to output
+    "request-templated": (
+        f'action = "request"; site = "{SITE_NAME}"; '
+        'path = "/sites/environments/{env_id}/domains"; '
+        'output = "answers-{date}.jsonl";',
+        ["succeeded"],
+        [("GET", "/sites"), ("GET", "/sites/environments/{env_id}/domains")],
+    ),
+    "request-templated-site": (
+        f'action = "request"; label = "{SITE_LABEL}"; '
+        'path = "/sites/{site_id}/environments";',
+        ["succeeded"],
+        [("GET", "/sites"), ("GET", "/sites/{site_id}/environments")],
+    ),
+    "request-templated-body": (
+        f'action = "request"; environment_id = "{OTHER_ENV}"; method = "POST"; '
+        'path = "/sites/tools/clear-cache"; body = "{\\"environment_id\\":\\"{env_id}\\"}";',
+        ["succeeded"],
+        [("POST", "/sites/tools/clear-cache"), ("GET", "/operations/{operation_id}")],
+    ),
+    "request-templated-company": (
+        'action = "request"; path = "/company/{company}/available-regions"; '
+        'output = "regions.jsonl";',
+        ["succeeded"],
+        [("GET", "/company/{id}/available-regions")],
+    ),
+    # the example's site has one environment: the site list is given a
+    # staging one (edit_answer) for refresh-staging to push onto
+    "refresh-staging": (
+        f'action = "refresh-staging"; site = "{SITE_NAME}"; push_files = false;',
+        ["succeeded"],
+        [("GET", "/sites"), ("PUT", "/sites/{site_id}/environments"),
+         ("GET", "/operations/{operation_id}")],
+    ),
+    "clone-site": (
+        f'action = "clone-site"; display_name = "Conformance copy"; '
+        f'source_environment = "{SITE_NAME}";',
+        ["succeeded"],
+        [("GET", "/sites"), ("POST", "/sites/clone"), ("GET", "/operations/{operation_id}")],
+    ),
+    "create-site-plain": (
+        'action = "create-site"; install_mode = "plain"; display_name = "Plain"; '
+        'region = "europe-west3";',
+        ["succeeded"],
+        [("GET", "/sites"), ("POST", "/sites/plain"), ("GET", "/operations/{operation_id}")],
+    ),
+    "add-domain": (
+        f'action = "add-domain"; environment_id = "{OTHER_ENV}"; '
+        'domain = "shop.example.com"; is_wildcardless = true;',
+        ["succeeded"],
+        [("GET", "/sites/environments/{env_id}/domains"),
+         ("POST", "/sites/environments/{env_id}/domains"),
+         ("GET", "/operations/{operation_id}")],
+    ),
+    # "mydomain.com" is the example's domain
+    "remove-domain": (
+        f'action = "remove-domain"; environment_id = "{OTHER_ENV}"; domain = "mydomain.com";',
+        ["succeeded"],
+        [("GET", "/sites/environments/{env_id}/domains"),
+         ("DELETE", "/sites/environments/{env_id}/domains"),
+         ("GET", "/operations/{operation_id}")],
+    ),
+    "fetch-logs": (
+        f'action = "fetch-logs"; environment_id = "{OTHER_ENV}"; file = "access"; '
+        'lines = 200; output = "logs.jsonl"; alert_on = ["PHP Fatal error"];',
+        ["succeeded"],
+        [("GET", "/sites/environments/{env_id}/logs")],
+    ),
+    "restore-backup": (
+        f'action = "restore-backup"; site = "{SITE_NAME}"; backup = "latest";',
+        ["succeeded"],
+        [("GET", "/sites"), ("GET", "/sites/environments/{env_id}/backups"),
+         ("GET", "/company/{id}/users"),
+         ("POST", "/sites/environments/{target_env_id}/backups/restore"),
+         ("GET", "/operations/{operation_id}")],
+    ),
     # the backup pruning path (see the module docstring)
     "request": (
         f'action = "request"; method = "DELETE"; '
@@ -219,6 +297,31 @@ ACTION_ROUTES = {
     ("GET", "/sites"),
     ("GET", "/company/{id}/users"),
     ("GET", "/operations/{operation_id}"),
+    ("GET", "/sites/environments/{env_id}/domains"),
+    ("POST", "/sites/environments/{env_id}/domains"),
+    ("DELETE", "/sites/environments/{env_id}/domains"),
+    ("GET", "/sites/environments/{env_id}/logs"),
+    ("POST", "/sites/clone"),
+    ("POST", "/sites/plain"),
+    ("POST", "/sites/environments/{target_env_id}/backups/restore"),
+}
+
+STAGING_ENV = "e5555555-5555-4555-8555-555555555555"
+
+
+def _with_staging(doc):
+    """Prism's site list with a staging environment beside the live one."""
+    for site in doc["company"]["sites"]:
+        live = site["environments"][0]
+        site["environments"].append(dict(live, id=STAGING_ENV, name="staging",
+                                         display_name="Staging"))
+    return doc
+
+
+# what Prism answers, edited before a job runs (see Prism.edit_answer)
+SETUP = {
+    "refresh-staging": lambda p: p.edit_answer("GET", r"/sites", _with_staging),
+    "push-environment": lambda p: p.edit_answer("GET", r"/sites", _with_staging),
 }
 
 PRISM = None  # the module's Prism, for replays
@@ -337,6 +440,8 @@ def action_runs(tree, prism, routes):
     runs = {}
     for job in JOBS:
         prism.reset()
+        if job in SETUP:
+            SETUP[job](prism)
         t0 = time.monotonic()
         try:
             p, err = run(tree, "run", job), None
@@ -487,7 +592,7 @@ def _check_update_themes(exs, tree, ctx):
 
 def _check_push_environment(exs, tree, ctx):
     assert _bodies(exs, "PUT", f"/sites/{SITE_ID}/environments") == [
-        {"source_env_id": SITE_ENV, "target_env_id": SITE_ENV, "push_db": True,
+        {"source_env_id": STAGING_ENV, "target_env_id": SITE_ENV, "push_db": True,
          "push_files": False, "run_search_and_replace": True}], ctx
 
 
@@ -539,6 +644,69 @@ def _check_report(exs, tree, ctx):
     (env,) = doc["environments"]
     assert env["id"] == SITE_ENV and env["plugin_updates"][0]["name"] == "akismet", doc
     assert env["theme_updates"][0]["name"] == "twentytwentythree" and env["backups"] == 1, doc
+
+
+def _check_request_templated(exs, tree, ctx):
+    (f,) = list(tree.glob("answers-*.jsonl"))
+    lines = [json.loads(x) for x in f.read_text().splitlines()]
+    (line,) = [x for x in lines if x["job"] == "request-templated"][-1:]
+    assert line["target"]["env_id"] == SITE_ENV and line["status"] == 200, ctx
+    assert line["answer"]["environment"]["site_domains"][0]["name"] == "mydomain.com", ctx
+
+
+def _check_request_templated_body(exs, tree, ctx):
+    assert _bodies(exs, "POST", "/sites/tools/clear-cache") == [
+        {"environment_id": OTHER_ENV}], ctx
+
+
+def _check_request_templated_company(exs, tree, ctx):
+    assert [ex.path for ex in exs] == [f"/company/{COMPANY}/available-regions"], ctx
+    line = json.loads((tree / "regions.jsonl").read_text().splitlines()[-1])
+    assert line["target"] is None and line["status"] == 200, ctx
+    assert line["answer"]["company"]["available_regions"], ctx
+
+
+def _check_refresh_staging(exs, tree, ctx):
+    assert _bodies(exs, "PUT", f"/sites/{SITE_ID}/environments") == [
+        {"source_env_id": SITE_ENV, "target_env_id": STAGING_ENV, "push_db": True,
+         "push_files": False, "run_search_and_replace": True}], ctx
+
+
+def _check_clone_site(exs, tree, ctx):
+    assert _bodies(exs, "POST", "/sites/clone") == [
+        {"company": COMPANY, "display_name": "Conformance copy",
+         "source_env_id": SITE_ENV}], ctx
+
+
+def _check_create_site_plain(exs, tree, ctx):
+    assert _bodies(exs, "POST", "/sites/plain") == [
+        {"company": COMPANY, "display_name": "Plain", "region": "europe-west3"}], ctx
+
+
+def _check_add_domain(exs, tree, ctx):
+    assert _bodies(exs, "POST", f"/sites/environments/{OTHER_ENV}/domains") == [
+        {"domain_name": "shop.example.com", "is_wildcardless": True}], ctx
+
+
+def _check_remove_domain(exs, tree, ctx):
+    (listed,) = [ex for ex in exs if ex.method == "GET" and ex.path.endswith("/domains")]
+    dom = listed.response_json()["environment"]["site_domains"][0]["id"]
+    assert _bodies(exs, "DELETE", f"/sites/environments/{OTHER_ENV}/domains") == [
+        {"domain_ids": [dom]}], ctx
+
+
+def _check_fetch_logs(exs, tree, ctx):
+    (ex,) = exs
+    assert ex.target == f"/sites/environments/{OTHER_ENV}/logs?file_name=access&lines=200", ctx
+    line = json.loads((tree / "logs.jsonl").read_text().splitlines()[-1])
+    assert "logs" in line["answer"]["environment"]["container_info"], ctx
+
+
+def _check_restore_backup(exs, tree, ctx):
+    (users,) = [ex for ex in exs if ex.path == f"/company/{COMPANY}/users"]
+    user = users.response_json()["company"]["users"][0]["user"]["id"]
+    assert _bodies(exs, "POST", f"/sites/environments/{SITE_ENV}/backups/restore") == [
+        {"backup_id": EXAMPLE_BACKUP_ID, "notified_user_id": user}], ctx
 
 
 def test_every_action_route_was_sent(action_runs):
