@@ -2144,7 +2144,7 @@ pick_backup(struct kinsta_run *run, yajl_val doc)
 	}
 	run->backup_id = best;
 	util_time_iso(job, sizeof(job), NULL, best_at / 1000, -1);
-	snprintf(msg, sizeof(msg), "backup %lld (%.20s%s%.100s%s, %s)",
+	snprintf(msg, sizeof(msg), "backup %lld (%.20s%s%.100s%s, %.40s)",
 	         (long long)best, best_type ? best_type : "backup",
 	         best_note ? " \"" : "", best_note ? best_note : "",
 	         best_note ? "\"" : "", job);
