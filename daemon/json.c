@@ -869,6 +869,52 @@ json_w_null(struct json_writer *w)
 	return ret;
 }
 
+/* A number as it was written (its text from the parser), so that no
+ * digit is lost to a double. */
+static int
+w_number(struct json_writer *w, const char *raw)
+{
+	int ret = w_value_begin(w);
+
+	if (ret == 0)
+		ret = w_gen(w, yajl_gen_number(w->gen, raw, strlen(raw)));
+	if (ret == 0)
+		w_value_end(w);
+	return ret;
+}
+
+int
+json_w_tree(struct json_writer *w, yajl_val v)
+{
+	if (v == NULL)
+		return json_w_null(w);
+	switch (v->type) {
+	case yajl_t_string:
+		return json_w_str(w, v->u.string);
+	case yajl_t_number:
+		return v->u.number.r != NULL ? w_number(w, v->u.number.r)
+		                             : json_w_null(w);
+	case yajl_t_true:
+		return json_w_bool(w, true);
+	case yajl_t_false:
+		return json_w_bool(w, false);
+	case yajl_t_object:
+		json_w_obj_open(w);
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			json_w_key(w, v->u.object.keys[i]);
+			json_w_tree(w, v->u.object.values[i]);
+		}
+		return json_w_obj_close(w);
+	case yajl_t_array:
+		json_w_arr_open(w);
+		for (size_t i = 0; i < v->u.array.len; i++)
+			json_w_tree(w, v->u.array.values[i]);
+		return json_w_arr_close(w);
+	default:
+		return json_w_null(w);
+	}
+}
+
 int
 json_w_key_str(struct json_writer *w, const char *key, const char *s)
 {

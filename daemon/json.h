@@ -136,6 +136,10 @@ int json_w_bool(struct json_writer *w, bool b);
 int json_w_null(struct json_writer *w);
 
 /* Key plus value in one call, inside an object.  0 or the latched error. */
+/* Write a parsed tree (from json_parse) as a value, numbers as they were
+ * written; the writer's own checks (depth, UTF-8) apply. */
+int json_w_tree(struct json_writer *w, yajl_val v);
+
 int json_w_key_str(struct json_writer *w, const char *key, const char *s);
 int json_w_key_int(struct json_writer *w, const char *key, int64_t n);
 int json_w_key_bool(struct json_writer *w, const char *key, bool b);

@@ -2778,18 +2778,17 @@ kinsta_answer_finish(struct kinsta_run *run, int64_t now_ms)
 	const struct target *t = &run->target;
 	struct json_writer w;
 	yajl_val doc = NULL;
-	const char *head;
+	const char *line;
 	char when[64], err[64];
-	size_t hlen;
-	bool whole;
+	size_t len;
 	int rc;
 
 	if (run->answer == NULL || run->answer_status == 0)
 		return -ENOENT;
-	whole = !run->answer_cut && run->answer_len > 0 &&
-	        json_parse(&doc, run->answer, run->answer_len, NULL, err,
-	                   sizeof(err)) == 0;
-	json_free(doc);
+	if (run->answer_cut || run->answer_len == 0 ||
+	    json_parse(&doc, run->answer, run->answer_len, NULL, err,
+	               sizeof(err)) < 0)
+		doc = NULL;
 	util_time_iso(when, sizeof(when), NULL, now_ms / 1000, -1);
 	json_w_init(&w);
 	json_w_obj_open(&w);
@@ -2807,42 +2806,30 @@ kinsta_answer_finish(struct kinsta_run *run, int64_t now_ms)
 		json_w_obj_close(&w);
 	}
 	json_w_key_int(&w, "status", run->answer_status);
-	if (!whole) {
+	/* the answer as JSON when it is, written again (so one line, and
+	 * nothing but what was parsed); else as text */
+	if (doc != NULL) {
+		json_w_key(&w, "answer");
+		json_w_tree(&w, doc);
+	} else {
 		json_w_key(&w, "answer_text");
 		json_w_strn(&w, run->answer, run->answer_len);
 		json_w_key_bool(&w, "truncated", run->answer_cut);
 	}
+	json_free(doc);
 	json_w_obj_close(&w);
-	if ((rc = json_w_finish(&w, &head, &hlen)) < 0 || hlen < 2) {
+	if ((rc = json_w_finish(&w, &line, &len)) < 0) {
 		json_w_free(&w);
-		return rc < 0 ? rc : -EINVAL;
+		return rc;
 	}
 	free(run->answer_line);
-	run->answer_line = malloc(hlen + run->answer_len + 16);
-	if (run->answer_line == NULL) {
+	if ((run->answer_line = malloc(len + 2)) == NULL) {
 		json_w_free(&w);
 		return -ENOMEM;
 	}
-	/* The answer, when it is JSON, goes in as it came: the writer's
-	 * object loses its closing brace, and "answer" follows.  A raw
-	 * newline in JSON can only be white space between tokens, so a
-	 * space in its place keeps the line one line. */
-	memcpy(run->answer_line, head, hlen - 1);
-	run->answer_line_len = hlen - 1;
-	if (whole) {
-		char *o = run->answer_line + run->answer_line_len;
-
-		memcpy(o, ",\"answer\":", 10);
-		o += 10;
-		for (size_t i = 0; i < run->answer_len; i++) {
-			char c = run->answer[i];
-
-			*o++ = c == '\n' || c == '\r' ? ' ' : c;
-		}
-		run->answer_line_len = (size_t)(o - run->answer_line);
-	}
-	memcpy(run->answer_line + run->answer_line_len, "}\n", 3);
-	run->answer_line_len += 2;
+	memcpy(run->answer_line, line, len);
+	memcpy(run->answer_line + len, "\n", 2);
+	run->answer_line_len = len + 1;
 	json_w_free(&w);
 	return 0;
 }

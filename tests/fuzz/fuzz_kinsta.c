@@ -86,7 +86,29 @@ static const char conf_text[] =
     "   method = \"POST\"; path = \"/sites/tools/clear-cache\";"
     "   body = \"{\\\"environment_id\\\":\\\"" ENV "\\\"}\"; },\n"
     " { name = \"get\"; schedule = \"@daily\"; action = \"request\";"
-    "   path = \"/sites\"; }\n"
+    "   path = \"/sites\"; },\n"
+    " { name = \"treq\"; schedule = \"@daily\"; action = \"request\";"
+    "   site = \"alphasite\"; method = \"PUT\";"
+    "   path = \"/sites/{site_id}/x/{site_name}?e={env_id}&c={company}\";"
+    "   body = \"{\\\"n\\\":\\\"{site_name} {env_name}\\\"}\";"
+    "   output = \"/dev/null\"; },\n"
+    " { name = \"rs\"; schedule = \"@daily\"; action = "
+    "\"refresh-staging\"; site = \"alphasite\";"
+    "   file_list = [\"wp-content\"]; },\n"
+    " { name = \"clone\"; schedule = \"@daily\"; action = \"clone-site\";"
+    "   display_name = \"Copy\"; source_environment = \"alphasite/live\"; },\n"
+    " { name = \"plain\"; schedule = \"@daily\"; action = \"create-site\";"
+    "   display_name = \"P\"; region = \"r\"; install_mode = \"plain\"; },\n"
+    " { name = \"adddom\"; schedule = \"@daily\"; action = \"add-domain\";"
+    "   environment_id = \"" ENV "\"; domain = \"a.example.com\"; },\n"
+    " { name = \"rmdom\"; schedule = \"@daily\"; action = "
+    "\"remove-domain\"; environment_id = \"" ENV "\";"
+    "   domain = \"a.example.com\"; },\n"
+    " { name = \"logs\"; schedule = \"@daily\"; action = \"fetch-logs\";"
+    "   environment_id = \"" ENV "\"; alert_on = [\"Fatal\", \"\"]; },\n"
+    " { name = \"rb\"; schedule = \"@daily\"; action = "
+    "\"restore-backup\"; environment_id = \"" ENV "\";"
+    "   backup = \"pre-update\"; }\n"
     ");\n";
 
 static struct config *cfg;
@@ -240,6 +262,23 @@ drive(struct kinsta_run *run, struct input *in, bool time_out)
 		FUZZ_ASSERT(kinsta_report(run, &buf, &len) == 0);
 		FUZZ_ASSERT(json_parse(&v, buf, len, NULL, err, sizeof(err)) ==
 		            0);
+		json_free(v);
+	}
+	/* a kept answer makes one line of JSON */
+	if (kinsta_answer_finish(run, 1796529600000) == 0) {
+		/* one level and a few fields more than the answer */
+		const struct json_limits lim = {(size_t)16 << 20, 128, false};
+		yajl_val v = NULL;
+		char err[128];
+
+		FUZZ_ASSERT(run->answer_line_len > 1 &&
+		            run->answer_line[run->answer_line_len - 1] == '\n');
+		FUZZ_ASSERT(
+		    memchr(run->answer_line, '\n', run->answer_line_len) ==
+		    run->answer_line + run->answer_line_len - 1);
+		FUZZ_ASSERT(json_parse(&v, run->answer_line,
+		                       run->answer_line_len - 1, &lim, err,
+		                       sizeof(err)) == 0);
 		json_free(v);
 	}
 	/* once done, it stays done */

@@ -916,9 +916,40 @@ test_fixtures(void)
 	json_free(v);
 }
 
+/* A parsed tree written again: the same document, compact, numbers as
+ * they were written (no digit lost to a double). */
+static void
+test_writer_tree(void)
+{
+	static const char in[] =
+	    "{ \"a\": [1, -2.50, 12345678901234567890, true, false, null],\n"
+	    "  \"b\": {\"c\": \"x\\ny\\u00e9\"}, \"d\": [] }";
+	struct json_writer w;
+	yajl_val v = NULL;
+	const char *out;
+	size_t len;
+	char why[128];
+
+	CHECK_INT(json_parse(&v, in, strlen(in), NULL, why, sizeof(why)), 0);
+	json_w_init(&w);
+	CHECK_INT(json_w_tree(&w, v), 0);
+	CHECK_INT(json_w_finish(&w, &out, &len), 0);
+	CHECK_STR(out, "{\"a\":[1,-2.50,12345678901234567890,true,false,"
+	               "null],\"b\":{\"c\":\"x\\ny\xc3\xa9\"},\"d\":[]}");
+	json_w_free(&w);
+	json_free(v);
+	/* NULL is null */
+	json_w_init(&w);
+	CHECK_INT(json_w_tree(&w, NULL), 0);
+	CHECK_INT(json_w_finish(&w, &out, &len), 0);
+	CHECK_STR(out, "null");
+	json_w_free(&w);
+}
+
 int
 main(void)
 {
+	test_writer_tree();
 	test_malformed();
 	test_depth();
 	test_size();
