@@ -242,10 +242,11 @@ drive(struct kinsta_run *run, struct input *in, bool time_out)
 			next = kinsta_run_next(run, &req);
 	}
 	kinsta_request_clear(&req);
-	FUZZ_ASSERT(
-	    run->outcome == KINSTA_SUCCEEDED || run->outcome == KINSTA_FAILED ||
-	    run->outcome == KINSTA_TIMED_OUT || run->outcome == KINSTA_SKIPPED ||
-	    run->outcome == KINSTA_ROLLED_BACK);
+	FUZZ_ASSERT(run->outcome == KINSTA_SUCCEEDED ||
+	            run->outcome == KINSTA_FAILED ||
+	            run->outcome == KINSTA_TIMED_OUT ||
+	            run->outcome == KINSTA_SKIPPED ||
+	            run->outcome == KINSTA_ROLLED_BACK);
 	/* only an update with on_failure = "restore" rolls back */
 	FUZZ_ASSERT(run->outcome != KINSTA_ROLLED_BACK ||
 	            (run->restored && run->backup_id > 0));
