@@ -2348,6 +2348,9 @@ kinsta_feed(struct kinsta_run *run, long status, const char *body, size_t len,
 static void
 step_done(struct kinsta_run *run)
 {
+	/* with its operation followed to its end, or none to follow */
+	if (cur(run) == STEP_RESTORE)
+		run->restored = true;
 	run->op_id[0] = '\0';
 	run->deployment = false;
 	if (!steps[cur(run)].per_item) {
@@ -2396,8 +2399,6 @@ kinsta_op_done(struct kinsta_run *run, enum ops_state state,
 	default:
 		return end_run(run, KINSTA_FAILED, message);
 	}
-	if (s == STEP_RESTORE)
-		run->restored = true;
 	step_done(run);
 	return KINSTA_SEND;
 }

@@ -51,7 +51,7 @@ enum kinsta_outcome {
 	KINSTA_TIMED_OUT,
 	KINSTA_SKIPPED,
 	KINSTA_ROLLED_BACK, /* a check failed; the pre-update backup is back */
-	KINSTA_OUTCOMES     /* how many there are */
+	KINSTA_OUTCOMES     /* how many there are; not an outcome */
 };
 
 /* One plugin or theme an update run changes: versions before, promised

@@ -57,7 +57,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
 # Kinsta's document is not in the repository: it is looked for in the
@@ -264,11 +264,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             ex.status = 502
             ex.response_headers = [("Content-Type", "text/plain")]
             ex.response_body = f"prism proxy: {e}".encode()
+        rewrite = prism._take_rewrite(self.command, path)
+        if rewrite is not None and 200 <= ex.status < 300:
+            ex.response_body = rewrite(ex.response_body)
         _classify(ex)
-        edit = prism._take_edit(self.command, path)
-        if edit is not None and 200 <= ex.status < 300:
-            ex.response_body = json.dumps(edit(json.loads(ex.response_body))).encode()
-            ex.overridden = (ex.overridden + "; " if ex.overridden else "") + "answer edited"
         prism._record(ex)
         self.send_response(ex.status)
         for k, v in ex.response_headers:
@@ -302,7 +301,7 @@ class Prism:
         self._exchanges: List[Exchange] = []
         self._lock = threading.Lock()
         self._overrides: List[Tuple[str, "re.Pattern", List[str]]] = []
-        self._edits: List[Tuple[str, "re.Pattern", Callable]] = []
+        self._rewrites: List[Tuple[str, "re.Pattern", list]] = []
         self._server: Optional[_ProxyServer] = None
         self._thread: Optional[threading.Thread] = None
         self._tmp: Optional[tempfile.TemporaryDirectory] = None
@@ -394,18 +393,19 @@ class Prism:
         self._overrides.append((method.upper(), re.compile(path_regex),
                                 [f"code={c}" for c in codes]))
 
-    def edit_answer(self, method: str, path_regex: str, fn: Callable) -> None:
-        """Requests matching METHOD and the path regex still go to Prism
-        (and are validated), but the client gets fn(Prism's JSON answer):
-        e.g. a second environment in the site list, which the document's
-        example does not have."""
-        self._edits.append((method.upper(), re.compile(path_regex), fn))
+    def rewrite_with(self, method: str, path_regex: str, *fns) -> None:
+        """The answers to requests matching METHOD and the path regex go
+        through FNS in turn (bytes -> bytes; None: as Prism made it), then
+        stay as Prism makes them.  The request is validated by Prism all the
+        same; this stands in for state a static mock cannot have (a plugin
+        at its new version after an update)."""
+        self._rewrites.append((method.upper(), re.compile(path_regex), list(fns)))
 
-    def _take_edit(self, method: str, path: str) -> Optional[Callable]:
+    def _take_rewrite(self, method: str, path: str):
         with self._lock:
-            for m, rx, fn in self._edits:
-                if m == method and rx.fullmatch(path):
-                    return fn
+            for m, rx, seq in self._rewrites:
+                if m == method and rx.fullmatch(path) and seq:
+                    return seq.pop(0)
         return None
 
     def _take_override(self, method: str, path: str) -> Optional[str]:
@@ -444,11 +444,12 @@ class Prism:
             self._exchanges.clear()
 
     def reset(self) -> None:
-        """Forget the recorded requests and the respond_with() rules."""
+        """Forget the recorded requests and the respond_with() and
+        rewrite_with() rules."""
         with self._lock:
             self._exchanges.clear()
             self._overrides.clear()
-            self._edits.clear()
+            self._rewrites.clear()
 
     def log(self) -> str:
         """Prism's own stdout/stderr (text, colours off)."""

@@ -236,7 +236,10 @@ def _quote(s):
 
 def lc(v):
     """A Python value as libconfig text: str, bool, int, float, list
-    (an array of scalars)."""
+    (an array of scalars), dict (a group)."""
+    if isinstance(v, dict):
+        return "{ " + " ".join("%s = %s;" % (k, lc(x))
+                               for k, x in v.items()) + " }"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):

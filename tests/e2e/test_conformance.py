@@ -136,6 +136,23 @@ JOBS = {
          ("PUT", "/sites/environments/{env_id}/themes/bulk-update"),
          ("GET", "/operations/{operation_id}")],
     ),
+    # a verified update whose re-list shows the old version (Prism's
+    # example does not change): the pre-update backup is restored, the
+    # page probed again (the pages are a local server, not Kinsta), and
+    # the run ends rolled-back; see _setup_update_verified
+    "update-verified": (
+        f'action = "update-plugins"; label = "{SITE_LABEL}"; backup_first = true; '
+        'on_failure = "restore"; notify_user = "example@exmample.com"; '
+        'verify = { urls = ["/"]; base_url = "{PAGES}/{domain}"; expect_text = "</html>"; };',
+        ["rolled-back"],
+        [("GET", "/sites"), ("GET", "/sites/environments/{env_id}/plugins"),
+         ("GET", "/sites/environments/{env_id}/backups"),
+         ("POST", "/sites/environments/{env_id}/manual-backups"),
+         ("PUT", "/sites/environments/{env_id}/plugins/bulk-update"),
+         ("GET", "/company/{id}/users"),
+         ("POST", "/sites/environments/{target_env_id}/backups/restore"),
+         ("GET", "/operations/{operation_id}")],
+    ),
     # the example has a single environment: the site list is given a
     # staging one (SETUP), pushed onto live
     "push-environment": (
@@ -214,7 +231,7 @@ JOBS = {
         [("GET", "/company/{id}/available-regions")],
     ),
     # the example's site has one environment: the site list is given a
-    # staging one (edit_answer) for refresh-staging to push onto
+    # staging one (SETUP) for refresh-staging to push onto
     "refresh-staging": (
         f'action = "refresh-staging"; site = "{SITE_NAME}"; push_files = false;',
         ["succeeded"],
@@ -296,6 +313,7 @@ ACTION_ROUTES = {
     ("GET", "/static-sites/deployments/{deployment_id}"),
     ("GET", "/sites"),
     ("GET", "/company/{id}/users"),
+    ("POST", "/sites/environments/{target_env_id}/backups/restore"),
     ("GET", "/operations/{operation_id}"),
     ("GET", "/sites/environments/{env_id}/domains"),
     ("POST", "/sites/environments/{env_id}/domains"),
@@ -309,20 +327,81 @@ ACTION_ROUTES = {
 STAGING_ENV = "e5555555-5555-4555-8555-555555555555"
 
 
-def _with_staging(doc):
+def _with_staging(body):
     """Prism's site list with a staging environment beside the live one."""
+    doc = json.loads(body)
     for site in doc["company"]["sites"]:
         live = site["environments"][0]
         site["environments"].append(dict(live, id=STAGING_ENV, name="staging",
                                          display_name="Staging"))
-    return doc
+    return json.dumps(doc).encode()
+
+# What a static mock cannot know, given per job (after Prism's reset):
+# (method, path regex, [rewrite of each answer in turn]).
+def _updated(kind):
+    """The list again after an update: every item at its update_version."""
+    def fn(body):
+        doc = json.loads(body)
+        for it in doc["environment"]["container_info"]["wp_" + kind]["data"]:
+            if it.get("update") == "available" and it.get("update_version"):
+                it["version"], it["update"] = it["update_version"], "none"
+        return json.dumps(doc).encode()
+    return fn
 
 
-# what Prism answers, edited before a job runs (see Prism.edit_answer)
+def _ours(job):
+    """The backup list after the pre-update backup: the example's backup
+    carries this job's pre-update tag, so that there is one to restore."""
+    def fn(body):
+        doc = json.loads(body)
+        for b in doc["environment"]["backups"]:
+            b["note"] = "kinsta-cron:pre-update:" + job
+        return json.dumps(doc).encode()
+    return fn
+
+
 SETUP = {
-    "refresh-staging": lambda p: p.edit_answer("GET", r"/sites", _with_staging),
-    "push-environment": lambda p: p.edit_answer("GET", r"/sites", _with_staging),
+    "update-plugins": [("GET", r"/sites/environments/[^/]+/plugins",
+                        [None, _updated("plugins")])],
+    "update-themes": [("GET", r"/sites/environments/[^/]+/themes",
+                       [None, _updated("themes")])],
+    "update-verified": [("GET", r"/sites/environments/[^/]+/backups",
+                         [None, _ours("update-verified")])],
+    # the example's site has one environment: a staging one beside it
+    "refresh-staging": [("GET", r"/sites", [_with_staging])],
+    "push-environment": [("GET", r"/sites", [_with_staging])],
 }
+
+
+class _Pages:
+    """The customer's site for the verify probes: a healthy page at every
+    path, on loopback (probes never go to Prism: they are not Kinsta's)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(h):
+                self.paths.append(h.path)
+                body = b"<html><body>ok</body></html>"
+                h.send_response(200)
+                h.send_header("Content-Type", "text/html")
+                h.send_header("Content-Length", str(len(body)))
+                h.end_headers()
+                h.wfile.write(body)
+
+            def log_message(h, *a):
+                pass
+
+        self.paths = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 PRISM = None  # the module's Prism, for replays
 
@@ -383,7 +462,14 @@ def mock(prism):
 
 
 @pytest.fixture(scope="module")
-def tree(prism, tmp_path_factory):
+def pages():
+    p = _Pages()
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module")
+def tree(prism, pages, tmp_path_factory):
     d = tmp_path_factory.mktemp("conformance")
     os.chmod(d, 0o700)
     (d / "state").mkdir(mode=0o700)
@@ -391,7 +477,8 @@ def tree(prism, tmp_path_factory):
     key.write_text(KEY + "\n")
     os.chmod(key, 0o600)
     jobs = ",\n".join(
-        f'  {{ name = "{name}"; schedule = "@daily"; {body} }}'
+        f'  {{ name = "{name}"; schedule = "@daily"; '
+        + body.replace("{PAGES}", pages.url) + ' }'
         for name, (body, _, _) in JOBS.items())
     conf = f"""
 api = {{ url = "{prism.base_url}"; timeout = 30; }};
@@ -440,8 +527,8 @@ def action_runs(tree, prism, routes):
     runs = {}
     for job in JOBS:
         prism.reset()
-        if job in SETUP:
-            SETUP[job](prism)
+        for method, rx, fns in SETUP.get(job, []):
+            prism.rewrite_with(method, rx, *fns)
         t0 = time.monotonic()
         try:
             p, err = run(tree, "run", job), None
@@ -575,14 +662,34 @@ def _check_backup(exs, tree, ctx):
 def _check_update_plugins(exs, tree, ctx):
     order = [(ex.method, ex.path) for ex in exs if not ex.path.startswith("/operations/")]
     base = f"/sites/environments/{SITE_ENV}"
-    # room for the pre-update backup, the backup, the update, then the
-    # older pre-update backups beyond keep (the example lists none of ours)
+    # room for the pre-update backup, the backup, the older pre-update
+    # backups beyond keep (the example lists none of ours), the update,
+    # the list again to see it at its new version
     assert order[1:] == [("GET", base + "/plugins"), ("GET", base + "/backups"),
                          ("POST", base + "/manual-backups"),
+                         ("GET", base + "/backups"),
                          ("PUT", base + "/plugins/bulk-update"),
-                         ("GET", base + "/backups")], ctx
+                         ("GET", base + "/plugins")], ctx
     assert _bodies(exs, "PUT", base + "/plugins/bulk-update") == [
         {"plugins": [{"name": "akismet"}]}], ctx
+
+
+def _check_update_verified(exs, tree, ctx):
+    base = f"/sites/environments/{SITE_ENV}"
+    order = [(ex.method, ex.path) for ex in exs if not ex.path.startswith("/operations/")]
+    assert order[1:] == [("GET", base + "/plugins"), ("GET", base + "/backups"),
+                         ("POST", base + "/manual-backups"),
+                         ("GET", base + "/backups"),
+                         ("PUT", base + "/plugins/bulk-update"),
+                         ("GET", base + "/plugins"),
+                         ("GET", f"/company/{COMPANY}/users"),
+                         ("POST", base + "/backups/restore")], ctx
+    # the numeric id of the backup the run made, the user by e-mail
+    assert _bodies(exs, "POST", base + "/backups/restore") == [
+        {"backup_id": EXAMPLE_BACKUP_ID,
+         "notified_user_id": "54fb80af-576c-4fdc-ba4f-b596c83f15a1"}], ctx
+    line = [ln for ln in ctx.splitlines() if ln.startswith("job=")][0]
+    assert "not updated: akismet" in line, ctx
 
 
 def _check_update_themes(exs, tree, ctx):

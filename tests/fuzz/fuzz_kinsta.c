@@ -108,7 +108,14 @@ static const char conf_text[] =
     "   environment_id = \"" ENV "\"; alert_on = [\"Fatal\", \"\"]; },\n"
     " { name = \"rb\"; schedule = \"@daily\"; action = "
     "\"restore-backup\"; environment_id = \"" ENV "\";"
-    "   backup = \"pre-update\"; }\n"
+    "   backup = \"pre-update\"; },\n"
+    " { name = \"safe\"; schedule = \"@daily\"; action = \"update-plugins\";"
+    "   environment_id = \"" ENV "\"; backup_first = true;"
+    "   on_failure = \"restore\"; notify_user = \"ops@example.com\";"
+    "   clear_caches_after = true;"
+    "   verify = { urls = [\"/\", \"https://{site_name}.example/{env_name}\"];"
+    "   base_url = \"http://127.0.0.1:9/_site/{domain}\";"
+    "   expect_text = \"</html>\"; }; }\n"
     ");\n";
 
 static struct config *cfg;
@@ -135,6 +142,13 @@ check_request(const struct kinsta_request *req)
 {
 	FUZZ_ASSERT(req->method >= METHOD_GET && req->method <= METHOD_DELETE);
 	FUZZ_ASSERT(memchr(req->path, '\0', sizeof(req->path)) != NULL);
+	if (req->probe) {
+		/* a page of the site itself: a whole URL, a GET, no body */
+		FUZZ_ASSERT(strncmp(req->path, "http", 4) == 0);
+		FUZZ_ASSERT(req->method == METHOD_GET && req->body == NULL);
+		FUZZ_ASSERT(req->timeout_ms > 0);
+		return;
+	}
 	FUZZ_ASSERT(req->path[0] == '/');
 	FUZZ_ASSERT(req->mutating == (req->method != METHOD_GET));
 	FUZZ_ASSERT((req->body == NULL) == (req->body_len == 0));
@@ -232,24 +246,52 @@ drive(struct kinsta_run *run, struct input *in, bool time_out)
 		}
 		FUZZ_ASSERT(next == KINSTA_SEND && run->sent);
 		check_request(&req);
-		kinsta_request_clear(&req);
 		{
+			bool probe = req.probe;
 			long st = next_status(in);
 
-			next = kinsta_feed(run, st, in->body, in->len,
-			                   st == 0 ? "connection reset" : NULL);
+			kinsta_request_clear(&req);
+			if (probe)
+				next = kinsta_probe_done(
+				    run, st, in->body, in->len,
+				    st == 0 ? "connection refused" : NULL, 7);
+			else
+				next = kinsta_feed(run, st, in->body, in->len,
+				                   st == 0 ? "connection reset"
+				                           : NULL);
 		}
 		if (next == KINSTA_SEND)
 			next = kinsta_run_next(run, &req);
 	}
 	kinsta_request_clear(&req);
-	FUZZ_ASSERT(
-	    run->outcome == KINSTA_SUCCEEDED || run->outcome == KINSTA_FAILED ||
-	    run->outcome == KINSTA_TIMED_OUT || run->outcome == KINSTA_SKIPPED);
+	FUZZ_ASSERT(run->outcome == KINSTA_SUCCEEDED ||
+	            run->outcome == KINSTA_FAILED ||
+	            run->outcome == KINSTA_TIMED_OUT ||
+	            run->outcome == KINSTA_SKIPPED ||
+	            run->outcome == KINSTA_ROLLED_BACK);
+	/* only an update with on_failure = "restore" rolls back */
+	FUZZ_ASSERT(run->outcome != KINSTA_ROLLED_BACK ||
+	            (run->restored && run->backup_id > 0));
 	check_text(run->message, sizeof(run->message),
-	           run->outcome == KINSTA_FAILED ||
-	               run->outcome == KINSTA_TIMED_OUT ||
-	               run->outcome == KINSTA_SKIPPED);
+	           run->outcome != KINSTA_SUCCEEDED);
+	{
+		/* what the history gets is one JSON object */
+		struct json_writer w;
+		const char *buf;
+		size_t len;
+		yajl_val v = NULL;
+		char err[128];
+
+		json_w_init(&w);
+		if (kinsta_details(run, &w) == 0) {
+			FUZZ_ASSERT(json_w_finish(&w, &buf, &len) == 0);
+			FUZZ_ASSERT(json_parse(&v, buf, len, NULL, err,
+			                       sizeof(err)) == 0);
+			FUZZ_ASSERT(json_obj_len(v) > 0);
+			json_free(v);
+		}
+		json_w_free(&w);
+	}
 	check_text(run->note, sizeof(run->note), false);
 	FUZZ_ASSERT(strcmp(kinsta_outcome_name(run->outcome), "running") != 0);
 	if (run->job->action == ACTION_REPORT &&
@@ -296,6 +338,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .cdn_cache_id = "c1111111-1111-4111-8111-111111111111",
 	    .edge_cache_id = "e1111111-1111-4111-8111-111111111111",
 	    .source_env_id = "a1111111-1111-4111-8111-111111111112",
+	    .domain = "alpha.example",
 	    .resolved = true,
 	};
 	struct input in = {.data = data, .size = size};

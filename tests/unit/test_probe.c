@@ -64,6 +64,11 @@ static void
 test_verdict(void)
 {
 	static const char page[] = "<html><body>Shop</body></html>";
+	static const char fatal[] =
+	    "<html><br />\n<b>Fatal error</b>:  Uncaught "
+	    "Error: x in /www/a.php:3</html>";
+	static const char critical[] =
+	    "<p>There has been a critical error on this website.</p>";
 	char why[160];
 
 	CHECK(probe_verdict(200, page, sizeof(page) - 1, 200, "</html>", why,
@@ -85,17 +90,13 @@ test_verdict(void)
 	                     sizeof(why)));
 	CHECK_STR(why, "\"Checkout\" not found on the page");
 	/* the markers PHP and WordPress print for a fatal error */
-	CHECK(!probe_verdict(200,
-	                     "<html><br />\n<b>Fatal error</b>:  Uncaught "
-	                     "Error: x in /www/a.php:3</html>",
-	                     77, 200, "</html>", why, sizeof(why)));
+	CHECK(!probe_verdict(200, fatal, strlen(fatal), 200, "</html>", why,
+	                     sizeof(why)));
 	CHECK(strstr(why, "PHP fatal error") == why);
 	CHECK(!probe_verdict(200, "PHP Fatal error:  Allowed memory", 32, 200,
 	                     NULL, why, sizeof(why)));
-	CHECK(!probe_verdict(500,
-	                     "<p>There has been a critical error on this "
-	                     "website.</p>",
-	                     58, 500, NULL, why, sizeof(why)));
+	CHECK(!probe_verdict(500, critical, strlen(critical), 500, NULL, why,
+	                     sizeof(why)));
 	CHECK(strstr(why, "critical error") != NULL);
 	/* a body with a NUL before the marker is still read to its end */
 	CHECK(!probe_verdict(200, "ok\0PHP Fatal error: x", 21, 200, NULL, why,

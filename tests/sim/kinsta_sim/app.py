@@ -125,6 +125,12 @@ class SimApp:
                               _json({"status": 400, "message": "Bad request format (%s)" % body_err}))
             return
         body, body_error = parse_body(body_raw)
+        if path.startswith("/_site/"):
+            # an environment's own web page, for the update probes: not
+            # the API (no key, not in the request record)
+            status, page = self.core.handle_site(req.method, path, q)
+            await req.respond(status, page, None, "text/html; charset=utf-8")
+            return
         if path == "/_sim" or path.startswith("/_sim/"):
             status, out = self.core.handle_control(req.method, path, q, body, body_error,
                                                    self.port())

@@ -63,6 +63,9 @@ DEFAULT_CONFIG = {
     "op_fail": [],
     "op_id_style": "unique",      # or "env": <prefix>-<env id>, like the recorded fixtures
     "env_lock": True,
+    # done at once: the answer carries no operation_id (the document makes
+    # it optional for backups, updates and more) and the change is made
+    "sync_ops": False,
     "manual_backup_limit": 5,
     "rate_company": 120,
     "rate_ip": 1000,
@@ -177,6 +180,13 @@ class SimCore(Endpoints):
             self.requests = []
             self.req_seq = 0
             self.backup_seq = 200000000
+            self.snapshots = {}       # backup id -> plugins and themes then
+            self.restores = []
+            self.breaking = {}        # (env id, kind, name) -> {mode, version}
+            self.site_health = {}     # env id -> mode: the page as set by a test
+            self.stuck = set()        # (env id, kind, name): updates change nothing
+            self.endless = set()      # (env id, kind, name): a newer patch after each update
+            self.page_hits = []
             self.stats = {"requests": 0, "by_status": {}, "rate_limited": 0,
                           "rate_limited_by_bucket": {}, "faults_fired": {},
                           "operations_created": 0, "operations_succeeded": 0,
@@ -196,7 +206,7 @@ class SimCore(Endpoints):
                     self.config[k] = float(v)
                 elif k in ("rate_company", "rate_ip", "rate_create", "rate_logs", "manual_backup_limit"):
                     self.config[k] = int(v)
-                elif k == "env_lock":
+                elif k in ("env_lock", "sync_ops"):
                     self.config[k] = bool(v)
                 elif k == "op_id_style":
                     if v not in ("unique", "env"):
@@ -355,6 +365,18 @@ class SimCore(Endpoints):
 
     def start_op(self, action, company, env_ids, site_id, params, effect, http_status=202):
         self._check_busy(env_ids)
+        if self.config.get("sync_ops") and \
+                self._fail_rule(action, env_ids + ([site_id] if site_id else []),
+                                company) is None:
+            # done at once, no operation to follow (an effect that fails
+            # is the request's own failure)
+            _, message = ACTIONS[action]
+            try:
+                if effect:
+                    effect(None)
+            except OpFailure as exc:
+                return 400, {"message": str(exc), "status": 400}
+            return http_status, {"message": message, "status": 202}
         now = time.monotonic()
         prefix, message = ACTIONS[action]
         if self.config["op_id_style"] == "env" and env_ids:
@@ -575,6 +597,130 @@ class SimCore(Endpoints):
                 d["duration"] = min(d["duration"], time.monotonic() - d["_mono"])
             self.tick(now)
 
+    # ---- each environment's own web page (/_site/<domain>/...) ----------------
+    SITE_MODES = ("ok", "500", "blank", "fatal")
+
+    def _env_by_domain(self, domain):
+        for c in self.state["companies"]:
+            for s in c["sites"]:
+                for e in s["environments"]:
+                    names = [d.get("name") for d in e.get("domains") or []]
+                    if e.get("primaryDomain"):
+                        names.append(e["primaryDomain"].get("name"))
+                    if domain in names:
+                        return s, e
+        return None, None
+
+    def page_mode(self, env):
+        """How the environment's page answers: "ok", or what a test broke
+        (set directly, or a breaking plugin or theme that was updated
+        past the version it had when it was marked)."""
+        mode = self.site_health.get(env["id"], "ok")
+        if mode != "ok":
+            return mode
+        for (env_id, kind, name), mark in self.breaking.items():
+            if env_id != env["id"]:
+                continue
+            for it in env[kind]:
+                if it["name"] == name and it["version"] != mark["version"]:
+                    return mark["mode"]
+        return "ok"
+
+    def handle_site(self, method, path, query):
+        """A page of an environment's site: (status, body bytes)."""
+        rest = path[len("/_site/"):]
+        domain, _, page = rest.partition("/")
+        with self.lock:
+            s, e = self._env_by_domain(domain)
+            self.page_hits.append({"time": time.time(), "method": method,
+                                   "domain": domain, "path": "/" + page,
+                                   "query": dict(query),
+                                   "env_id": e["id"] if e else None})
+            if e is None:
+                return 404, b"<html><body>no such site</body></html>"
+            mode = self.page_mode(e)
+            title = s["display_name"]
+            plugins = ", ".join("%s %s" % (p["name"], p["version"]) for p in e["plugins"])
+        if mode == "500":
+            return 500, (b"<html><body><p>There has been a critical error on this "
+                         b"website.</p></body></html>")
+        if mode == "blank":
+            return 200, b""
+        if mode == "fatal":
+            return 200, (b"<html><body><br />\n<b>Fatal error</b>:  Uncaught Error: "
+                         b"Call to undefined function wc_get_product() in "
+                         b"/www/wp-content/plugins/x/x.php:12</body></html>")
+        return 200, ("<!DOCTYPE html><html><head><title>%s</title></head><body>"
+                     "<h1>%s</h1><p>/%s</p><!-- %s --></body></html>"
+                     % (title, title, page, plugins)).encode("utf-8")
+
+    def _ctl_break(self, query, body, port):
+        """{env_id, plugin | theme, mode}: updating that item breaks the
+        page (mode 500, blank or fatal); mode "ok" forgets it."""
+        if not isinstance(body, dict) or not isinstance(body.get("env_id"), str):
+            raise ValueError("break needs env_id")
+        kind = "plugins" if "plugin" in body else "themes"
+        name = body.get("plugin", body.get("theme"))
+        mode = body.get("mode", "500")
+        if mode not in self.SITE_MODES or not isinstance(name, str):
+            raise ValueError("break needs plugin or theme, and mode one of %s"
+                             % ", ".join(self.SITE_MODES))
+        with self.lock:
+            found = self._find_env(body["env_id"])
+            if not found:
+                raise ValueError("no environment %s" % body["env_id"])
+            e = found[2]
+            item = [it for it in e[kind] if it["name"] == name]
+            if not item:
+                raise ValueError("no %s %s on %s" % (kind[:-1], name, e["id"]))
+            key = (e["id"], kind, name)
+            if mode == "ok":
+                self.breaking.pop(key, None)
+            else:
+                self.breaking[key] = {"mode": mode, "version": item[0]["version"]}
+        return {"ok": True}
+
+    def _item_key(self, body):
+        if not isinstance(body, dict) or not isinstance(body.get("env_id"), str):
+            raise ValueError("needs env_id and plugin or theme")
+        kind = "plugins" if "plugin" in body else "themes"
+        name = body.get("plugin", body.get("theme"))
+        found = self._find_env(body["env_id"])
+        if not found or not any(it["name"] == name for it in found[2][kind]):
+            raise ValueError("no %s %r on %s" % (kind[:-1], name, body["env_id"]))
+        return (body["env_id"], kind, name)
+
+    def _ctl_stick(self, query, body, port):
+        """{env_id, plugin | theme}: its updates succeed and change nothing
+        (what the re-list after an update must catch)."""
+        with self.lock:
+            self.stuck.add(self._item_key(body))
+        return {"ok": True}
+
+    def _ctl_endless(self, query, body, port):
+        """{env_id, plugin | theme}: each update of it is followed by a
+        newer patch version (a plugin that has an update every night)."""
+        with self.lock:
+            self.endless.add(self._item_key(body))
+        return {"ok": True}
+
+    def _ctl_site(self, query, body, port):
+        """{env_id, mode}: the page answers so from now on ("ok": as its
+        plugins say)."""
+        if not isinstance(body, dict) or body.get("mode") not in self.SITE_MODES:
+            raise ValueError("site needs env_id and mode one of %s" % ", ".join(self.SITE_MODES))
+        with self.lock:
+            self.site_health[body["env_id"]] = body["mode"]
+        return {"ok": True}
+
+    def _ctl_pages(self, query, body, port):
+        with self.lock:
+            return copy.deepcopy(self.page_hits)
+
+    def _ctl_restores(self, query, body, port):
+        with self.lock:
+            return copy.deepcopy(self.restores)
+
     # ---- the control API (/_sim/..., no auth, not recorded) ------------------
     def handle_control(self, method, path, query, body, body_error, port):
         """Answer a call of the control API: (HTTP status, body). port is
@@ -668,4 +814,10 @@ class SimCore(Endpoints):
         ("POST", "/finish-operations"): _ctl_finish_operations,
         ("GET", "/stats"): _ctl_stats,
         ("POST", "/reset"): _ctl_reset,
+        ("POST", "/break"): _ctl_break,
+        ("POST", "/site"): _ctl_site,
+        ("GET", "/pages"): _ctl_pages,
+        ("GET", "/restores"): _ctl_restores,
+        ("POST", "/stick"): _ctl_stick,
+        ("POST", "/endless"): _ctl_endless,
     }

@@ -328,6 +328,9 @@ class Endpoints:
             b = {"id": bid, "name": "%s-%d-manual" % (s["name"], bid), "note": tag or None,
                  "type": "manual", "created_at": int(time.time() * 1000)}
             e["backups"].append(b)
+            # what a restore brings back: the plugins and themes as they are
+            self.snapshots[bid] = {"plugins": copy.deepcopy(e["plugins"]),
+                                   "themes": copy.deepcopy(e["themes"])}
             return None
 
         return self.start_op("manual-backup", company, [e["id"]], s["id"],
@@ -357,15 +360,39 @@ class Endpoints:
         if user not in [u["user"]["id"] for u in c["users"]]:
             raise err400("notified_user_id is not a user of this company")
         _, _, src_env, b = self._find_backup(company, bid)
+
+        def effect(op):
+            # the environment's plugins and themes as the backup has them
+            # (a backup of the seed, made before the simulator ran, has
+            # none recorded: the environment stays as it is)
+            snap = self.snapshots.get(bid)
+            if snap is not None:
+                e["plugins"] = copy.deepcopy(snap["plugins"])
+                e["themes"] = copy.deepcopy(snap["themes"])
+            self.restores.append({"backup_id": bid, "env_id": e["id"],
+                                  "notified_user_id": user})
+
         return self.start_op("restore-backup", company, [e["id"]], s["id"],
                              {"backup_id": bid, "notified_user_id": user,
-                              "target_env_id": e["id"], "source_env_id": src_env["id"]}, None)
+                              "target_env_id": e["id"], "source_env_id": src_env["id"]}, effect)
 
     def api_list_wp(self, company, env, kind, **_):
         c, s, e = self._env_for(company, env)
         key = "wp_plugins" if kind == "plugins" else "wp_themes"
         return 200, {"environment": {"id": e["id"], "container_info": {
             "id": e["container_info"].get("id"), key: {"data": copy.deepcopy(e[kind])}}}}
+
+    @staticmethod
+    def _offer_next(item):
+        """A newer version after the one just installed: the next patch."""
+        parts = item["version"].split(".")
+        try:
+            parts[-1] = str(int(parts[-1]) + 1)
+        except ValueError:
+            parts.append("1")
+        item["update"] = "available"
+        item["update_version"] = ".".join(parts)
+        item["update_status"] = None
 
     @staticmethod
     def _apply_update(item, version=None):
@@ -412,8 +439,12 @@ class Endpoints:
 
         def effect(op):
             for p in e[kind]:
-                if p["name"] in names and p.get("update") == "available":
+                key = (e["id"], kind, p["name"])
+                if p["name"] in names and p.get("update") == "available" \
+                        and key not in self.stuck:
                     self._apply_update(p)
+                    if key in self.endless:
+                        self._offer_next(p)
 
         action = "bulk-update-plugins" if kind == "plugins" else "bulk-update-themes"
         return self.start_op(action, company, [e["id"]], s["id"],
