@@ -2276,6 +2276,17 @@ static const struct step_ops steps[STEP_COUNT] = {
     [STEP_PROBE_RESTORED] = {.build = build_probe},
 };
 
+/* A dry run answers a change itself (exec's "{}"): not Kinsta's answer,
+ * so not one to show or save. */
+static bool
+faked_answer(const struct kinsta_run *run)
+{
+	const char *m = config_param_str(run->job, "method");
+
+	return run->dry && cur(run) == STEP_REQUEST && m != NULL &&
+	       strcmp(m, "GET") != 0;
+}
+
 /* Keep (a bounded copy of) the answer of a step that shows it. */
 static int
 keep_answer(struct kinsta_run *run, long status, const char *body, size_t len)
@@ -2308,7 +2319,7 @@ kinsta_feed(struct kinsta_run *run, long status, const char *body, size_t len,
 	int rc = 0;
 
 	run->sent = false;
-	if (step->keeps_answer && status != 0 &&
+	if (step->keeps_answer && status != 0 && !faked_answer(run) &&
 	    keep_answer(run, status, body, len) < 0)
 		return end_run(run, KINSTA_FAILED, "out of memory");
 	if (status == 0)

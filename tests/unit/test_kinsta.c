@@ -1514,6 +1514,21 @@ test_request_templated(void)
 		      run.answer_line + run.answer_line_len - 1);
 		kinsta_run_free(&run);
 	}
+	/* a dry run's change is answered by exec, not Kinsta: not kept */
+	{
+		size_t m;
+		struct target c = charlie_target("treq", &m);
+
+		struct kinsta_request req;
+
+		kinsta_run_init(&run, cfg, job("treq"), &c);
+		run.dry = true;
+		CHECK_INT(kinsta_run_next(&run, &req), KINSTA_SEND);
+		kinsta_request_clear(&req);
+		CHECK_INT(kinsta_feed(&run, 202, "{}", 2, NULL), KINSTA_SEND);
+		CHECK_INT(kinsta_answer_finish(&run, 0), -ENOENT);
+		kinsta_run_free(&run);
+	}
 	/* no answer at all: nothing to save */
 	{
 		struct target e = env_target();
