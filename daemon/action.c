@@ -11,6 +11,7 @@
 #include "action.h"
 #include "json.h"
 #include "method.h"
+#include "report.h"
 
 /* The API's limit on a wp-cli command line. */
 #define MAX_WP_CLI_COMMAND 5000
@@ -188,8 +189,17 @@ static const struct action_param p_static[] = {
     P_UUID("static_site_id"),
     P_STR("branch", false, NULL, check_nonempty),
 };
+static const char *const report_formats[] = {"json", "html", "csv", NULL};
+
+/* client: a site label (none: every site of the account); period or
+ * since (since wins; neither: last month); output may hold {client},
+ * {date} and {period}. */
 static const struct action_param p_report[] = {
     P_STR("output", false, NULL, check_nonempty),
+    P_STR("client", false, NULL, check_nonempty),
+    P_STR("period", false, NULL, report_period_check),
+    P_STR("since", false, NULL, report_since_check),
+    P_ENUM("format", "json", report_formats),
 };
 static const struct action_param p_request[] = {
     P_ENUM("method", "GET", method_names),

@@ -74,6 +74,9 @@ struct kinsta_run {
 	char **drop;
 	size_t ndrop;
 	struct json_writer *report; /* report: the document being built */
+	/* when the run started (seconds; set by its owner): what depends on
+	 * the date, the report's period, reads it, not a clock */
+	int64_t now;
 };
 
 /* Start run on target for job (cfg gives the company and the account).
