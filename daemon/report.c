@@ -1168,7 +1168,7 @@ static const char css[] =
     "border-bottom:1px solid #e5e5e5}th{background:#f6f7f7;"
     "font-weight:600}td.n{text-align:right;font-variant-numeric:"
     "tabular-nums}"
-    "tr{break-inside:avoid}"
+    "tr{break-inside:avoid}td:first-child{white-space:nowrap}"
     ".ok{color:#1e7e34}.bad{color:#b32d2e}.warn{color:#b26200}"
     ".muted{color:#787c82}ul.items{margin:0;padding-left:1.1em}"
     "svg{max-width:100%;height:auto}.legend span{margin-right:1em}"
