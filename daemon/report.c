@@ -627,6 +627,9 @@ w_updates(struct json_writer *w, yajl_val list, const char *key)
 	json_w_arr_close(w);
 }
 
+static const char *const usage_keys[] = {"visits", "bandwidth",
+                                         "cdn_bandwidth"};
+
 static void
 w_env(struct build *b, const struct env *e)
 {
@@ -680,17 +683,29 @@ w_env(struct build *b, const struct env *e)
 	if (u == NULL) {
 		json_w_null(w);
 	} else {
+		static const char *const names[] = {
+		    "visits", "bandwidth_bytes", "cdn_bandwidth_bytes"};
+
 		json_w_obj_open(w);
-		json_w_key_int(w, "visits",
-		               int_or0(json_obj(u, "visits", NULL), "total"));
-		json_w_key_int(w, "bandwidth_bytes",
-		               int_or0(json_obj(u, "bandwidth", NULL), "total"));
-		json_w_key_int(
-		    w, "cdn_bandwidth_bytes",
-		    int_or0(json_obj(u, "cdn_bandwidth", NULL), "total"));
+		for (int k = 0; k < 3; k++) {
+			int64_t n;
+
+			/* a series the API refused is unknown, not 0 */
+			if (json_int(u, &n, usage_keys[k], "total", NULL) == 0)
+				json_w_key_int(w, names[k], n);
+			else
+				json_w_key_null(w, names[k]);
+		}
 		json_w_obj_close(w);
 	}
-	w_str_or_null(w, "usage_error", json_str(d, "usage_error", NULL));
+	/* the first usage question the API refused, if any */
+	{
+		const char *why = NULL;
+
+		for (int k = 0; k < 3 && why == NULL; k++)
+			why = json_str(u, usage_keys[k], "error", NULL);
+		w_str_or_null(w, "usage_error", why);
+	}
 	json_w_obj_close(w);
 }
 
