@@ -739,10 +739,12 @@ build_report_users(struct kinsta_run *run, struct kinsta_request *req)
  * (unused by a report otherwise) the live ones. */
 #define REPORT_ASKS 6
 
-static const char *const report_asks[REPORT_ASKS] = {
-    "plugins",           "themes",
-    "backups",           "analytics/visits",
-    "analytics/bandwidth", "analytics/cdn-bandwidth"};
+static const char *const report_asks[REPORT_ASKS] = {"plugins",
+                                                     "themes",
+                                                     "backups",
+                                                     "analytics/visits",
+                                                     "analytics/bandwidth",
+                                                     "analytics/cdn-bandwidth"};
 
 static bool
 report_live(const struct kinsta_run *run, const char *env)
@@ -1349,8 +1351,8 @@ static void
 report_usage(struct json_writer *w, yajl_val doc, const char *key,
              const char *error)
 {
-	yajl_val data = json_arr(doc, "analytics", "analytics_response",
-	                         "data", NULL);
+	yajl_val data =
+	    json_arr(doc, "analytics", "analytics_response", "data", NULL);
 	yajl_val first = json_arr_at(data, 0);
 	yajl_val set = json_arr(first, "dataset", NULL);
 	int64_t total = 0;

@@ -577,8 +577,7 @@ cmd_report(int argc, char **argv)
 	struct reportfile_options ro = {0};
 	struct report_cli cli = {0};
 	struct exec_options eopt = {0};
-	struct exec_hooks hooks = {.finished = on_report_finished,
-	                           .arg = &cli};
+	struct exec_hooks hooks = {.finished = on_report_finished, .arg = &cli};
 	struct http_options hopt = {0};
 	struct config_param *params = NULL;
 	const char **names = NULL;
@@ -704,8 +703,8 @@ cmd_report(int argc, char **argv)
 			names[i] = cfg->accounts[first + i].name;
 		}
 	}
-	ro.client = ro.client_label ? ro.client_label
-	            : account       ? account
+	ro.client = ro.client_label       ? ro.client_label
+	            : account             ? account
 	            : cfg->naccounts == 1 ? cfg->accounts[0].name
 	                                  : "all";
 	log_open(true, cli.verbose > 1 ? LOG_DEBUG
@@ -729,16 +728,14 @@ cmd_report(int argc, char **argv)
 		uv_run(&loop, UV_RUN_ONCE);
 	if (cli.failed > 0 || (size_t)cli.done != cli.n)
 		goto out;
-	if (reportfile_write(cfg, &ro, (const char *const *)cli.docs,
-	                     cli.lens, names, cli.n, (int64_t)time(NULL),
-	                     stdout, written, sizeof(written), err,
-	                     sizeof(err)) < 0) {
+	if (reportfile_write(cfg, &ro, (const char *const *)cli.docs, cli.lens,
+	                     names, cli.n, (int64_t)time(NULL), stdout, written,
+	                     sizeof(written), err, sizeof(err)) < 0) {
 		fprintf(stderr, "kinsta-cron: report: %s\n", err);
 		goto out;
 	}
 	if (ro.output != NULL)
-		fprintf(stderr, "kinsta-cron: report written to %s\n",
-		        written);
+		fprintf(stderr, "kinsta-cron: report written to %s\n", written);
 	rc = 0;
 out:
 	if (ex != NULL)
@@ -866,8 +863,8 @@ static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-    {"check", cmd_check}, {"daemon", cmd_daemon}, {"next", cmd_next},
-    {"report", cmd_report}, {"run", cmd_run},         {"status", cmd_status},
+    {"check", cmd_check},     {"daemon", cmd_daemon}, {"next", cmd_next},
+    {"report", cmd_report},   {"run", cmd_run},       {"status", cmd_status},
     {"trigger", cmd_trigger},
 };
 

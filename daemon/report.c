@@ -175,8 +175,8 @@ report_format_ext(enum report_format f)
 }
 
 int
-report_output_path(char *buf, size_t len, const char *tmpl,
-                   const char *client, const char *date, const char *period)
+report_output_path(char *buf, size_t len, const char *tmpl, const char *client,
+                   const char *date, const char *period)
 {
 	size_t n = 0;
 
@@ -288,8 +288,8 @@ add_env(struct build *b, yajl_val site, yajl_val env, yajl_val details,
 	if (util_grow((void **)&b->envs, &b->cap_envs, b->nenvs + 1,
 	              sizeof(*b->envs)) < 0)
 		return -ENOMEM;
-	b->envs[b->nenvs++] = (struct env){site, env, details, account,
-	                                   site_index};
+	b->envs[b->nenvs++] =
+	    (struct env){site, env, details, account, site_index};
 	return 0;
 }
 
@@ -344,7 +344,8 @@ read_history(struct build *b)
 		ssize_t e;
 		char err[64];
 
-		if (n > 0 && json_parse(&v, p, n, NULL, err, sizeof(err)) == 0) {
+		if (n > 0 &&
+		    json_parse(&v, p, n, NULL, err, sizeof(err)) == 0) {
 			if (util_grow((void **)&b->lines, &b->cap_lines,
 			              b->nlines + 1, sizeof(*b->lines)) < 0) {
 				json_free(v);
@@ -392,10 +393,10 @@ first_str(yajl_val v, const char *const *keys)
 	return NULL;
 }
 
-static const char *const from_keys[] = {"from", "before", "version_before",
-                                        "old_version", "version", NULL};
-static const char *const to_keys[] = {"to", "after", "version_after",
-                                      "new_version", "update_version", NULL};
+static const char *const from_keys[] = {
+    "from", "before", "version_before", "old_version", "version", NULL};
+static const char *const to_keys[] = {
+    "to", "after", "version_after", "new_version", "update_version", NULL};
 
 struct tally {
 	int64_t runs, succeeded, failed, timed_out, skipped, other;
@@ -409,9 +410,9 @@ struct tally {
 static bool
 failed_outcome(const char *o)
 {
-	return o != NULL && (strcmp(o, "failed") == 0 ||
-	                     strcmp(o, "timed-out") == 0 ||
-	                     strcmp(o, "rolled-back") == 0);
+	return o != NULL &&
+	       (strcmp(o, "failed") == 0 || strcmp(o, "timed-out") == 0 ||
+	        strcmp(o, "rolled-back") == 0);
 }
 
 static void
@@ -450,15 +451,16 @@ tally_env(struct tally *t, yajl_val d)
 {
 	yajl_val u = json_obj(d, "usage", NULL);
 
-	t->plugin_updates += (int64_t)json_arr_len(
-	    json_arr(d, "plugin_updates", NULL));
+	t->plugin_updates +=
+	    (int64_t)json_arr_len(json_arr(d, "plugin_updates", NULL));
 	t->theme_updates +=
 	    (int64_t)json_arr_len(json_arr(d, "theme_updates", NULL));
 	t->backups_available += int_or0(d, "backups");
 	if (u != NULL) {
 		t->usage = true;
 		t->visits += int_or0(json_obj(u, "visits", NULL), "total");
-		t->bandwidth += int_or0(json_obj(u, "bandwidth", NULL), "total");
+		t->bandwidth +=
+		    int_or0(json_obj(u, "bandwidth", NULL), "total");
 		t->cdn_bandwidth +=
 		    int_or0(json_obj(u, "cdn_bandwidth", NULL), "total");
 	}
@@ -584,9 +586,10 @@ w_run(struct build *b, size_t i)
 		const char *no = n ? str_or(n->v, "outcome", "") : NULL;
 
 		json_w_key_str(w, "resolution",
-		               n == NULL                        ? "not-run-again"
-		               : strcmp(no, "succeeded") == 0 ? "succeeded-later"
-		                                              : "still-failing");
+		               n == NULL ? "not-run-again"
+		               : strcmp(no, "succeeded") == 0
+		                   ? "succeeded-later"
+		                   : "still-failing");
 		if (n != NULL && strcmp(no, "succeeded") == 0)
 			w_time(b, "resolved_at", n->start_ms);
 		else
@@ -683,8 +686,8 @@ w_env(struct build *b, const struct env *e)
 	if (u == NULL) {
 		json_w_null(w);
 	} else {
-		static const char *const names[] = {
-		    "visits", "bandwidth_bytes", "cdn_bandwidth_bytes"};
+		static const char *const names[] = {"visits", "bandwidth_bytes",
+		                                    "cdn_bandwidth_bytes"};
 
 		json_w_obj_open(w);
 		for (int k = 0; k < 3; k++) {
@@ -750,19 +753,19 @@ w_days(struct build *b)
 	int64_t(*c)[8] = calloc(b->ndays ? b->ndays : 1, sizeof(*c));
 	static const char *const outcomes[] = {"succeeded", "failed",
 	                                       "timed-out", "skipped"};
-	static const char *const keys[] = {"succeeded", "failed", "timed_out",
-	                                   "skipped",   "other",  "visits",
-	                                   "bandwidth_bytes",
-	                                   "cdn_bandwidth_bytes"};
+	static const char *const keys[] = {
+	    "succeeded", "failed", "timed_out",       "skipped",
+	    "other",     "visits", "bandwidth_bytes", "cdn_bandwidth_bytes"};
 	int64_t visits[MAX_DAYS] = {0}, bw[MAX_DAYS] = {0}, cdn[MAX_DAYS] = {0};
 	bool usage = false;
 
 	if (c == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < b->nruns; i++) {
-		int64_t day = wall_day(b->in->zone,
-		                       util_floor_div(b->runs[i].start_ms, MS)) -
-		              b->first_day;
+		int64_t day =
+		    wall_day(b->in->zone,
+		             util_floor_div(b->runs[i].start_ms, MS)) -
+		    b->first_day;
 		const char *o = str_or(b->runs[i].v, "outcome", "");
 		size_t k = 4;
 
@@ -862,8 +865,8 @@ w_copy(struct json_writer *w, yajl_val v)
 }
 
 int
-report_build(const struct report_input *in, char **doc, size_t *len,
-             char *err, size_t errlen)
+report_build(const struct report_input *in, char **doc, size_t *len, char *err,
+             size_t errlen)
 {
 	struct build b = {.in = in};
 	struct json_writer *w = &b.w;
@@ -897,10 +900,11 @@ report_build(const struct report_input *in, char **doc, size_t *len,
 			for (size_t k = 0; k < json_arr_len(envs); k++) {
 				yajl_val e = json_arr_at(envs, k);
 
-				if (add_env(&b, site, e,
-				            find_details(b.inv[i],
-				                         json_str(e, "id", NULL)),
-				            in->accounts[i], s) < 0)
+				if (add_env(
+				        &b, site, e,
+				        find_details(b.inv[i],
+				                     json_str(e, "id", NULL)),
+				        in->accounts[i], s) < 0)
 					goto fail;
 			}
 		}
@@ -908,8 +912,8 @@ report_build(const struct report_input *in, char **doc, size_t *len,
 	if (read_history(&b) < 0)
 		goto fail;
 	b.first_day = wall_day(in->zone, in->period->from);
-	b.ndays = (size_t)(wall_day(in->zone, in->period->to - 1) -
-	                   b.first_day + 1);
+	b.ndays =
+	    (size_t)(wall_day(in->zone, in->period->to - 1) - b.first_day + 1);
 	if (b.ndays > MAX_DAYS)
 		b.ndays = MAX_DAYS;
 	for (size_t i = 0; i < b.nenvs; i++)
@@ -1198,10 +1202,8 @@ static const char css[] =
 static const struct {
 	const char *key, *label, *color;
 } series[] = {
-    {"succeeded", "succeeded", "#2e7d32"},
-    {"failed", "failed", "#c62828"},
-    {"timed_out", "timed out", "#ef6c00"},
-    {"skipped", "skipped", "#9e9e9e"},
+    {"succeeded", "succeeded", "#2e7d32"}, {"failed", "failed", "#c62828"},
+    {"timed_out", "timed out", "#ef6c00"}, {"skipped", "skipped", "#9e9e9e"},
     {"other", "other", "#6a1b9a"},
 };
 
@@ -1602,20 +1604,32 @@ render_html(struct out *o, yajl_val doc)
 	out_s(o, "</tbody></table></section>\n</body></html>\n");
 }
 
-static const char *const csv_cols[] = {
-    "client",         "account",
-    "site",           "display_name",
-    "environments",   "primary_domain",
-    "domains",        "wordpress",
-    "php",            "pending_plugin_updates",
-    "pending_theme_updates", "runs",
-    "succeeded",      "failed",
-    "timed_out",      "failures_unresolved",
-    "backups_taken",  "updates_applied",
-    "cache_clears",   "php_restarts",
-    "backups_available", "latest_backup",
-    "visits",         "bandwidth_bytes",
-    "cdn_bandwidth_bytes", NULL};
+static const char *const csv_cols[] = {"client",
+                                       "account",
+                                       "site",
+                                       "display_name",
+                                       "environments",
+                                       "primary_domain",
+                                       "domains",
+                                       "wordpress",
+                                       "php",
+                                       "pending_plugin_updates",
+                                       "pending_theme_updates",
+                                       "runs",
+                                       "succeeded",
+                                       "failed",
+                                       "timed_out",
+                                       "failures_unresolved",
+                                       "backups_taken",
+                                       "updates_applied",
+                                       "cache_clears",
+                                       "php_restarts",
+                                       "backups_available",
+                                       "latest_backup",
+                                       "visits",
+                                       "bandwidth_bytes",
+                                       "cdn_bandwidth_bytes",
+                                       NULL};
 
 /* The live environment (or the first) of a site: its versions and
  * domains stand for the site in a one-row-per-site table. */
@@ -1664,7 +1678,8 @@ render_csv(struct out *o, yajl_val doc)
 
 			out_s(&names, k ? " " : "");
 			out_s(&names, jstr(json_arr_at(envs, k), "name"));
-			if (l != NULL && (latest == NULL || strcmp(l, latest) > 0))
+			if (l != NULL &&
+			    (latest == NULL || strcmp(l, latest) > 0))
 				latest = l;
 		}
 		for (size_t k = 0; k < json_arr_len(doms); k++)

@@ -50,8 +50,8 @@ const char *report_since_check(const char *v);
  * `since` ("30d", 1 to 366 days back from now); since wins when both are
  * set, and neither means last month.  0, or -EINVAL with the reason. */
 int report_period_parse(struct report_period *p, const char *period,
-                        const char *since, const struct tz *zone,
-                        int64_t now, char *err, size_t errlen);
+                        const char *since, const struct tz *zone, int64_t now,
+                        char *err, size_t errlen);
 
 /* "html", "csv", "json" -> the format, or -EINVAL. */
 int report_format_parse(const char *name);
@@ -67,8 +67,8 @@ int report_build(const struct report_input *in, char **doc, size_t *len,
 
 /* Render document doc (report_build's) as format f into *out (malloc'd,
  * NUL-terminated): 0, -ENOMEM, or -EINVAL with the reason in err. */
-int report_render(enum report_format f, const char *doc, size_t len,
-                  char **out, size_t *outlen, char *err, size_t errlen);
+int report_render(enum report_format f, const char *doc, size_t len, char **out,
+                  size_t *outlen, char *err, size_t errlen);
 
 /* Expand {client}, {date} and {period} in an output path template into
  * buf; a client name's "/" and leading dots become "_" so that it stays

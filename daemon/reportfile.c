@@ -36,8 +36,7 @@ reportfile_job_options(const struct config *cfg, const struct config_job *job,
 
 /* DIR/history.jsonl into *buf (malloc'd; NULL and 0 when there is none). */
 static int
-read_history(const char *dir, char **buf, size_t *len, char *err,
-             size_t errlen)
+read_history(const char *dir, char **buf, size_t *len, char *err, size_t errlen)
 {
 	char path[4096];
 	struct stat st;
@@ -67,9 +66,9 @@ read_history(const char *dir, char **buf, size_t *len, char *err,
 		goto fail;
 	}
 	while (got < (size_t)(st.st_size - skip)) {
-		ssize_t r = pread(fd, *buf + got,
-		                  (size_t)(st.st_size - skip) - got,
-		                  skip + (off_t)got);
+		ssize_t r =
+		    pread(fd, *buf + got, (size_t)(st.st_size - skip) - got,
+		          skip + (off_t)got);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -96,9 +95,8 @@ fail:
 int
 reportfile_write(const struct config *cfg, const struct reportfile_options *o,
                  const char *const *inventories, const size_t *lens,
-                 const char *const *accounts, size_t n, int64_t now,
-                 FILE *out, char *path, size_t pathlen, char *err,
-                 size_t errlen)
+                 const char *const *accounts, size_t n, int64_t now, FILE *out,
+                 char *path, size_t pathlen, char *err, size_t errlen)
 {
 	struct report_period period;
 	struct report_input in = {0};
@@ -116,8 +114,7 @@ reportfile_write(const struct config *cfg, const struct reportfile_options *o,
 	if ((rc = report_period_parse(&period, o->period, o->since, o->zone,
 	                              now, err, errlen)) < 0)
 		return rc;
-	if ((rc = read_history(cfg->state_dir, &hist, &hlen, err, errlen)) <
-	    0)
+	if ((rc = read_history(cfg->state_dir, &hist, &hlen, err, errlen)) < 0)
 		return rc;
 	in.inventories = inventories;
 	in.inventory_lens = lens;
@@ -145,11 +142,10 @@ reportfile_write(const struct config *cfg, const struct reportfile_options *o,
 	}
 	util_time_iso(date, sizeof(date), o->zone, now, -1);
 	date[10] = '\0';
-	rc = report_output_path(file, sizeof(file), o->output, o->client,
-	                        date, period.label);
+	rc = report_output_path(file, sizeof(file), o->output, o->client, date,
+	                        period.label);
 	if (rc < 0 || rc >= (int)sizeof(file)) {
-		util_seterr(err, errlen,
-		            "output \"%s\": %s", o->output,
+		util_seterr(err, errlen, "output \"%s\": %s", o->output,
 		            rc < 0 ? "unknown {name} (use {client}, {date}, "
 		                     "{period})"
 		                   : "the path is too long");

@@ -482,9 +482,9 @@ write_report(const struct exec_result *r)
 	reportfile_job_options(r->cfg, r->job, &o);
 	if (o.output == NULL)
 		return;
-	if (reportfile_write(r->cfg, &o, &r->report, &r->report_len,
-	                     &account, 1, r->ended_ms / 1000, NULL, path,
-	                     sizeof(path), err, sizeof(err)) < 0)
+	if (reportfile_write(r->cfg, &o, &r->report, &r->report_len, &account,
+	                     1, r->ended_ms / 1000, NULL, path, sizeof(path),
+	                     err, sizeof(err)) < 0)
 		log_msg(LOG_ERR, "job=%s report: %s", r->job->name, err);
 	else
 		log_msg(LOG_INFO, "job=%s event=report-written file=\"%s\"",

@@ -21,8 +21,8 @@ test_periods(void)
 	struct tz *paris = NULL;
 	char err[200];
 
-	CHECK_INT(report_period_parse(&p, "2026-11", NULL, tz_utc(), DEC_6,
-	                              err, sizeof(err)),
+	CHECK_INT(report_period_parse(&p, "2026-11", NULL, tz_utc(), DEC_6, err,
+	                              sizeof(err)),
 	          0);
 	CHECK_INT(p.from, NOV_1);
 	CHECK_INT(p.to, DEC_1);
@@ -55,8 +55,8 @@ test_periods(void)
 	CHECK_STR(p.first_day, "2026-11-06");
 	CHECK_STR(p.last_day, "2026-12-06");
 	/* bad values say what they should be */
-	CHECK_INT(report_period_parse(&p, "2026-13", NULL, tz_utc(), DEC_6,
-	                              err, sizeof(err)),
+	CHECK_INT(report_period_parse(&p, "2026-13", NULL, tz_utc(), DEC_6, err,
+	                              sizeof(err)),
 	          -EINVAL);
 	CHECK(strstr(err, "like \"2026-11\"") != NULL);
 	CHECK_INT(report_period_parse(&p, NULL, "0d", tz_utc(), DEC_6, err,
@@ -71,8 +71,8 @@ test_periods(void)
 	CHECK(report_period_check("1999-01") != NULL);
 	/* a month in a zone: local midnights, across the spring change */
 	if (tz_load(&paris, "Europe/Paris", err, sizeof(err)) == 0) {
-		CHECK_INT(report_period_parse(&p, "2026-03", NULL, paris,
-		                              DEC_6, err, sizeof(err)),
+		CHECK_INT(report_period_parse(&p, "2026-03", NULL, paris, DEC_6,
+		                              err, sizeof(err)),
 		          0);
 		CHECK_INT(p.from, 1772319600); /* 2026-02-28T23:00:00Z */
 		CHECK_INT(p.to, 1774994400);   /* 2026-03-31T22:00:00Z */
@@ -92,8 +92,9 @@ test_formats_and_paths(void)
 	CHECK_INT(report_format_parse(NULL), REPORT_JSON);
 	CHECK_INT(report_format_parse("pdf"), -EINVAL);
 	CHECK_STR(report_format_ext(REPORT_CSV), "csv");
-	CHECK_INT(report_output_path(buf, sizeof(buf), "/r/{client}-{date}.html",
-	                             "acme", "2026-12-01", "2026-11"),
+	CHECK_INT(report_output_path(buf, sizeof(buf),
+	                             "/r/{client}-{date}.html", "acme",
+	                             "2026-12-01", "2026-11"),
 	          23);
 	CHECK_STR(buf, "/r/acme-2026-12-01.html");
 	/* a client name stays one file name */
@@ -182,8 +183,8 @@ test_document(void)
 	int64_t n = -1;
 
 	CHECK_INT(build(&doc, &len, inventory, history), 0);
-	CHECK(doc != NULL && json_parse(&v, doc, len, NULL, err,
-	                                sizeof(err)) == 0);
+	CHECK(doc != NULL &&
+	      json_parse(&v, doc, len, NULL, err, sizeof(err)) == 0);
 	CHECK_STR(json_str(v, "schema", NULL), "kinsta-cron.report/1");
 	CHECK_STR(json_str(v, "generated", NULL), "2026-12-06T05:16:27Z");
 	CHECK_STR(json_str(v, "period", "zone", NULL), "UTC");
@@ -205,16 +206,16 @@ test_document(void)
 	work = json_arr(v, "work", NULL);
 	CHECK_INT(json_arr_len(work), 4);
 	CHECK_STR(json_str(json_arr_at(work, 0), "kind", NULL), "update");
-	CHECK_STR(json_str(json_arr_at(json_arr(json_arr_at(work, 0),
-	                                        "updates", NULL),
-	                               0),
-	                   "from", NULL),
-	          "13.0");
-	CHECK_STR(json_str(json_arr_at(json_arr(json_arr_at(work, 0),
-	                                        "updates", NULL),
-	                               0),
-	                   "to", NULL),
-	          "13.1");
+	CHECK_STR(
+	    json_str(
+	        json_arr_at(json_arr(json_arr_at(work, 0), "updates", NULL), 0),
+	        "from", NULL),
+	    "13.0");
+	CHECK_STR(
+	    json_str(
+	        json_arr_at(json_arr(json_arr_at(work, 0), "updates", NULL), 0),
+	        "to", NULL),
+	    "13.1");
 	CHECK_STR(json_str(json_arr_at(work, 1), "resolution", NULL),
 	          "succeeded-later");
 	CHECK_STR(json_str(json_arr_at(work, 1), "resolved_at", NULL),
@@ -222,21 +223,18 @@ test_document(void)
 	CHECK_STR(json_str(json_arr_at(work, 3), "resolution", NULL),
 	          "not-run-again");
 	CHECK(json_is_null(json_arr_at(work, 2), "resolution", NULL));
-	env = json_arr_at(
-	    json_arr(json_arr_at(json_arr(v, "sites", NULL), 0),
-	             "environments", NULL),
-	    0);
+	env = json_arr_at(json_arr(json_arr_at(json_arr(v, "sites", NULL), 0),
+	                           "environments", NULL),
+	                  0);
 	CHECK_STR(json_str(env, "usage_error", NULL), "Not available");
 	CHECK(json_is_null(env, "usage", "cdn_bandwidth_bytes", NULL));
 	json_int(env, &n, "usage", "bandwidth_bytes", NULL);
 	CHECK_INT(n, 5000);
-	CHECK_STR(json_str(env, "latest_backup", NULL),
-	          "2026-11-01T02:26:40Z");
+	CHECK_STR(json_str(env, "latest_backup", NULL), "2026-11-01T02:26:40Z");
 	/* days: 30 of them; the 2nd has the update and 10 visits; a day
 	 * outside the period is not counted */
 	CHECK_INT(json_arr_len(json_arr(v, "days", NULL)), 30);
-	json_int(json_arr_at(json_arr(v, "days", NULL), 1), &n, "visits",
-	         NULL);
+	json_int(json_arr_at(json_arr(v, "days", NULL), 1), &n, "visits", NULL);
 	CHECK_INT(n, 10);
 	json_int(json_arr_at(json_arr(v, "days", NULL), 1), &n, "succeeded",
 	         NULL);
@@ -255,9 +253,9 @@ test_renderings(void)
 	size_t len, olen;
 
 	CHECK_INT(build(&doc, &len, inventory, history), 0);
-	CHECK_INT(report_render(REPORT_HTML, doc, len, &out, &olen, err,
-	                        sizeof(err)),
-	          0);
+	CHECK_INT(
+	    report_render(REPORT_HTML, doc, len, &out, &olen, err, sizeof(err)),
+	    0);
 	CHECK(out != NULL && strlen(out) == olen);
 	if (out != NULL) {
 		CHECK(strstr(out, "<!DOCTYPE html>") == out);
@@ -271,32 +269,33 @@ test_renderings(void)
 		CHECK(strstr(out, "<script") == NULL);
 	}
 	free(out);
-	CHECK_INT(report_render(REPORT_CSV, doc, len, &out, &olen, err,
-	                        sizeof(err)),
-	          0);
+	CHECK_INT(
+	    report_render(REPORT_CSV, doc, len, &out, &olen, err, sizeof(err)),
+	    0);
 	if (out != NULL) {
 		const char *row = strstr(out, "\r\n");
 
 		CHECK(strncmp(out, "client,account,site,display_name,", 33) ==
 		      0);
-		CHECK(row != NULL &&
-		      strncmp(row + 2,
-		              "client-a,acme,shop,\"<b>Tom & \"\"Jerry's\"\", "
-		              "Inc</b>\",live staging,shop.example,"
-		              "shop.example shop.kinsta.cloud,6.7,php8.3,1,0,4,",
-		              117) == 0);
+		CHECK(
+		    row != NULL &&
+		    strncmp(row + 2,
+		            "client-a,acme,shop,\"<b>Tom & \"\"Jerry's\"\", "
+		            "Inc</b>\",live staging,shop.example,"
+		            "shop.example shop.kinsta.cloud,6.7,php8.3,1,0,4,",
+		            117) == 0);
 		CHECK(olen >= 2 && strcmp(out + olen - 2, "\r\n") == 0);
 	}
 	free(out);
-	CHECK_INT(report_render(REPORT_JSON, doc, len, &out, &olen, err,
-	                        sizeof(err)),
-	          0);
+	CHECK_INT(
+	    report_render(REPORT_JSON, doc, len, &out, &olen, err, sizeof(err)),
+	    0);
 	CHECK_INT(olen, len + 1);
 	free(out);
 	free(doc);
-	CHECK_INT(report_render(REPORT_HTML, "{", 1, &out, &olen, err,
-	                        sizeof(err)),
-	          -EINVAL);
+	CHECK_INT(
+	    report_render(REPORT_HTML, "{", 1, &out, &olen, err, sizeof(err)),
+	    -EINVAL);
 	CHECK(out == NULL);
 }
 
