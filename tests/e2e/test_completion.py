@@ -58,7 +58,7 @@ def conf(tmp_path_factory):
 
 def test_commands_and_program_options():
     assert complete("kinsta-cron ") == [
-        "check", "daemon", "next", "run", "status", "trigger"]
+        "check", "daemon", "next", "report", "run", "status", "trigger"]
     assert complete("kinsta-cron -c x.conf st") == ["status"]
     assert complete("kinsta-cron --") == ["--config", "--help", "--version"]
 
