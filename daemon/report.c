@@ -227,6 +227,13 @@ struct env {
 	size_t site_index;
 };
 
+struct env_id {
+	const char *id;
+	size_t i;
+};
+
+#define NONE ((size_t)-1)
+
 /* One run of the history inside the period, on one of the environments. */
 struct run {
 	yajl_val v;
@@ -244,6 +251,8 @@ struct build {
 	size_t nlines, cap_lines;
 	struct run *runs;
 	size_t nruns, cap_runs;
+	struct env_id *byid; /* the environments by id, for the history */
+	size_t *next;        /* per run: the job's next run there, or NONE */
 	int64_t first_day;
 	size_t ndays;
 	struct json_writer w;
@@ -307,16 +316,47 @@ find_details(yajl_val inv, const char *id)
 	return NULL;
 }
 
+static int
+env_id_cmp(const void *x, const void *y)
+{
+	const struct env_id *a = x, *b = y;
+	int c = strcmp(a->id, b->id);
+
+	return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+/* Sort the environments by id: a year of history is a few hundred
+ * thousand lines, each looked up. */
+static int
+index_envs(struct build *b)
+{
+	if ((b->byid = calloc(b->nenvs + 1, sizeof(*b->byid))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->nenvs; i++)
+		b->byid[i] =
+		    (struct env_id){str_or(b->envs[i].env, "id", ""), i};
+	if (b->nenvs > 0)
+		qsort(b->byid, b->nenvs, sizeof(*b->byid), env_id_cmp);
+	return 0;
+}
+
 static ssize_t
 env_index(const struct build *b, const char *id)
 {
-	for (size_t i = 0; id != NULL && i < b->nenvs; i++) {
-		const char *e = json_str(b->envs[i].env, "id", NULL);
+	size_t lo = 0, hi = b->nenvs;
 
-		if (e != NULL && strcmp(e, id) == 0)
-			return (ssize_t)i;
+	/* the first of equal ids: the inventory's order decides */
+	while (id != NULL && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(b->byid[mid].id, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return -1;
+	return id != NULL && lo < b->nenvs && strcmp(b->byid[lo].id, id) == 0
+	           ? (ssize_t)b->byid[lo].i
+	           : -1;
 }
 
 static int
@@ -446,6 +486,24 @@ tally_run(struct tally *t, const struct run *r)
 	}
 }
 
+/* Add the runs' part of b (not the environments') to t. */
+static void
+tally_add(struct tally *t, const struct tally *b)
+{
+	t->runs += b->runs;
+	t->succeeded += b->succeeded;
+	t->failed += b->failed;
+	t->timed_out += b->timed_out;
+	t->skipped += b->skipped;
+	t->other += b->other;
+	t->backups_taken += b->backups_taken;
+	t->update_runs += b->update_runs;
+	t->updates_applied += b->updates_applied;
+	t->cache_clears += b->cache_clears;
+	t->php_restarts += b->php_restarts;
+	t->unresolved += b->unresolved;
+}
+
 static void
 tally_env(struct tally *t, yajl_val d)
 {
@@ -504,18 +562,58 @@ w_tally(struct json_writer *w, const struct tally *t, int64_t nsites,
 	json_w_obj_close(w);
 }
 
+/* Runs in the order (environment, job, start): each one's next run of
+ * the same job on the same environment is the one after it. */
+static int
+run_link_cmp(const void *x, const void *y, void *arg)
+{
+	const struct build *bd = arg;
+	const struct run *a = &bd->runs[*(const size_t *)x];
+	const struct run *b = &bd->runs[*(const size_t *)y];
+	int c;
+
+	if (a->env != b->env)
+		return a->env < b->env ? -1 : 1;
+	if ((c = strcmp(str_or(a->v, "job", ""), str_or(b->v, "job", ""))))
+		return c;
+	/* runs[] is in start order already */
+	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+static int
+link_runs(struct build *b)
+{
+	size_t *order = calloc(b->nruns + 1, sizeof(*order));
+
+	if (order == NULL ||
+	    (b->next = calloc(b->nruns + 1, sizeof(*b->next))) == NULL) {
+		free(order);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < b->nruns; i++) {
+		order[i] = i;
+		b->next[i] = NONE;
+	}
+	if (b->nruns > 1)
+		qsort_r(order, b->nruns, sizeof(*order), run_link_cmp, b);
+	for (size_t k = 0; k + 1 < b->nruns; k++) {
+		const struct run *x = &b->runs[order[k]];
+		const struct run *y = &b->runs[order[k + 1]];
+
+		if (x->env == y->env && strcmp(str_or(x->v, "job", ""),
+		                               str_or(y->v, "job", "")) == 0)
+			b->next[order[k]] = order[k + 1];
+	}
+	free(order);
+	return 0;
+}
+
 /* How a failed run ended: the next run of the same job on the same
  * environment, if any. */
 static const struct run *
 next_run(const struct build *b, size_t i)
 {
-	const char *job = str_or(b->runs[i].v, "job", "");
-
-	for (size_t k = i + 1; k < b->nruns; k++)
-		if (b->runs[k].env == b->runs[i].env &&
-		    strcmp(str_or(b->runs[k].v, "job", ""), job) == 0)
-			return &b->runs[k];
-	return NULL;
+	return b->next[i] == NONE ? NULL : &b->runs[b->next[i]];
 }
 
 static void
@@ -832,6 +930,8 @@ build_free(struct build *b)
 	free(b->lines);
 	free(b->envs);
 	free(b->runs);
+	free(b->byid);
+	free(b->next);
 	json_w_free(&b->w);
 }
 
@@ -870,7 +970,7 @@ report_build(const struct report_input *in, char **doc, size_t *len, char *err,
 {
 	struct build b = {.in = in};
 	struct json_writer *w = &b.w;
-	struct tally all = {0};
+	struct tally all = {0}, *env_runs = NULL;
 	const char *out;
 	char when[64];
 	int rc = -ENOMEM;
@@ -909,18 +1009,24 @@ report_build(const struct report_input *in, char **doc, size_t *len, char *err,
 			}
 		}
 	}
-	if (read_history(&b) < 0)
+	if (index_envs(&b) < 0 || read_history(&b) < 0 || link_runs(&b) < 0)
 		goto fail;
 	b.first_day = wall_day(in->zone, in->period->from);
 	b.ndays =
 	    (size_t)(wall_day(in->zone, in->period->to - 1) - b.first_day + 1);
 	if (b.ndays > MAX_DAYS)
 		b.ndays = MAX_DAYS;
+	if ((env_runs = calloc(b.nenvs + 1, sizeof(*env_runs))) == NULL)
+		goto fail;
 	for (size_t i = 0; i < b.nenvs; i++)
 		tally_env(&all, b.envs[i].details);
 	for (size_t i = 0; i < b.nruns; i++) {
+		bool u = unresolved(&b, i);
+
 		tally_run(&all, &b.runs[i]);
-		all.unresolved += unresolved(&b, i);
+		tally_run(&env_runs[b.runs[i].env], &b.runs[i]);
+		all.unresolved += u;
+		env_runs[b.runs[i].env].unresolved += u;
 	}
 
 	json_w_obj_open(w);
@@ -979,11 +1085,7 @@ report_build(const struct report_input *in, char **doc, size_t *len, char *err,
 		     k < b.nenvs && b.envs[k].site == b.envs[i].site; k++) {
 			w_env(&b, &b.envs[k]);
 			tally_env(&t, b.envs[k].details);
-			for (size_t r = 0; r < b.nruns; r++)
-				if (b.runs[r].env == k) {
-					tally_run(&t, &b.runs[r]);
-					t.unresolved += unresolved(&b, r);
-				}
+			tally_add(&t, &env_runs[k]);
 		}
 		json_w_arr_close(w);
 		json_w_key(w, "summary");
@@ -1024,6 +1126,7 @@ report_build(const struct report_input *in, char **doc, size_t *len, char *err,
 fail:
 	if (rc == -ENOMEM)
 		util_seterr(err, errlen, "out of memory");
+	free(env_runs);
 	build_free(&b);
 	return rc;
 }
