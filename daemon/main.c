@@ -728,6 +728,22 @@ cmd_report(int argc, char **argv)
 		uv_run(&loop, UV_RUN_ONCE);
 	if (cli.failed > 0 || (size_t)cli.done != cli.n)
 		goto out;
+	/* a label no site carries is a typo more often than a client
+	 * without sites: say so rather than write an empty report */
+	if (ro.client_label != NULL) {
+		size_t empty = 0;
+
+		for (size_t i = 0; i < cli.n; i++)
+			empty += strstr(cli.docs[i], "\"sites\":[]") != NULL;
+		if (empty == cli.n) {
+			fprintf(
+			    stderr,
+			    "kinsta-cron: report: no site carries the label "
+			    "\"%s\" (labels are case-sensitive)\n",
+			    ro.client_label);
+			goto out;
+		}
+	}
 	if (reportfile_write(cfg, &ro, (const char *const *)cli.docs, cli.lens,
 	                     names, cli.n, (int64_t)time(NULL), stdout, written,
 	                     sizeof(written), err, sizeof(err)) < 0) {

@@ -181,6 +181,13 @@ def test_account_and_all(setup):
     assert len(r.stdout.splitlines()) == 6
 
 
+def test_a_label_no_site_carries(setup):
+    sim, conf, tmp = setup
+    r = kh.run(conf, "report", "--client", "Client-A")
+    assert r.returncode == 1 and r.stdout == ""
+    assert 'no site carries the label "Client-A"' in r.stderr
+
+
 @pytest.mark.parametrize("args,msg", [
     (["--period", "2026-13"], "--period must be a month"),
     (["--since", "0d"], "--since must be a number of days"),
