@@ -75,6 +75,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/cmake/deb/copyright
 install(FILES ${PROJECT_SOURCE_DIR}/README.md
               ${PROJECT_SOURCE_DIR}/docs/operations.md
               ${PROJECT_SOURCE_DIR}/docs/schedules.md
+              ${PROJECT_SOURCE_DIR}/docs/reports.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/conf/kinsta-cron.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)

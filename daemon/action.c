@@ -12,6 +12,7 @@
 #include "json.h"
 #include "method.h"
 #include "tmpl.h"
+#include "report.h"
 
 /* The API's limit on a wp-cli command line. */
 #define MAX_WP_CLI_COMMAND 5000
@@ -278,8 +279,30 @@ static const struct action_param p_static[] = {
     P_UUID("static_site_id"),
     P_STR("branch", false, NULL, check_nonempty),
 };
+static const char *
+check_report_output(const char *v)
+{
+	char buf[8];
+
+	if (*v == '\0')
+		return "is empty";
+	return report_output_path(buf, sizeof(buf), v, "c", "d", "p") < 0
+	           ? "holds an unknown {name}: use {client}, {date} or "
+	             "{period}"
+	           : NULL;
+}
+
+static const char *const report_formats[] = {"json", "html", "csv", NULL};
+
+/* client: a site label (none: every site of the account); period or
+ * since (since wins; neither: last month); output may hold {client},
+ * {date} and {period}. */
 static const struct action_param p_report[] = {
-    P_STR("output", false, NULL, check_nonempty),
+    P_STR("output", false, NULL, check_report_output),
+    P_STR("client", false, NULL, check_nonempty),
+    P_STR("period", false, NULL, report_period_check),
+    P_STR("since", false, NULL, report_since_check),
+    P_ENUM("format", "json", report_formats),
 };
 static const struct action_param p_request[] = {
     P_ENUM("method", "GET", method_names),

@@ -738,6 +738,7 @@ run_new(struct exec *ex, struct fire *fi, size_t slot, const char *key)
 	snprintf(r->key, sizeof(r->key), "%s", key);
 	call_init(&r->call, ex->calls, &run_call, r->key);
 	kinsta_run_init(&r->k, cfg, job, t);
+	r->k.now = r->started_ms / 1000;
 	run_probes(r);
 	uv_timer_init(ex->loop, &r->timer);
 	r->timer.data = r;
@@ -1037,6 +1038,7 @@ exec_resume(struct exec *ex, const struct config_job *job,
 	r->op_resumed = true;
 	if (started_ms > 0)
 		r->started_ms = started_ms;
+	r->k.now = r->started_ms / 1000;
 	/* it held the environment when the daemon stopped: hold it again
 	 * before any new run can take it, and go on following in any case
 	 * (its operation runs at Kinsta whatever we hold) */

@@ -18,6 +18,7 @@
 #include "tz.h"
 #include "util.h"
 #include "probe.h"
+#include "report.h"
 
 /* How one kind of step is carried out. */
 struct step_ops {
@@ -940,17 +941,72 @@ build_report_users(struct kinsta_run *run, struct kinsta_request *req)
 	                run->cfg->accounts[run->job->account].company);
 }
 
+/* A report asks six things of each environment: plugins, themes,
+ * backups, and for a live one its visits, bandwidth and CDN bandwidth
+ * over the report's period.  run->items are the environments, run->drop
+ * (unused by a report otherwise) the live ones. */
+#define REPORT_ASKS 6
+
+static const char *const report_asks[REPORT_ASKS] = {"plugins",
+                                                     "themes",
+                                                     "backups",
+                                                     "analytics/visits",
+                                                     "analytics/bandwidth",
+                                                     "analytics/cdn-bandwidth"};
+
+static bool
+report_live(const struct kinsta_run *run, const char *env)
+{
+	for (size_t i = 0; i < run->ndrop; i++)
+		if (strcmp(run->drop[i], env) == 0)
+			return true;
+	return false;
+}
+
+/* The end of one environment's part of the inventory, and of the
+ * inventory after the last environment. */
+static void
+report_env_close(struct kinsta_run *run)
+{
+	json_w_obj_close(run->report);
+	if ((size_t)run->item / REPORT_ASKS + 1 == run->nitems) {
+		json_w_arr_close(run->report);
+		json_w_obj_close(run->report);
+	}
+}
+
 static int
 build_report_env(struct kinsta_run *run, struct kinsta_request *req)
 {
-	static const char *const what[] = {"plugins", "themes", "backups"};
-	int rc;
+	struct report_period p;
+	const char *env;
+	char q[200];
+	int rc, sub;
 
-	if ((size_t)run->item >= 3 * run->nitems)
-		return NEXT;
-	rc = set_path(req, METHOD_GET, "/sites/environments/%s/",
-	              run->items[run->item / 3]);
-	return rc < 0 ? rc : append_path(req, what[run->item % 3]);
+	for (;;) {
+		if ((size_t)run->item >= REPORT_ASKS * run->nitems)
+			return NEXT;
+		env = run->items[run->item / REPORT_ASKS];
+		sub = run->item % REPORT_ASKS;
+		if (sub < 3 || report_live(run, env))
+			break;
+		/* no usage for a staging environment: its next one */
+		report_env_close(run);
+		run->item += REPORT_ASKS - sub;
+	}
+	rc = set_path(req, METHOD_GET, "/sites/environments/%s/", env);
+	if (rc == 0)
+		rc = append_path(req, report_asks[sub]);
+	if (rc < 0 || sub < 3)
+		return rc;
+	if (report_period_parse(&p, config_param_str(run->job, "period"),
+	                        config_param_str(run->job, "since"),
+	                        run->job->zone, run->now, NULL, 0) < 0)
+		return -EINVAL;
+	snprintf(q, sizeof(q), "?company_id=%s&from=%s&to=%s",
+	         run->cfg->accounts[run->job->account].company, p.first_day,
+	         p.last_day);
+	return append_path(req, q);
 }
 
 /* ---- verified updates and restores ----------------------------------------
@@ -1735,10 +1791,44 @@ pick_slot_backups(struct kinsta_run *run, yajl_val doc)
 	return rc;
 }
 
+/* Does the site carry the report's client label (or is there none)? */
+static bool
+report_wants(const struct kinsta_run *run, yajl_val labels)
+{
+	const char *client = config_param_str(run->job, "client");
+
+	if (client == NULL)
+		return true;
+	for (size_t k = 0; k < json_arr_len(labels); k++) {
+		const char *v = json_str(json_arr_at(labels, k), "name", NULL);
+
+		if (v != NULL && strcmp(v, client) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+report_domains(struct json_writer *w, yajl_val e)
+{
+	yajl_val doms = json_arr(e, "domains", NULL);
+	const char *v;
+
+	if ((v = json_str(e, "primaryDomain", "name", NULL)) != NULL)
+		json_w_key_str(w, "primary_domain", v);
+	json_w_key(w, "domains");
+	json_w_arr_open(w);
+	for (size_t k = 0; k < json_arr_len(doms); k++)
+		if ((v = json_str(json_arr_at(doms, k), "name", NULL)) != NULL)
+			json_w_str(w, v);
+	json_w_arr_close(w);
+}
+
 static int
 report_begin(struct kinsta_run *run, yajl_val doc)
 {
 	yajl_val sites = json_arr(doc, "company", "sites", NULL);
+	const char *client = config_param_str(run->job, "client");
 	struct json_writer *w;
 
 	if (sites == NULL)
@@ -1751,6 +1841,10 @@ report_begin(struct kinsta_run *run, yajl_val doc)
 	json_w_key_str(w, "job", run->job->name);
 	json_w_key_str(w, "company",
 	               run->cfg->accounts[run->job->account].company);
+	json_w_key_str(w, "account",
+	               run->cfg->accounts[run->job->account].name);
+	if (client != NULL)
+		json_w_key_str(w, "client", client);
 	json_w_key(w, "sites");
 	json_w_arr_open(w);
 	for (size_t i = 0; i < json_arr_len(sites); i++) {
@@ -1761,6 +1855,8 @@ report_begin(struct kinsta_run *run, yajl_val doc)
 
 		if (labels == NULL)
 			labels = json_arr(s, "site_labels", NULL);
+		if (!report_wants(run, labels))
+			continue;
 		json_w_obj_open(w);
 		if ((v = json_str(s, "id", NULL)) != NULL)
 			json_w_key_str(w, "id", v);
@@ -1793,8 +1889,15 @@ report_begin(struct kinsta_run *run, yajl_val doc)
 			if ((v = json_str(e, "wordpress_version", NULL)) !=
 			    NULL)
 				json_w_key_str(w, "wordpress", v);
+			if ((v = json_str(e, "display_name", NULL)) != NULL)
+				json_w_key_str(w, "display_name", v);
+			report_domains(w, e);
 			json_w_obj_close(w);
 			if (add_item(run, id) < 0)
+				return -ENOMEM;
+			v = json_str(e, "name", NULL);
+			if (v != NULL && strcmp(v, "live") == 0 &&
+			    list_add(&run->drop, &run->ndrop, id) < 0)
 				return -ENOMEM;
 		}
 		json_w_arr_close(w);
@@ -1860,15 +1963,99 @@ report_updates(struct json_writer *w, yajl_val data, const char *key)
 	json_w_arr_close(w);
 }
 
-static int
-report_env(struct kinsta_run *run, yajl_val doc)
+/* One analytics series ({analytics:{analytics_response:{data:[{total,
+ * dataset:[{key, value}]}]}}}): its total and its days; doc NULL (the
+ * API refused) keeps the reason instead, since usage is not worth
+ * failing a report for. */
+static void
+report_usage(struct json_writer *w, yajl_val doc, const char *key,
+             const char *error)
 {
-	struct json_writer *w = run->report;
+	yajl_val data =
+	    json_arr(doc, "analytics", "analytics_response", "data", NULL);
+	yajl_val first = json_arr_at(data, 0);
+	yajl_val set = json_arr(first, "dataset", NULL);
+	int64_t total = 0;
 
-	switch (run->item % 3) {
+	json_w_key(w, key);
+	json_w_obj_open(w);
+	if (doc == NULL || first == NULL) {
+		json_w_key_str(w, "error",
+		               error ? error : "no analytics in the answer");
+		json_w_obj_close(w);
+		return;
+	}
+	json_int_lenient(first, &total, "total", NULL);
+	json_w_key_int(w, "total", total);
+	json_w_key(w, "days");
+	json_w_arr_open(w);
+	for (size_t i = 0; i < json_arr_len(set); i++) {
+		yajl_val d = json_arr_at(set, i);
+		const char *day = json_str(d, "key", NULL);
+		int64_t n = 0;
+
+		if (day == NULL || strlen(day) < 10)
+			continue;
+		json_int_lenient(d, &n, "value", NULL);
+		json_w_obj_open(w);
+		json_w_key(w, "date");
+		json_w_strn(w, day, 10);
+		json_w_key_int(w, "value", n);
+		json_w_obj_close(w);
+	}
+	json_w_arr_close(w);
+	json_w_obj_close(w);
+}
+
+static void
+report_backups(struct json_writer *w, yajl_val doc)
+{
+	yajl_val list = json_arr(doc, "environment", "backups", NULL);
+	int64_t latest = 0;
+
+	for (size_t i = 0; i < json_arr_len(list); i++) {
+		int64_t t = 0;
+
+		json_int(json_arr_at(list, i), &t, "created_at", NULL);
+		if (t > latest)
+			latest = t;
+	}
+	json_w_key_int(w, "backups", (int64_t)json_arr_len(list));
+	if (latest > 0)
+		json_w_key_int(w, "latest_backup_ms", latest);
+	json_w_key(w, "backup_list");
+	json_w_arr_open(w);
+	for (size_t i = 0; i < json_arr_len(list); i++) {
+		yajl_val b = json_arr_at(list, i);
+		int64_t n = 0;
+		const char *v;
+
+		json_w_obj_open(w);
+		if (json_int_lenient(b, &n, "id", NULL) == 0)
+			json_w_key_int(w, "id", n);
+		if ((v = json_str(b, "name", NULL)) != NULL)
+			json_w_key_str(w, "name", v);
+		if ((v = json_str(b, "type", NULL)) != NULL)
+			json_w_key_str(w, "type", v);
+		if (json_int(b, &n, "created_at", NULL) == 0)
+			json_w_key_int(w, "created_ms", n);
+		json_w_obj_close(w);
+	}
+	json_w_arr_close(w);
+}
+
+static int
+report_env_answer(struct kinsta_run *run, yajl_val doc, const char *error)
+{
+	static const char *const usage[] = {"visits", "bandwidth",
+	                                    "cdn_bandwidth"};
+	struct json_writer *w = run->report;
+	int sub = run->item % REPORT_ASKS;
+
+	switch (sub) {
 	case 0:
 		json_w_obj_open(w);
-		json_w_key_str(w, "id", run->items[run->item / 3]);
+		json_w_key_str(w, "id", run->items[run->item / REPORT_ASKS]);
 		report_updates(w,
 		               json_arr(doc, "environment", "container_info",
 		                        "wp_plugins", "data", NULL),
@@ -1880,30 +2067,43 @@ report_env(struct kinsta_run *run, yajl_val doc)
 		                        "wp_themes", "data", NULL),
 		               "theme_updates");
 		break;
-	default: {
-		yajl_val list = json_arr(doc, "environment", "backups", NULL);
-		int64_t latest = 0;
-
-		for (size_t i = 0; i < json_arr_len(list); i++) {
-			int64_t t = 0;
-
-			json_int(json_arr_at(list, i), &t, "created_at", NULL);
-			if (t > latest)
-				latest = t;
+	case 2:
+		report_backups(w, doc);
+		break;
+	default:
+		if (sub == 3) {
+			json_w_key(w, "usage");
+			json_w_obj_open(w);
 		}
-		json_w_key_int(w, "backups", (int64_t)json_arr_len(list));
-		if (latest > 0)
-			json_w_key_int(w, "latest_backup_ms", latest);
-		json_w_obj_close(w);
+		report_usage(w, doc, usage[sub - 3], error);
+		if (sub == REPORT_ASKS - 1)
+			json_w_obj_close(w);
 		break;
 	}
-	}
+	/* a staging environment ends after its backups (build_report_env
+	 * closes it), a live one after its usage */
+	if (sub == REPORT_ASKS - 1)
+		report_env_close(run);
 	run->item++;
-	if ((size_t)run->item == 3 * run->nitems) {
-		json_w_arr_close(w);
-		json_w_obj_close(w);
-	}
 	return w->err;
+}
+
+static int
+report_env(struct kinsta_run *run, yajl_val doc)
+{
+	return report_env_answer(run, doc, NULL);
+}
+
+/* The API's refusal of a usage question: kept in the report, which goes
+ * on (the analytics are new in the API and a plan may lack them). */
+static bool
+report_usage_refused(struct kinsta_run *run, long status, const char *msg)
+{
+	if (cur(run) != STEP_REPORT_ENV || run->item % REPORT_ASKS < 3 ||
+	    status == 401 || status == 429 || run->report == NULL)
+		return false;
+	report_env_answer(run, NULL, msg);
+	return true;
 }
 
 int
@@ -2327,6 +2527,11 @@ kinsta_feed(struct kinsta_run *run, long status, const char *body, size_t len,
 		               error && *error ? error : "no answer");
 	if (status < 200 || status > 299) {
 		kinsta_error_message(status, body, len, msg);
+		if (report_usage_refused(run, status, msg))
+			return run->report->err ? end_run(run, KINSTA_FAILED,
+			                                  "cannot encode the "
+			                                  "report")
+			                        : KINSTA_SEND;
 		if (status == 401)
 			snprintf(msg, sizeof(msg),
 			         "API key rejected or expired (HTTP 401)");

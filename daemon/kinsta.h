@@ -123,6 +123,9 @@ struct kinsta_run {
 	bool restored;   /* the restore operation succeeded */
 	int jump;        /* the step to go to instead of the next, or 0 */
 	char failure[KINSTA_MSG_MAX]; /* the check that failed: why */
+	/* when the run started (seconds; set by its owner): what depends on
+	 * the date, the report's period, reads it, not a clock */
+	int64_t now;
 };
 
 /* The most of an answer a run keeps to show and save. */

@@ -25,6 +25,8 @@
 #include "keys.h"
 #include "log.h"
 #include "progress.h"
+#include "report.h"
+#include "reportfile.h"
 #include "state.h"
 #include "tz.h"
 #include "util.h"
@@ -383,7 +385,6 @@ out:
 }
 
 struct run_summary {
-	const char *output; /* report: where the document goes */
 	int failed;
 	int done;
 	struct exec *ex;
@@ -407,13 +408,18 @@ on_run_finished(const struct exec_result *r, void *arg)
 	progress_clear(s->progress);
 	exec_result_line(r, line, sizeof(line));
 	puts(line);
-	if (r->report != NULL && s->output == NULL) {
-		printf("%.*s\n", (int)r->report_len, r->report);
-	} else if (r->report != NULL &&
-	           state_write_file(s->output, r->report, r->report_len, msg,
-	                            sizeof(msg)) < 0) {
-		fprintf(stderr, "kinsta-cron: report: %s\n", msg);
-		s->failed++;
+	if (r->report != NULL) {
+		const char *account = r->cfg->accounts[r->job->account].name;
+		struct reportfile_options o;
+
+		fflush(stdout);
+		reportfile_job_options(r->cfg, r->job, &o);
+		if (reportfile_write(r->cfg, &o, &r->report, &r->report_len,
+		                     &account, 1, r->ended_ms / 1000, stdout,
+		                     NULL, 0, msg, sizeof(msg)) < 0) {
+			fprintf(stderr, "kinsta-cron: report: %s\n", msg);
+			s->failed++;
+		}
 	}
 	/* request, fetch-logs: the answer in short, and in whole to the
 	 * job's output */
@@ -480,7 +486,6 @@ cmd_run(int argc, char **argv)
 		config_free(cfg);
 		return EXIT_USAGE;
 	}
-	summary.output = config_param_str(job, "output");
 	eopt.trace = verbose;
 	log_open(true, verbose > 1 ? LOG_DEBUG
 	               : verbose   ? LOG_INFO
@@ -512,6 +517,269 @@ out:
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	log_close();
+	config_free(cfg);
+	return rc;
+}
+
+/* `kinsta-cron report`: one report run per account, through exec as a
+ * job's would go (budgets, retries), then one document over them all. */
+struct report_cli {
+	struct config_job *jobs;
+	char **docs;
+	size_t *lens;
+	size_t n;
+	int failed, done;
+	int verbose;
+};
+
+static void
+on_report_finished(const struct exec_result *r, void *arg)
+{
+	struct report_cli *c = arg;
+	char line[2048];
+
+	c->done++;
+	exec_result_line(r, line, sizeof(line));
+	if (r->outcome != KINSTA_SUCCEEDED || r->report == NULL) {
+		fprintf(stderr, "kinsta-cron: report: %s\n", line);
+		c->failed++;
+		return;
+	}
+	if (c->verbose)
+		fprintf(stderr, "%s\n", line);
+	for (size_t i = 0; i < c->n; i++) {
+		if (r->job != &c->jobs[i])
+			continue;
+		if ((c->docs[i] = malloc(r->report_len + 1)) == NULL) {
+			c->failed++;
+			return;
+		}
+		memcpy(c->docs[i], r->report, r->report_len);
+		c->docs[i][r->report_len] = '\0';
+		c->lens[i] = r->report_len;
+	}
+}
+
+static int
+report_usage_error(const char *fmt, const char *v)
+{
+	fprintf(stderr, "kinsta-cron: report: ");
+	fprintf(stderr, fmt, v);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+static int
+cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"client", required_argument, NULL, 'C'},
+	    {"account", required_argument, NULL, 'A'},
+	    {"all", no_argument, NULL, 'a'},
+	    {"period", required_argument, NULL, 'p'},
+	    {"since", required_argument, NULL, 's'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct reportfile_options ro = {0};
+	struct report_cli cli = {0};
+	struct exec_options eopt = {0};
+	struct exec_hooks hooks = {.finished = on_report_finished, .arg = &cli};
+	struct http_options hopt = {0};
+	struct config_param *params = NULL;
+	const char **names = NULL;
+	const char *account = NULL, *msg;
+	struct config *cfg = NULL;
+	struct http *http = NULL;
+	struct exec *ex = NULL;
+	struct report_period period;
+	uv_loop_t loop;
+	bool all = false, loop_up = false;
+	char err[512], written[4096];
+	int opt, rc = 1;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "o:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'C':
+			ro.client_label = optarg;
+			break;
+		case 'A':
+			account = optarg;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'p':
+			if ((msg = report_period_check(optarg)) != NULL)
+				return report_usage_error("--period %s", msg);
+			ro.period = optarg;
+			break;
+		case 's':
+			if ((msg = report_since_check(optarg)) != NULL)
+				return report_usage_error("--since %s", msg);
+			ro.since = optarg;
+			break;
+		case 'f':
+			if (report_format_parse(optarg) < 0)
+				return report_usage_error(
+				    "--format \"%s\": use html, csv or json",
+				    optarg);
+			ro.format = optarg;
+			break;
+		case 'o':
+			ro.output = optarg;
+			break;
+		case 'v':
+			cli.verbose++;
+			break;
+		case 'h':
+			return command_help("report");
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return report_usage_error("unexpected argument \"%s\"",
+		                          argv[optind]);
+	if ((ro.client_label != NULL) + (account != NULL) + all > 1 &&
+	    !(ro.client_label != NULL && account != NULL))
+		return report_usage_error("%s", "--all goes alone: give "
+		                                "--client, --account or --all");
+	if (ro.period != NULL && ro.since != NULL)
+		return report_usage_error("%s", "give --period or --since, "
+		                                "not both");
+	if ((cfg = load_config()) == NULL)
+		return 1;
+	ro.zone = cfg->zone;
+	if (report_period_parse(&period, ro.period, ro.since, cfg->zone,
+	                        (int64_t)time(NULL), err, sizeof(err)) < 0) {
+		rc = report_usage_error("%s", err);
+		goto out;
+	}
+	if (account != NULL) {
+		for (size_t i = 0; i < cfg->naccounts; i++)
+			if (strcmp(cfg->accounts[i].name, account) == 0)
+				cli.n = i + 1;
+		if (cli.n == 0) {
+			rc = report_usage_error("no account \"%s\" in the "
+			                        "configuration",
+			                        account);
+			goto out;
+		}
+	} else if (!all && ro.client_label == NULL && cfg->naccounts > 1) {
+		rc = report_usage_error(
+		    "%s", "the configuration has several accounts: name the "
+		          "client (--client LABEL, --account NAME) or --all");
+		goto out;
+	}
+	/* the accounts asked: one (--account), or every one */
+	{
+		size_t first = account != NULL ? cli.n - 1 : 0;
+
+		cli.n = account != NULL ? 1 : cfg->naccounts;
+		cli.jobs = calloc(cli.n ? cli.n : 1, sizeof(*cli.jobs));
+		cli.docs = calloc(cli.n ? cli.n : 1, sizeof(*cli.docs));
+		cli.lens = calloc(cli.n ? cli.n : 1, sizeof(*cli.lens));
+		names = calloc(cli.n ? cli.n : 1, sizeof(*names));
+		params = calloc(3, sizeof(*params));
+		if (!cli.jobs || !cli.docs || !cli.lens || !names || !params)
+			goto out;
+		params[0] = (struct config_param){.name = "client",
+		                                  .type = ACTION_PARAM_STRING,
+		                                  .str = ro.client_label};
+		params[1] = (struct config_param){.name = "period",
+		                                  .type = ACTION_PARAM_STRING,
+		                                  .str = ro.period};
+		params[2] = (struct config_param){.name = "since",
+		                                  .type = ACTION_PARAM_STRING,
+		                                  .str = ro.since};
+		for (size_t i = 0; i < cli.n; i++) {
+			struct config_job *j = &cli.jobs[i];
+
+			j->name = "report";
+			j->file = cfg->path;
+			j->zone = cfg->zone;
+			j->account = first + i;
+			j->action = ACTION_REPORT;
+			j->params = params;
+			j->nparams = 3;
+			j->enabled = true;
+			j->retries = 2;
+			j->window_from = j->window_to = -1;
+			names[i] = cfg->accounts[first + i].name;
+		}
+	}
+	ro.client = ro.client_label       ? ro.client_label
+	            : account             ? account
+	            : cfg->naccounts == 1 ? cfg->accounts[0].name
+	                                  : "all";
+	log_open(true, cli.verbose > 1 ? LOG_DEBUG
+	               : cli.verbose   ? LOG_INFO
+	                               : LOG_WARNING);
+	eopt.trace = cli.verbose;
+	signal(SIGPIPE, SIG_IGN);
+	uv_loop_init(&loop);
+	loop_up = true;
+	hopt.ca_file = cfg->api_ca_file;
+	hopt.total_timeout_ms = cfg->api_timeout * 1000;
+	if (http_init(&http, &loop, &hopt, err, sizeof(err)) < 0 ||
+	    exec_init(&ex, &loop, http, cfg, &eopt, &hooks) < 0) {
+		fprintf(stderr, "kinsta-cron: report: %s\n", err);
+		goto out;
+	}
+	for (size_t i = 0; i < cli.n; i++)
+		if (exec_start(ex, &cli.jobs[i], i + 1) < 0)
+			goto out;
+	while (exec_active(ex) > 0)
+		uv_run(&loop, UV_RUN_ONCE);
+	if (cli.failed > 0 || (size_t)cli.done != cli.n)
+		goto out;
+	/* a label no site carries is a typo more often than a client
+	 * without sites: say so rather than write an empty report */
+	if (ro.client_label != NULL) {
+		size_t empty = 0;
+
+		for (size_t i = 0; i < cli.n; i++)
+			empty += strstr(cli.docs[i], "\"sites\":[]") != NULL;
+		if (empty == cli.n) {
+			fprintf(
+			    stderr,
+			    "kinsta-cron: report: no site carries the label "
+			    "\"%s\" (labels are case-sensitive)\n",
+			    ro.client_label);
+			goto out;
+		}
+	}
+	if (reportfile_write(cfg, &ro, (const char *const *)cli.docs, cli.lens,
+	                     names, cli.n, (int64_t)time(NULL), stdout, written,
+	                     sizeof(written), err, sizeof(err)) < 0) {
+		fprintf(stderr, "kinsta-cron: report: %s\n", err);
+		goto out;
+	}
+	if (ro.output != NULL)
+		fprintf(stderr, "kinsta-cron: report written to %s\n", written);
+	rc = 0;
+out:
+	if (ex != NULL)
+		exec_close(ex);
+	if (http != NULL)
+		http_close(http);
+	if (loop_up) {
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+		log_close();
+	}
+	for (size_t i = 0; cli.docs != NULL && i < cli.n; i++)
+		free(cli.docs[i]);
+	free(cli.docs);
+	free(cli.lens);
+	free(cli.jobs);
+	free(names);
+	free(params);
 	config_free(cfg);
 	return rc;
 }
@@ -621,8 +889,9 @@ static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-    {"check", cmd_check}, {"daemon", cmd_daemon}, {"next", cmd_next},
-    {"run", cmd_run},     {"status", cmd_status}, {"trigger", cmd_trigger},
+    {"check", cmd_check},     {"daemon", cmd_daemon}, {"next", cmd_next},
+    {"report", cmd_report},   {"run", cmd_run},       {"status", cmd_status},
+    {"trigger", cmd_trigger},
 };
 
 int

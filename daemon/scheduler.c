@@ -14,6 +14,7 @@
 #include "cron.h"
 #include "log.h"
 #include "mapmem.h"
+#include "reportfile.h"
 #include "sdnotify.h"
 #include "util.h"
 #include "scheduler.h"
@@ -473,6 +474,28 @@ free_unused_configs(struct scheduler *s)
 	}
 }
 
+/* A report job's document, with the history, into its output file (a
+ * job without output keeps nothing, as before).  Synchronous: once a
+ * month, and the history is read whole in well under a second. */
+static void
+write_report(const struct exec_result *r)
+{
+	const char *account = r->cfg->accounts[r->job->account].name;
+	struct reportfile_options o;
+	char path[4096], err[512];
+
+	reportfile_job_options(r->cfg, r->job, &o);
+	if (o.output == NULL)
+		return;
+	if (reportfile_write(r->cfg, &o, &r->report, &r->report_len, &account,
+	                     1, r->ended_ms / 1000, NULL, path, sizeof(path),
+	                     err, sizeof(err)) < 0)
+		log_msg(LOG_ERR, "job=%s report: %s", r->job->name, err);
+	else
+		log_msg(LOG_INFO, "job=%s event=report-written file=\"%s\"",
+		        r->job->name, path);
+}
+
 static void
 on_fire_ended(const struct exec_fire *f, void *arg)
 {
@@ -515,15 +538,8 @@ on_finished(const struct exec_result *r, void *arg)
 	if (state_op_remove(s->st, r->job->name, r->run_id,
 	                    r->target->env_id) == 0)
 		save_soon(s);
-	if (r->report != NULL) {
-		const char *out = config_param_str(r->job, "output");
-
-		if (out != NULL &&
-		    state_write_file(out, r->report, r->report_len, err,
-		                     sizeof(err)) < 0)
-			log_msg(LOG_ERR, "job=%s report: %s", r->job->name,
-			        err);
-	}
+	if (r->report != NULL)
+		write_report(r);
 	if (exec_save_answer(r, err, sizeof(err)) < 0)
 		log_msg(LOG_ERR, "job=%s output: %s", r->job->name, err);
 	/* overlap = queue: the waiting run goes now that this job is idle */

@@ -58,7 +58,7 @@ def conf(tmp_path_factory):
 
 def test_commands_and_program_options():
     assert complete("kinsta-cron ") == [
-        "check", "daemon", "next", "run", "status", "trigger"]
+        "check", "daemon", "next", "report", "run", "status", "trigger"]
     assert complete("kinsta-cron -c x.conf st") == ["status"]
     assert complete("kinsta-cron --") == ["--config", "--help", "--version"]
 
@@ -101,13 +101,21 @@ def test_options_are_each_commands_own(conf):
 
 
 def test_help_and_completion_agree():
-    for cmd in ("check", "daemon", "next", "run", "status", "trigger"):
+    for cmd in ("check", "daemon", "next", "report", "run", "status",
+                "trigger"):
         helped = subprocess.run([kh.BIN, cmd, "--help"], capture_output=True,
                                 text=True).stdout
         opts = set(re.findall(r"^  (?:(-\w), )?(--?[\w-]+)", helped.split(
             "\noptions:\n", 1)[1], re.M))
         flat = sorted({o for pair in opts for o in pair if o})
         assert complete(f"kinsta-cron {cmd} -") == flat, cmd
+
+
+def test_report_formats_and_periods():
+    assert complete("kinsta-cron report --format h") == ["html"]
+    assert complete("kinsta-cron report --period last") == ["last-month"]
+    assert complete("kinsta-cron report --client ") == []
+    assert "report" in complete("kinsta-cron rep")
 
 
 def test_zones_after_tz():

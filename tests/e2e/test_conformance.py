@@ -194,13 +194,19 @@ JOBS = {
         [("POST", "/static-sites/deployments"),
          ("GET", "/static-sites/deployments/{deployment_id}")],
     ),
+    # a client's report (the example site's label) over a month: the usage
+    # questions of a live environment carry company_id, from and to
     "report": (
-        'action = "report"; output = "report.json";',
+        f'action = "report"; client = "{SITE_LABEL}"; period = "2025-10"; '
+        'format = "json"; output = "report-{client}-{period}.json";',
         ["succeeded"],
         [("GET", "/sites"), ("GET", "/company/{id}/users"),
          ("GET", "/sites/environments/{env_id}/plugins"),
          ("GET", "/sites/environments/{env_id}/themes"),
-         ("GET", "/sites/environments/{env_id}/backups")],
+         ("GET", "/sites/environments/{env_id}/backups"),
+         ("GET", "/sites/environments/{env_id}/analytics/visits"),
+         ("GET", "/sites/environments/{env_id}/analytics/bandwidth"),
+         ("GET", "/sites/environments/{env_id}/analytics/cdn-bandwidth")],
     ),
     # ---- the rest of the API (issue 16) ----
     # templated requests: the target's ids in the path, in the body, the
@@ -314,6 +320,9 @@ ACTION_ROUTES = {
     ("GET", "/sites"),
     ("GET", "/company/{id}/users"),
     ("POST", "/sites/environments/{target_env_id}/backups/restore"),
+    ("GET", "/sites/environments/{env_id}/analytics/visits"),
+    ("GET", "/sites/environments/{env_id}/analytics/bandwidth"),
+    ("GET", "/sites/environments/{env_id}/analytics/cdn-bandwidth"),
     ("GET", "/operations/{operation_id}"),
     ("GET", "/sites/environments/{env_id}/domains"),
     ("POST", "/sites/environments/{env_id}/domains"),
@@ -745,12 +754,20 @@ def _check_deploy_static_site(exs, tree, ctx):
 
 def _check_report(exs, tree, ctx):
     assert all(ex.method == "GET" for ex in exs), ctx
-    doc = json.loads((tree / "report.json").read_text())
+    doc = json.loads((tree / f"report-{SITE_LABEL}-2025-10.json").read_text())
     (site,) = doc["sites"]
     assert site["name"] == SITE_NAME and site["labels"] == [SITE_LABEL], doc
+    assert doc["client"] == SITE_LABEL and doc["period"]["first_day"] == "2025-10-01", doc
     (env,) = doc["environments"]
     assert env["id"] == SITE_ENV and env["plugin_updates"][0]["name"] == "akismet", doc
     assert env["theme_updates"][0]["name"] == "twentytwentythree" and env["backups"] == 1, doc
+    # the usage questions were answered (Prism's examples), none refused
+    assert site["environments"][0]["usage_error"] is None, doc
+    assert isinstance(site["environments"][0]["usage"]["visits"], int), doc
+    usage = [ex for ex in exs if "/analytics/" in ex.path]
+    assert len(usage) == 3, ctx
+    assert all(ex.query == f"company_id={COMPANY}&from=2025-10-01&to=2025-10-31"
+               for ex in usage), ctx
 
 
 def _check_request_templated(exs, tree, ctx):

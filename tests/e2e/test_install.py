@@ -154,7 +154,8 @@ def test_man_pages(installed):
 def test_docs(installed):
     dest, paths = installed
     doc = at(dest, paths["doc"])
-    for f in ("README.md", "operations.md", "schedules.md", "copyright",
+    for f in ("README.md", "operations.md", "schedules.md", "reports.md",
+              "copyright",
               "examples/kinsta-cron.conf",
               "examples/systemd/credentials.conf",
               "examples/systemd/notify-reload.conf"):

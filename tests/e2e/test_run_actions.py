@@ -498,9 +498,19 @@ def test_report_written_to_file(env, tmp_path):
         "GET", "/company/%s/users" % kh.ACME, None)]
     acme_envs = [e for (s, n), e in kh.ENVS.items()
                  if s not in ("foxtrotsite", "golfsite")]
+    # usage over the report's period (default: last month) of the live ones
+    import datetime
+    first = datetime.datetime.now(datetime.timezone.utc).date().replace(day=1)
+    last = first - datetime.timedelta(days=1)
+    q = "?company_id=%s&from=%s&to=%s" % (
+        kh.ACME, last.replace(day=1).isoformat(), last.isoformat())
     assert sorted(c[1] for c in calls[2:]) == sorted(
-        "/sites/environments/%s/%s" % (e, w) for e in acme_envs
-        for w in ("plugins", "themes", "backups"))
+        ["/sites/environments/%s/%s" % (e, w) for e in acme_envs
+         for w in ("plugins", "themes", "backups")] +
+        ["/sites/environments/%s/analytics/%s%s" % (e, w, q)
+         for (s, n), e in kh.ENVS.items()
+         if n == "live" and s not in ("foxtrotsite", "golfsite")
+         for w in ("visits", "bandwidth", "cdn-bandwidth")])
     doc = json.loads(out.read_text())
     assert doc["job"] == "rep" and doc["company"] == kh.ACME
     sites = {s["name"]: s for s in doc["sites"]}

@@ -53,6 +53,8 @@ static const char conf_text[] =
     "   app_id = \"b0000000-0000-4000-8000-000000000001\";"
     "   branch = \"main\"; },\n"
     " { name = \"rep\"; schedule = \"@daily\"; action = \"report\"; },\n"
+    " { name = \"repc\"; schedule = \"@daily\"; action = \"report\";"
+    "   client = \"shop\"; period = \"2026-11\"; format = \"html\"; },\n"
     " { name = \"req\"; schedule = \"@daily\"; action = \"request\";"
     "   method = \"POST\"; path = \"/sites/tools/clear-cache\";"
     "   body = \"{\\\"environment_id\\\":\\\"" ENV "\\\"}\"; },\n"
@@ -962,6 +964,18 @@ test_select(void)
 	free(sites);
 }
 
+/* Does the document (not NUL-terminated) hold s? */
+static bool
+has(const char *doc, size_t len, const char *s)
+{
+	return memmem(doc, len, s, strlen(s)) != NULL;
+}
+
+#define ANALYTICS(total)                                                       \
+	"{\"analytics\":{\"analytics_response\":{\"key\":\"k\",\"data\":[{"    \
+	"\"name\":\"k\",\"total\":" total ",\"dataset\":[{\"key\":"            \
+	"\"2026-11-01T00:00:00.000Z\",\"value\":\"" total "\"}]}]}}}"
+
 static void
 test_report_action(void)
 {
@@ -974,7 +988,7 @@ test_report_action(void)
 	     "/sites?company=" COMPANY "&include_environments=true", NULL, 200,
 	     "{\"company\":{\"sites\":[{\"id\":\"s1\",\"name\":\"alpha\","
 	     "\"siteLabels\":[{\"id\":\"1\",\"name\":\"shop\"}],"
-	     "\"environments\":[{\"id\":\"e1\",\"name\":\"live\"}]}]}}");
+	     "\"environments\":[{\"id\":\"e1\",\"name\":\"staging\"}]}]}}");
 	STEP(&run, "GET", "/company/" COMPANY "/users", NULL, 200,
 	     "{\"company\":{\"users\":[{\"user\":{\"id\":\"u\",\"email\":"
 	     "\"a@example.com\",\"full_name\":\"A\"}}]}}");
@@ -985,6 +999,7 @@ test_report_action(void)
 	STEP(&run, "GET", "/sites/environments/e1/themes", NULL, 200,
 	     "{\"environment\":{\"container_info\":{\"wp_themes\":{\"data\":"
 	     "[]}}}}");
+	/* a staging environment: no usage questions */
 	STEP(&run, "GET", "/sites/environments/e1/backups", NULL, 200,
 	     "{\"environment\":{\"backups\":[{\"id\":1,\"created_at\":5},"
 	     "{\"id\":2,\"created_at\":9}]}}");
@@ -992,18 +1007,92 @@ test_report_action(void)
 	          KINSTA_DONE);
 	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
 	CHECK_INT(kinsta_report(&run, &doc, &len), 0);
+	/* what it wrote before 0.2 is all still there, in its order */
 	CHECK(len > 0 &&
 	      strncmp(doc,
 	              "{\"job\":\"rep\",\"company\":\"" COMPANY
-	              "\",\"sites\":[{\"id\":\"s1\",\"name\":\"alpha\","
-	              "\"labels\":[\"shop\"],\"environments\":[{\"id\":\"e1\","
-	              "\"name\":\"live\"}]}],\"users\":[{\"email\":\"a@"
+	              "\",\"account\":\"acme\",\"sites\":[{\"id\":\"s1\","
+	              "\"name\":\"alpha\",\"labels\":[\"shop\"],"
+	              "\"environments\":[{\"id\":\"e1\",\"name\":\"staging\","
+	              "\"domains\":[]}]}],\"users\":[{\"email\":\"a@"
 	              "example.com\",\"full_name\":\"A\"}],\"environments\":[{"
 	              "\"id\":\"e1\",\"plugin_updates\":[{\"name\":\"akismet\","
 	              "\"version\":\"1\",\"update_version\":\"2\"}],"
 	              "\"theme_updates\":[],\"backups\":2,"
-	              "\"latest_backup_ms\":9}]}",
+	              "\"latest_backup_ms\":9,\"backup_list\":[{\"id\":1,"
+	              "\"created_ms\":5},{\"id\":2,\"created_ms\":9}]}]}",
 	              len) == 0);
+	kinsta_run_free(&run);
+
+	/* a client's report: its labelled sites only; a live environment's
+	 * usage over the period; a usage question the API refuses is noted
+	 * and the report goes on */
+	kinsta_run_init(&run, cfg, job("repc"), NULL);
+	run.now = 1796534187; /* 2026-12-06 */
+	STEP(&run, "GET",
+	     "/sites?company=" COMPANY "&include_environments=true", NULL, 200,
+	     "{\"company\":{\"sites\":[{\"id\":\"s0\",\"name\":\"other\","
+	     "\"environments\":[{\"id\":\"e0\",\"name\":\"live\"}]},"
+	     "{\"id\":\"s1\",\"name\":\"alpha\","
+	     "\"siteLabels\":[{\"id\":\"1\",\"name\":\"shop\"}],"
+	     "\"environments\":[{\"id\":\"e1\",\"name\":\"live\","
+	     "\"domains\":[{\"id\":\"d\",\"name\":\"a.example\"}],"
+	     "\"primaryDomain\":{\"id\":\"d\",\"name\":\"a.example\"}}]}]}}");
+	STEP(&run, "GET", "/company/" COMPANY "/users", NULL, 200,
+	     "{\"company\":{\"users\":[]}}");
+	STEP(&run, "GET", "/sites/environments/e1/plugins", NULL, 200, "{}");
+	STEP(&run, "GET", "/sites/environments/e1/themes", NULL, 200, "{}");
+	STEP(&run, "GET", "/sites/environments/e1/backups", NULL, 200, "{}");
+	STEP(&run, "GET",
+	     "/sites/environments/e1/analytics/visits?company_id=" COMPANY
+	     "&from=2026-11-01&to=2026-11-30",
+	     NULL, 202, ANALYTICS("7"));
+	CHECK_INT(
+	    STEP(
+	        &run, "GET",
+	        "/sites/environments/e1/analytics/bandwidth?company_id=" COMPANY
+	        "&from=2026-11-01&to=2026-11-30",
+	        NULL, 404, "{\"message\":\"Not available\"}"),
+	    KINSTA_SEND);
+	STEP(
+	    &run, "GET",
+	    "/sites/environments/e1/analytics/cdn-bandwidth?company_id=" COMPANY
+	    "&from=2026-11-01&to=2026-11-30",
+	    NULL, 202, ANALYTICS("9"));
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	CHECK_INT(kinsta_report(&run, &doc, &len), 0);
+	CHECK(len > 0 && !has(doc, len, "\"other\""));
+	CHECK(has(doc, len, "\"client\":\"shop\""));
+	CHECK(has(doc, len,
+	          "\"primary_domain\":\"a.example\",\"domains\":"
+	          "[\"a.example\"]"));
+	CHECK(has(doc, len,
+	          "\"usage\":{\"visits\":{\"total\":7,\"days\":[{\"date\":"
+	          "\"2026-11-01\",\"value\":7}]},\"bandwidth\":{\"error\":"));
+	CHECK(has(doc, len, "\"cdn_bandwidth\":{\"total\":9,"));
+	kinsta_run_free(&run);
+
+	/* a 401 on a usage question still ends the run: the key is bad */
+	kinsta_run_init(&run, cfg, job("repc"), NULL);
+	run.now = 1796534187;
+	STEP(&run, "GET",
+	     "/sites?company=" COMPANY "&include_environments=true", NULL, 200,
+	     "{\"company\":{\"sites\":[{\"id\":\"s1\",\"name\":\"alpha\","
+	     "\"siteLabels\":[{\"id\":\"1\",\"name\":\"shop\"}],"
+	     "\"environments\":[{\"id\":\"e1\",\"name\":\"live\"}]}]}}");
+	STEP(&run, "GET", "/company/" COMPANY "/users", NULL, 200, "{}");
+	STEP(&run, "GET", "/sites/environments/e1/plugins", NULL, 200, "{}");
+	STEP(&run, "GET", "/sites/environments/e1/themes", NULL, 200, "{}");
+	STEP(&run, "GET", "/sites/environments/e1/backups", NULL, 200, "{}");
+	CHECK_INT(
+	    STEP(&run, "GET",
+	         "/sites/environments/e1/analytics/visits?company_id=" COMPANY
+	         "&from=2026-11-01&to=2026-11-30",
+	         NULL, 401, "{}"),
+	    KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_FAILED);
 	kinsta_run_free(&run);
 }
 

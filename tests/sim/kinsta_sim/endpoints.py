@@ -8,6 +8,7 @@ Kinsta's OpenAPI document (see tests/sim/README.md).
 """
 
 import copy
+import datetime
 import hashlib
 import re
 import time
@@ -47,6 +48,8 @@ class Endpoints:
         ("PUT", r"/sites/environments/(?P<env>[^/]+)/(?P<kind>plugins|themes)", "update_wp"),
         ("POST", r"/sites/environments/(?P<env>[^/]+)/run-wp-cli-command", "wp_cli"),
         ("GET", r"/sites/environments/(?P<env>[^/]+)/logs", "logs"),
+        ("GET", r"/sites/environments/(?P<env>[^/]+)/analytics/"
+                r"(?P<metric>visits|bandwidth|cdn-bandwidth)", "analytics"),
         ("GET", r"/sites/(?P<site>[^/]+)/environments", "site_envs"),
         ("PUT", r"/sites/(?P<site>[^/]+)/environments", "push_env"),
         ("GET", r"/sites/(?P<site>[^/]+)", "get_site"),
@@ -479,6 +482,54 @@ class Endpoints:
         sample = ["2026/01/01 00:00:%02d [%s] %s simulated log line %d" % (i % 60, fname, s["name"], i)
                   for i in range(min(lines, 20))]
         return 200, {"environment": {"container_info": {"logs": "\n".join(sample)}}}
+
+    # ---- analytics ---------------------------------------------------------
+    ANALYTICS_SPANS = {"24_hours": 1, "7_days": 7, "30_days": 30, "60_days": 60}
+    ANALYTICS_KEYS = {"visits": "uniqueip", "bandwidth": "bandwidth",
+                      "cdn-bandwidth": "cdn_bandwidth"}
+
+    @staticmethod
+    def analytics_value(env_id, metric, day):
+        """Plausible and deterministic: the same environment, metric and day
+        always give the same number (visits in the hundreds, bandwidth in
+        hundreds of megabytes, CDN a little more), with quieter weekends."""
+        h = int(hashlib.sha256(("%s/%s/%s" % (env_id, metric, day.isoformat())).encode())
+                .hexdigest()[:8], 16)
+        weekend = 0.6 if day.weekday() >= 5 else 1.0
+        if metric == "visits":
+            return int((300 + h % 500) * weekend)
+        scale = 250_000_000 if metric == "bandwidth" else 400_000_000
+        return int((scale + h % scale) * weekend)
+
+    def api_analytics(self, company, env, metric, query, **_):
+        c, s, e = self._env_for(company, env)
+        cid = query.get("company_id")
+        if not cid:
+            raise err400('"company_id" is required')
+        if cid != company:
+            raise err404()
+        span = query.get("time_span", "7_days")
+        if span not in self.ANALYTICS_SPANS:
+            raise err400('"time_span" must be one of 24_hours, 7_days, 30_days, 60_days')
+        try:
+            if query.get("from") and query.get("to"):
+                first = datetime.date.fromisoformat(query["from"])
+                last = datetime.date.fromisoformat(query["to"])
+            else:
+                last = datetime.datetime.now(datetime.timezone.utc).date()
+                first = last - datetime.timedelta(days=self.ANALYTICS_SPANS[span] - 1)
+        except ValueError:
+            raise err400('"from" and "to" must be dates like 2025-10-20')
+        if last < first or (last - first).days > 400:
+            raise err400('"from" must not be after "to", nor a year before it')
+        days = [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)]
+        values = [self.analytics_value(e["id"], metric, d) for d in days]
+        key = self.ANALYTICS_KEYS[metric]
+        # 202 with the data inline, as the API answers (not an operation)
+        return 202, {"analytics": {"analytics_response": {"key": key, "data": [{
+            "name": key, "total": sum(values),
+            "dataset": [{"key": d.isoformat() + "T00:00:00.000Z", "value": str(v)}
+                        for d, v in zip(days, values)]}]}}}
 
     def api_push_env(self, company, site, body, **_):
         c, s = self._site_for(company, site)
