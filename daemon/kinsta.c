@@ -1713,7 +1713,11 @@ kinsta_select(const struct config_job *job, const char *body, size_t len,
               struct target **out, size_t *n, char *err, size_t errlen)
 {
 	const struct config_target *tg = &job->target;
-	const char *want_env = tg->environment ? tg->environment : "live";
+	size_t nenvs = tg->kind == CONFIG_TARGET_ENVIRONMENTS ||
+	                       job->action == ACTION_PUSH_ENVIRONMENT ||
+	                       tg->nenvironments == 0
+	                   ? 1
+	                   : tg->nenvironments;
 	struct target *t = NULL;
 	size_t count = 0, nsites;
 	yajl_val doc = NULL, sites;
@@ -1728,14 +1732,18 @@ kinsta_select(const struct config_job *job, const char *body, size_t len,
 		goto fail;
 	}
 	nsites = json_arr_len(sites);
-	/* at most one target per site, or one per listed environment id */
-	t = calloc(nsites + tg->nvalues + 1, sizeof(*t));
+	/* at most one target per site and environment name, or one per
+	 * listed environment id */
+	t = calloc(nsites * nenvs + tg->nvalues + 1, sizeof(*t));
 	if (t == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	for (size_t i = 0; i < nsites; i++) {
-		yajl_val site = json_arr_at(sites, i);
+	/* environment = ["staging", "live"]: every site's staging, then
+	 * every site's live (the order a rollout keeps) */
+	for (size_t at = 0; at < nsites * nenvs; at++) {
+		size_t phase = at / nsites;
+		yajl_val site = json_arr_at(sites, at % nsites);
 		yajl_val envs = json_arr(site, "environments", NULL);
 
 		if (!site_selected(tg, site))
@@ -1756,7 +1764,8 @@ kinsta_select(const struct config_job *job, const char *body, size_t len,
 		{
 			bool push = job->action == ACTION_PUSH_ENVIRONMENT;
 			const char *envname =
-			    push ? config_param_str(job, "target") : want_env;
+			    push ? config_param_str(job, "target")
+			         : tg->environments[phase];
 			yajl_val e = find_env(envs, envname ? envname : "live");
 
 			if (e == NULL)

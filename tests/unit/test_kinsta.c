@@ -50,6 +50,9 @@ static const char conf_text[] =
     " { name = \"app\"; schedule = \"@daily\"; action = \"deploy-app\";"
     "   app_id = \"b0000000-0000-4000-8000-000000000001\";"
     "   branch = \"main\"; },\n"
+    " { name = \"stgl\"; schedule = \"@daily\"; action = "
+    "\"update-plugins\"; sites = [\"charliesite\", \"alphasite\", "
+    "\"bravosite\"]; environment = [\"staging\", \"live\"]; },\n"
     " { name = \"rep\"; schedule = \"@daily\"; action = \"report\"; },\n"
     " { name = \"req\"; schedule = \"@daily\"; action = \"request\";"
     "   method = \"POST\"; path = \"/sites/tools/clear-cache\";"
@@ -817,6 +820,27 @@ test_select(void)
 	CHECK_STR(t[0].cdn_cache_id, "c3333333-3333-4333-8333-333333333331");
 	CHECK_STR(t[0].edge_cache_id, "");
 	CHECK_STR(t[0].site_name, "charliesite");
+	free(t);
+
+	/* environment = ["staging", "live"]: every staging, then every
+	 * live, each in the site list's order; a site without staging has
+	 * only its live */
+	CHECK_INT(
+	    kinsta_select(job("stgl"), sites, len, &t, &n, err, sizeof(err)),
+	    0);
+	CHECK_INT(n, 4);
+	if (n == 4) {
+		static const char *const want[][2] = {
+		    {"charliesite", "staging"},
+		    {"alphasite", "live"},
+		    {"bravosite", "live"},
+		    {"charliesite", "live"}};
+
+		for (size_t i = 0; i < 4; i++) {
+			CHECK_STR(t[i].site_name, want[i][0]);
+			CHECK_STR(t[i].env_name, want[i][1]);
+		}
+	}
 	free(t);
 
 	/* push: live is the target, staging the source, in one site */
