@@ -908,6 +908,49 @@ pick_updates(struct kinsta_run *run, yajl_val doc)
 	return 0;
 }
 
+int
+kinsta_update_plan(const struct config_job *job, const char *body, size_t len,
+                   void (*fn)(const struct kinsta_plan_item *it, void *arg),
+                   void *arg)
+{
+	struct kinsta_run run = {.job = job};
+	const char *kind = action_get(job->action)->variant;
+	bool themes = kind != NULL && strcmp(kind, "themes") == 0;
+	enum update_level allowed;
+	yajl_val doc = NULL, data;
+	char err[128];
+
+	if (kind == NULL)
+		return -EINVAL;
+	if (json_parse(&doc, body, len, NULL, err, sizeof(err)) < 0)
+		return -EINVAL;
+	data = json_arr(doc, "environment", "container_info",
+	                themes ? "wp_themes" : "wp_plugins", "data", NULL);
+	if (data == NULL) {
+		json_free(doc);
+		return -EINVAL;
+	}
+	allowed = policy_level(&run);
+	for (size_t i = 0; i < json_arr_len(data); i++) {
+		yajl_val e = json_arr_at(data, i);
+		const char *update = json_str(e, "update", NULL);
+		struct kinsta_plan_item it = {
+		    .name = json_str(e, "name", NULL),
+		    .from = json_str(e, "version", NULL),
+		    .to = json_str(e, "update_version", NULL),
+		};
+
+		/* the same choice as pick_updates */
+		if (it.name == NULL || update == NULL ||
+		    strcmp(update, "available") != 0 || !wanted(&run, it.name))
+			continue;
+		it.held = update_level(it.from, it.to) > allowed;
+		fn(&it, arg);
+	}
+	json_free(doc);
+	return 0;
+}
+
 /* ---- backups: slots and keep ----------------------------------------------
  *
  * Kinsta keeps at most `backup_slots` (5) manual backups per environment

@@ -449,6 +449,16 @@ test_update_clears_caches_after(void)
 /* policy: semver steps, anything else counts as major; the note says what
  * changes and what is held. */
 static void
+plan_line(const struct kinsta_plan_item *it, void *arg)
+{
+	char *plan = arg;
+	size_t n = strlen(plan);
+
+	snprintf(plan + n, 512 - n, "%s %s %s %s\n", it->name, it->from, it->to,
+	         it->held ? "held" : "update");
+}
+
+static void
 test_update_policy(void)
 {
 	static const char list[] =
@@ -489,6 +499,25 @@ test_update_policy(void)
 	CHECK_STR(run.message,
 	          "held by policy \"patch\": jetpack 13.0 -> 13.1");
 	kinsta_run_free(&run);
+
+	/* the dry run's plan: the same choice, item by item */
+	{
+		char plan[512] = "";
+
+		CHECK_INT(kinsta_update_plan(job("minor"), list, strlen(list),
+		                             plan_line, plan),
+		          0);
+		CHECK_STR(plan, "akismet 5.3.0 5.3.1 update\n"
+		                "woocommerce 8.6.0 9.0.0 held\n"
+		                "jetpack 13.0 13.1 update\n"
+		                "odd 1.2-beta 1.2 held\n");
+		CHECK_INT(
+		    kinsta_update_plan(job("minor"), "{}", 2, plan_line, plan),
+		    -EINVAL);
+		CHECK_INT(kinsta_update_plan(job("cc"), list, strlen(list),
+		                             plan_line, plan),
+		          -EINVAL);
+	}
 }
 
 static void
