@@ -21,6 +21,7 @@
 #include "listing.h"
 #include "log.h"
 #include "ops.h"
+#include "rollout.h"
 #include "util.h"
 
 #define container_of(p, type, member)                                          \
@@ -29,6 +30,22 @@
 #define KEY_MAX 512
 
 enum run_state { RUN_WAIT_ENV, RUN_ACTIVE, RUN_CLOSING };
+
+/* A fire whose targets start as its rollout allows (rollout.c): a job
+ * with a rollout group or an environment list.  It owns the targets; each
+ * run it started points back to it, and each end releases the next. */
+struct roll {
+	struct exec *ex;
+	const struct config *cfg;
+	const struct config_job *job;
+	uint64_t run_id;
+	struct target *t; /* owned; the rollout points into it */
+	size_t n;
+	struct rollout ro;
+	size_t unstarted; /* neither started nor ended yet */
+	bool pumping;     /* inside roll_pump: an end only records */
+	struct roll *prev, *next;
+};
 
 struct run {
 	struct exec *ex;
@@ -46,8 +63,10 @@ struct run {
 	uv_timer_t timer; /* poll and backoff waits */
 	enum run_state state;
 	struct envlock_node lock;
-	bool locking;   /* lock is in the envlock */
-	bool dry_faked; /* dry run: a change was shown, not sent */
+	bool locking;       /* lock is in the envlock */
+	bool dry_faked;     /* dry run: a change was shown, not sent */
+	struct roll *roll;  /* the rollout it belongs to, or NULL */
+	size_t roll_target; /* its index in roll->t */
 	struct run *prev, *next;
 };
 
@@ -62,6 +81,7 @@ struct exec {
 	struct ops_book own_durations; /* when the options give none */
 	struct ops_book *durations;
 	struct run *runs;
+	struct roll *rolls;
 	size_t pending_closes;
 	struct keys keys; /* of cfg's accounts, read once */
 	bool closing;
@@ -69,6 +89,8 @@ struct exec {
 
 static void run_step(struct run *r);
 static void run_begin(struct run *r);
+static void roll_ended(struct roll *g, size_t target,
+                       enum kinsta_outcome outcome, const char *message);
 
 static int64_t
 now_ms(const struct exec *ex)
@@ -218,6 +240,9 @@ run_finish(struct run *r)
 	/* after the hook, which reads the target, and before the next run
 	 * on the environment starts from inside run_unlock */
 	run_unlock(r);
+	/* the rollout's next wave, or the rest skipped */
+	if (r->roll != NULL)
+		roll_ended(r->roll, r->roll_target, r->k.outcome, r->k.message);
 	run_free(r);
 }
 
@@ -339,6 +364,39 @@ on_poll_answer(struct run *r, const struct http_response *res)
 
 /* ---- steps -------------------------------------------------------------- */
 
+/* "site/env", or the environment id of a target not resolved. */
+static const char *
+target_label(const struct target *t, char *buf, size_t len)
+{
+	if (t->site_name[0] != '\0')
+		snprintf(buf, len, "%s/%s", t->site_name, t->env_name);
+	else
+		snprintf(buf, len, "%s", t->env_id[0] ? t->env_id : "-");
+	return buf;
+}
+
+/* Dry run: one line of the plan per plugin or theme the update would
+ * change, or that its policy holds. */
+static void
+dry_plan_item(const struct kinsta_plan_item *it, void *arg)
+{
+	struct run *r = arg;
+	char label[300], v[4][320];
+
+	fprintf(r->ex->opt.dry_out ? r->ex->opt.dry_out : stdout,
+	        "plan job=%s target=%s env=%s item=%s from=%s to=%s "
+	        "verdict=%s%s%s\n",
+	        r->job->name,
+	        log_value(v[0], sizeof(v[0]),
+	                  target_label(&r->k.target, label, sizeof(label))),
+	        r->k.target.env_id[0] ? r->k.target.env_id : "-",
+	        log_value(v[1], sizeof(v[1]), it->name),
+	        log_value(v[2], sizeof(v[2]), it->from ? it->from : "?"),
+	        log_value(v[3], sizeof(v[3]), it->to ? it->to : "?"),
+	        it->held ? "held" : "update", it->held ? " policy=" : "",
+	        it->held ? config_param_str(r->job, "policy") : "");
+}
+
 static void
 on_step_answer(struct run *r, const struct http_response *res)
 {
@@ -346,6 +404,10 @@ on_step_answer(struct run *r, const struct http_response *res)
 	char why[KINSTA_MSG_MAX + 64];
 	enum kinsta_next next;
 
+	if (r->ex->opt.dry_run && !res->error && res->status == 200 &&
+	    kinsta_step(&r->k) == STEP_LIST_EXT)
+		kinsta_update_plan(r->job, res->body, res->len, dry_plan_item,
+		                   r);
 	/* say why an ambiguous write was not sent again */
 	snprintf(why, sizeof(why), "%s%s", res->message,
 	         res->error && req->mutating && res->sent
@@ -538,14 +600,188 @@ report_failure(struct exec *ex, const struct config *cfg,
 		ex->hooks.finished(&res, ex->hooks.arg);
 }
 
+/* A target that ends without a run of its own (a rollout skipped it). */
+static void
+report_end(struct exec *ex, const struct config *cfg,
+           const struct config_job *job, uint64_t run_id,
+           const struct target *t, enum kinsta_outcome outcome,
+           const char *message)
+{
+	struct exec_result res = {
+	    .cfg = cfg,
+	    .job = job,
+	    .target = t,
+	    .run_id = run_id,
+	    .outcome = outcome,
+	    .op_id = "",
+	    .message = message,
+	    .note = "",
+	    .started_ms = util_wall_ms(),
+	    .ended_ms = util_wall_ms(),
+	};
+
+	if (ex->hooks.finished != NULL)
+		ex->hooks.finished(&res, ex->hooks.arg);
+}
+
+/* ---- rollouts ----------------------------------------------------------- */
+
+static void
+roll_free(struct roll *g)
+{
+	struct exec *ex = g->ex;
+
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		ex->rolls = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	rollout_free(&g->ro);
+	free(g->t);
+	free(g);
+}
+
+/* Start target i of the rollout (its end may come at once). */
+static void
+roll_start(struct roll *g, size_t i)
+{
+	struct exec *ex = g->ex;
+	char key[KEY_MAX];
+	struct run *r;
+
+	if (load_key(ex, g->cfg, g->job, key) < 0) {
+		explicit_bzero(key, sizeof(key));
+		report_end(ex, g->cfg, g->job, g->run_id, &g->t[i],
+		           KINSTA_FAILED, "cannot read the API key");
+		rollout_ended(&g->ro, i, KINSTA_FAILED, "");
+		return;
+	}
+	r = run_new(ex, g->cfg, g->job, &g->t[i], g->run_id, key);
+	explicit_bzero(key, sizeof(key));
+	if (r == NULL) {
+		report_end(ex, g->cfg, g->job, g->run_id, &g->t[i],
+		           KINSTA_FAILED, "out of memory");
+		rollout_ended(&g->ro, i, KINSTA_FAILED, "out of memory");
+		return;
+	}
+	r->roll = g;
+	r->roll_target = i;
+	if (run_lock(r))
+		run_begin(r); /* may end it at once (window closed) */
+}
+
+/* Take every move the rollout allows now: start the released targets,
+ * end the ones it skips; free it once every target has ended.  An end
+ * reported from inside (a run that ends at once) only records, and the
+ * loop here takes its consequences. */
+static void
+roll_pump(struct roll *g)
+{
+	struct rollout_move mv;
+
+	if (g->pumping)
+		return;
+	g->pumping = true;
+	while (!g->ex->closing &&
+	       rollout_next(&g->ro,
+	                    config_window_open(g->job, util_wall_ms() / 1000),
+	                    &mv)) {
+		g->unstarted--;
+		if (mv.start) {
+			roll_start(g, mv.target);
+			continue;
+		}
+		log_msg(LOG_INFO, "job=%s env=%s event=rollout-skip reason=%s",
+		        g->job->name, g->t[mv.target].env_id, mv.message);
+		report_end(g->ex, g->cfg, g->job, g->run_id, &g->t[mv.target],
+		           KINSTA_SKIPPED, mv.message);
+	}
+	g->pumping = false;
+	if (!g->ex->closing && rollout_done(&g->ro))
+		roll_free(g);
+}
+
+static void
+roll_ended(struct roll *g, size_t target, enum kinsta_outcome outcome,
+           const char *message)
+{
+	rollout_ended(&g->ro, target, outcome, message);
+	roll_pump(g);
+}
+
+/* Dry run: the order the rollout would start the targets in, by wave. */
+static void
+roll_plan(const struct roll *g)
+{
+	FILE *out = g->ex->opt.dry_out ? g->ex->opt.dry_out : stdout;
+	char label[300], v[320];
+
+	for (size_t k = 0; k < g->n; k++) {
+		const struct rollout_item *it = rollout_at(&g->ro, k);
+
+		fprintf(out, "plan job=%s wave=%zu%s target=%s env=%s\n",
+		        g->job->name, it->wave + 1,
+		        it->canary ? " canary=yes" : "",
+		        log_value(v, sizeof(v),
+		                  target_label(it->t, label, sizeof(label))),
+		        it->t->env_id[0] ? it->t->env_id : "-");
+	}
+}
+
+/* The targets of a job with a rollout group or an environment list
+ * start as the rollout allows. */
+static void
+roll_new(struct exec *ex, const struct config *cfg,
+         const struct config_job *job, uint64_t run_id, const struct target *t,
+         size_t n)
+{
+	struct roll *g = calloc(1, sizeof(*g));
+
+	if (g == NULL || (g->t = malloc(n * sizeof(*t))) == NULL) {
+		free(g);
+		report_failure(ex, cfg, job, run_id, "out of memory");
+		return;
+	}
+	memcpy(g->t, t, n * sizeof(*t));
+	if (rollout_init(&g->ro, job, g->t, n) < 0) {
+		free(g->t);
+		free(g);
+		report_failure(ex, cfg, job, run_id, "out of memory");
+		return;
+	}
+	g->ex = ex;
+	g->cfg = cfg;
+	g->job = job;
+	g->run_id = run_id;
+	g->n = g->unstarted = n;
+	g->next = ex->rolls;
+	if (ex->rolls)
+		ex->rolls->prev = g;
+	ex->rolls = g;
+	if (ex->opt.dry_run)
+		roll_plan(g);
+	roll_pump(g);
+}
+
+static bool
+rolls_out(const struct config_job *job)
+{
+	return job->rollout.set || job->target.nenvironments > 1;
+}
+
 static void
 start_runs(struct exec *ex, const struct config *cfg,
            const struct config_job *job, uint64_t run_id,
            const struct target *t, size_t n, const char *key)
 {
-	struct run **made = calloc(n ? n : 1, sizeof(*made));
+	struct run **made;
 
-	if (made == NULL) {
+	if (rolls_out(job) && n > 0) {
+		roll_new(ex, cfg, job, run_id, t, n);
+		return;
+	}
+	if ((made = calloc(n ? n : 1, sizeof(*made))) == NULL) {
 		report_failure(ex, cfg, job, run_id, "out of memory");
 		return;
 	}
@@ -675,6 +911,15 @@ exec_set_config(struct exec *ex, const struct config *cfg)
 		if (r->locking)
 			r->lock.holder = j->name;
 	}
+	for (struct roll *g = ex->rolls; g != NULL; g = g->next) {
+		const struct config_job *j;
+
+		if (g->cfg != cfg &&
+		    (j = config_same_job(g->cfg, g->job, cfg)) != NULL) {
+			g->cfg = cfg;
+			g->job = j;
+		}
+	}
 	listings_move(ex->listings, cfg);
 }
 
@@ -683,6 +928,9 @@ exec_config_in_use(const struct exec *ex, const struct config *cfg)
 {
 	for (const struct run *r = ex->runs; r != NULL; r = r->next)
 		if (r->cfg == cfg)
+			return true;
+	for (const struct roll *g = ex->rolls; g != NULL; g = g->next)
+		if (g->cfg == cfg)
 			return true;
 	return listings_config_in_use(ex->listings, cfg);
 }
@@ -747,6 +995,8 @@ exec_active(const struct exec *ex)
 
 	for (const struct run *r = ex->runs; r != NULL; r = r->next)
 		n++;
+	for (const struct roll *g = ex->rolls; g != NULL; g = g->next)
+		n += g->unstarted;
 	return n + listings_waiting(ex->listings, NULL);
 }
 
@@ -757,6 +1007,9 @@ exec_job_active(const struct exec *ex, const char *job_name)
 
 	for (const struct run *r = ex->runs; r != NULL; r = r->next)
 		n += strcmp(r->job->name, job_name) == 0;
+	for (const struct roll *g = ex->rolls; g != NULL; g = g->next)
+		if (strcmp(g->job->name, job_name) == 0)
+			n += g->unstarted;
 	return n + listings_waiting(ex->listings, job_name);
 }
 
@@ -776,6 +1029,8 @@ exec_close(struct exec *ex)
 		run_unlink(r);
 		run_free(r);
 	}
+	while (ex->rolls != NULL)
+		roll_free(ex->rolls);
 	/* the exec itself goes with the last close callback */
 	ex->pending_closes += 2;
 	listings_close(ex->listings, close_done, ex);
