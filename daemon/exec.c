@@ -31,20 +31,18 @@
 
 enum run_state { RUN_WAIT_ENV, RUN_ACTIVE, RUN_CLOSING };
 
-/* A fire whose targets start as its rollout allows (rollout.c): a job
- * with a rollout group or an environment list.  It owns the targets; each
- * run it started points back to it, and each end releases the next. */
-struct roll {
-	struct exec *ex;
-	const struct config *cfg;
-	const struct config_job *job;
-	uint64_t run_id;
-	struct target *t; /* owned; the rollout points into it */
-	size_t n;
-	struct rollout ro;
-	size_t unstarted; /* neither started nor ended yet */
+/* A fire and its place in exec's list, oldest first. */
+struct fire {
+	struct exec_fire f;
+	bool listed; /* its targets are known: it ends with the last */
+	/* a job with a rollout group or an environment list: its targets
+	 * start as the rollout allows (rollout.c), each end releasing the
+	 * next; NULL for the others, which all start at once */
+	struct rollout *ro;
+	size_t ro_first; /* the rollout's target i is f.targets[ro_first + i] */
+	size_t unstarted; /* the rollout's targets neither started nor ended */
 	bool pumping;     /* inside roll_pump: an end only records */
-	struct roll *prev, *next;
+	struct fire *prev, *next;
 };
 
 struct run {
@@ -52,6 +50,8 @@ struct run {
 	const struct config *cfg;
 	const struct config_job *job;
 	struct kinsta_run k;
+	struct fire *fire;
+	size_t slot; /* the run's target in fire->f.targets */
 	uint64_t run_id;
 	int64_t started_ms;
 	int account; /* the company's rate-limit account */
@@ -63,10 +63,8 @@ struct run {
 	uv_timer_t timer; /* poll and backoff waits */
 	enum run_state state;
 	struct envlock_node lock;
-	bool locking;       /* lock is in the envlock */
-	bool dry_faked;     /* dry run: a change was shown, not sent */
-	struct roll *roll;  /* the rollout it belongs to, or NULL */
-	size_t roll_target; /* its index in roll->t */
+	bool locking;   /* lock is in the envlock */
+	bool dry_faked; /* dry run: a change was shown, not sent */
 	struct run *prev, *next;
 };
 
@@ -81,7 +79,7 @@ struct exec {
 	struct ops_book own_durations; /* when the options give none */
 	struct ops_book *durations;
 	struct run *runs;
-	struct roll *rolls;
+	struct fire *fires, *fires_last;
 	size_t pending_closes;
 	struct keys keys; /* of cfg's accounts, read once */
 	bool closing;
@@ -89,7 +87,7 @@ struct exec {
 
 static void run_step(struct run *r);
 static void run_begin(struct run *r);
-static void roll_ended(struct roll *g, size_t target,
+static void roll_ended(struct exec *ex, struct fire *fi, size_t slot,
                        enum kinsta_outcome outcome, const char *message);
 
 static int64_t
@@ -118,6 +116,120 @@ load_key(struct exec *ex, const struct config *cfg,
 	rc = keys_read(a->key_source, a->key_path, a->name, key, KEY_MAX, err,
 	               sizeof(err));
 	return rc < 0 ? rc : log_secret_add(key);
+}
+
+/* ---- fires -------------------------------------------------------------- */
+
+/* Until a target ends, its message and note point here, not to the heap. */
+static char no_text[] = "";
+
+static struct fire *
+fire_new(struct exec *ex, const struct config *cfg,
+         const struct config_job *job, uint64_t run_id)
+{
+	struct fire *fi = calloc(1, sizeof(*fi));
+
+	if (fi == NULL)
+		return NULL;
+	fi->f.cfg = cfg;
+	fi->f.job = job;
+	fi->f.run_id = run_id;
+	fi->f.started_ms = util_wall_ms();
+	fi->prev = ex->fires_last;
+	if (ex->fires_last != NULL)
+		ex->fires_last->next = fi;
+	else
+		ex->fires = fi;
+	ex->fires_last = fi;
+	return fi;
+}
+
+static struct fire *
+fire_find(const struct exec *ex, uint64_t run_id)
+{
+	for (struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
+		if (fi->f.run_id == run_id)
+			return fi;
+	return NULL;
+}
+
+static void
+fire_free(struct exec *ex, struct fire *fi)
+{
+	if (fi->prev != NULL)
+		fi->prev->next = fi->next;
+	else
+		ex->fires = fi->next;
+	if (fi->next != NULL)
+		fi->next->prev = fi->prev;
+	else
+		ex->fires_last = fi->prev;
+	for (size_t i = 0; i < fi->f.ntargets; i++) {
+		if (fi->f.targets[i].message != no_text)
+			free(fi->f.targets[i].message);
+		if (fi->f.targets[i].note != no_text)
+			free(fi->f.targets[i].note);
+	}
+	free(fi->f.targets);
+	if (fi->ro != NULL)
+		rollout_free(fi->ro);
+	free(fi->ro);
+	free(fi);
+}
+
+/* Room for n more targets, running; the index of the first, or -ENOMEM. */
+static ssize_t
+fire_add(struct fire *fi, const struct target *t, size_t n)
+{
+	struct exec_fire_target *grown;
+	size_t first = fi->f.ntargets;
+
+	grown = realloc(fi->f.targets,
+	                (first + n ? first + n : 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -ENOMEM;
+	fi->f.targets = grown;
+	for (size_t i = 0; i < n; i++) {
+		struct exec_fire_target *ft = &grown[first + i];
+
+		memset(ft, 0, sizeof(*ft));
+		ft->target = t[i];
+		ft->outcome = KINSTA_RUNNING;
+		ft->message = ft->note = no_text;
+		ft->started_ms = util_wall_ms();
+	}
+	fi->f.ntargets += n;
+	return (ssize_t)first;
+}
+
+/* A target of the fire has ended as res says. */
+static void
+fire_record(struct fire *fi, size_t slot, const struct exec_result *res)
+{
+	struct exec_fire_target *ft = &fi->f.targets[slot];
+	char *m = strdup(res->message), *n = strdup(res->note);
+
+	ft->outcome = res->outcome;
+	snprintf(ft->op_id, sizeof(ft->op_id), "%s", res->op_id);
+	ft->message = m != NULL ? m : no_text;
+	ft->note = n != NULL ? n : no_text;
+	ft->started_ms = res->started_ms;
+	ft->ended_ms = res->ended_ms;
+	fi->f.count[res->outcome]++;
+	fi->f.nended++;
+}
+
+/* Tell the fire's end, once every target it has has ended (and not
+ * from inside its rollout's loop, which looks again when it is done). */
+static void
+fire_check_end(struct exec *ex, struct fire *fi)
+{
+	if (!fi->listed || fi->pumping || fi->f.nended < fi->f.ntargets)
+		return;
+	fi->f.ended_ms = util_wall_ms();
+	if (ex->hooks.fire_ended != NULL)
+		ex->hooks.fire_ended(&fi->f, ex->hooks.arg);
+	fire_free(ex, fi);
 }
 
 /* ---- the end of a run --------------------------------------------------- */
@@ -213,6 +325,7 @@ static void
 run_finish(struct run *r)
 {
 	struct exec *ex = r->ex;
+	struct fire *fi = r->fire;
 	struct exec_result res = {
 	    .cfg = r->cfg,
 	    .job = r->job,
@@ -235,15 +348,17 @@ run_finish(struct run *r)
 	    kinsta_report(&r->k, &res.report, &res.report_len) < 0)
 		res.report = NULL;
 	run_unlink(r);
+	fire_record(fi, r->slot, &res);
 	if (ex->hooks.finished != NULL)
 		ex->hooks.finished(&res, ex->hooks.arg);
 	/* after the hook, which reads the target, and before the next run
 	 * on the environment starts from inside run_unlock */
 	run_unlock(r);
 	/* the rollout's next wave, or the rest skipped */
-	if (r->roll != NULL)
-		roll_ended(r->roll, r->roll_target, r->k.outcome, r->k.message);
+	if (fi->ro != NULL)
+		roll_ended(ex, fi, r->slot, r->k.outcome, r->k.message);
 	run_free(r);
+	fire_check_end(ex, fi);
 }
 
 /* ---- operations --------------------------------------------------------- */
@@ -525,9 +640,11 @@ run_step(struct run *r)
 /* ---- starting runs ------------------------------------------------------ */
 
 static struct run *
-run_new(struct exec *ex, const struct config *cfg, const struct config_job *job,
-        const struct target *t, uint64_t run_id, const char *key)
+run_new(struct exec *ex, struct fire *fi, size_t slot, const char *key)
 {
+	const struct config *cfg = fi->f.cfg;
+	const struct config_job *job = fi->f.job;
+	const struct target *t = &fi->f.targets[slot].target;
 	struct run *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
@@ -541,7 +658,9 @@ run_new(struct exec *ex, const struct config *cfg, const struct config_job *job,
 	r->ex = ex;
 	r->cfg = cfg;
 	r->job = job;
-	r->run_id = run_id;
+	r->fire = fi;
+	r->slot = slot;
+	r->run_id = fi->f.run_id;
 	r->started_ms = util_wall_ms();
 	snprintf(r->key, sizeof(r->key), "%s", key);
 	call_init(&r->call, ex->calls, &run_call, r->key);
@@ -577,17 +696,17 @@ run_lock(struct run *r)
 	return false;
 }
 
-/* A run that ends before it starts (no key, no targets). */
+/* A target of the fire (slot), or the whole fire before it had targets
+ * (slot < 0), ends before it starts: no key, no site list, no memory. */
 static void
-report_failure(struct exec *ex, const struct config *cfg,
-               const struct config_job *job, uint64_t run_id, const char *why)
+report_failure(struct exec *ex, struct fire *fi, ssize_t slot, const char *why)
 {
 	struct target none = {0};
 	struct exec_result res = {
-	    .cfg = cfg,
-	    .job = job,
-	    .target = &none,
-	    .run_id = run_id,
+	    .cfg = fi->f.cfg,
+	    .job = fi->f.job,
+	    .target = slot >= 0 ? &fi->f.targets[slot].target : &none,
+	    .run_id = fi->f.run_id,
 	    .outcome = KINSTA_FAILED,
 	    .op_id = "",
 	    .message = why,
@@ -596,22 +715,28 @@ report_failure(struct exec *ex, const struct config *cfg,
 	    .ended_ms = util_wall_ms(),
 	};
 
+	if (slot >= 0) {
+		fire_record(fi, (size_t)slot, &res);
+	} else {
+		snprintf(fi->f.why, sizeof(fi->f.why), "%s", why);
+		fi->f.count[KINSTA_FAILED]++;
+		fi->listed = true;
+	}
 	if (ex->hooks.finished != NULL)
 		ex->hooks.finished(&res, ex->hooks.arg);
 }
 
-/* A target that ends without a run of its own (a rollout skipped it). */
+/* A target of the fire (slot) ends without a run of its own: the
+ * rollout skipped it, or it could not start. */
 static void
-report_end(struct exec *ex, const struct config *cfg,
-           const struct config_job *job, uint64_t run_id,
-           const struct target *t, enum kinsta_outcome outcome,
-           const char *message)
+report_end(struct exec *ex, struct fire *fi, size_t slot,
+           enum kinsta_outcome outcome, const char *message)
 {
 	struct exec_result res = {
-	    .cfg = cfg,
-	    .job = job,
-	    .target = t,
-	    .run_id = run_id,
+	    .cfg = fi->f.cfg,
+	    .job = fi->f.job,
+	    .target = &fi->f.targets[slot].target,
+	    .run_id = fi->f.run_id,
 	    .outcome = outcome,
 	    .op_id = "",
 	    .message = message,
@@ -620,108 +745,89 @@ report_end(struct exec *ex, const struct config *cfg,
 	    .ended_ms = util_wall_ms(),
 	};
 
+	fire_record(fi, slot, &res);
 	if (ex->hooks.finished != NULL)
 		ex->hooks.finished(&res, ex->hooks.arg);
 }
 
 /* ---- rollouts ----------------------------------------------------------- */
 
+/* Start the rollout's target i (its end may come at once). */
 static void
-roll_free(struct roll *g)
+roll_start(struct exec *ex, struct fire *fi, size_t i)
 {
-	struct exec *ex = g->ex;
-
-	if (g->prev)
-		g->prev->next = g->next;
-	else
-		ex->rolls = g->next;
-	if (g->next)
-		g->next->prev = g->prev;
-	rollout_free(&g->ro);
-	free(g->t);
-	free(g);
-}
-
-/* Start target i of the rollout (its end may come at once). */
-static void
-roll_start(struct roll *g, size_t i)
-{
-	struct exec *ex = g->ex;
+	size_t slot = fi->ro_first + i;
 	char key[KEY_MAX];
-	struct run *r;
+	struct run *r = NULL;
 
-	if (load_key(ex, g->cfg, g->job, key) < 0) {
-		explicit_bzero(key, sizeof(key));
-		report_end(ex, g->cfg, g->job, g->run_id, &g->t[i],
-		           KINSTA_FAILED, "cannot read the API key");
-		rollout_ended(&g->ro, i, KINSTA_FAILED, "");
-		return;
-	}
-	r = run_new(ex, g->cfg, g->job, &g->t[i], g->run_id, key);
+	if (load_key(ex, fi->f.cfg, fi->f.job, key) == 0)
+		r = run_new(ex, fi, slot, key);
 	explicit_bzero(key, sizeof(key));
 	if (r == NULL) {
-		report_end(ex, g->cfg, g->job, g->run_id, &g->t[i],
-		           KINSTA_FAILED, "out of memory");
-		rollout_ended(&g->ro, i, KINSTA_FAILED, "out of memory");
+		const char *why = "cannot read the API key or out of memory";
+
+		report_end(ex, fi, slot, KINSTA_FAILED, why);
+		rollout_ended(fi->ro, i, KINSTA_FAILED, why);
 		return;
 	}
-	r->roll = g;
-	r->roll_target = i;
 	if (run_lock(r))
 		run_begin(r); /* may end it at once (window closed) */
 }
 
-/* Take every move the rollout allows now: start the released targets,
- * end the ones it skips; free it once every target has ended.  An end
- * reported from inside (a run that ends at once) only records, and the
- * loop here takes its consequences. */
+/* Take every move the rollout allows now: start the targets released,
+ * end the ones it skips.  An end reported from inside (a run that ends
+ * at once) only records: this loop takes its consequences, and the
+ * caller ends the fire (fire_check_end) once it is back. */
 static void
-roll_pump(struct roll *g)
+roll_pump(struct exec *ex, struct fire *fi)
 {
 	struct rollout_move mv;
 
-	if (g->pumping)
+	if (fi->pumping)
 		return;
-	g->pumping = true;
-	while (!g->ex->closing &&
-	       rollout_next(&g->ro,
-	                    config_window_open(g->job, util_wall_ms() / 1000),
-	                    &mv)) {
-		g->unstarted--;
+	fi->pumping = true;
+	while (!ex->closing &&
+	       rollout_next(
+	           fi->ro, config_window_open(fi->f.job, util_wall_ms() / 1000),
+	           &mv)) {
+		size_t slot = fi->ro_first + mv.target;
+
+		fi->unstarted--;
 		if (mv.start) {
-			roll_start(g, mv.target);
+			roll_start(ex, fi, mv.target);
 			continue;
 		}
 		log_msg(LOG_INFO, "job=%s env=%s event=rollout-skip reason=%s",
-		        g->job->name, g->t[mv.target].env_id, mv.message);
-		report_end(g->ex, g->cfg, g->job, g->run_id, &g->t[mv.target],
-		           KINSTA_SKIPPED, mv.message);
+		        fi->f.job->name, fi->f.targets[slot].target.env_id,
+		        mv.message);
+		report_end(ex, fi, slot, KINSTA_SKIPPED, mv.message);
 	}
-	g->pumping = false;
-	if (!g->ex->closing && rollout_done(&g->ro))
-		roll_free(g);
+	fi->pumping = false;
 }
 
+/* A run of the rollout ended: its next wave, or the rest skipped. */
 static void
-roll_ended(struct roll *g, size_t target, enum kinsta_outcome outcome,
-           const char *message)
+roll_ended(struct exec *ex, struct fire *fi, size_t slot,
+           enum kinsta_outcome outcome, const char *message)
 {
-	rollout_ended(&g->ro, target, outcome, message);
-	roll_pump(g);
+	if (slot < fi->ro_first)
+		return;
+	rollout_ended(fi->ro, slot - fi->ro_first, outcome, message);
+	roll_pump(ex, fi);
 }
 
 /* Dry run: the order the rollout would start the targets in, by wave. */
 static void
-roll_plan(const struct roll *g)
+roll_plan(const struct exec *ex, const struct fire *fi)
 {
-	FILE *out = g->ex->opt.dry_out ? g->ex->opt.dry_out : stdout;
+	FILE *out = ex->opt.dry_out ? ex->opt.dry_out : stdout;
 	char label[300], v[320];
 
-	for (size_t k = 0; k < g->n; k++) {
-		const struct rollout_item *it = rollout_at(&g->ro, k);
+	for (size_t k = 0; k < fi->ro->n; k++) {
+		const struct rollout_item *it = rollout_at(fi->ro, k);
 
 		fprintf(out, "plan job=%s wave=%zu%s target=%s env=%s\n",
-		        g->job->name, it->wave + 1,
+		        fi->f.job->name, it->wave + 1,
 		        it->canary ? " canary=yes" : "",
 		        log_value(v, sizeof(v),
 		                  target_label(it->t, label, sizeof(label))),
@@ -729,39 +835,42 @@ roll_plan(const struct roll *g)
 	}
 }
 
-/* The targets of a job with a rollout group or an environment list
- * start as the rollout allows. */
+/* The fire's targets of a job with a rollout group or an environment
+ * list: they start as the rollout allows. */
 static void
-roll_new(struct exec *ex, const struct config *cfg,
-         const struct config_job *job, uint64_t run_id, const struct target *t,
-         size_t n)
+roll_new(struct exec *ex, struct fire *fi, const struct target *t, size_t n)
 {
-	struct roll *g = calloc(1, sizeof(*g));
+	ssize_t first = fire_add(fi, t, n);
+	const struct target **tp = NULL;
 
-	if (g == NULL || (g->t = malloc(n * sizeof(*t))) == NULL) {
-		free(g);
-		report_failure(ex, cfg, job, run_id, "out of memory");
+	fi->listed = true;
+	if (first < 0) {
+		report_failure(ex, fi, -1, "out of memory");
 		return;
 	}
-	memcpy(g->t, t, n * sizeof(*t));
-	if (rollout_init(&g->ro, job, g->t, n) < 0) {
-		free(g->t);
-		free(g);
-		report_failure(ex, cfg, job, run_id, "out of memory");
-		return;
-	}
-	g->ex = ex;
-	g->cfg = cfg;
-	g->job = job;
-	g->run_id = run_id;
-	g->n = g->unstarted = n;
-	g->next = ex->rolls;
-	if (ex->rolls)
-		ex->rolls->prev = g;
-	ex->rolls = g;
+	/* the fire's targets array does not grow again (only a resumed
+	 * fire's does): the rollout points into it */
+	if ((tp = calloc(n, sizeof(*tp))) == NULL ||
+	    (fi->ro = calloc(1, sizeof(*fi->ro))) == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		tp[i] = &fi->f.targets[(size_t)first + i].target;
+	if (rollout_init(fi->ro, fi->f.job, tp, n) < 0)
+		goto fail;
+	free(tp);
+	fi->ro_first = (size_t)first;
+	fi->unstarted = n;
 	if (ex->opt.dry_run)
-		roll_plan(g);
-	roll_pump(g);
+		roll_plan(ex, fi);
+	roll_pump(ex, fi);
+	return;
+fail:
+	free(tp);
+	free(fi->ro);
+	fi->ro = NULL;
+	for (size_t i = 0; i < n; i++)
+		report_end(ex, fi, (size_t)first + i, KINSTA_FAILED,
+		           "out of memory");
 }
 
 static bool
@@ -770,30 +879,37 @@ rolls_out(const struct config_job *job)
 	return job->rollout.set || job->target.nenvironments > 1;
 }
 
+/* The fire's targets are known: a run on each, or as its rollout allows.
+ * The caller ends the fire if they all ended at once (fire_check_end). */
 static void
-start_runs(struct exec *ex, const struct config *cfg,
-           const struct config_job *job, uint64_t run_id,
-           const struct target *t, size_t n, const char *key)
+start_runs(struct exec *ex, struct fire *fi, const struct target *t, size_t n,
+           const char *key)
 {
 	struct run **made;
+	ssize_t first;
 
-	if (rolls_out(job) && n > 0) {
-		roll_new(ex, cfg, job, run_id, t, n);
+	if (rolls_out(fi->f.job) && n > 0) {
+		roll_new(ex, fi, t, n);
 		return;
 	}
-	if ((made = calloc(n ? n : 1, sizeof(*made))) == NULL) {
-		report_failure(ex, cfg, job, run_id, "out of memory");
-		return;
+	made = calloc(n ? n : 1, sizeof(*made));
+	first = made != NULL ? fire_add(fi, t, n) : -ENOMEM;
+	if (first < 0) {
+		report_failure(ex, fi, -1, "out of memory");
+		goto out;
 	}
-	/* make them all first: a run that ends at once must not free the
-	 * targets of its siblings */
+	/* make them all first: every run of the fire exists before any
+	 * can end */
 	for (size_t i = 0; i < n; i++)
-		if ((made[i] = run_new(ex, cfg, job, &t[i], run_id, key)) ==
-		    NULL)
-			report_failure(ex, cfg, job, run_id, "out of memory");
+		if ((made[i] = run_new(ex, fi, (size_t)first + i, key)) == NULL)
+			report_failure(ex, fi, first + (ssize_t)i,
+			               "out of memory");
 	for (size_t i = 0; i < n; i++)
 		if (made[i] != NULL && run_lock(made[i]))
 			run_begin(made[i]);
+	/* only now: the runs that ended at once must not end the fire */
+	fi->listed = true;
+out:
 	free(made);
 }
 
@@ -804,20 +920,24 @@ on_listing(const struct config *cfg, const struct config_job *job,
            void *arg)
 {
 	struct exec *ex = arg;
+	struct fire *fi = fire_find(ex, run_id);
 	struct target *t = NULL;
 	size_t n = 0;
 	char err[256], key[KEY_MAX];
 
+	if (fi == NULL) /* cannot be: a fire waits for its listing */
+		return;
 	if (why != NULL)
-		report_failure(ex, cfg, job, run_id, why);
+		report_failure(ex, fi, -1, why);
 	else if (kinsta_select(job, body, len, &t, &n, err, sizeof(err)) < 0)
-		report_failure(ex, cfg, job, run_id, err);
+		report_failure(ex, fi, -1, err);
 	else if (load_key(ex, cfg, job, key) < 0)
-		report_failure(ex, cfg, job, run_id, "cannot read the API key");
+		report_failure(ex, fi, -1, "cannot read the API key");
 	else
-		start_runs(ex, cfg, job, run_id, t, n, key);
+		start_runs(ex, fi, t, n, key);
 	explicit_bzero(key, sizeof(key));
 	free(t);
+	fire_check_end(ex, fi);
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -911,13 +1031,13 @@ exec_set_config(struct exec *ex, const struct config *cfg)
 		if (r->locking)
 			r->lock.holder = j->name;
 	}
-	for (struct roll *g = ex->rolls; g != NULL; g = g->next) {
+	for (struct fire *fi = ex->fires; fi != NULL; fi = fi->next) {
 		const struct config_job *j;
 
-		if (g->cfg != cfg &&
-		    (j = config_same_job(g->cfg, g->job, cfg)) != NULL) {
-			g->cfg = cfg;
-			g->job = j;
+		if (fi->f.cfg != cfg &&
+		    (j = config_same_job(fi->f.cfg, fi->f.job, cfg)) != NULL) {
+			fi->f.cfg = cfg;
+			fi->f.job = j;
 		}
 	}
 	listings_move(ex->listings, cfg);
@@ -929,8 +1049,8 @@ exec_config_in_use(const struct exec *ex, const struct config *cfg)
 	for (const struct run *r = ex->runs; r != NULL; r = r->next)
 		if (r->cfg == cfg)
 			return true;
-	for (const struct roll *g = ex->rolls; g != NULL; g = g->next)
-		if (g->cfg == cfg)
+	for (const struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
+		if (fi->f.cfg == cfg)
 			return true;
 	return listings_config_in_use(ex->listings, cfg);
 }
@@ -938,6 +1058,7 @@ exec_config_in_use(const struct exec *ex, const struct config *cfg)
 int
 exec_start(struct exec *ex, const struct config_job *job, uint64_t run_id)
 {
+	struct fire *fi;
 	struct target *t = NULL;
 	size_t n = 0;
 	char key[KEY_MAX];
@@ -945,15 +1066,22 @@ exec_start(struct exec *ex, const struct config_job *job, uint64_t run_id)
 
 	if (ex->closing)
 		return -ECANCELED;
+	if ((fi = fire_new(ex, ex->cfg, job, run_id)) == NULL)
+		return -ENOMEM;
 	if (load_key(ex, ex->cfg, job, key) < 0) {
-		report_failure(ex, ex->cfg, job, run_id,
-		               "cannot read the API key");
+		report_failure(ex, fi, -1, "cannot read the API key");
+		fire_check_end(ex, fi);
 		return 0;
 	}
+	/* the site list may be served at once, and the fire end inside */
 	if (kinsta_needs_listing(job))
 		rc = listings_want(ex->listings, ex->cfg, job, run_id, key);
-	else if ((rc = kinsta_targets_from_ids(job, &t, &n)) == 0)
-		start_runs(ex, ex->cfg, job, run_id, t, n, key);
+	else if ((rc = kinsta_targets_from_ids(job, &t, &n)) == 0) {
+		start_runs(ex, fi, t, n, key);
+		fire_check_end(ex, fi);
+	}
+	if (rc < 0) /* nothing was started: the caller says why */
+		fire_free(ex, fi);
 	explicit_bzero(key, sizeof(key));
 	free(t);
 	return rc;
@@ -966,14 +1094,27 @@ exec_resume(struct exec *ex, const struct config_job *job,
             int64_t started_ms)
 {
 	char key[KEY_MAX];
-	struct run *r;
+	struct fire *fi = fire_find(ex, run_id);
+	bool made = fi == NULL;
+	ssize_t slot;
+	struct run *r = NULL;
 
 	if (load_key(ex, ex->cfg, job, key) < 0)
 		return -ENOKEY;
-	r = run_new(ex, ex->cfg, job, target, run_id, key);
+	/* the runs of one fire resumed join one fire again */
+	if (made && (fi = fire_new(ex, ex->cfg, job, run_id)) != NULL)
+		fi->listed = true;
+	if (fi != NULL && (slot = fire_add(fi, target, 1)) >= 0) {
+		fi->f.targets[slot].started_ms = started_ms;
+		if ((r = run_new(ex, fi, (size_t)slot, key)) == NULL)
+			fi->f.ntargets--;
+	}
 	explicit_bzero(key, sizeof(key));
-	if (r == NULL)
+	if (r == NULL) {
+		if (made && fi != NULL)
+			fire_free(ex, fi);
 		return -ENOMEM;
+	}
 	kinsta_run_resume(&r->k, ex->cfg, job, target, step, step_name, op_id,
 	                  deployment);
 	r->op_resumed = true;
@@ -988,6 +1129,25 @@ exec_resume(struct exec *ex, const struct config_job *job,
 	return 0;
 }
 
+const struct exec_fire *
+exec_fire_find(const struct exec *ex, uint64_t run_id)
+{
+	const struct fire *fi = fire_find(ex, run_id);
+
+	return fi != NULL ? &fi->f : NULL;
+}
+
+size_t
+exec_fires(const struct exec *ex, const struct exec_fire **out, size_t max)
+{
+	size_t n = 0;
+
+	for (const struct fire *fi = ex->fires; fi != NULL; fi = fi->next, n++)
+		if (n < max)
+			out[n] = &fi->f;
+	return n;
+}
+
 size_t
 exec_active(const struct exec *ex)
 {
@@ -995,8 +1155,8 @@ exec_active(const struct exec *ex)
 
 	for (const struct run *r = ex->runs; r != NULL; r = r->next)
 		n++;
-	for (const struct roll *g = ex->rolls; g != NULL; g = g->next)
-		n += g->unstarted;
+	for (const struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
+		n += fi->unstarted;
 	return n + listings_waiting(ex->listings, NULL);
 }
 
@@ -1007,9 +1167,9 @@ exec_job_active(const struct exec *ex, const char *job_name)
 
 	for (const struct run *r = ex->runs; r != NULL; r = r->next)
 		n += strcmp(r->job->name, job_name) == 0;
-	for (const struct roll *g = ex->rolls; g != NULL; g = g->next)
-		if (strcmp(g->job->name, job_name) == 0)
-			n += g->unstarted;
+	for (const struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
+		if (strcmp(fi->f.job->name, job_name) == 0)
+			n += fi->unstarted;
 	return n + listings_waiting(ex->listings, job_name);
 }
 
@@ -1029,8 +1189,8 @@ exec_close(struct exec *ex)
 		run_unlink(r);
 		run_free(r);
 	}
-	while (ex->rolls != NULL)
-		roll_free(ex->rolls);
+	while (ex->fires != NULL)
+		fire_free(ex, ex->fires);
 	/* the exec itself goes with the last close callback */
 	ex->pending_closes += 2;
 	listings_close(ex->listings, close_done, ex);

@@ -71,7 +71,7 @@ sort_key_of(const struct config_job *job, const struct target *t, size_t i,
 
 int
 rollout_init(struct rollout *ro, const struct config_job *job,
-             const struct target *t, size_t n)
+             const struct target *const *t, size_t n)
 {
 	const struct config_rollout *cf = &job->rollout;
 	struct sort_key *keys = calloc(n ? n : 1, sizeof(*keys));
@@ -86,7 +86,7 @@ rollout_init(struct rollout *ro, const struct config_job *job,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
-		sort_key_of(job, &t[i], i, &keys[i]);
+		sort_key_of(job, t[i], i, &keys[i]);
 	qsort(keys, n, sizeof(*keys), by_key);
 	/* waves: per environment name, the canaries, then batches */
 	for (size_t k = 0; k < n; k++) {
@@ -109,7 +109,7 @@ rollout_init(struct rollout *ro, const struct config_job *job,
 		    .phase = keys[k].phase,
 		    .wave = wave,
 		    .canary = in_phase < (size_t)cf->canary,
-		    .t = &t[keys[k].index],
+		    .t = t[keys[k].index],
 		};
 		ro->pos[keys[k].index] = k;
 		in_phase++;

@@ -64,10 +64,10 @@ struct rollout_move {
 	char message[ROLLOUT_MSG_MAX];
 };
 
-/* Plan the rollout of job over its n targets t (kept by pointer); 0 or
- * -ENOMEM. */
+/* Plan the rollout of job over its n targets *t[0..n) (each kept by
+ * pointer, the array not); 0 or -ENOMEM. */
 int rollout_init(struct rollout *ro, const struct config_job *job,
-                 const struct target *t, size_t n);
+                 const struct target *const *t, size_t n);
 
 /* Release what rollout_init took. */
 void rollout_free(struct rollout *ro);

@@ -18,6 +18,18 @@
 
 static struct config *cfg;
 
+/* rollout_init over an array of targets (it takes pointers). */
+static int
+init(struct rollout *ro, const struct config_job *j, const struct target *t,
+     size_t n)
+{
+	const struct target *p[64];
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		p[i] = &t[i];
+	return rollout_init(ro, j, p, n);
+}
+
 static const char conf_text[] =
     "api = { url = \"http://127.0.0.1:9/v2\"; };\n"
     "accounts = ( { name = \"acme\"; company = "
@@ -112,7 +124,7 @@ test_no_rollout_starts_all(void)
 	size_t started[8], n;
 
 	CHECK(!job("plain")->rollout.set);
-	CHECK_INT(rollout_init(&ro, job("plain"), t, 4), 0);
+	CHECK_INT(init(&ro, job("plain"), t, 4), 0);
 	CHECK_INT(ro.nwaves, 1);
 	drain(&ro, true, started, &n, NULL, NULL, NULL);
 	CHECK_INT(n, 4);
@@ -141,7 +153,7 @@ test_canary_and_batches(void)
 	size_t started[8], n;
 	/* a b | c d e | f g h: targets 7 6 | 5 4 3 | 2 1 0 */
 
-	CHECK_INT(rollout_init(&ro, job("roll"), t, 8), 0);
+	CHECK_INT(init(&ro, job("roll"), t, 8), 0);
 	CHECK_INT(ro.nwaves, 3);
 	CHECK(rollout_at(&ro, 0)->canary && rollout_at(&ro, 1)->canary);
 	CHECK(!rollout_at(&ro, 2)->canary);
@@ -191,7 +203,7 @@ test_halt(void)
 	size_t started[8], skipped[8], n, ns;
 	char msgs[8][ROLLOUT_MSG_MAX];
 
-	CHECK_INT(rollout_init(&ro, job("roll"), t, 6), 0);
+	CHECK_INT(init(&ro, job("roll"), t, 6), 0);
 	drain(&ro, true, started, &n, skipped, msgs, &ns);
 	CHECK_INT(n, 2);
 	/* the first canary fails: halted at once, the untouched end
@@ -214,7 +226,7 @@ test_halt(void)
 	/* halt_after = 2: one failed canary is not enough; a rolled-back
 	 * one in the next batch is (any outcome but succeeded/skipped) */
 	t = targets(names, NULL, 6);
-	CHECK_INT(rollout_init(&ro, job("roll2"), t, 6), 0);
+	CHECK_INT(init(&ro, job("roll2"), t, 6), 0);
 	drain(&ro, true, started, &n, skipped, msgs, &ns);
 	CHECK_INT(n, 1);
 	rollout_ended(&ro, 0, KINSTA_TIMED_OUT, "");
@@ -237,7 +249,7 @@ test_halt(void)
 
 	/* halt_after = 0 never halts; canary = 0 starts with a batch */
 	t = targets(names, NULL, 6);
-	CHECK_INT(rollout_init(&ro, job("nohalt"), t, 6), 0);
+	CHECK_INT(init(&ro, job("nohalt"), t, 6), 0);
 	CHECK_INT(ro.nwaves, 3);
 	for (int w = 0; w < 3; w++) {
 		drain(&ro, true, started, &n, skipped, msgs, &ns);
@@ -266,7 +278,7 @@ test_order_and_defaults(void)
 	CHECK_INT(d->batch, 10);
 	CHECK_INT(d->halt_after, 1);
 	/* sites = ["zulu", "alpha", "mike"]: that order, one at a time */
-	CHECK_INT(rollout_init(&ro, job("listed"), t, 3), 0);
+	CHECK_INT(init(&ro, job("listed"), t, 3), 0);
 	CHECK_INT(ro.nwaves, 3);
 	for (size_t want_i = 0; want_i < 3; want_i++) {
 		static const size_t want[] = {2, 0, 1};
@@ -281,7 +293,7 @@ test_order_and_defaults(void)
 	free(t);
 
 	/* nothing to roll out */
-	CHECK_INT(rollout_init(&ro, job("roll"), NULL, 0), 0);
+	CHECK_INT(init(&ro, job("roll"), NULL, 0), 0);
 	CHECK(rollout_done(&ro));
 	CHECK_INT(drain(&ro, true, started, &n, NULL, NULL, NULL), 0);
 	rollout_free(&ro);
@@ -299,7 +311,7 @@ test_staging_then_live(void)
 	size_t started[8], skipped[8], n, ns;
 	char msgs[8][ROLLOUT_MSG_MAX];
 
-	CHECK_INT(rollout_init(&ro, job("stg"), t, 6), 0);
+	CHECK_INT(init(&ro, job("stg"), t, 6), 0);
 	/* staging: a (canary) | b c; live: a (canary) | b d */
 	CHECK_INT(ro.nwaves, 4);
 	CHECK_INT(rollout_at(&ro, 0)->target, 2);
@@ -334,7 +346,7 @@ test_staging_then_live(void)
 	rollout_free(&ro);
 
 	/* no rollout group: all staging at once, then the live ones */
-	CHECK_INT(rollout_init(&ro, job("stgplain"), t, 6), 0);
+	CHECK_INT(init(&ro, job("stgplain"), t, 6), 0);
 	CHECK_INT(ro.nwaves, 2);
 	drain(&ro, true, started, &n, skipped, msgs, &ns);
 	CHECK_INT(n, 3);
@@ -358,7 +370,7 @@ test_window(void)
 	size_t started[8], skipped[8], n, ns;
 	char msgs[8][ROLLOUT_MSG_MAX];
 
-	CHECK_INT(rollout_init(&ro, job("roll"), t, 5), 0);
+	CHECK_INT(init(&ro, job("roll"), t, 5), 0);
 	drain(&ro, true, started, &n, skipped, msgs, &ns);
 	CHECK_INT(n, 2);
 	rollout_ended(&ro, 0, KINSTA_SUCCEEDED, "");
@@ -396,7 +408,7 @@ test_random(void)
 		bool seen[N] = {false};
 		struct rollout_move mv;
 
-		CHECK_INT(rollout_init(&ro, j, t, N), 0);
+		CHECK_INT(init(&ro, j, t, N), 0);
 		for (;;) {
 			size_t k;
 
