@@ -83,8 +83,8 @@ targets(const char *const *names, const char *const *envs, size_t n)
 		snprintf(t[i].site_id, sizeof(t[i].site_id), "s-%s", names[i]);
 		snprintf(t[i].env_name, sizeof(t[i].env_name), "%s",
 		         envs ? envs[i] : "live");
-		snprintf(t[i].env_id, sizeof(t[i].env_id), "e-%s-%s", names[i],
-		         t[i].env_name);
+		snprintf(t[i].env_id, sizeof(t[i].env_id), "e-%.40s-%.40s",
+		         names[i], t[i].env_name);
 		t[i].resolved = true;
 	}
 	return t;
