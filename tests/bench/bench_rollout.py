@@ -86,6 +86,8 @@ def main():
                        text=True, timeout=3600)
     wall = time.time() - t0
     reqs = sim.requests()
+    owner = {o["id"]: o["env_ids"][0]
+             for o in sim.get("/_sim/operations") if o.get("env_ids")}
     sim.stop()
     outcomes = collections.Counter(
         re.search(r" outcome=(\S+)", l).group(1)
@@ -98,11 +100,14 @@ def main():
     last = {}
     for r in reqs:
         e = env_of(r)
+        if e is None and kind(r) == "poll":
+            e = owner.get(r["api_path"].rsplit("/", 1)[1])
         if e is not None:
             first.setdefault(e, r["time"])
             last[e] = r["time"]
         by_env[e][kind(r)] += 1
     per_env_total = [sum(c.values()) for e, c in by_env.items() if e]
+    per_env_polls = [c["poll"] for e, c in by_env.items() if e]
     polls = sum(1 for r in reqs if kind(r) == "poll")
     kinds = collections.Counter(kind(r) for r in reqs)
     start = min(r["time"] for r in reqs)
@@ -114,12 +119,19 @@ def main():
     for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]):
         print("  %-58s %5d  (%.2f per environment)" % (k, v, v / N))
     if per_env_total:
-        print("  per environment without polls: min %d, max %d"
-              % (min(per_env_total), max(per_env_total)))
+        print("  per environment: min %d, max %d requests (polls: min %d, "
+              "max %d)" % (min(per_env_total), max(per_env_total),
+                           min(per_env_polls), max(per_env_polls)))
     print("makespan: %.1f s from the first request to the last "
           "(%.1f s for the whole command)" % (makespan, wall))
+    # a rolling 60 s window lets the first RATE go at once: no client
+    # can send request k (from 0) before floor(k / RATE) minutes
+    floor = (len(reqs) - 1) // RATE * 60.0
     print("rate bound: %d requests / %d per minute = %.1f s; makespan is "
           "%.2fx the bound" % (len(reqs), RATE, bound, makespan / bound))
+    print("rolling-window floor: request %d cannot go before %.0f s; "
+          "makespan is %.2fx that floor"
+          % (len(reqs), floor, makespan / floor if floor else float("nan")))
     # the waves: environments in the order they were first touched
     order = sorted(first, key=first.get)
     waves = [order[:CANARY]] + [order[i:i + BATCH]

@@ -264,3 +264,45 @@ def test_dry_run_plan(env):
     # the wave lines come before anything is read
     lines = r.stdout.splitlines()
     assert lines[0].startswith("plan job=shop wave=1 ")
+
+
+def test_catch_up_outside_the_window_starts_nothing(env, tmp_path):
+    """The daemon was down over a slot of a catch_up = once rollout whose
+    window is closed now: the catch-up fires, and every environment ends
+    skipped, "window closed", with nothing sent but the site list."""
+    sim, _ = env
+    now = time.gmtime()
+    minute = now.tm_hour * 60 + now.tm_min
+    hhmm = lambda m: "%02d:%02d" % (m // 60 % 24, m % 60)
+    closed = "%s-%s" % (hhmm(minute + 120), hhmm(minute + 180))
+    conf = kh.write_config(tmp_path, [upd(
+        "late", rollout(1, 2, 1), schedule="0 0 * * * *", timezone="UTC",
+        catch_up="once", window=closed)], sim.url)
+    back = int(time.time()) - 7200
+    back -= back % 3600
+    (tmp_path / "state" / "state.json").write_text(
+        '{"version": 1, "last": [{"job": "late", "fired": %d}]}' % back)
+    e = {k: v for k, v in os.environ.items()
+         if k not in ("KINSTA_API_KEY", "CREDENTIALS_DIRECTORY",
+                      "NOTIFY_SOCKET")}
+    err = tmp_path / "daemon.err"
+    with open(err, "wb") as fe:
+        p = subprocess.Popen([kh.BIN, "-c", str(conf), "daemon",
+                              "--log-stderr"], stdout=subprocess.DEVNULL,
+                             stderr=fe, env=e)
+    try:
+        lines = kh.wait_for(
+            lambda: [kh.parse_kv(l) for l in err.read_text().splitlines()
+                     if "job=late" in l and " outcome=" in l
+                     and " env=" in l and " target=" in l][:5]
+            if err.read_text().count(" outcome=") >= 5 else None,
+            timeout=30, what="five outcome lines")
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+    text = err.read_text()
+    assert kh.KEY not in text
+    assert "catch_up=once" in text, text
+    assert all(l["outcome"] == "skipped" and l["message"] == "window closed"
+               for l in lines), text
+    assert [c[0] for c in sim.calls()] == ["GET"]  # the site list only
