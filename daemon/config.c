@@ -966,11 +966,14 @@ job_environments(struct job_ctx *c, config_setting_t *s)
 				return;
 			}
 	}
+	/* push-environment names its environments itself; a default list
+	 * that does not apply is not a mistake */
 	if (c->j->action == ACTION_PUSH_ENVIRONMENT && n > 1) {
-		cfgread_error(&c->L->rd, &c->sc, s,
-		              "environment: push-environment acts on its "
-		              "\"target\" environment; give one name, not a "
-		              "list");
+		if (!cfgread_inside(s, c->L->rd.shared))
+			cfgread_error(&c->L->rd, &c->sc, s,
+			              "environment: push-environment acts on "
+			              "its \"target\" environment; give one "
+			              "name, not a list");
 		return;
 	}
 	t->environments = v;

@@ -288,6 +288,14 @@ static const struct bad bad[] = {
      NULL, NULL, NULL, 0,
      "k.conf:2: job \"j\": environment: \"live\" is listed twice; name "
      "each environment once"},
+    {"environment list on a push",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"push-environment\"; site = \"s\"; source = \"live\"; "
+         "target = \"staging\"; environment = [\"staging\", \"live\"]; "
+         "} );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": environment: push-environment acts on its "
+     "\"target\" environment; give one name, not a list"},
     {"environment empty list",
      ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
          "\"clear-cache\"; all_sites = true; environment = []; } );\n",
