@@ -187,7 +187,9 @@ static const char *const rate_keys[] = {"company", "ip", "create", "logs",
 static const char *const account_keys[] = {"name", "company", "key_file", NULL};
 static const char *const job_keys[] = {
     "name",    "schedule", "timezone", "account", "action", "enabled", "jitter",
-    "overlap", "catch_up", "timeout",  "retries", "window", NULL};
+    "overlap", "catch_up", "timeout",  "retries", "window", "rollout", NULL};
+static const char *const rollout_keys[] = {"canary", "batch", "halt_after",
+                                           NULL};
 /* The keys that choose a target; at most one kind per job. */
 static const char *const target_kinds[] = {
     "environment_id", "environment_ids", "site",      "sites",
@@ -855,6 +857,62 @@ config_window_open(const struct config_job *job, int64_t t)
 	return minute >= job->window_from || minute < job->window_to;
 }
 
+/* rollout = { canary = 2; batch = 10; halt_after = 1; }: how the
+ * targets of one fire start (rollout.c). */
+static void
+job_rollout(struct job_ctx *c)
+{
+	struct config_rollout *ro = &c->j->rollout;
+	config_setting_t *s = jget(c, "rollout");
+	int64_t *fields[] = {&ro->canary, &ro->batch, &ro->halt_after};
+	static const int64_t min[] = {0, 1, 0};
+	struct cfgread_scope sc;
+	int n;
+
+	if (s == NULL)
+		return;
+	if (c->action != NULL && c->action->target == ACTION_TARGET_NONE) {
+		/* A default that does not apply is not a mistake. */
+		if (!cfgread_inside(s, c->L->rd.shared))
+			cfgread_error(
+			    &c->L->rd, &c->sc, s,
+			    "action \"%s\" takes no target, so it has "
+			    "nothing to roll out; remove \"rollout\"",
+			    c->action->name);
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		cfgread_error(&c->L->rd, &c->sc, s,
+		              "rollout: expected a group like { canary = 2; "
+		              "batch = 10; halt_after = 1; }, got %s",
+		              cfgread_type_name(s));
+		return;
+	}
+	*ro = (struct config_rollout){1, 10, 1, true};
+	sc.file = cfgread_file(&c->L->rd, s);
+	sc.line = cfgread_line(s);
+	snprintf(sc.what, sizeof(sc.what),
+	         "%.*srollout: ", (int)(sizeof(sc.what) - 10), c->sc.what);
+	n = config_setting_length(s);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *key = config_setting_name(e);
+		size_t d = 99;
+		int k;
+
+		for (k = 0; rollout_keys[k] != NULL; k++)
+			if (strcmp(key, rollout_keys[k]) == 0)
+				break;
+		if (rollout_keys[k] == NULL)
+			cfgread_unknown_key(
+			    &c->L->rd, &sc, e,
+			    cfgread_best_of(key, rollout_keys, NULL, &d));
+		else
+			cfgread_int(&c->L->rd, &sc, e, min[k], 10000,
+			            fields[k]);
+	}
+}
+
 static void
 job_settings(struct job_ctx *c)
 {
@@ -886,6 +944,7 @@ job_settings(struct job_ctx *c)
 	    cfgread_enum(&L->rd, &c->sc, s, catch_ups, &e) == 0)
 		j->catch_up = (enum config_catch_up)e;
 	job_window(c);
+	job_rollout(c);
 }
 
 static int
@@ -929,9 +988,55 @@ target_values(struct job_ctx *c, config_setting_t *s, const char *key)
 	return 0;
 }
 
+/* environment = ["staging", "live"]: every matched environment of the
+ * first name, then of the next, each site's later one only where its
+ * earlier ones did not fail (rollout.c). */
+static void
+job_environments(struct job_ctx *c, config_setting_t *s)
+{
+	struct config_target *t = &c->j->target;
+	const char **v;
+	size_t n;
+
+	if (cfgread_list(&c->L->rd, &c->sc, s, false, &v, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == NULL || v[i][0] == '\0') {
+			cfgread_error(&c->L->rd, &c->sc, s,
+			              "environment: entry %zu is empty", i + 1);
+			return;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(v[i], v[k]) == 0) {
+				cfgread_error(
+				    &c->L->rd, &c->sc, s,
+				    "environment: \"%.64s\" is listed "
+				    "twice; name each environment once",
+				    v[i]);
+				return;
+			}
+	}
+	/* push-environment names its environments itself; a default list
+	 * that does not apply is not a mistake */
+	if (c->j->action == ACTION_PUSH_ENVIRONMENT && n > 1) {
+		if (!cfgread_inside(s, c->L->rd.shared))
+			cfgread_error(&c->L->rd, &c->sc, s,
+			              "environment: push-environment acts on "
+			              "its \"target\" environment; give one "
+			              "name, not a list");
+		return;
+	}
+	t->environments = v;
+	t->nenvironments = n;
+	t->environment = v[0];
+}
+
 static void
 job_target(struct job_ctx *c)
 {
+	/* the jobs array moves as it grows: no pointer into a job */
+	static const char *const live_only[] = {"live"};
+	const char **one;
 	struct loader *L = c->L;
 	struct config_target *t = &c->j->target;
 	config_setting_t *found = NULL, *s;
@@ -982,6 +1087,8 @@ job_target(struct job_ctx *c)
 	else
 		t->kind = CONFIG_TARGET_ALL_SITES;
 	t->environment = "live";
+	t->environments = live_only;
+	t->nenvironments = 1;
 	for (int i = 0; i < 2; i++) {
 		const char *key = i == 0 ? "environment" : "exclude_sites";
 		const char *v;
@@ -999,13 +1106,22 @@ job_target(struct job_ctx *c)
 				    key);
 			continue;
 		}
-		if (i == 0 && cfgread_str(&L->rd, &c->sc, s, &v) == 0) {
+		if (i == 0 && config_setting_type(s) != CONFIG_TYPE_STRING) {
+			job_environments(c, s);
+		} else if (i == 0 && cfgread_str(&L->rd, &c->sc, s, &v) == 0) {
 			if (v[0] == '\0')
 				cfgread_error(&L->rd, &c->sc, s,
 				              "environment is empty");
 			else if ((t->environment =
-			              arena_strdup(L->cfg->store, v)) == NULL)
+			              arena_strdup(L->cfg->store, v)) == NULL ||
+			         (one = cfgread_arena_alloc(
+			              &L->cfg->store->arena, sizeof(*one))) ==
+			             NULL)
 				nomem(L);
+			else {
+				one[0] = t->environment;
+				t->environments = one;
+			}
 		} else if (i == 1) {
 			cfgread_list(&L->rd, &c->sc, s, true, &t->exclude_sites,
 			             &t->nexclude);
@@ -1844,7 +1960,7 @@ config_target_describe(const struct config_target *t, char *buf, size_t len)
 {
 	static const char *const kinds[] = {"no target", "environment", "site",
 	                                    "label", "all sites"};
-	char excl[256] = "";
+	char excl[256] = "", envs[264];
 	size_t n = 0;
 	int rc;
 
@@ -1853,9 +1969,14 @@ config_target_describe(const struct config_target *t, char *buf, size_t len)
 	if (t->nexclude > 0)
 		snprintf(excl, sizeof(excl), ", except %zu site%s", t->nexclude,
 		         t->nexclude == 1 ? "" : "s");
+	if (t->nenvironments > 1)
+		snprintf(envs, sizeof(envs), "%s then %s", t->environments[0],
+		         t->environments[1]);
+	else
+		snprintf(envs, sizeof(envs), "%s", t->environment);
 	if (t->kind == CONFIG_TARGET_ALL_SITES)
-		return snprintf(buf, len, "all sites (%s%s)", t->environment,
-		                excl);
+		return snprintf(buf, len, "all sites (%s%s%s)", envs, excl,
+		                t->nenvironments > 2 ? ", ..." : "");
 	if (t->nvalues == 1)
 		rc = snprintf(buf, len, "%s %s", kinds[t->kind], t->values[0]);
 	else
@@ -1866,7 +1987,8 @@ config_target_describe(const struct config_target *t, char *buf, size_t len)
 	if (t->kind == CONFIG_TARGET_ENVIRONMENTS)
 		return rc;
 	rc = snprintf(n < len ? buf + n : NULL, n < len ? len - n : 0,
-	              " (%s%s)", t->environment, excl);
+	              " (%s%s%s)", envs, excl,
+	              t->nenvironments > 2 ? ", ..." : "");
 	return rc < 0 ? rc : (int)n + rc;
 }
 
@@ -1902,10 +2024,15 @@ config_job_same(const struct config *ca, const struct config_job *a,
 	    a->jitter != b->jitter || a->overlap != b->overlap ||
 	    a->catch_up != b->catch_up || a->timeout != b->timeout ||
 	    a->retries != b->retries || a->nparams != b->nparams ||
-	    a->window_from != b->window_from || a->window_to != b->window_to)
+	    a->window_from != b->window_from || a->window_to != b->window_to ||
+	    a->rollout.set != b->rollout.set ||
+	    a->rollout.canary != b->rollout.canary ||
+	    a->rollout.batch != b->rollout.batch ||
+	    a->rollout.halt_after != b->rollout.halt_after)
 		return false;
 	if (ta->kind != tb->kind ||
-	    !same_str(ta->environment, tb->environment) ||
+	    !same_list(ta->environments, ta->nenvironments, tb->environments,
+	               tb->nenvironments) ||
 	    !same_list(ta->values, ta->nvalues, tb->values, tb->nvalues) ||
 	    !same_list(ta->exclude_sites, ta->nexclude, tb->exclude_sites,
 	               tb->nexclude))

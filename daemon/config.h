@@ -60,7 +60,13 @@ struct config_target {
 	enum config_target_kind kind;
 	const char **values; /* environment ids, site names or labels */
 	size_t nvalues;
-	const char *environment; /* selectors: environment name ("live") */
+	/* selectors: the environment names, in the order they run
+	 * ("staging" then "live": a site's later environment only where its
+	 * earlier ones did not fail); environment is the first, and the
+	 * only one when a single string is given (default "live") */
+	const char *environment;
+	const char *const *environments;
+	size_t nenvironments;
 	const char **exclude_sites;
 	size_t nexclude;
 };
@@ -73,6 +79,17 @@ struct config_account {
 	const char *key_path; /* the file the key is read from; NULL for env */
 	const char *file;
 	int line;
+};
+
+/* How a fire's targets start (rollout.c): the first `canary` alone, then
+ * batches of `batch`, each once the earlier ones ended with fewer than
+ * `halt_after` failures.  Without a rollout group: no canary, one batch
+ * of every target (batch 0), never halted (halt_after 0). */
+struct config_rollout {
+	int64_t canary;     /* 0-10000; 1 when the group leaves it out */
+	int64_t batch;      /* 1-10000 (10); 0: all at once */
+	int64_t halt_after; /* 0-10000 (1); 0: never halt */
+	bool set;           /* the job (or defaults) has a rollout group */
 };
 
 enum config_overlap { CONFIG_OVERLAP_SKIP, CONFIG_OVERLAP_QUEUE };
@@ -100,6 +117,7 @@ struct config_job {
 	 * the day in the job's zone (window_to < window_from: past midnight);
 	 * both -1 without a window */
 	int window_from, window_to;
+	struct config_rollout rollout;
 };
 
 struct config_rate_limits {

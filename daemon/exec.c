@@ -24,6 +24,7 @@
 #include "ops.h"
 #include "state.h"
 #include "tmpl.h"
+#include "rollout.h"
 #include "util.h"
 
 #define container_of(p, type, member)                                          \
@@ -37,6 +38,13 @@ enum run_state { RUN_WAIT_ENV, RUN_ACTIVE, RUN_CLOSING };
 struct fire {
 	struct exec_fire f;
 	bool listed; /* its targets are known: it ends with the last */
+	/* a job with a rollout group or an environment list: its targets
+	 * start as the rollout allows (rollout.c), each end releasing the
+	 * next; NULL for the others, which all start at once */
+	struct rollout *ro;
+	size_t ro_first; /* the rollout's target i is f.targets[ro_first + i] */
+	size_t unstarted; /* the rollout's targets neither started nor ended */
+	bool pumping;     /* inside roll_pump: an end only records */
 	struct fire *prev, *next;
 };
 
@@ -84,6 +92,8 @@ struct exec {
 
 static void run_step(struct run *r);
 static void run_begin(struct run *r);
+static void roll_ended(struct exec *ex, struct fire *fi, size_t slot,
+                       enum kinsta_outcome outcome, const char *message);
 
 static int64_t
 now_ms(const struct exec *ex)
@@ -166,6 +176,9 @@ fire_free(struct exec *ex, struct fire *fi)
 			free(fi->f.targets[i].note);
 	}
 	free(fi->f.targets);
+	if (fi->ro != NULL)
+		rollout_free(fi->ro);
+	free(fi->ro);
 	free(fi);
 }
 
@@ -211,11 +224,12 @@ fire_record(struct fire *fi, size_t slot, const struct exec_result *res)
 	fi->f.nended++;
 }
 
-/* Tell the fire's end, once every target it has has ended. */
+/* Tell the fire's end, once every target it has has ended (and not
+ * from inside its rollout's loop, which looks again when it is done). */
 static void
 fire_check_end(struct exec *ex, struct fire *fi)
 {
-	if (!fi->listed || fi->f.nended < fi->f.ntargets)
+	if (!fi->listed || fi->pumping || fi->f.nended < fi->f.ntargets)
 		return;
 	fi->f.ended_ms = util_wall_ms();
 	if (ex->hooks.fire_ended != NULL)
@@ -362,6 +376,9 @@ run_finish(struct run *r)
 	/* after the hook, which reads the target, and before the next run
 	 * on the environment starts from inside run_unlock */
 	run_unlock(r);
+	/* the rollout's next wave, or the rest skipped */
+	if (fi->ro != NULL)
+		roll_ended(ex, fi, r->slot, r->k.outcome, r->k.message);
 	run_free(r);
 	fire_check_end(ex, fi);
 }
@@ -516,6 +533,39 @@ on_poll_answer(struct run *r, const struct http_response *res)
 
 /* ---- steps -------------------------------------------------------------- */
 
+/* "site/env", or the environment id of a target not resolved. */
+static const char *
+target_label(const struct target *t, char *buf, size_t len)
+{
+	if (t->site_name[0] != '\0')
+		snprintf(buf, len, "%s/%s", t->site_name, t->env_name);
+	else
+		snprintf(buf, len, "%s", t->env_id[0] ? t->env_id : "-");
+	return buf;
+}
+
+/* Dry run: one line of the plan per plugin or theme the update would
+ * change, or that its policy holds. */
+static void
+dry_plan_item(const struct kinsta_plan_item *it, void *arg)
+{
+	struct run *r = arg;
+	char label[300], v[4][320];
+
+	fprintf(r->ex->opt.dry_out ? r->ex->opt.dry_out : stdout,
+	        "plan job=%s target=%s env=%s item=%s from=%s to=%s "
+	        "verdict=%s%s%s\n",
+	        r->job->name,
+	        log_value(v[0], sizeof(v[0]),
+	                  target_label(&r->k.target, label, sizeof(label))),
+	        r->k.target.env_id[0] ? r->k.target.env_id : "-",
+	        log_value(v[1], sizeof(v[1]), it->name),
+	        log_value(v[2], sizeof(v[2]), it->from ? it->from : "?"),
+	        log_value(v[3], sizeof(v[3]), it->to ? it->to : "?"),
+	        it->held ? "held" : "update", it->held ? " policy=" : "",
+	        it->held ? config_param_str(r->job, "policy") : "");
+}
+
 static void
 on_step_answer(struct run *r, const struct http_response *res)
 {
@@ -523,6 +573,10 @@ on_step_answer(struct run *r, const struct http_response *res)
 	char why[KINSTA_MSG_MAX + 64];
 	enum kinsta_next next;
 
+	if (r->ex->opt.dry_run && !res->error && res->status == 200 &&
+	    kinsta_step(&r->k) == STEP_LIST_EXT)
+		kinsta_update_plan(r->job, res->body, res->len, dry_plan_item,
+		                   r);
 	/* say why an ambiguous write was not sent again */
 	snprintf(why, sizeof(why), "%s%s", res->message,
 	         res->error && req->mutating && res->sent
@@ -801,15 +855,174 @@ report_failure(struct exec *ex, struct fire *fi, ssize_t slot, const char *why)
 		ex->hooks.finished(&res, ex->hooks.arg);
 }
 
-/* The fire's targets are known: a run on each.  The caller ends the fire
- * if they all ended at once (fire_check_end). */
+/* A target of the fire (slot) ends without a run of its own: the
+ * rollout skipped it, or it could not start. */
+static void
+report_end(struct exec *ex, struct fire *fi, size_t slot,
+           enum kinsta_outcome outcome, const char *message)
+{
+	struct exec_result res = {
+	    .cfg = fi->f.cfg,
+	    .job = fi->f.job,
+	    .target = &fi->f.targets[slot].target,
+	    .run_id = fi->f.run_id,
+	    .outcome = outcome,
+	    .op_id = "",
+	    .message = message,
+	    .note = "",
+	    .started_ms = util_wall_ms(),
+	    .ended_ms = util_wall_ms(),
+	};
+
+	fire_record(fi, slot, &res);
+	if (ex->hooks.finished != NULL)
+		ex->hooks.finished(&res, ex->hooks.arg);
+}
+
+/* ---- rollouts ----------------------------------------------------------- */
+
+/* Start the rollout's target i (its end may come at once). */
+static void
+roll_start(struct exec *ex, struct fire *fi, size_t i)
+{
+	size_t slot = fi->ro_first + i;
+	char key[KEY_MAX];
+	struct run *r = NULL;
+
+	if (load_key(ex, fi->f.cfg, fi->f.job, key) == 0)
+		r = run_new(ex, fi, slot, key);
+	explicit_bzero(key, sizeof(key));
+	if (r == NULL) {
+		const char *why = "cannot read the API key or out of memory";
+
+		report_end(ex, fi, slot, KINSTA_FAILED, why);
+		rollout_ended(fi->ro, i, KINSTA_FAILED, why);
+		return;
+	}
+	if (run_lock(r))
+		run_begin(r); /* may end it at once (window closed) */
+}
+
+/* Take every move the rollout allows now: start the targets released,
+ * end the ones it skips.  An end reported from inside (a run that ends
+ * at once) only records: this loop takes its consequences, and the
+ * caller ends the fire (fire_check_end) once it is back. */
+static void
+roll_pump(struct exec *ex, struct fire *fi)
+{
+	struct rollout_move mv;
+
+	if (fi->pumping)
+		return;
+	fi->pumping = true;
+	while (!ex->closing &&
+	       rollout_next(
+	           fi->ro, config_window_open(fi->f.job, util_wall_ms() / 1000),
+	           &mv)) {
+		size_t slot = fi->ro_first + mv.target;
+
+		fi->unstarted--;
+		if (mv.start) {
+			roll_start(ex, fi, mv.target);
+			continue;
+		}
+		log_msg(LOG_INFO, "job=%s env=%s event=rollout-skip reason=%s",
+		        fi->f.job->name, fi->f.targets[slot].target.env_id,
+		        mv.message);
+		report_end(ex, fi, slot, KINSTA_SKIPPED, mv.message);
+	}
+	fi->pumping = false;
+}
+
+/* A run of the rollout ended: its next wave, or the rest skipped. */
+static void
+roll_ended(struct exec *ex, struct fire *fi, size_t slot,
+           enum kinsta_outcome outcome, const char *message)
+{
+	if (slot < fi->ro_first)
+		return;
+	rollout_ended(fi->ro, slot - fi->ro_first, outcome, message);
+	roll_pump(ex, fi);
+}
+
+/* Dry run: the order the rollout would start the targets in, by wave. */
+static void
+roll_plan(const struct exec *ex, const struct fire *fi)
+{
+	FILE *out = ex->opt.dry_out ? ex->opt.dry_out : stdout;
+	char label[300], v[320];
+
+	for (size_t k = 0; k < fi->ro->n; k++) {
+		const struct rollout_item *it = rollout_at(fi->ro, k);
+
+		fprintf(out, "plan job=%s wave=%zu%s target=%s env=%s\n",
+		        fi->f.job->name, it->wave + 1,
+		        it->canary ? " canary=yes" : "",
+		        log_value(v, sizeof(v),
+		                  target_label(it->t, label, sizeof(label))),
+		        it->t->env_id[0] ? it->t->env_id : "-");
+	}
+}
+
+/* The fire's targets of a job with a rollout group or an environment
+ * list: they start as the rollout allows. */
+static void
+roll_new(struct exec *ex, struct fire *fi, const struct target *t, size_t n)
+{
+	ssize_t first = fire_add(fi, t, n);
+	const struct target **tp = NULL;
+
+	fi->listed = true;
+	if (first < 0) {
+		report_failure(ex, fi, -1, "out of memory");
+		return;
+	}
+	/* the fire's targets array does not grow again (only a resumed
+	 * fire's does): the rollout points into it */
+	if ((tp = calloc(n, sizeof(*tp))) == NULL ||
+	    (fi->ro = calloc(1, sizeof(*fi->ro))) == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		tp[i] = &fi->f.targets[(size_t)first + i].target;
+	if (rollout_init(fi->ro, fi->f.job, tp, n) < 0)
+		goto fail;
+	free(tp);
+	fi->ro_first = (size_t)first;
+	fi->unstarted = n;
+	if (ex->opt.dry_run)
+		roll_plan(ex, fi);
+	roll_pump(ex, fi);
+	return;
+fail:
+	free(tp);
+	free(fi->ro);
+	fi->ro = NULL;
+	for (size_t i = 0; i < n; i++)
+		report_end(ex, fi, (size_t)first + i, KINSTA_FAILED,
+		           "out of memory");
+}
+
+static bool
+rolls_out(const struct config_job *job)
+{
+	return job->rollout.set || job->target.nenvironments > 1;
+}
+
+/* The fire's targets are known: a run on each, or as its rollout allows.
+ * The caller ends the fire if they all ended at once (fire_check_end). */
 static void
 start_runs(struct exec *ex, struct fire *fi, const struct target *t, size_t n,
            const char *key)
 {
-	struct run **made = calloc(n ? n : 1, sizeof(*made));
-	ssize_t first = made != NULL ? fire_add(fi, t, n) : -ENOMEM;
+	struct run **made;
+	ssize_t first;
 
+	if (rolls_out(fi->f.job) && n > 0) {
+		roll_new(ex, fi, t, n);
+		return;
+	}
+	made = calloc(n ? n : 1, sizeof(*made));
+	first = made != NULL ? fire_add(fi, t, n) : -ENOMEM;
 	if (first < 0) {
 		report_failure(ex, fi, -1, "out of memory");
 		goto out;
@@ -1074,6 +1287,8 @@ exec_active(const struct exec *ex)
 
 	for (const struct run *r = ex->runs; r != NULL; r = r->next)
 		n++;
+	for (const struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
+		n += fi->unstarted;
 	return n + listings_waiting(ex->listings, NULL);
 }
 
@@ -1084,6 +1299,9 @@ exec_job_active(const struct exec *ex, const char *job_name)
 
 	for (const struct run *r = ex->runs; r != NULL; r = r->next)
 		n += strcmp(r->job->name, job_name) == 0;
+	for (const struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
+		if (strcmp(fi->f.job->name, job_name) == 0)
+			n += fi->unstarted;
 	return n + listings_waiting(ex->listings, job_name);
 }
 

@@ -73,7 +73,9 @@ static const struct {
      "\n"
      "options:\n"
      "  --dry-run          send only the requests that change nothing;\n"
-     "                     print each other one instead\n"
+     "                     print each other one instead, and the plan:\n"
+     "                     the rollout's waves, each update's items\n"
+     "                     (from, to, held by policy)\n"
      "  -v, --verbose      log the requests on standard error (twice:\n"
      "                     each poll)\n"
      "  -h, --help         show this help\n"},

@@ -1579,6 +1579,49 @@ pick_updates(struct kinsta_run *run, yajl_val doc)
 	return 0;
 }
 
+int
+kinsta_update_plan(const struct config_job *job, const char *body, size_t len,
+                   void (*fn)(const struct kinsta_plan_item *it, void *arg),
+                   void *arg)
+{
+	struct kinsta_run run = {.job = job};
+	const char *kind = action_get(job->action)->variant;
+	bool themes = kind != NULL && strcmp(kind, "themes") == 0;
+	enum update_level allowed;
+	yajl_val doc = NULL, data;
+	char err[128];
+
+	if (kind == NULL)
+		return -EINVAL;
+	if (json_parse(&doc, body, len, NULL, err, sizeof(err)) < 0)
+		return -EINVAL;
+	data = json_arr(doc, "environment", "container_info",
+	                themes ? "wp_themes" : "wp_plugins", "data", NULL);
+	if (data == NULL) {
+		json_free(doc);
+		return -EINVAL;
+	}
+	allowed = policy_level(&run);
+	for (size_t i = 0; i < json_arr_len(data); i++) {
+		yajl_val e = json_arr_at(data, i);
+		const char *update = json_str(e, "update", NULL);
+		struct kinsta_plan_item it = {
+		    .name = json_str(e, "name", NULL),
+		    .from = json_str(e, "version", NULL),
+		    .to = json_str(e, "update_version", NULL),
+		};
+
+		/* the same choice as pick_updates */
+		if (it.name == NULL || update == NULL ||
+		    strcmp(update, "available") != 0 || !wanted(&run, it.name))
+			continue;
+		it.held = update_level(it.from, it.to) > allowed;
+		fn(&it, arg);
+	}
+	json_free(doc);
+	return 0;
+}
+
 /* ---- backups: slots and keep ----------------------------------------------
  *
  * Kinsta keeps at most `backup_slots` (5) manual backups per environment
@@ -2895,7 +2938,11 @@ kinsta_select(const struct config_job *job, const char *body, size_t len,
               struct target **out, size_t *n, char *err, size_t errlen)
 {
 	const struct config_target *tg = &job->target;
-	const char *want_env = tg->environment ? tg->environment : "live";
+	size_t nenvs = tg->kind == CONFIG_TARGET_ENVIRONMENTS ||
+	                       job->action == ACTION_PUSH_ENVIRONMENT ||
+	                       tg->nenvironments == 0
+	                   ? 1
+	                   : tg->nenvironments;
 	struct target *t = NULL;
 	size_t count = 0, nsites;
 	yajl_val doc = NULL, sites;
@@ -2910,14 +2957,18 @@ kinsta_select(const struct config_job *job, const char *body, size_t len,
 		goto fail;
 	}
 	nsites = json_arr_len(sites);
-	/* at most one target per site, or one per listed environment id */
-	t = calloc(nsites + tg->nvalues + 1, sizeof(*t));
+	/* at most one target per site and environment name, or one per
+	 * listed environment id */
+	t = calloc(nsites * nenvs + tg->nvalues + 1, sizeof(*t));
 	if (t == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	for (size_t i = 0; i < nsites; i++) {
-		yajl_val site = json_arr_at(sites, i);
+	/* environment = ["staging", "live"]: every site's staging, then
+	 * every site's live (the order a rollout keeps) */
+	for (size_t at = 0; at < nsites * nenvs; at++) {
+		size_t phase = at / nsites;
+		yajl_val site = json_arr_at(sites, at % nsites);
 		yajl_val envs = json_arr(site, "environments", NULL);
 
 		if (!site_selected(tg, site))
@@ -2940,7 +2991,7 @@ kinsta_select(const struct config_job *job, const char *body, size_t len,
 			const char *envname =
 			    job->action == ACTION_REFRESH_STAGING ? "staging"
 			    : push ? config_param_str(job, "target")
-			           : want_env;
+			           : tg->environments[phase];
 			yajl_val e = find_env(envs, envname ? envname : "live");
 
 			if (e == NULL)

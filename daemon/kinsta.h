@@ -233,6 +233,20 @@ void kinsta_answer_short(const struct kinsta_run *run, char *buf, size_t len);
  * method and path template, the site list when the job needs it, and the
  * poll of its operations; the length snprintf would need. */
 int kinsta_job_routes(const struct config_job *job, char *buf, size_t len);
+/* One plugin or theme with an update that an update job's lists want:
+ * what a dry run shows as its plan. */
+struct kinsta_plan_item {
+	const char *name, *from, *to; /* from, to: NULL when not given */
+	bool held;                    /* by the job's policy */
+};
+
+/* Call fn for each item of an update job's list answer (GET .../plugins
+ * or .../themes) that the run would update or that its policy holds, in
+ * the answer's order; 0, or -EINVAL when body is not such a list. */
+int kinsta_update_plan(const struct config_job *job, const char *body,
+                       size_t len,
+                       void (*fn)(const struct kinsta_plan_item *it, void *arg),
+                       void *arg);
 
 /* Free a request's body and reset it. */
 void kinsta_request_clear(struct kinsta_request *req);

@@ -639,7 +639,10 @@ def test_dry_run_sends_only_reads(env):
             kh.job("cc", "clear-all-caches", site="alphasite")]
     r = run("shop", "--dry-run", jobs=jobs)
     assert r.returncode == 0, r
-    shown = [l for l in r.stdout.splitlines() if not l.startswith("job=")]
+    shown = [l for l in r.stdout.splitlines()
+             if not l.startswith(("job=", "plan "))]
+    # the plan's lines: tests/e2e/test_rollout.py
+    assert sum(l.startswith("plan ") for l in r.stdout.splitlines()) == 2
     base = sim.url
     want = []
     for e in (BRAVO, DELTA):
@@ -665,7 +668,7 @@ def test_dry_run_sends_only_reads(env):
     r = run("cc", "--dry-run", jobs=jobs)
     assert r.returncode == 0, r
     assert [l.split(" ", 2)[:2] for l in r.stdout.splitlines()
-            if not l.startswith("job=")] == [
+            if not l.startswith(("job=", "plan "))] == [
         ["POST", base + "/sites/tools/clear-cache"],
         ["POST", base + "/sites/edge-caching/clear"],
         ["POST", base + "/sites/cdn/clear-cache"]]

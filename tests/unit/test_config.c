@@ -266,6 +266,41 @@ static const struct bad bad[] = {
     {"window empty", ACC JOB("window = \"03:00-03:00\";"), NULL, NULL, NULL, 0,
      "k.conf:2: job \"j\": window: \"03:00-03:00\" starts where it ends; "
      "leave window out to allow any time"},
+    {"rollout not a group", ACC JOB("rollout = 2;"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": rollout: expected a group like { canary = 2; "
+     "batch = 10; halt_after = 1; }, got an integer"},
+    {"rollout unknown key", ACC JOB("rollout = { canry = 2; };"), NULL, NULL,
+     NULL, 0,
+     "k.conf:2: job \"j\": rollout: unknown key \"canry\" (did you mean "
+     "\"canary\"?)"},
+    {"rollout batch 0", ACC JOB("rollout = { batch = 0; };"), NULL, NULL, NULL,
+     0, "k.conf:2: job \"j\": rollout: batch: 0 is out of range 1-10000"},
+    {"rollout without a target",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"report\"; rollout = { canary = 1; }; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": action \"report\" takes no target, so it has "
+     "nothing to roll out; remove \"rollout\""},
+    {"environment twice",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"clear-cache\"; all_sites = true; environment = [\"live\", "
+         "\"live\"]; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": environment: \"live\" is listed twice; name "
+     "each environment once"},
+    {"environment list on a push",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"push-environment\"; site = \"s\"; source = \"live\"; "
+         "target = \"staging\"; environment = [\"staging\", \"live\"]; "
+         "} );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": environment: push-environment acts on its "
+     "\"target\" environment; give one name, not a list"},
+    {"environment empty list",
+     ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+         "\"clear-cache\"; all_sites = true; environment = []; } );\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": environment: the list is empty"},
     {"unknown action",
      ACC "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
          "\"clear-cach\"; environment_id = \"" ENV "\"; } );\n",
@@ -1250,6 +1285,57 @@ test_api_actions(void)
 	config_free(cfg);
 }
 
+/* rollout groups (defaults filled in) and environment lists, beside the
+ * single string that stays what it was. */
+static void
+test_rollout_and_environments(void)
+{
+	static const char text[] =
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "jobs = ( { name = \"r\"; schedule = \"@daily\"; action = "
+	    "\"update-plugins\"; all_sites = true; rollout = { batch = 4; };"
+	    " environment = [\"staging\", \"live\"]; },\n"
+	    " { name = \"one\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; label = \"x\"; environment = \"staging\"; },\n"
+	    " { name = \"dflt\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; site = \"x\"; } );\n";
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	const struct config_job *r, *one, *dflt;
+	char buf[200];
+
+	CHECK_INT(config_load_string(text, "r.conf", CONFIG_LOAD_NO_KEYS, &cfg,
+	                             &errs),
+	          0);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	if (cfg == NULL)
+		return;
+	r = config_find_job(cfg, "r");
+	one = config_find_job(cfg, "one");
+	dflt = config_find_job(cfg, "dflt");
+	CHECK(r->rollout.set);
+	CHECK_INT(r->rollout.canary, 1);
+	CHECK_INT(r->rollout.batch, 4);
+	CHECK_INT(r->rollout.halt_after, 1);
+	CHECK(!one->rollout.set);
+	CHECK_INT(one->rollout.batch, 0);
+	CHECK_INT(r->target.nenvironments, 2);
+	CHECK_STR(r->target.environment, "staging");
+	CHECK_STR(r->target.environments[1], "live");
+	CHECK_INT(one->target.nenvironments, 1);
+	CHECK_STR(one->target.environment, "staging");
+	CHECK_STR(one->target.environments[0], "staging");
+	CHECK_STR(dflt->target.environments[0], "live");
+	config_target_describe(&r->target, buf, sizeof(buf));
+	CHECK_STR(buf, "all sites (staging then live)");
+	config_target_describe(&one->target, buf, sizeof(buf));
+	CHECK_STR(buf, "label x (staging)");
+	CHECK(!config_job_same(cfg, r, cfg, one));
+	CHECK(config_job_same(cfg, r, cfg, r));
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1268,6 +1354,7 @@ main(void)
 	test_string_and_cap();
 	test_window();
 	test_verify();
+	test_rollout_and_environments();
 	test_same_job();
 	test_account_order();
 	test_outside_heap();

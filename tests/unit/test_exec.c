@@ -591,6 +591,64 @@ test_fire_ends_once_after_its_targets(void)
 	config_free(two);
 }
 
+static struct answer
+first_refused(const char *m, const char *path, int nth)
+{
+	(void)m;
+	if (strcmp(path, "/sites/tools/clear-cache") == 0)
+		return nth == 0 ? (struct answer){404,
+		                                  "{\"message\":\"no such "
+		                                  "environment\"}",
+		                                  NULL}
+		                : OP_ACCEPTED("op-1");
+	return OK;
+}
+
+/* A rollout (one canary, halt after one failure): the canary fails, the
+ * two others end skipped without a request, and the fire ends once with
+ * all three; without the failure, one environment at a time. */
+static void
+test_rollout_halts_and_the_fire_ends_once(void)
+{
+	struct config *roll = load(
+	    "api = { url = \"http://127.0.0.1:9/v2\"; };\n"
+	    "accounts = ( { name = \"acme\"; company = \"" COMPANY "\"; } );\n"
+	    "jobs = (\n"
+	    " { name = \"roll\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_ids = [ \"" ENV "\", \"" ENV2
+	    "\", \"a4444444-4444-4444-8444-444444444444\" ];"
+	    " rollout = { canary = 1; batch = 1; halt_after = 1; }; }\n"
+	    ");\n");
+	struct exec_hooks hooks = {.finished = on_finished,
+	                           .fire_ended = on_fire_ended};
+	struct http *h;
+	struct exec *ex = NULL;
+	int posts = 0;
+
+	if (roll == NULL)
+		return;
+	script = first_refused;
+	nsent = ndone = nfires = 0;
+	http_init(&h, &loop, NULL, NULL, 0);
+	CHECK_INT(exec_init(&ex, &loop, h, roll, NULL, &hooks), 0);
+	CHECK_INT(exec_start(ex, config_find_job(roll, "roll"), 51), 0);
+	/* one started, two waiting: the job is active for all three */
+	CHECK_INT(exec_job_active(ex, "roll"), 3);
+	CHECK_INT(exec_fire_find(ex, 51)->ntargets, 3);
+	finish(ex);
+	for (int i = 0; i < nsent; i++)
+		posts += strncmp(sent[i].line, "POST ", 5) == 0;
+	CHECK_INT(posts, 1);
+	CHECK_INT(ndone, 3);
+	CHECK_INT(nfires, 1);
+	CHECK_INT(fires[0].ntargets, 3);
+	CHECK_INT(fires[0].nended, 3);
+	CHECK_INT(fires[0].failed, 1);
+	CHECK_INT(fires[0].ok, 0);
+	CHECK_INT(fires[0].finished_before, 3);
+	config_free(roll);
+}
+
 int
 main(void)
 {
@@ -611,6 +669,7 @@ main(void)
 	test_429_pauses_the_account();
 	test_reload_moves_unchanged_runs();
 	test_fire_ends_once_after_its_targets();
+	test_rollout_halts_and_the_fire_ends_once();
 	config_free(cfg);
 	uv_loop_close(&loop);
 	return test_report("test_exec");

@@ -52,6 +52,9 @@ static const char conf_text[] =
     " { name = \"app\"; schedule = \"@daily\"; action = \"deploy-app\";"
     "   app_id = \"b0000000-0000-4000-8000-000000000001\";"
     "   branch = \"main\"; },\n"
+    " { name = \"stgl\"; schedule = \"@daily\"; action = "
+    "\"update-plugins\"; sites = [\"charliesite\", \"alphasite\", "
+    "\"bravosite\"]; environment = [\"staging\", \"live\"]; },\n"
     " { name = \"rep\"; schedule = \"@daily\"; action = \"report\"; },\n"
     " { name = \"repc\"; schedule = \"@daily\"; action = \"report\";"
     "   client = \"shop\"; period = \"2026-11\"; format = \"html\"; },\n"
@@ -495,6 +498,16 @@ test_update_clears_caches_after(void)
 /* policy: semver steps, anything else counts as major; the note says what
  * changes and what is held. */
 static void
+plan_line(const struct kinsta_plan_item *it, void *arg)
+{
+	char *plan = arg;
+	size_t n = strlen(plan);
+
+	snprintf(plan + n, 512 - n, "%s %s %s %s\n", it->name, it->from, it->to,
+	         it->held ? "held" : "update");
+}
+
+static void
 test_update_policy(void)
 {
 	static const char list[] =
@@ -535,6 +548,25 @@ test_update_policy(void)
 	CHECK_STR(run.message,
 	          "held by policy \"patch\": jetpack 13.0 -> 13.1");
 	kinsta_run_free(&run);
+
+	/* the dry run's plan: the same choice, item by item */
+	{
+		char plan[512] = "";
+
+		CHECK_INT(kinsta_update_plan(job("minor"), list, strlen(list),
+		                             plan_line, plan),
+		          0);
+		CHECK_STR(plan, "akismet 5.3.0 5.3.1 update\n"
+		                "woocommerce 8.6.0 9.0.0 held\n"
+		                "jetpack 13.0 13.1 update\n"
+		                "odd 1.2-beta 1.2 held\n");
+		CHECK_INT(
+		    kinsta_update_plan(job("minor"), "{}", 2, plan_line, plan),
+		    -EINVAL);
+		CHECK_INT(kinsta_update_plan(job("cc"), list, strlen(list),
+		                             plan_line, plan),
+		          -EINVAL);
+	}
 }
 
 static void
@@ -872,6 +904,27 @@ test_select(void)
 	CHECK_STR(t[0].cdn_cache_id, "c3333333-3333-4333-8333-333333333331");
 	CHECK_STR(t[0].edge_cache_id, "");
 	CHECK_STR(t[0].site_name, "charliesite");
+	free(t);
+
+	/* environment = ["staging", "live"]: every staging, then every
+	 * live, each in the site list's order; a site without staging has
+	 * only its live */
+	CHECK_INT(
+	    kinsta_select(job("stgl"), sites, len, &t, &n, err, sizeof(err)),
+	    0);
+	CHECK_INT(n, 4);
+	if (n == 4) {
+		static const char *const want[][2] = {
+		    {"charliesite", "staging"},
+		    {"alphasite", "live"},
+		    {"bravosite", "live"},
+		    {"charliesite", "live"}};
+
+		for (size_t i = 0; i < 4; i++) {
+			CHECK_STR(t[i].site_name, want[i][0]);
+			CHECK_STR(t[i].env_name, want[i][1]);
+		}
+	}
 	free(t);
 
 	/* push: live is the target, staging the source, in one site */
