@@ -58,9 +58,32 @@ struct exec_progress {
 	int64_t started_ms; /* wall clock of the run's start */
 };
 
+/* One target's run within a fire. */
+struct exec_fire_target {
+	struct target target;
+	enum kinsta_outcome outcome; /* KINSTA_RUNNING until it ends */
+	char op_id[OPS_ID_MAX];      /* last operation followed, or "" */
+	char *message, *note;        /* "" until it ends; owned by the fire */
+	int64_t started_ms, ended_ms;
+};
+
+/* One fire of a job (one run_id): its targets and how each ended. */
+struct exec_fire {
+	const struct config *cfg;
+	const struct config_job *job;
+	uint64_t run_id;
+	int64_t started_ms, ended_ms; /* ended_ms 0 while running */
+	struct exec_fire_target *targets;
+	size_t ntargets, nended;
+	size_t count[KINSTA_OUTCOMES]; /* ended targets by outcome */
+	char why[256]; /* failed before it had targets: why; else "" */
+};
+
 struct exec_hooks {
 	void (*finished)(const struct exec_result *r, void *arg);
 	void (*progress)(const struct exec_progress *p, void *arg);
+	/* after the finished hook of its last target; f is freed after */
+	void (*fire_ended)(const struct exec_fire *f, void *arg);
 	void *arg;
 };
 

@@ -689,7 +689,8 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
                struct state *st, struct http *http, char *err, size_t errlen)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
-	struct exec_hooks hooks = {on_finished, on_progress, s};
+	struct exec_hooks hooks = {
+	    .finished = on_finished, .progress = on_progress, .arg = s};
 	struct exec_options opt = {.durations = &st->durations};
 
 	if (s == NULL || make_entries(s, cfg) < 0 ||
