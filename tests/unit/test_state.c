@@ -996,7 +996,7 @@ test_durations(void)
 	                          "{\"key\":\"a@c\",\"ms\":[1,2,-3]},"
 	                          "{\"ms\":[1]},"
 	                          "{\"key\":\"ok@c\",\"ms\":[4,5,6]}]}";
-	struct state st = {0}, back, copy;
+	struct state st = {0}, back, copy = {0};
 	struct ops_history *h = ops_book_get(&st.durations, "backup@c1", true);
 	const struct ops_history *b;
 	char *text, warn[STATE_MSG_MAX];
