@@ -45,7 +45,7 @@ enum kinsta_outcome {
 	KINSTA_FAILED,
 	KINSTA_TIMED_OUT,
 	KINSTA_SKIPPED,
-	KINSTA_OUTCOMES
+	KINSTA_OUTCOMES /* how many there are; not an outcome */
 };
 
 /* What the caller does next. */

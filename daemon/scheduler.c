@@ -85,6 +85,11 @@ struct scheduler {
 	uv_poll_t poll;
 	uint64_t run_seq;
 	bool stopped;
+	struct {
+		void (*fn)(const struct exec_fire *f, void *arg);
+		void *arg;
+	} watchers[SCHEDULER_WATCHERS_MAX];
+	size_t nwatchers;
 };
 
 /* ---- planning (pure) ---------------------------------------------------- */
@@ -473,6 +478,15 @@ free_unused_configs(struct scheduler *s)
 }
 
 static void
+on_fire_ended(const struct exec_fire *f, void *arg)
+{
+	struct scheduler *s = arg;
+
+	for (size_t i = 0; i < s->nwatchers; i++)
+		s->watchers[i].fn(f, s->watchers[i].arg);
+}
+
+static void
 on_finished(const struct exec_result *r, void *arg)
 {
 	struct scheduler *s = arg;
@@ -524,13 +538,12 @@ on_finished(const struct exec_result *r, void *arg)
 		status_soon(s);
 }
 
-/* A fire's last target ended: notifications and heartbeats. */
+/* A fire's last target ended: notifications and heartbeats (the first
+ * watcher of the fires). */
 static void
-on_fire_ended(const struct exec_fire *f, void *arg)
+on_fire_notify(const struct exec_fire *f, void *arg)
 {
-	struct scheduler *s = arg;
-
-	notifier_fire_ended(s->nt, f);
+	notifier_fire_ended(arg, f);
 }
 
 static void
@@ -724,6 +737,7 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
 		snprintf(err, errlen, "out of memory");
 		goto fail_exec;
 	}
+	scheduler_watch_fires(s, on_fire_notify, s->nt);
 	s->loop = loop;
 	s->cfg = cfg;
 	s->st = st;
@@ -952,6 +966,25 @@ scheduler_status(const struct scheduler *s, char *buf, size_t len)
 	         "%zu job%s scheduled, %zu run%s in flight, next: %s at %s",
 	         s->nentries, s->nentries == 1 ? "" : "s", runs,
 	         runs == 1 ? "" : "s", next, when);
+}
+
+int
+scheduler_watch_fires(struct scheduler *s,
+                      void (*fn)(const struct exec_fire *f, void *arg),
+                      void *arg)
+{
+	if (s->nwatchers == SCHEDULER_WATCHERS_MAX)
+		return -ENOSPC;
+	s->watchers[s->nwatchers].fn = fn;
+	s->watchers[s->nwatchers].arg = arg;
+	s->nwatchers++;
+	return 0;
+}
+
+const struct exec *
+scheduler_exec(const struct scheduler *s)
+{
+	return s->ex;
 }
 
 const struct config *
