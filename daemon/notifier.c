@@ -439,6 +439,9 @@ queue(struct notifier *nt, const char *job, enum state_notice_kind kind,
 	struct state_notice n = {0};
 	int rc;
 
+	/* an API message that echoed a key must not carry it any further */
+	if (body != NULL)
+		log_scrub(body, strlen(body) + 1);
 	snprintf(n.job, sizeof(n.job), "%s", job);
 	n.kind = kind;
 	n.url = url;
