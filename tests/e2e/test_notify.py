@@ -354,3 +354,43 @@ def test_hanging_receiver_delays_no_fire(sim, make, recv):
     assert slots == [slots[0] + i for i in range(len(slots))], fires
     assert all(0 <= f.time - f.slot < 1.0 for f in fires), fires
     assert len(d.outcomes("tick")) >= len(fires) - 1
+
+
+def test_sendmail_hangs_then_fails_then_delivers(sim, make, tmp_path):
+    """A sendmail that hangs is killed after the timeout, one that exits
+    75 (EX_TEMPFAIL) is tried again; the third attempt delivers, once."""
+    box = tmp_path / "mail"
+    box.mkdir()
+    prog = tmp_path / "sendmail"
+    prog.write_text("#!/bin/sh\n"
+                    "n=$(ls %s | grep -c '^try')\n"
+                    "touch %s/try.$$\n"
+                    "if [ \"$n\" = 0 ]; then exec sleep 30; fi\n"
+                    "if [ \"$n\" = 1 ]; then cat >/dev/null; exit 75; fi\n"
+                    "cat > %s/mail.$$\n" % (box, box, box))
+    os.chmod(prog, 0o755)
+    fail_two(sim)
+    top = ('sendmail = "%s";\n'
+           'notify = { email = "ops@example.com"; retry_min = "1s";'
+           ' retry_max = "1s"; timeout = "1s"; };' % prog)
+    fan = job_text("fan", NEVER, "clear-cache",
+                   'environment_ids = ["%s", "%s"];' % (ALPHA, BRAVO))
+    d = make([fan], top).start()
+    t0 = time.monotonic()
+    fire_and_wait(d, "fan", 2, 0)
+    d.wait_line(lambda l: l.get("notify") == "email" and
+                l.get("outcome") == "sent", 30, "the email sent")
+    assert time.monotonic() - t0 < 20
+    (msg,) = messages(box)
+    assert "Subject: [kinsta-cron] job fan failed on 2 of 2 environments" \
+        in msg.read_text()
+    failed = d.find(lambda l: l.get("notify") == "email" and
+                    l.get("outcome") == "failed")
+    reasons = [l.get("reason") for l in failed]
+    assert reasons == ["sendmail took longer than 1000 ms: killed",
+                       "sendmail exited with status 75"], reasons
+    (sent,) = d.find(lambda l: l.get("notify") == "email" and
+                     l.get("outcome") == "sent")
+    assert sent.get("attempt") == "3"
+    td.stop_clean(d)
+    assert d.state()["notices"] == []
