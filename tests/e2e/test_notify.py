@@ -394,3 +394,28 @@ def test_sendmail_hangs_then_fails_then_delivers(sim, make, tmp_path):
     assert sent.get("attempt") == "3"
     td.stop_clean(d)
     assert d.state()["notices"] == []
+
+
+def test_stop_while_sendmail_runs_keeps_the_message(sim, make, tmp_path):
+    """SIGTERM while sendmail has the message: it is killed (a message cut
+    short must not go out), the daemon exits cleanly and at once, and the
+    notice waits in state.json for the next start."""
+    box = tmp_path / "mail"
+    box.mkdir()
+    prog = tmp_path / "sendmail"
+    prog.write_text("#!/bin/sh\ntouch %s/try.$$\nexec sleep 60\n" % box)
+    os.chmod(prog, 0o755)
+    fail_two(sim)
+    top = ('sendmail = "%s";\n'
+           'notify = { email = "ops@example.com"; timeout = "30s"; };'
+           % prog)
+    fan = job_text("fan", NEVER, "clear-cache",
+                   'environment_ids = ["%s"];' % ALPHA)
+    d = make([fan], top).start()
+    fire_and_wait(d, "fan", 1, 0)
+    td.wait_until(lambda: list(box.glob("try.*")), 10, "sendmail started")
+    took = td.stop_clean(d)
+    assert took < 5
+    (n,) = d.state()["notices"]
+    assert n["kind"] == "email" and n["url"] is None
+    assert "Subject: [kinsta-cron] job fan failed" in n["body"]
