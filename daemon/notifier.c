@@ -600,6 +600,7 @@ notifier_fire_ended(struct notifier *nt, const struct exec_fire *f)
 		changed(nt);
 	}
 	if (ev == NOTIFY_NONE && m.failures > 1 && cn != NULL &&
+	    (cn->on & CONFIG_NOTIFY_FAILURE) &&
 	    (cn->webhook != NULL || cn->nemail > 0))
 		log_msg(LOG_INFO,
 		        "job=%s notify=held reason=\"still failing, told less "

@@ -244,6 +244,8 @@ title(struct notify_msg *msg, const struct exec_fire *f)
 		t[0] = '\0';
 		break;
 	}
+	/* a cut may end inside a character of why: keep whole ones */
+	t[util_text_prefix(t, strlen(t))] = '\0';
 }
 
 enum notify_event
@@ -368,7 +370,16 @@ target_line(struct buf *b, const struct exec_fire_target *t, bool slack)
 	}
 	line = lb.p;
 	if (!slack) {
-		bprintf(b, "- %.*s", LINE_MAX_BYTES, line);
+		size_t cut = lb.n;
+
+		if (cut > LINE_MAX_BYTES) {
+			cut = LINE_MAX_BYTES;
+			while (cut > 0 &&
+			       ((unsigned char)line[cut] & 0xc0) == 0x80)
+				cut--;
+		}
+		bput(b, "- ", 2);
+		bput(b, line, cut);
 		free(lb.p);
 		return;
 	}

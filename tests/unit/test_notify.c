@@ -15,6 +15,7 @@
 #include "json.h"
 #include "notify.h"
 #include "test.h"
+#include "util.h"
 
 #define CO "0b0e6f4c-1a2b-4c3d-8e9f-0123456789ab"
 #define H  3600000LL /* an hour in ms */
@@ -343,6 +344,46 @@ test_email(const struct config *cfg)
 	          -EINVAL);
 }
 
+/* Cuts never split a character: a long why in the title, a long message
+ * in a text line; the renderers then still write valid JSON. */
+static void
+test_cuts(const struct config *cfg)
+{
+	const struct config_job *job = config_find_job(cfg, "nightly");
+	struct notify_memory m = {0};
+	struct notify_msg msg;
+	struct fake fk;
+	static char longmsg[2001];
+	char *out;
+	size_t len;
+
+	make_fire(&fk, cfg, "nightly", T0, 0, NULL);
+	fk.f.count[KINSTA_FAILED] = 1;
+	for (size_t i = 0; i + 2 < sizeof(fk.f.why); i += 2)
+		memcpy(fk.f.why + i, "\xc3\xa9", 2); /* é */
+	m.failures = 7; /* still failing: the longest title */
+	m.since_ms = T0 - 48 * H;
+	m.sent_ms = T0 - 25 * H;
+	CHECK_INT(notify_decide(job->notify, &fk.f, &m, T0, &msg),
+	          NOTIFY_STILL_FAILING);
+	CHECK_INT(util_text_prefix(msg.title, strlen(msg.title)),
+	          strlen(msg.title));
+	CHECK_INT(notify_slack(&msg, &fk.f, &out, &len), 0);
+	free(out);
+	CHECK_INT(notify_json(&msg, &fk.f, &out, &len), 0);
+	free(out);
+
+	memset(&m, 0, sizeof(m));
+	make_fire(&fk, cfg, "nightly", T0, 5, two_failed);
+	for (size_t i = 0; i + 3 < sizeof(longmsg); i += 2)
+		memcpy(longmsg + i, "\xc3\xa9", 2);
+	fk.t[1].message = longmsg;
+	notify_decide(job->notify, &fk.f, &m, T0, &msg);
+	CHECK_INT(notify_text(&msg, &fk.f, &out, &len), 0);
+	CHECK_INT(util_text_prefix(out, len), len);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -362,6 +403,7 @@ main(void)
 	test_text(cfg);
 	test_slack_json(cfg);
 	test_email(cfg);
+	test_cuts(cfg);
 	config_free(cfg);
 	return test_report("test_notify");
 }
