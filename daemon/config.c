@@ -178,16 +178,18 @@ best_param(const char *key, const struct action *only, const char *best,
  */
 
 static const char *const main_keys[] = {
-    "api",         "state_dir", "timezone", "include_dir", "log_level",
-    "rate_limits", "defaults",  "accounts", "jobs",        NULL};
+    "api",       "state_dir",   "timezone", "include_dir",
+    "log_level", "rate_limits", "defaults", "accounts",
+    "jobs",      "notify",      "sendmail", NULL};
 static const char *const dropin_keys[] = {"accounts", "jobs", NULL};
 static const char *const api_keys[] = {"url", "timeout", "ca_file", NULL};
 static const char *const rate_keys[] = {"company", "ip", "create", "logs",
                                         NULL};
 static const char *const account_keys[] = {"name", "company", "key_file", NULL};
 static const char *const job_keys[] = {
-    "name",    "schedule", "timezone", "account", "action", "enabled", "jitter",
-    "overlap", "catch_up", "timeout",  "retries", "window", "rollout", NULL};
+    "name",    "schedule", "timezone", "account",   "action",
+    "enabled", "jitter",   "overlap",  "catch_up",  "timeout",
+    "retries", "window",   "rollout",  "notify",    "heartbeat", NULL};
 static const char *const rollout_keys[] = {"canary", "batch", "halt_after",
                                            NULL};
 /* The keys that choose a target; at most one kind per job. */
@@ -203,6 +205,15 @@ static const char *const log_levels[] = {"error", "warning", "notice",
                                          "info",  "debug",   NULL};
 static const char *const overlaps[] = {"skip", "queue", NULL};
 static const char *const catch_ups[] = {"none", "once", NULL};
+/* a job's notify; the top-level one also takes notify_delivery_keys */
+static const char *const notify_keys[] = {
+    "webhook", "format", "email", "on", "from", "repeat_every", NULL};
+static const char *const notify_delivery_keys[] = {
+    "timeout", "retry_min", "retry_max", "give_up", "parallel", NULL};
+static const char *const notify_formats[] = {"slack", "json", NULL};
+/* in the order of the CONFIG_NOTIFY_* bits */
+static const char *const notify_on[] = {"failure",     "recovery", "success",
+                                        "rolled-back", "skipped",  NULL};
 
 /* ---- global settings ------------------------------------------------------
  */
@@ -398,6 +409,16 @@ check_defaults(struct loader *L, config_setting_t *g)
 			              "\"name\" cannot have a default");
 			continue;
 		}
+		if (strcmp(key, "notify") == 0 ||
+		    strcmp(key, "heartbeat") == 0) {
+			cfgread_error(&L->rd, &sc, s,
+			              "\"%s\" cannot have a default (%s)", key,
+			              key[0] == 'n' ? "the top-level notify is "
+			                              "every job's default"
+			                            : "a heartbeat URL watches "
+			                              "one job");
+			continue;
+		}
 		if (cfgread_in_list(key, job_keys) ||
 		    cfgread_in_list(key, target_keys) ||
 		    action_param_known(key))
@@ -407,6 +428,310 @@ check_defaults(struct loader *L, config_setting_t *g)
 		cfgread_unknown_key(&L->rd, &sc, s,
 		                    best_param(key, NULL, best, &d));
 	}
+}
+
+/* ---- notifications -------------------------------------------------------
+ */
+
+/* Why URL cannot be a webhook or heartbeat address, or NULL: https, or
+ * plain http to a loopback address (tests), with a host. */
+static const char *
+url_problem(const char *v)
+{
+	bool https = strncasecmp(v, "https://", 8) == 0;
+	const char *host;
+
+	if (!https && strncasecmp(v, "http://", 7) != 0)
+		return "must start with https://";
+	host = v + (https ? 8 : 7);
+	if (host[0] == '\0' || strchr(":/?#", host[0]) != NULL)
+		return "has no host";
+	for (const char *c = v; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return "has a space or a control character";
+	if (!https && !util_url_allowed(v))
+		return "must use https (http is allowed only to a loopback "
+		       "address: localhost, 127.0.0.1, [::1])";
+	return NULL;
+}
+
+static const char *
+url_setting(struct loader *L, const struct cfgread_scope *sc,
+            config_setting_t *s, const char *key)
+{
+	const char *v, *why, *out;
+
+	if (cfgread_str(&L->rd, sc, s, &v) < 0)
+		return NULL;
+	if ((why = url_problem(v)) != NULL) {
+		cfgread_error(&L->rd, sc, s, "%s \"%.200s\" %s", key, v, why);
+		return NULL;
+	}
+	if ((out = arena_strdup(L->cfg->store, v)) == NULL)
+		nomem(L);
+	return out;
+}
+
+/* A plain address, local@domain: what goes on a To: line unquoted. */
+static bool
+email_ok(const char *v)
+{
+	const char *at = strchr(v, '@');
+	size_t n = strlen(v);
+
+	if (at == NULL || at == v || at[1] == '\0' || n > 254 ||
+	    strchr(at + 1, '@') != NULL || strchr(at + 1, '.') == NULL)
+		return false;
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+		if (*c <= ' ' || *c >= 0x7f || strchr("<>()[],;:\\\"", *c))
+			return false;
+	return true;
+}
+
+/* "90" (seconds), "30s", "15m", "24h", "7d": seconds in *out, or -1. */
+static int
+parse_duration(const char *v, int64_t *out)
+{
+	char *end;
+	long long n;
+	int64_t unit = 1;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || n > 366LL * 86400)
+		return -1;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		unit = 60, end++;
+	else if (*end == 'h')
+		unit = 3600, end++;
+	else if (*end == 'd')
+		unit = 86400, end++;
+	if (*end != '\0')
+		return -1;
+	*out = (int64_t)n * unit;
+	return 0;
+}
+
+/* A duration as a string ("24h") or an integer of seconds, in [min, max]
+ * seconds. */
+static int
+duration_setting(struct loader *L, const struct cfgread_scope *sc,
+                 config_setting_t *s, const char *key, int64_t min, int64_t max,
+                 int64_t *out)
+{
+	const char *v;
+	int64_t t;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64)
+		return cfgread_int(&L->rd, sc, s, min, max, out);
+	if (cfgread_str(&L->rd, sc, s, &v) < 0)
+		return -EINVAL;
+	if (parse_duration(v, &t) < 0 || t < min || t > max) {
+		cfgread_error(
+		    &L->rd, sc, s,
+		    "%s \"%.64s\" is not a duration from %llds to "
+		    "%llds (write \"30s\", \"15m\", \"24h\" or \"7d\")",
+		    key, v, (long long)min, (long long)max);
+		return -EINVAL;
+	}
+	*out = t;
+	return 0;
+}
+
+static void
+notify_on_setting(struct loader *L, const struct cfgread_scope *sc,
+                  config_setting_t *s, struct config_notify *n)
+{
+	const char **list;
+	size_t cnt;
+	unsigned on = 0;
+
+	if (cfgread_list(&L->rd, sc, s, true, &list, &cnt) < 0)
+		return;
+	for (size_t i = 0; i < cnt; i++) {
+		const char *best;
+		size_t d = 99;
+		int k;
+
+		for (k = 0; notify_on[k] != NULL; k++)
+			if (strcmp(list[i], notify_on[k]) == 0)
+				break;
+		if (notify_on[k] != NULL) {
+			on |= 1u << k;
+			continue;
+		}
+		best = cfgread_best_of(list[i], notify_on, NULL, &d);
+		if (best != NULL)
+			cfgread_error(&L->rd, sc, s,
+			              "on: unknown event \"%.64s\" (did you "
+			              "mean \"%s\"?)",
+			              list[i], best);
+		else
+			cfgread_error(
+			    &L->rd, sc, s,
+			    "on: unknown event \"%.64s\" (one of: "
+			    "failure, recovery, success, rolled-back, "
+			    "skipped)",
+			    list[i]);
+	}
+	n->on = on;
+}
+
+/* Read the notify group G into *n, which holds the defaults (or the
+ * top-level settings a job's group overrides).  top: the top-level group,
+ * which also takes the delivery settings. */
+static void
+parse_notify(struct loader *L, config_setting_t *g, const char *what,
+             struct config_notify *n, bool top)
+{
+	struct cfgread_scope sc = {cfgread_file(&L->rd, g), cfgread_line(g),
+	                           ""};
+	struct config_delivery *dl = &L->cfg->delivery;
+	int cnt;
+
+	snprintf(sc.what, sizeof(sc.what), "%snotify: ", what);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		cfgread_error(
+		    &L->rd, &sc, g,
+		    "expected a group { webhook = ...; on = [...]; }, "
+		    "got %s",
+		    cfgread_type_name(g));
+		return;
+	}
+	n->file = sc.file;
+	n->line = sc.line;
+	cnt = config_setting_length(g);
+	for (int i = 0; i < cnt; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(s), *v, *best;
+		size_t d = 99;
+		int64_t t;
+		int e;
+
+		if (strcmp(key, "webhook") == 0) {
+			if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+			    config_setting_get_string(s)[0] == '\0')
+				n->webhook =
+				    NULL; /* "": none, over a default */
+			else
+				n->webhook = url_setting(L, &sc, s, "webhook");
+		} else if (strcmp(key, "format") == 0) {
+			if (cfgread_enum(&L->rd, &sc, s, notify_formats, &e) ==
+			    0)
+				n->format = (enum config_notify_format)e;
+		} else if (strcmp(key, "email") == 0) {
+			const char **list;
+			size_t k;
+
+			if (cfgread_list(&L->rd, &sc, s, true, &list, &k) < 0)
+				continue;
+			for (size_t j = 0; j < k; j++)
+				if (!email_ok(list[j]))
+					cfgread_error(
+					    &L->rd, &sc, s,
+					    "email: \"%.200s\" is not an "
+					    "address like ops@example.com",
+					    list[j]);
+			n->email = list;
+			n->nemail = k;
+		} else if (strcmp(key, "on") == 0) {
+			notify_on_setting(L, &sc, s, n);
+		} else if (strcmp(key, "repeat_every") == 0) {
+			duration_setting(L, &sc, s, "repeat_every", 0,
+			                 366 * 86400, &n->repeat_every);
+		} else if (strcmp(key, "from") == 0) {
+			if (cfgread_str(&L->rd, &sc, s, &v) < 0)
+				continue;
+			if (!email_ok(v))
+				cfgread_error(
+				    &L->rd, &sc, s,
+				    "from: \"%.200s\" is not an address "
+				    "like kinsta-cron@example.com",
+				    v);
+			else if ((n->from = arena_strdup(L->cfg->store, v)) ==
+			         NULL)
+				nomem(L);
+		} else if (top && cfgread_in_list(key, notify_delivery_keys)) {
+			int64_t *f = key[0] == 't'   ? &dl->timeout_ms
+			             : key[0] == 'g' ? &dl->give_up_ms
+			             : key[0] == 'p' ? &dl->parallel
+			             : key[7] == 'i' ? &dl->retry_min_ms
+			                             : &dl->retry_max_ms;
+
+			if (f == &dl->parallel) {
+				cfgread_int(&L->rd, &sc, s, 1, 64, f);
+				continue;
+			}
+			if (duration_setting(L, &sc, s, key, 1, 30 * 86400,
+			                     &t) == 0)
+				*f = t * 1000;
+		} else if (cfgread_in_list(key, notify_delivery_keys)) {
+			cfgread_error(&L->rd, &sc, s,
+			              "\"%s\" is a setting of the top-level "
+			              "notify only (it applies to every job)",
+			              key);
+		} else {
+			best = cfgread_best_of(key, notify_keys, NULL, &d);
+			if (top)
+				best = cfgread_best_of(
+				    key, notify_delivery_keys, best, &d);
+			cfgread_unknown_key(&L->rd, &sc, s, best);
+		}
+	}
+	if (top && dl->retry_min_ms > dl->retry_max_ms)
+		cfgread_error(&L->rd, &sc, NULL,
+		              "retry_min is longer than retry_max");
+}
+
+static void
+notify_defaults(struct config_notify *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->format = CONFIG_NOTIFY_SLACK;
+	n->on = CONFIG_NOTIFY_FAILURE | CONFIG_NOTIFY_RECOVERY;
+	n->repeat_every = 86400;
+}
+
+static void
+parse_notify_top(struct loader *L, config_setting_t *g)
+{
+	struct config_notify *n =
+	    cfgread_arena_alloc(&L->cfg->store->arena, sizeof(*n));
+
+	if (n == NULL) {
+		nomem(L);
+		return;
+	}
+	notify_defaults(n);
+	parse_notify(L, g, "", n, true);
+	L->cfg->notify = n;
+}
+
+/* Email needs the sendmail program: say so at load time, not at the first
+ * failure in the night. */
+static void
+check_sendmail(struct loader *L)
+{
+	const struct config *cfg = L->cfg;
+	const struct config_notify *n = NULL;
+
+	if (cfg->notify != NULL && cfg->notify->nemail > 0)
+		n = cfg->notify;
+	for (size_t i = 0; n == NULL && i < cfg->njobs; i++)
+		if (cfg->jobs[i].notify != NULL &&
+		    cfg->jobs[i].notify->nemail > 0)
+			n = cfg->jobs[i].notify;
+	if (n == NULL || access(cfg->sendmail, X_OK) == 0)
+		return;
+	lerr(L, n->file, n->line,
+	     "email needs %s, which cannot be run (%s): install a mail "
+	     "transfer agent (exim4, postfix, msmtp-mta) or set sendmail",
+	     cfg->sendmail, strerror(errno));
 }
 
 /* ---- accounts --------------------------------------------------------------
@@ -1379,6 +1704,32 @@ job_combinations(struct job_ctx *c)
 	}
 }
 
+/* The job's own notify (over the top-level one) and heartbeat. */
+static void
+job_notify(struct job_ctx *c)
+{
+	struct loader *L = c->L;
+	config_setting_t *s;
+	struct config_notify *n;
+
+	c->j->notify = L->cfg->notify;
+	if ((s = config_setting_get_member(c->g, "heartbeat")) != NULL)
+		c->j->heartbeat = url_setting(L, &c->sc, s, "heartbeat");
+	if ((s = config_setting_get_member(c->g, "notify")) == NULL)
+		return;
+	if ((n = cfgread_arena_alloc(&L->cfg->store->arena, sizeof(*n))) ==
+	    NULL) {
+		nomem(L);
+		return;
+	}
+	if (L->cfg->notify != NULL)
+		*n = *L->cfg->notify;
+	else
+		notify_defaults(n);
+	parse_notify(L, s, c->sc.what, n, false);
+	c->j->notify = n;
+}
+
 static void
 parse_job(struct loader *L, config_setting_t *g, int index)
 {
@@ -1397,6 +1748,7 @@ parse_job(struct loader *L, config_setting_t *g, int index)
 	job_keys_check(&c);
 	job_schedule(&c);
 	job_settings(&c);
+	job_notify(&c);
 	job_target(&c);
 	job_params(&c);
 	job_combinations(&c);
@@ -1555,6 +1907,8 @@ parse_main(struct loader *L, config_setting_t *root)
 	}
 	if (L->rd.shared != NULL)
 		check_defaults(L, L->rd.shared);
+	if ((s = config_setting_get_member(root, "notify")) != NULL)
+		parse_notify_top(L, s);
 	for (int i = 0; i < n; i++) {
 		const char *key, *v;
 		size_t d = 99;
@@ -1563,7 +1917,8 @@ parse_main(struct loader *L, config_setting_t *root)
 		key = config_setting_name(s);
 		if (strcmp(key, "timezone") == 0 ||
 		    strcmp(key, "defaults") == 0 ||
-		    strcmp(key, "include_dir") == 0)
+		    strcmp(key, "include_dir") == 0 ||
+		    strcmp(key, "notify") == 0)
 			continue;
 		if (strcmp(key, "jobs") == 0) {
 			parse_list(L, s, parse_job);
@@ -1587,6 +1942,15 @@ parse_main(struct loader *L, config_setting_t *root)
 				cfgread_error(&L->rd, &sc, s,
 				              "state_dir is empty");
 			else if ((L->cfg->state_dir = resolve_path(L, v)) ==
+			         NULL)
+				nomem(L);
+		} else if (strcmp(key, "sendmail") == 0) {
+			if (cfgread_str(&L->rd, &sc, s, &v) < 0)
+				continue;
+			if (v[0] == '\0')
+				cfgread_error(&L->rd, &sc, s,
+				              "sendmail is empty");
+			else if ((L->cfg->sendmail = resolve_path(L, v)) ==
 			         NULL)
 				nomem(L);
 		} else if (strcmp(key, "log_level") == 0) {
@@ -1761,6 +2125,14 @@ config_new(const char *path)
 	cfg->zone = tz_utc();
 	cfg->log_level = "info";
 	cfg->rate_limits = (struct config_rate_limits){120, 1000, 5, 35};
+	cfg->sendmail = "/usr/sbin/sendmail";
+	cfg->delivery = (struct config_delivery){
+	    .timeout_ms = 10000,
+	    .retry_min_ms = 30000,
+	    .retry_max_ms = 15 * 60000,
+	    .give_up_ms = 24 * 3600000LL,
+	    .parallel = 4,
+	};
 	return cfg;
 }
 
@@ -1811,8 +2183,10 @@ load(struct loader *L, char *text, bool from_file)
 			cfgread_release_text(&L->rd, L->cfg->path);
 		parse_main(L, config_root_setting(&lc));
 		resolve_accounts(L);
-		if (!(L->flags & CONFIG_LOAD_NO_KEYS))
+		if (!(L->flags & CONFIG_LOAD_NO_KEYS)) {
 			check_keys(L);
+			check_sendmail(L);
+		}
 	}
 	L->rd.shared = NULL;
 	config_destroy(&lc);

@@ -92,6 +92,38 @@ struct config_rollout {
 	bool set;           /* the job (or defaults) has a rollout group */
 };
 
+/* Which fires are notified (config_notify.on): bits. */
+#define CONFIG_NOTIFY_FAILURE     0x01u
+#define CONFIG_NOTIFY_RECOVERY    0x02u
+#define CONFIG_NOTIFY_SUCCESS     0x04u
+#define CONFIG_NOTIFY_ROLLED_BACK 0x08u
+#define CONFIG_NOTIFY_SKIPPED     0x10u
+
+enum config_notify_format { CONFIG_NOTIFY_SLACK, CONFIG_NOTIFY_JSON };
+
+/* Where and when the end of a fire is told (`notify`): the top-level
+ * group is every job's default; a job's own group overrides it key by
+ * key.  Shared between jobs: a job points at its config's copy. */
+struct config_notify {
+	const char *webhook; /* NULL: none */
+	enum config_notify_format format;
+	const char **email; /* addresses, through sendmail */
+	size_t nemail;
+	unsigned on;          /* CONFIG_NOTIFY_* */
+	int64_t repeat_every; /* seconds between two messages of one failure */
+	const char *from;     /* the email's From:, NULL: kinsta-cron@host */
+	const char *file;     /* where it is set */
+	int line;
+};
+
+/* How notifications and heartbeats are delivered (top-level notify only). */
+struct config_delivery {
+	int64_t timeout_ms; /* per attempt: HTTP request, or sendmail */
+	int64_t retry_min_ms, retry_max_ms; /* backoff between attempts */
+	int64_t give_up_ms;                 /* dropped (and logged) after */
+	int64_t parallel;                   /* deliveries at once */
+};
+
 enum config_overlap { CONFIG_OVERLAP_SKIP, CONFIG_OVERLAP_QUEUE };
 enum config_catch_up { CONFIG_CATCH_UP_NONE, CONFIG_CATCH_UP_ONCE };
 
@@ -118,6 +150,8 @@ struct config_job {
 	 * both -1 without a window */
 	int window_from, window_to;
 	struct config_rollout rollout;
+	const struct config_notify *notify; /* own, the default, or NULL */
+	const char *heartbeat; /* healthchecks.io ping URL, or NULL */
 };
 
 struct config_rate_limits {
@@ -137,6 +171,9 @@ struct config {
 	const char *log_level;
 	const char *include_dir; /* NULL if unset */
 	struct config_rate_limits rate_limits;
+	const struct config_notify *notify; /* the default, or NULL */
+	struct config_delivery delivery;
+	const char *sendmail; /* the sendmail program: /usr/sbin/sendmail */
 	struct config_account *accounts;
 	size_t naccounts;
 	struct config_job *jobs;

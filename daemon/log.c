@@ -113,6 +113,13 @@ scrub(char *line, size_t size)
 }
 
 void
+log_scrub(char *buf, size_t size)
+{
+	if (buf != NULL && size > 0)
+		scrub(buf, size);
+}
+
+void
 log_vmsg(int prio, const char *fmt, va_list ap)
 {
 	char line[LINE_MAX_LEN];

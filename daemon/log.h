@@ -37,6 +37,11 @@ int log_secret_add(const char *secret);
 /* How many distinct secrets are registered. */
 size_t log_secret_count(void);
 
+/* Replace every registered secret in the string buf (size bytes of room)
+ * with "[redacted]", in place: for text that leaves the process other
+ * than through a log line (a notification). */
+void log_scrub(char *buf, size_t size);
+
 /* Forget every registered secret (before registering a new set). */
 void log_secret_clear(void);
 

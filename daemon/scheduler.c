@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mapmem.h"
 #include "reportfile.h"
+#include "notifier.h"
 #include "sdnotify.h"
 #include "util.h"
 #include "scheduler.h"
@@ -53,6 +54,7 @@ struct scheduler {
 	struct old_config *old;
 	struct state *st;
 	struct exec *ex;
+	struct notifier *nt; /* notifications and heartbeats */
 	/* entries, heap and due share one mapping (mapmem) of this many
 	 * bytes: a reload makes new ones before the old go, and in the heap
 	 * they would land between, and pin, whatever the load freed */
@@ -454,6 +456,8 @@ start_run(struct scheduler *s, const struct config_job *job, const char *when,
 	if (exec_start(s->ex, job, run_id) < 0)
 		log_msg(LOG_ERR, "job=%s cannot start: out of memory",
 		        job->name);
+	else
+		notifier_fire_started(s->nt, job);
 }
 
 static void
@@ -552,6 +556,20 @@ on_finished(const struct exec_result *r, void *arg)
 	free_unused_configs(s);
 	if (!s->stopped)
 		status_soon(s);
+}
+
+/* A fire's last target ended: notifications and heartbeats (the first
+ * watcher of the fires). */
+static void
+on_fire_notify(const struct exec_fire *f, void *arg)
+{
+	notifier_fire_ended(arg, f);
+}
+
+static void
+on_notifier_changed(void *arg)
+{
+	save_soon(arg);
 }
 
 static void
@@ -727,6 +745,7 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
 	                           .progress = on_progress,
 	                           .fire_ended = on_fire_ended,
 	                           .arg = s};
+	struct notifier_hooks nhooks = {on_notifier_changed, s};
 	struct exec_options opt = {.durations = &st->durations};
 
 	if (s == NULL || make_entries(s, cfg) < 0 ||
@@ -734,6 +753,11 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (notifier_init(&s->nt, loop, http, st, cfg, &nhooks) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail_exec;
+	}
+	scheduler_watch_fires(s, on_fire_notify, s->nt);
 	s->loop = loop;
 	s->cfg = cfg;
 	s->st = st;
@@ -753,7 +777,8 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
 	*out = s;
 	return 0;
 fail_exec:
-	exec_close(s->ex); /* freed once the loop runs */
+	notifier_close(s->nt); /* NULL is fine */
+	exec_close(s->ex);     /* freed once the loop runs */
 fail:
 	if (s != NULL) {
 		mapmem_free(s->entries, s->entries_bytes);
@@ -793,6 +818,7 @@ scheduler_start(struct scheduler *s)
 	(void)resumed;
 	(void)dropped;
 	rebuild(s, util_wall_ms());
+	notifier_start(s->nt);
 	uv_poll_start(&s->poll, UV_READABLE, on_timer);
 	tick(s, util_wall_ms());
 	return 0;
@@ -934,6 +960,7 @@ scheduler_reload(struct scheduler *s, struct config *cfg)
 	s->old = o;
 	s->cfg = cfg;
 	exec_set_config(s->ex, cfg);
+	notifier_set_config(s->nt, cfg);
 	state_forget_jobs(s->st, job_configured, &sorted);
 	free(sorted.b);
 	rebuild(s, began);
@@ -1014,8 +1041,9 @@ void
 scheduler_stop(struct scheduler *s)
 {
 	/* runs in flight are abandoned unreported: state.json keeps their
-	 * operations for the next start */
+	 * operations for the next start, and the notices not yet delivered */
 	exec_close(s->ex);
+	notifier_close(s->nt);
 	s->stopped = true;
 	s->dirty = false;
 	/* slots recorded ahead of time that never started: not fired */

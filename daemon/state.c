@@ -158,6 +158,157 @@ span(size_t n, size_t size)
 	return (n * size + 15) / 16 * 16;
 }
 
+/* ---- notify's memory and notices ---------------------------------------- */
+
+static void
+notify_parts_free(struct state *st)
+{
+	for (size_t i = 0; i < st->nnotices; i++) {
+		free(st->notices[i].url);
+		free(st->notices[i].body);
+	}
+	free(st->notices);
+	free(st->failing);
+	st->notices = NULL;
+	st->failing = NULL;
+	st->nnotices = st->capnotices = st->nfailing = st->capfailing = 0;
+}
+
+/* Copy the notify parts of st into copy (heap, few entries); 0 or
+ * -ENOMEM (copy's parts then empty). */
+static int
+notify_parts_copy(const struct state *st, struct state *copy)
+{
+	if (st->nfailing > 0) {
+		copy->failing = malloc(st->nfailing * sizeof(*st->failing));
+		if (copy->failing == NULL)
+			goto fail;
+		memcpy(copy->failing, st->failing,
+		       st->nfailing * sizeof(*st->failing));
+		copy->nfailing = copy->capfailing = st->nfailing;
+	}
+	if (st->nnotices == 0)
+		return 0;
+	if ((copy->notices = calloc(st->nnotices, sizeof(*st->notices))) ==
+	    NULL)
+		goto fail;
+	copy->capnotices = st->nnotices;
+	for (size_t i = 0; i < st->nnotices; i++) {
+		const struct state_notice *n = &st->notices[i];
+		struct state_notice *c = &copy->notices[copy->nnotices];
+
+		*c = *n;
+		c->url = n->url ? strdup(n->url) : NULL;
+		c->body = n->body ? strdup(n->body) : NULL;
+		copy->nnotices++;
+		if ((n->url && !c->url) || (n->body && !c->body))
+			goto fail;
+	}
+	return 0;
+fail:
+	notify_parts_free(copy);
+	return -ENOMEM;
+}
+
+void
+state_notify_memory(const struct state *st, const char *job,
+                    struct notify_memory *m)
+{
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; i < st->nfailing; i++)
+		if (strcmp(st->failing[i].job, job) == 0) {
+			*m = st->failing[i].m;
+			return;
+		}
+}
+
+int
+state_set_notify_memory(struct state *st, const char *job,
+                        const struct notify_memory *m)
+{
+	size_t i;
+
+	if (strlen(job) >= STATE_JOB_MAX || job[0] == '\0')
+		return -EINVAL;
+	for (i = 0; i < st->nfailing; i++)
+		if (strcmp(st->failing[i].job, job) == 0)
+			break;
+	if (m->failures == 0) {
+		if (i < st->nfailing)
+			st->failing[i] = st->failing[--st->nfailing];
+		return 0;
+	}
+	if (i == st->nfailing) {
+		if (util_grow((void **)&st->failing, &st->capfailing,
+		              st->nfailing + 1, sizeof(*st->failing)) < 0)
+			return -ENOMEM;
+		memset(&st->failing[i], 0, sizeof(st->failing[i]));
+		memcpy(st->failing[i].job, job, strlen(job) + 1);
+		st->nfailing++;
+	}
+	st->failing[i].m = *m;
+	return 0;
+}
+
+int
+state_notice_add(struct state *st, const struct state_notice *n, uint64_t *id)
+{
+	struct state_notice *c;
+	uint64_t next = 1;
+
+	if (strlen(n->job) >= STATE_JOB_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < st->nnotices; i++) {
+		if (n->id != 0 && st->notices[i].id == n->id)
+			return -EINVAL;
+		if (st->notices[i].id >= next)
+			next = st->notices[i].id + 1;
+	}
+	if (util_grow((void **)&st->notices, &st->capnotices, st->nnotices + 1,
+	              sizeof(*st->notices)) < 0)
+		return -ENOMEM;
+	c = &st->notices[st->nnotices];
+	*c = *n;
+	c->url = n->url ? strdup(n->url) : NULL;
+	c->body = n->body ? strdup(n->body) : NULL;
+	if ((n->url && !c->url) || (n->body && !c->body)) {
+		free(c->url);
+		free(c->body);
+		return -ENOMEM;
+	}
+	if (c->id == 0)
+		c->id = next;
+	if (id != NULL)
+		*id = c->id;
+	st->nnotices++;
+	return 0;
+}
+
+struct state_notice *
+state_notice_find(struct state *st, uint64_t id)
+{
+	for (size_t i = 0; i < st->nnotices; i++)
+		if (st->notices[i].id == id)
+			return &st->notices[i];
+	return NULL;
+}
+
+int
+state_notice_remove(struct state *st, uint64_t id)
+{
+	struct state_notice *n = state_notice_find(st, id);
+
+	if (n == NULL)
+		return -ENOENT;
+	free(n->url);
+	free(n->body);
+	/* keep the order: notices go out oldest first */
+	memmove(n, n + 1,
+	        (size_t)(st->notices + st->nnotices - (n + 1)) * sizeof(*n));
+	st->nnotices--;
+	return 0;
+}
+
 /* A snapshot is taken on the loop before every write and encoded by a
  * worker: all of it (entries, operations, durations, names) goes to one
  * mapping, kept from one snapshot to the next.  In the heap, a copy of
@@ -177,6 +328,7 @@ state_snapshot(const struct state *st, struct state *copy)
 		state_free(copy);
 		b = NULL;
 	}
+	notify_parts_free(copy);
 	memset(copy, 0, sizeof(*copy));
 	if (block < need || b == NULL) {
 		char *nb = mapmem_resize(b, block, need);
@@ -208,12 +360,13 @@ state_snapshot(const struct state *st, struct state *copy)
 	copy->nops = copy->capops = st->nops;
 	copy->durations.n = copy->durations.cap = st->durations.n;
 	copy->npool = copy->cappool = st->npool;
-	return 0;
+	return notify_parts_copy(st, copy);
 }
 
 void
 state_free(struct state *st)
 {
+	notify_parts_free(st);
 	if (st->block > 0) { /* a snapshot: one mapping */
 		mapmem_free(st->last, st->block);
 		memset(st, 0, sizeof(*st));
@@ -430,6 +583,43 @@ encode_durations(struct json_writer *w, const struct ops_learned *l)
 	json_w_obj_close(w);
 }
 
+static const char *const notice_kinds[] = {"webhook", "ping", "email", NULL};
+
+static void
+encode_notify(struct json_writer *w, const struct state *st)
+{
+	json_w_key(w, "failing");
+	json_w_arr_open(w);
+	for (size_t i = 0; i < st->nfailing && w->err == 0; i++) {
+		const struct state_failing *f = &st->failing[i];
+
+		json_w_obj_open(w);
+		w_field(w, "job", f->job, sizeof(f->job));
+		json_w_key_int(w, "failures", f->m.failures);
+		json_w_key_int(w, "since_ms", f->m.since_ms);
+		json_w_key_int(w, "sent_ms", f->m.sent_ms);
+		json_w_obj_close(w);
+	}
+	json_w_arr_close(w);
+	json_w_key(w, "notices");
+	json_w_arr_open(w);
+	for (size_t i = 0; i < st->nnotices && w->err == 0; i++) {
+		const struct state_notice *n = &st->notices[i];
+
+		json_w_obj_open(w);
+		w_u64(w, "id", n->id);
+		w_field(w, "job", n->job, sizeof(n->job));
+		json_w_key_str(w, "kind", notice_kinds[n->kind]);
+		w_opt(w, "url", n->url);
+		w_opt(w, "body", n->body);
+		json_w_key_int(w, "attempts", n->attempts);
+		json_w_key_int(w, "created_ms", n->created_ms);
+		json_w_key_int(w, "next_ms", n->next_ms);
+		json_w_obj_close(w);
+	}
+	json_w_arr_close(w);
+}
+
 int
 state_encode(const struct state *st, char **out, size_t *len, char *err,
              size_t errlen)
@@ -465,6 +655,7 @@ state_encode(const struct state *st, char **out, size_t *len, char *err,
 	for (size_t i = 0; i < st->durations.n && w.err == 0; i++)
 		encode_durations(&w, &st->durations.v[i]);
 	json_w_arr_close(&w);
+	encode_notify(&w, st);
 	json_w_obj_close(&w);
 	if (ret == 0)
 		ret = json_w_finish(&w, &buf, &n);
@@ -623,6 +814,78 @@ decode_durations(struct state *st, yajl_val list, size_t *skipped, char *why,
 	return 0;
 }
 
+/* notify's memory and notices (optional): 0 or -ENOMEM; invalid entries
+ * are skipped and counted. */
+static int
+decode_notify(struct state *st, yajl_val doc, size_t *skipped, char *why,
+              size_t whylen)
+{
+	yajl_val failing = json_arr(doc, "failing", NULL),
+	         notices = json_arr(doc, "notices", NULL);
+
+	for (size_t i = 0; i < json_arr_len(failing); i++) {
+		yajl_val e = json_arr_at(failing, i);
+		struct notify_memory m = {0};
+		char job[STATE_JOB_MAX];
+		int64_t f;
+
+		if (!get_str(e, "job", job, sizeof(job), true) ||
+		    json_int(e, &f, "failures", NULL) != 0 || f < 1 ||
+		    f > UINT32_MAX ||
+		    json_int(e, &m.since_ms, "since_ms", NULL) != 0 ||
+		    json_int(e, &m.sent_ms, "sent_ms", NULL) != 0) {
+			if ((*skipped)++ == 0)
+				snprintf(
+				    why, whylen,
+				    "failing[%zu]: needs \"job\", "
+				    "\"failures\", \"since_ms\", \"sent_ms\"",
+				    i);
+			continue;
+		}
+		m.failures = (uint32_t)f;
+		if (state_set_notify_memory(st, job, &m) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < json_arr_len(notices); i++) {
+		yajl_val e = json_arr_at(notices, i);
+		struct state_notice n = {0};
+		const char *kind = json_str(e, "kind", NULL);
+		const char *url = json_str(e, "url", NULL);
+		const char *body = json_str(e, "body", NULL);
+		int64_t attempts;
+		int k = -1;
+
+		for (int j = 0; kind != NULL && notice_kinds[j] != NULL; j++)
+			if (strcmp(kind, notice_kinds[j]) == 0)
+				k = j;
+		if (!get_u64(e, "id", &n.id) || n.id == 0 ||
+		    !get_str(e, "job", n.job, sizeof(n.job), true) || k < 0 ||
+		    (k != STATE_NOTICE_EMAIL && url == NULL) ||
+		    (k == STATE_NOTICE_EMAIL && body == NULL) ||
+		    json_int(e, &attempts, "attempts", NULL) != 0 ||
+		    attempts < 0 || attempts > UINT32_MAX ||
+		    json_int(e, &n.created_ms, "created_ms", NULL) != 0 ||
+		    json_int(e, &n.next_ms, "next_ms", NULL) != 0 ||
+		    state_notice_find(st, n.id) != NULL) {
+			if ((*skipped)++ == 0)
+				snprintf(why, whylen,
+				         "notices[%zu]: needs \"id\", \"job\", "
+				         "\"kind\", \"url\" or \"body\", "
+				         "\"attempts\", \"created_ms\", "
+				         "\"next_ms\"",
+				         i);
+			continue;
+		}
+		n.kind = (enum state_notice_kind)k;
+		n.attempts = (uint32_t)attempts;
+		n.url = (char *)url;
+		n.body = (char *)body;
+		if (state_notice_add(st, &n, NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The version, and "last" and "ops" arrays if present: 0 or -EINVAL. */
 static int
 check_header(yajl_val doc, char *err, size_t errlen)
@@ -736,7 +999,8 @@ state_decode(struct state *st, const char *buf, size_t len, char *err,
 			goto fail;
 	}
 	if (decode_durations(st, json_get(doc, "durations", NULL), &skipped,
-	                     why, sizeof(why)) < 0)
+	                     why, sizeof(why)) < 0 ||
+	    decode_notify(st, doc, &skipped, why, sizeof(why)) < 0)
 		goto fail;
 	json_free(doc);
 	if (skipped > 0)

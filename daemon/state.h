@@ -16,7 +16,17 @@
  *            "deployment":false,"started_ms":1774753200123,
  *            "target":{"env_id":"...","env_name":"live",...,
  *                      "resolved":true}}, ...],
- *    "durations":[{"key":"backup@<company>","ms":[61200,59800,...]}, ...]}
+ *    "durations":[{"key":"backup@<company>","ms":[61200,59800,...]}, ...],
+ *    "failing":[{"job":"nightly","failures":3,"since_ms":...,
+ *                "sent_ms":...}, ...],
+ *    "notices":[{"id":"7","job":"nightly","kind":"webhook",
+ *                "url":"https://...","body":"...","attempts":2,
+ *                "created_ms":...,"next_ms":...}, ...]}
+ *
+ * failing holds the jobs whose last fire that counted failed (what notify
+ * decides with); notices the notifications and heartbeats not delivered
+ * yet, so that a restart does not lose them.  A webhook URL is a secret
+ * of its own (whoever has it can post): the file is 0600.
  *
  * run_id is a decimal string: a JSON number loses precision above 2^53 in
  * most readers (jq, JavaScript).
@@ -38,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "notify.h"
 #include "target.h"
 #include "ops.h"
 
@@ -71,6 +82,29 @@ struct state_op {
 	int64_t started_ms; /* wall clock of the run's start */
 };
 
+/* A job whose fires are failing: what notify remembers of it. */
+struct state_failing {
+	char job[STATE_JOB_MAX];
+	struct notify_memory m;
+};
+
+enum state_notice_kind {
+	STATE_NOTICE_WEBHOOK, /* POST body to url */
+	STATE_NOTICE_PING,    /* a heartbeat: GET url, or POST body */
+	STATE_NOTICE_EMAIL    /* body is the whole message, for sendmail */
+};
+
+/* A notification or heartbeat not delivered yet. */
+struct state_notice {
+	uint64_t id; /* unique in the state */
+	char job[STATE_JOB_MAX];
+	enum state_notice_kind kind;
+	char *url;  /* webhook and ping: where; email: NULL */
+	char *body; /* NULL: none (a ping without body) */
+	uint32_t attempts;
+	int64_t created_ms, next_ms; /* wall clock */
+};
+
 /* The durable state.  Read last[] (with state_last_job) and ops[]
  * freely; change them only through the functions below (a hash index over
  * last[] must follow).  Zero-initialised means empty.
@@ -95,6 +129,12 @@ struct state {
 	/* How long each kind of operation took lately, so that polling
 	 * keeps what it learned across a restart (ops.h). */
 	struct ops_book durations;
+	/* notify's memory and undelivered notices (heap, few: only failing
+	 * jobs and what is waiting for a retry) */
+	struct state_failing *failing;
+	size_t nfailing, capfailing;
+	struct state_notice *notices;
+	size_t nnotices, capnotices;
 };
 
 /* One finished run, for state_history_append.  NULL strings are written
@@ -172,6 +212,26 @@ int state_op_put(struct state *st, const struct state_op *op);
 /* Remove the op with that job, run_id and env_id: 0, or -ENOENT. */
 int state_op_remove(struct state *st, const char *job, uint64_t run_id,
                     const char *env_id);
+
+/* What notify remembers of job into *m (all zero when it is not failing). */
+void state_notify_memory(const struct state *st, const char *job,
+                         struct notify_memory *m);
+
+/* Remember *m for job (forgotten when m->failures is 0): 0, -EINVAL (job
+ * name too long) or -ENOMEM. */
+int state_set_notify_memory(struct state *st, const char *job,
+                            const struct notify_memory *m);
+
+/* Keep a copy of *n (its strings copied; n->id 0: a new id is given and
+ * returned in *id): 0, -EINVAL or -ENOMEM. */
+int state_notice_add(struct state *st, const struct state_notice *n,
+                     uint64_t *id);
+
+/* The notice with that id, or NULL. */
+struct state_notice *state_notice_find(struct state *st, uint64_t id);
+
+/* Forget the notice with that id: 0 or -ENOENT. */
+int state_notice_remove(struct state *st, uint64_t id);
 
 /* Append one line for a finished run to DIR/history.jsonl (created 0600):
  * 0 or -errno with a message. */

@@ -96,6 +96,52 @@ struct bad {
 };
 
 static const struct bad bad[] = {
+    {"notify: remote plain http webhook",
+     ACC JOB("") "notify = { webhook = \"http://hooks.example.com/x\"; };\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: notify: webhook \"http://hooks.example.com/x\" must use "
+     "https (http is allowed only to a loopback address: localhost, "
+     "127.0.0.1, [::1])"},
+    {"notify: unknown event with suggestion",
+     ACC JOB("") "notify = { on = [\"failure\", \"recovry\"]; };\n", NULL, NULL,
+     NULL, 0,
+     "k.conf:3: notify: on: unknown event \"recovry\" (did you mean "
+     "\"recovery\"?)"},
+    {"notify: bad duration",
+     ACC JOB("") "notify = { repeat_every = \"1y\"; };\n", NULL, NULL, NULL, 0,
+     "k.conf:3: notify: repeat_every \"1y\" is not a duration from 0s to "
+     "31622400s (write \"30s\", \"15m\", \"24h\" or \"7d\")"},
+    {"notify: bad email",
+     ACC JOB(
+         "") "notify = { email = [\"ops@example.com\", \"Ops <o@x.io>\"]; };\n"
+             "sendmail = \"/bin/true\";\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:3: notify: email: \"Ops <o@x.io>\" is not an address like "
+     "ops@example.com"},
+    {"notify: delivery setting in a job",
+     ACC JOB("notify = { timeout = \"5s\"; };"), NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": notify: \"timeout\" is a setting of the "
+     "top-level notify only (it applies to every job)"},
+    {"notify: unknown key in a job", ACC JOB("notify = { webhok = \"x\"; };"),
+     NULL, NULL, NULL, 0,
+     "k.conf:2: job \"j\": notify: unknown key \"webhok\" (did you mean "
+     "\"webhook\"?)"},
+    {"notify in defaults",
+     ACC JOB("") "defaults = { notify = { on = [\"success\"]; }; };\n", NULL,
+     NULL, NULL, 0,
+     "k.conf:3: defaults: \"notify\" cannot have a default (the top-level "
+     "notify is every job's default)"},
+    {"heartbeat not a URL", ACC JOB("heartbeat = \"hc-ping.com/abc\";"), NULL,
+     NULL, NULL, 0,
+     "k.conf:2: job \"j\": heartbeat \"hc-ping.com/abc\" must start with "
+     "https://"},
+    {"email without sendmail",
+     ACC JOB("") "sendmail = \"/nonexistent/sendmail\";\nnotify = { email = "
+                 "\"ops@example.com\"; };\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:4: email needs /nonexistent/sendmail, which cannot be run (No "
+     "such file or directory): install a mail transfer agent (exim4, "
+     "postfix, msmtp-mta) or set sendmail"},
     {"syntax error", ACC "jobs = ( { name = = \"j\"; } );\n", NULL, NULL, NULL,
      0, "k.conf:2: syntax error"},
     {"syntax error in an included file", ACC "@include \"inc/jobs.conf\"\n",
@@ -1336,6 +1382,67 @@ test_rollout_and_environments(void)
 	config_free(cfg);
 }
 
+static void
+test_notify(void)
+{
+	static const char text[] =
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "sendmail = \"/bin/true\";\n"
+	    "notify = { webhook = \"https://hooks.slack.com/services/T/B/x\";\n"
+	    "  email = [\"ops@example.com\"]; repeat_every = \"12h\";\n"
+	    "  retry_min = \"1s\"; retry_max = 2; timeout = \"3s\"; };\n"
+	    "jobs = ( { name = \"plain\"; schedule = \"0 2 * * *\";"
+	    " action = \"clear-cache\"; environment_id = \"" ENV "\"; },\n"
+	    " { name = \"own\"; schedule = \"0 2 * * *\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\";\n"
+	    "   heartbeat = \"https://hc-ping.com/abc\";\n"
+	    "   notify = { format = \"json\"; webhook = "
+	    "\"http://127.0.0.1:9/h\";"
+	    " on = [\"failure\", \"rolled-back\", \"skipped\"]; }; },\n"
+	    " { name = \"quiet\"; schedule = \"0 2 * * *\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\";"
+	    " notify = { webhook = \"\"; email = []; }; } );\n";
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	const struct config_job *plain, *own, *quiet;
+
+	CHECK_INT(config_load_string(text, "n.conf", CONFIG_LOAD_NO_KEYS, &cfg,
+	                             &errs),
+	          0);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	config_errors_free(&errs);
+	if (cfg == NULL)
+		return;
+	plain = config_find_job(cfg, "plain");
+	own = config_find_job(cfg, "own");
+	quiet = config_find_job(cfg, "quiet");
+	CHECK(plain->notify == cfg->notify);
+	CHECK(plain->heartbeat == NULL);
+	CHECK_STR(cfg->sendmail, "/bin/true");
+	CHECK_INT(cfg->notify->format, CONFIG_NOTIFY_SLACK);
+	CHECK_INT(cfg->notify->on,
+	          CONFIG_NOTIFY_FAILURE | CONFIG_NOTIFY_RECOVERY);
+	CHECK_INT(cfg->notify->repeat_every, 12 * 3600);
+	CHECK_INT(cfg->notify->nemail, 1);
+	CHECK_INT(cfg->delivery.retry_min_ms, 1000);
+	CHECK_INT(cfg->delivery.retry_max_ms, 2000);
+	CHECK_INT(cfg->delivery.timeout_ms, 3000);
+	CHECK_INT(cfg->delivery.parallel, 4);
+	/* a job's group overrides key by key */
+	CHECK_INT(own->notify->format, CONFIG_NOTIFY_JSON);
+	CHECK_STR(own->notify->webhook, "http://127.0.0.1:9/h");
+	CHECK_INT(own->notify->nemail, 1);
+	CHECK_INT(own->notify->repeat_every, 12 * 3600);
+	CHECK_INT(own->notify->on, CONFIG_NOTIFY_FAILURE |
+	                               CONFIG_NOTIFY_ROLLED_BACK |
+	                               CONFIG_NOTIFY_SKIPPED);
+	CHECK_STR(own->heartbeat, "https://hc-ping.com/abc");
+	CHECK(quiet->notify->webhook == NULL);
+	CHECK_INT(quiet->notify->nemail, 0);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1358,5 +1465,6 @@ main(void)
 	test_same_job();
 	test_account_order();
 	test_outside_heap();
+	test_notify();
 	return test_report("test_config");
 }

@@ -80,6 +80,14 @@ test_secrets(void)
 	CHECK(strstr(out, "kinsta-secret") == NULL);
 	CHECK(strstr(out, "Bearer [redacted] and again [redacted]x\n"));
 	CHECK(strstr(out, "multi line message\n") != NULL);
+	{ /* a notification's body, scrubbed in place */
+		char body[] = "{\"message\":\"bad key kinsta-secret-key-0123 "
+		              "sent\",\n\"n\":1}";
+
+		log_scrub(body, sizeof(body));
+		CHECK_STR(body, "{\"message\":\"bad key [redacted] sent\",\n"
+		                "\"n\":1}");
+	}
 	log_secret_clear();
 	capture(out, sizeof(out), emit_secret);
 	CHECK(strstr(out, "kinsta-secret-key-0123") != NULL);

@@ -996,7 +996,7 @@ test_durations(void)
 	                          "{\"key\":\"a@c\",\"ms\":[1,2,-3]},"
 	                          "{\"ms\":[1]},"
 	                          "{\"key\":\"ok@c\",\"ms\":[4,5,6]}]}";
-	struct state st = {0}, back, copy;
+	struct state st = {0}, back, copy = {0};
 	struct ops_history *h = ops_book_get(&st.durations, "backup@c1", true);
 	const struct ops_history *b;
 	char *text, warn[STATE_MSG_MAX];
@@ -1024,6 +1024,70 @@ test_durations(void)
 	CHECK_STR(warn, "skipped 2 invalid entries (the first: durations[0]: "
 	                "needs a \"key\" and \"ms\", a list of durations)");
 	CHECK_INT(back.durations.n, 1);
+	state_free(&back);
+	state_free(&st);
+}
+
+/* notify's memory and undelivered notices survive encode, decode and a
+ * snapshot; a memory back to zero is forgotten. */
+static void
+test_notify_parts(void)
+{
+	struct state st = {0}, back, snap = {0};
+	struct state_notice n = {0}, *f;
+	struct notify_memory m = {3, 1000, 2000}, got;
+	char *text, err[256];
+	size_t len;
+	uint64_t id1 = 0, id2 = 0;
+
+	CHECK_INT(state_set_notify_memory(&st, "nightly", &m), 0);
+	snprintf(n.job, sizeof(n.job), "nightly");
+	n.kind = STATE_NOTICE_WEBHOOK;
+	n.url = "https://hooks.example.com/T/B/x";
+	n.body = "{\"text\":\"job nightly failed\"}";
+	n.attempts = 2;
+	n.created_ms = 1000;
+	n.next_ms = 5000;
+	CHECK_INT(state_notice_add(&st, &n, &id1), 0);
+	n.kind = STATE_NOTICE_EMAIL;
+	n.url = NULL;
+	n.body = "From: a@b.c\nTo: d@e.f\n\nbody\n";
+	CHECK_INT(state_notice_add(&st, &n, &id2), 0);
+	CHECK(id1 != 0 && id2 != 0 && id1 != id2);
+	n.kind = STATE_NOTICE_PING;
+	n.url = "https://hc-ping.com/u/start";
+	n.body = NULL;
+	CHECK_INT(state_notice_add(&st, &n, NULL), 0);
+	CHECK_INT(state_snapshot(&st, &snap), 0);
+	CHECK_INT(state_encode(&snap, &text, &len, err, sizeof(err)), 0);
+	CHECK_INT(state_decode(&back, text, len, err, sizeof(err)), 0);
+	state_notify_memory(&back, "nightly", &got);
+	CHECK_INT(got.failures, 3);
+	CHECK_INT(got.since_ms, 1000);
+	CHECK_INT(got.sent_ms, 2000);
+	state_notify_memory(&back, "other", &got);
+	CHECK_INT(got.failures, 0);
+	CHECK_INT(back.nnotices, 3);
+	f = state_notice_find(&back, id1);
+	CHECK(f != NULL && f->kind == STATE_NOTICE_WEBHOOK);
+	CHECK(f != NULL &&
+	      strcmp(f->url, "https://hooks.example.com/T/B/x") == 0);
+	CHECK(f != NULL && f->attempts == 2 && f->next_ms == 5000);
+	f = state_notice_find(&back, id2);
+	CHECK(f != NULL && f->url == NULL && strstr(f->body, "\n\nbody\n"));
+	CHECK(back.notices[2].body == NULL);
+	CHECK_INT(state_notice_remove(&back, id1), 0);
+	CHECK_INT(state_notice_remove(&back, id1), -ENOENT);
+	CHECK_INT(back.nnotices, 2);
+	CHECK(back.notices[0].id == id2); /* the order is kept */
+	m.failures = 0;
+	CHECK_INT(state_set_notify_memory(&back, "nightly", &m), 0);
+	CHECK_INT(back.nfailing, 0);
+	/* a second snapshot into the same copy reuses it without a leak */
+	CHECK_INT(state_snapshot(&back, &snap), 0);
+	CHECK_INT(snap.nnotices, 2);
+	free(text);
+	state_free(&snap);
 	state_free(&back);
 	state_free(&st);
 }
@@ -1057,6 +1121,7 @@ main(void)
 	test_write_file();
 	test_scale();
 	test_durations();
+	test_notify_parts();
 	cleanup(scratch, 3);
 	return test_report("test_state");
 }
