@@ -119,6 +119,8 @@ struct config {
 	const char *log_level;
 	const char *include_dir; /* NULL if unset */
 	struct config_rate_limits rate_limits;
+	/* metrics.textfile: where the Prometheus text goes; NULL unset */
+	const char *metrics_textfile;
 	struct config_account *accounts;
 	size_t naccounts;
 	struct config_job *jobs;

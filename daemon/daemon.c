@@ -53,7 +53,7 @@ on_control_trigger(const char *job, FILE *out, void *arg)
 {
 	struct daemon *d = arg;
 
-	return scheduler_trigger(d->sched, job, out);
+	return scheduler_trigger(d->sched, job, out, NULL);
 }
 
 static void

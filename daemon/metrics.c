@@ -102,6 +102,7 @@ metrics_job(struct metrics *m, const char *name)
 	j->name = copy;
 	j->next_s = -1;
 	j->last_outcome = KINSTA_RUNNING;
+	j->fire_worst = KINSTA_RUNNING;
 	return j;
 }
 
@@ -151,6 +152,9 @@ metrics_run_ended(struct metrics_job *j, enum kinsta_outcome outcome,
 
 	if ((int)outcome > KINSTA_RUNNING && (int)outcome < METRICS_OUTCOMES)
 		j->runs[outcome]++;
+	if (j->fire_worst == KINSTA_RUNNING || start_ms < j->fire_start_ms)
+		j->fire_start_ms = start_ms;
+	j->fire_worst = metrics_worse(j->fire_worst, outcome);
 	while (b < METRICS_BUCKETS &&
 	       (double)ms > metrics_bucket_bounds[b] * 1000)
 		b++;
@@ -158,6 +162,38 @@ metrics_run_ended(struct metrics_job *j, enum kinsta_outcome outcome,
 		j->buckets[b]++;
 	j->count++;
 	j->sum_ms += ms;
+}
+
+static int
+rank(enum kinsta_outcome o)
+{
+	switch (o) {
+	case KINSTA_FAILED:
+		return 4;
+	case KINSTA_TIMED_OUT:
+		return 3;
+	case KINSTA_SUCCEEDED:
+		return 2;
+	case KINSTA_SKIPPED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+enum kinsta_outcome
+metrics_worse(enum kinsta_outcome a, enum kinsta_outcome b)
+{
+	return rank(b) > rank(a) ? b : a;
+}
+
+void
+metrics_fire_done(struct metrics_job *j, int64_t end_ms)
+{
+	if (j->fire_worst == KINSTA_RUNNING)
+		return;
+	metrics_fire_ended(j, j->fire_worst, j->fire_start_ms, end_ms);
+	j->fire_worst = KINSTA_RUNNING;
 }
 
 void

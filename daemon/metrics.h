@@ -54,6 +54,9 @@ struct metrics_job {
 	int64_t last_success_ms; /* the end of the last fire that
 	                          * succeeded, 0 never */
 	enum kinsta_outcome last_outcome; /* KINSTA_RUNNING: none ended */
+	/* the fire under way: its worst outcome so far, its first start */
+	enum kinsta_outcome fire_worst; /* KINSTA_RUNNING: no run ended */
+	int64_t fire_start_ms;
 	/* filled in by the owner before rendering */
 	int64_t next_s;  /* the next fire, -1 none (disabled, never) */
 	size_t running;  /* runs in flight */
@@ -112,6 +115,14 @@ void metrics_fire_ended(struct metrics_job *j, enum kinsta_outcome outcome,
  * duration histogram. */
 void metrics_run_ended(struct metrics_job *j, enum kinsta_outcome outcome,
                        int64_t start_ms, int64_t end_ms);
+
+/* The fire whose runs metrics_run_ended counted since the last call has
+ * ended at end_ms: metrics_fire_ended with their combined outcome. */
+void metrics_fire_done(struct metrics_job *j, int64_t end_ms);
+
+/* The outcome of a fire from the outcome so far and one more run's:
+ * failed over timed-out over succeeded over skipped. */
+enum kinsta_outcome metrics_worse(enum kinsta_outcome a, enum kinsta_outcome b);
 
 /* A notification was delivered (ok) or given up on. */
 void metrics_count_notification(struct metrics *m, bool ok);

@@ -14,6 +14,8 @@
 #include "cron.h"
 #include "log.h"
 #include "mapmem.h"
+#include "metrics.h"
+#include "promfile.h"
 #include "sdnotify.h"
 #include "util.h"
 #include "scheduler.h"
@@ -83,6 +85,13 @@ struct scheduler {
 	uv_poll_t poll;
 	uint64_t run_seq;
 	bool stopped;
+	/* what the runs did, for metrics_render; the textfile, if set */
+	struct metrics metrics;
+	struct promfile *promfile;
+	/* fires started by trigger, until they end (trigger=manual) */
+	uint64_t *manual;
+	size_t nmanual, capmanual;
+	struct scheduler_watch watch;
 };
 
 /* ---- planning (pure) ---------------------------------------------------- */
@@ -373,6 +382,53 @@ status_soon(struct scheduler *s)
 	uv_check_start(&s->check, on_check);
 }
 
+/* The numbers changed: the textfile is written again soon (coalesced,
+ * at most once a second). */
+static void
+metrics_soon(struct scheduler *s)
+{
+	if (s->promfile != NULL && !s->stopped)
+		promfile_changed(s->promfile);
+}
+
+static bool job_configured_in(const char *name, void *arg);
+
+/* The jobs of cfg in the metrics, and only those. */
+static void
+metrics_sync_jobs(struct scheduler *s, const struct config *cfg)
+{
+	metrics_jobs_keep(&s->metrics, job_configured_in, (void *)cfg);
+	for (size_t i = 0; i < cfg->njobs; i++)
+		metrics_job(&s->metrics, cfg->jobs[i].name);
+}
+
+static int
+render_metrics(void *arg, char **out, size_t *len)
+{
+	return scheduler_metrics(arg, out, len);
+}
+
+/* The textfile as cfg says: started, moved or stopped. */
+static void
+metrics_textfile(struct scheduler *s, const struct config *cfg)
+{
+	if (cfg->metrics_textfile == NULL) {
+		if (s->promfile != NULL)
+			promfile_close(s->promfile);
+		s->promfile = NULL;
+		return;
+	}
+	if (s->promfile != NULL) {
+		if (promfile_set_path(s->promfile, cfg->metrics_textfile) < 0)
+			log_msg(LOG_ERR, "metrics: out of memory");
+	} else if (promfile_init(&s->promfile, s->loop, cfg->metrics_textfile,
+	                         render_metrics, s) < 0) {
+		log_msg(LOG_ERR, "metrics: out of memory");
+		s->promfile = NULL;
+	}
+	metrics_soon(s);
+}
+
 static const char *
 target_name(const struct target *t, char *buf, size_t len)
 {
@@ -436,18 +492,39 @@ find_entry(struct scheduler *s, const char *job)
 
 static void fire(struct scheduler *s, struct entry *e, int64_t slot);
 
+static uint64_t
+new_run_id(struct scheduler *s)
+{
+	return ((uint64_t)util_wall_ms() << 12) | (s->run_seq++ & 0xfff);
+}
+
 static void
 start_run(struct scheduler *s, const struct config_job *job, const char *when,
-          const char *why)
+          const char *why, uint64_t run_id)
 {
-	uint64_t run_id;
-
-	run_id = ((uint64_t)util_wall_ms() << 12) | (s->run_seq++ & 0xfff);
+	struct metrics_job *m;
+	if ((m = metrics_job(&s->metrics, job->name)) != NULL)
+		metrics_fire_started(m, util_wall_ms());
+	metrics_soon(s);
 	log_msg(LOG_INFO, "job=%s action=%s slot=%s event=fire%s", job->name,
 	        action_name(job->action), when, why);
 	if (exec_start(s->ex, job, run_id) < 0)
 		log_msg(LOG_ERR, "job=%s cannot start: out of memory",
 		        job->name);
+}
+
+/* Was fire run_id started by trigger?  With forget, no longer remember
+ * it (the fire ended). */
+static bool
+manual_run(struct scheduler *s, uint64_t run_id, bool forget)
+{
+	for (size_t i = 0; i < s->nmanual; i++)
+		if (s->manual[i] == run_id) {
+			if (forget)
+				s->manual[i] = s->manual[--s->nmanual];
+			return true;
+		}
+	return false;
 }
 
 static void
@@ -474,14 +551,37 @@ on_finished(const struct exec_result *r, void *arg)
 	struct scheduler *s = arg;
 	char target[300], line[2048], err[256];
 	struct state_history h = {0};
+	struct metrics_job *m;
 	struct entry *e;
+	bool manual = manual_run(s, r->run_id, false);
 	int prio = r->outcome == KINSTA_FAILED || r->outcome == KINSTA_TIMED_OUT
 	               ? LOG_ERR
 	               : LOG_INFO;
 
 	exec_result_line(r, line, sizeof(line));
-	log_msg(prio, "%s", line);
+	log_msg(prio, "%s%s", line, manual ? " trigger=manual" : "");
+	if (s->watch.result != NULL)
+		s->watch.result(r->run_id, line, s->watch.arg);
 	target_name(r->target, target, sizeof(target));
+	if ((m = metrics_job(&s->metrics, r->job->name)) != NULL)
+		metrics_run_ended(m, r->outcome, r->started_ms, r->ended_ms);
+	/* runs of one job never overlap (overlap skips or queues): the
+	 * job's last run ending ends its fire */
+	if (exec_job_active(s->ex, r->job->name) == 0) {
+		enum kinsta_outcome worst =
+		    m != NULL ? metrics_worse(m->fire_worst, r->outcome)
+		              : r->outcome;
+
+		if (m != NULL)
+			metrics_fire_done(m, r->ended_ms);
+		manual_run(s, r->run_id, true);
+		if (s->watch.fire_ended != NULL)
+			s->watch.fire_ended(r->run_id,
+			                    worst == KINSTA_SUCCEEDED ||
+			                        worst == KINSTA_SKIPPED,
+			                    s->watch.arg);
+	}
+	metrics_soon(s);
 
 	h.job = r->job->name;
 	h.action = action_name(r->job->action);
@@ -491,6 +591,7 @@ on_finished(const struct exec_result *r, void *arg)
 	h.outcome = kinsta_outcome_name(r->outcome);
 	h.message = r->message;
 	h.note = r->note;
+	h.trigger = manual ? "manual" : NULL;
 	h.run_id = r->run_id;
 	h.start_ms = r->started_ms;
 	h.end_ms = r->ended_ms;
@@ -551,7 +652,8 @@ fire(struct scheduler *s, struct entry *e, int64_t slot)
 		        job->name, action_name(job->action), when);
 		return;
 	}
-	start_run(s, job, when, e->catch_up ? " catch_up=once" : "");
+	start_run(s, job, when, e->catch_up ? " catch_up=once" : "",
+	          new_run_id(s));
 }
 
 /* Fire what is due, after recording it (the entry is committed); then
@@ -700,6 +802,9 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
 	s->loop = loop;
 	s->cfg = cfg;
 	s->st = st;
+	metrics_init(&s->metrics);
+	s->metrics.version = KCRON_VERSION;
+	metrics_sync_jobs(s, cfg);
 	s->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->tfd < 0) {
 		snprintf(err, errlen, "timerfd_create: %s", strerror(errno));
@@ -720,6 +825,7 @@ fail_exec:
 fail:
 	if (s != NULL) {
 		mapmem_free(s->entries, s->entries_bytes);
+		metrics_free(&s->metrics);
 		free(s);
 	}
 	return -ENOMEM;
@@ -756,6 +862,7 @@ scheduler_start(struct scheduler *s)
 	(void)resumed;
 	(void)dropped;
 	rebuild(s, util_wall_ms());
+	metrics_textfile(s, s->cfg);
 	uv_poll_start(&s->poll, UV_READABLE, on_timer);
 	tick(s, util_wall_ms());
 	return 0;
@@ -899,7 +1006,9 @@ scheduler_reload(struct scheduler *s, struct config *cfg)
 	exec_set_config(s->ex, cfg);
 	state_forget_jobs(s->st, job_configured, &sorted);
 	free(sorted.b);
+	metrics_sync_jobs(s, cfg);
 	rebuild(s, began);
+	metrics_textfile(s, cfg);
 	free_unused_configs(s);
 	save_soon(s);
 	tick(s, util_wall_ms());
@@ -951,12 +1060,18 @@ on_handle_closed(uv_handle_t *h)
 	free(s->st);
 	state_free(&s->save_st);
 	mapmem_free(s->entries, s->entries_bytes);
+	metrics_free(&s->metrics);
+	free(s->manual);
 	free(s);
 }
 
 void
 scheduler_stop(struct scheduler *s)
 {
+	/* the last numbers, while exec still knows its runs */
+	if (s->promfile != NULL)
+		promfile_close(s->promfile);
+	s->promfile = NULL;
 	/* runs in flight are abandoned unreported: state.json keeps their
 	 * operations for the next start */
 	exec_close(s->ex);
@@ -993,9 +1108,11 @@ scheduler_active(const struct scheduler *s)
 }
 
 int
-scheduler_trigger(struct scheduler *s, const char *name, FILE *out)
+scheduler_trigger(struct scheduler *s, const char *name, FILE *out,
+                  uint64_t *run_id)
 {
 	const struct config_job *job = config_find_job(s->cfg, name);
+	uint64_t id;
 	char when[64];
 
 	if (job == NULL) {
@@ -1008,9 +1125,25 @@ scheduler_trigger(struct scheduler *s, const char *name, FILE *out)
 		        name);
 		return -EBUSY;
 	}
-	/* a manual run is no cron slot: the schedule is left as it is */
+	if (s->nmanual == s->capmanual) {
+		size_t cap = s->capmanual ? s->capmanual * 2 : 8;
+		uint64_t *v = realloc(s->manual, cap * sizeof(*v));
+
+		if (v == NULL) {
+			fprintf(out, "out of memory\n");
+			return -ENOMEM;
+		}
+		s->manual = v;
+		s->capmanual = cap;
+	}
+	/* a manual run is no cron slot: the schedule is left as it is; the
+	 * id is remembered first, as a run may end inside exec_start */
 	iso_utc(util_wall_ms() / 1000, when, sizeof(when));
-	start_run(s, job, when, " trigger=manual");
+	id = new_run_id(s);
+	s->manual[s->nmanual++] = id;
+	start_run(s, job, when, " trigger=manual", id);
+	if (run_id != NULL)
+		*run_id = id;
 	fprintf(out,
 	        "job %s started; its outcome goes to the log and the "
 	        "history\n",
@@ -1052,4 +1185,65 @@ scheduler_report(const struct scheduler *s, FILE *out)
 		        exec_job_active(s->ex, job->name));
 	}
 	return 0;
+}
+
+static bool
+job_configured_in(const char *name, void *arg)
+{
+	return config_find_job(arg, name) != NULL;
+}
+
+int
+scheduler_metrics(struct scheduler *s, char **out, size_t *len)
+{
+	const struct config *cfg = s->cfg;
+	struct metrics *m = &s->metrics;
+	size_t e = 0;
+
+	/* the gauges, as of now; the counters are kept as runs end */
+	for (size_t i = 0; i < m->njobs; i++) {
+		m->jobs[i].next_s = -1;
+		m->jobs[i].running = exec_job_active(s->ex, m->jobs[i].name);
+	}
+	for (size_t i = 0; i < cfg->njobs; i++) {
+		const struct config_job *job = &cfg->jobs[i];
+		struct metrics_job *j;
+
+		if (e >= s->nentries || s->entries[e].job != job)
+			continue; /* disabled */
+		if (s->entries[e].due_ms != INT64_MAX &&
+		    (j = metrics_job_find(m, job->name)) != NULL)
+			j->next_s = s->entries[e].slot;
+		e++;
+	}
+	metrics_accounts_clear(m);
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		struct metrics_account *a =
+		    metrics_account_add(m, cfg->accounts[i].name);
+		struct calls_stats cs;
+
+		if (a == NULL)
+			return -ENOMEM;
+		exec_calls_stats(s->ex, cfg->accounts[i].company, &cs);
+		memcpy(a->requests, cs.answers, sizeof(a->requests));
+		a->rate_limited = cs.rate_limited;
+		a->budget_used = cs.budget_used;
+		a->budget_limit = cs.budget_limit;
+	}
+	m->ops_in_flight = s->st->nops;
+	m->runs_in_flight = exec_active(s->ex);
+	return metrics_render(m, out, len);
+}
+
+void
+scheduler_count_notification(struct scheduler *s, bool ok)
+{
+	metrics_count_notification(&s->metrics, ok);
+	metrics_soon(s);
+}
+
+void
+scheduler_set_watch(struct scheduler *s, const struct scheduler_watch *w)
+{
+	s->watch = *w;
 }

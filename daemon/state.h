@@ -103,6 +103,8 @@ struct state_history {
 	const char *job, *action;
 	const char *env_id, *target_name; /* target_name: "site/env" */
 	const char *op_id, *outcome, *message, *note;
+	const char *trigger; /* "manual" for trigger; NULL (no field) for a
+	                      * scheduled run */
 	uint64_t run_id;
 	int64_t start_ms, end_ms; /* wall clock, ms since the epoch */
 };
