@@ -37,7 +37,7 @@
 #include "util.h"
 
 #define DEFAULT_URL       "https://api.kinsta.com/v2"
-#define DEFAULT_STATE_DIR "/var/lib/kinsta-cron"
+#define DEFAULT_STATE_DIR CONFIG_DEFAULT_STATE_DIR
 
 /* ---- error list ---------------------------------------------------- */
 
@@ -1841,4 +1841,46 @@ config_same_job(const struct config *from, const struct config_job *job,
 	    !same_str(a->key_path, b->key_path))
 		return NULL;
 	return j;
+}
+
+const char *
+config_guess_state_dir(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, found[4096] = "";
+	const char *slash;
+	size_t cap = 0;
+
+	snprintf(buf, len, "%s", DEFAULT_STATE_DIR);
+	if (f == NULL)
+		return buf;
+	/* only a line of its own at the top level, as the example files
+	 * write it; anything cleverer is what the parser is for */
+	while (getline(&line, &cap, f) > 0) {
+		const char *p = line + strspn(line, " \t"), *q;
+		size_t n;
+
+		if (strncmp(p, "state_dir", 9) != 0)
+			continue;
+		p += 9 + strspn(p + 9, " \t");
+		if (*p != '=' && *p != ':')
+			continue;
+		p++;
+		p += strspn(p, " \t");
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+			continue;
+		n = (size_t)(q - p - 1);
+		if (n > 0 && n < sizeof(found))
+			snprintf(found, sizeof(found), "%.*s", (int)n, p + 1);
+	}
+	free(line);
+	fclose(f);
+	if (found[0] == '/' || found[0] == '\0' ||
+	    (slash = strrchr(path, '/')) == NULL) {
+		if (found[0] != '\0')
+			snprintf(buf, len, "%s", found);
+		return buf;
+	}
+	snprintf(buf, len, "%.*s/%s", (int)(slash - path), path, found);
+	return buf;
 }

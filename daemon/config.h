@@ -128,6 +128,9 @@ struct config {
 	struct config_store *store; /* private: arena and zone cache */
 };
 
+/* state_dir when the file does not set it. */
+#define CONFIG_DEFAULT_STATE_DIR "/var/lib/kinsta-cron"
+
 /* config_load flags. */
 /* Do not look at key sources (fuzzing). */
 #define CONFIG_LOAD_NO_KEYS 0x1u
@@ -143,6 +146,13 @@ int config_load(const char *path, unsigned flags, struct config **out,
  * against the current directory. */
 int config_load_string(const char *text, const char *name, unsigned flags,
                        struct config **out, struct config_errors *errs);
+
+/* The state_dir of PATH read from its text alone, for a file that does
+ * not load (status and trigger then still find the daemon's socket): the
+ * last top-level `state_dir = "...";` line, resolved against the file's
+ * folder, or CONFIG_DEFAULT_STATE_DIR when there is none or the file
+ * cannot be read.  Returns buf. */
+const char *config_guess_state_dir(const char *path, char *buf, size_t len);
 
 /* Release a config from config_load (NULL is fine). */
 void config_free(struct config *cfg);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "history.h"
 #include "log.h"
 #include "mapmem.h"
 #include "metrics.h"
@@ -400,6 +401,96 @@ metrics_sync_jobs(struct scheduler *s, const struct config *cfg)
 	metrics_jobs_keep(&s->metrics, job_configured_in, (void *)cfg);
 	for (size_t i = 0; i < cfg->njobs; i++)
 		metrics_job(&s->metrics, cfg->jobs[i].name);
+}
+
+/* How far back the start looks in history.jsonl for each job's last
+ * outcome and last success. */
+#define SEED_ENTRIES 20000
+
+static enum kinsta_outcome
+outcome_by_name(const char *name)
+{
+	for (int o = KINSTA_SUCCEEDED; o < METRICS_OUTCOMES; o++)
+		if (strcmp(name, kinsta_outcome_name(o)) == 0)
+			return (enum kinsta_outcome)o;
+	return KINSTA_RUNNING;
+}
+
+/* One job's fires as the history is read back, for seed_from_history. */
+struct seed {
+	int state; /* 0 none seen, 1 in its newest fire, 2 looking for a
+	            * success, 3 done */
+	uint64_t run_id;
+	enum kinsta_outcome worst;
+	int64_t start_ms, end_ms;
+};
+
+static void
+seed_close(struct metrics_job *j, struct seed *sd)
+{
+	if (sd->state == 1) {
+		j->last_run_ms = sd->start_ms;
+		j->last_end_ms = sd->end_ms;
+		j->last_outcome = sd->worst;
+		sd->state = 2;
+	}
+	if (sd->state == 2 && sd->worst == KINSTA_SUCCEEDED) {
+		j->last_success_ms = sd->end_ms;
+		sd->state = 3;
+	}
+}
+
+/* Each job's last outcome, last run and last success from the history,
+ * so that a restart does not make status and the metrics say "never". */
+static void
+seed_from_history(struct scheduler *s)
+{
+	struct metrics *m = &s->metrics;
+	struct history_reader *r;
+	struct history_entry e;
+	struct seed *seeds;
+	size_t left = m->njobs, n = 0;
+	char path[4200], err[512];
+
+	snprintf(path, sizeof(path), "%s/history.jsonl", s->cfg->state_dir);
+	if (m->njobs == 0 || (seeds = calloc(m->njobs, sizeof(*seeds))) == NULL)
+		return;
+	if (history_open(&r, path, err, sizeof(err)) < 0) {
+		free(seeds);
+		return;
+	}
+	while (left > 0 && n++ < SEED_ENTRIES &&
+	       history_next(r, &e, err, sizeof(err)) == 1) {
+		struct metrics_job *j = metrics_job_find(m, e.job);
+		enum kinsta_outcome o = outcome_by_name(e.outcome);
+		struct seed *sd;
+
+		if (j == NULL || o == KINSTA_RUNNING)
+			continue;
+		sd = &seeds[j - m->jobs];
+		if (sd->state == 3)
+			continue;
+		if (sd->state != 0 && sd->run_id == e.run_id) {
+			sd->worst = metrics_worse(sd->worst, o);
+			if (e.start_ms < sd->start_ms)
+				sd->start_ms = e.start_ms;
+			continue;
+		}
+		seed_close(j, sd);
+		if (sd->state == 3) {
+			left--;
+			continue;
+		}
+		sd->state = sd->state == 0 ? 1 : 2;
+		sd->run_id = e.run_id;
+		sd->worst = o;
+		sd->start_ms = e.start_ms;
+		sd->end_ms = e.end_ms;
+	}
+	for (size_t i = 0; i < m->njobs; i++)
+		seed_close(&m->jobs[i], &seeds[i]);
+	history_close(r);
+	free(seeds);
 }
 
 static int
@@ -805,6 +896,7 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
 	metrics_init(&s->metrics);
 	s->metrics.version = KCRON_VERSION;
 	metrics_sync_jobs(s, cfg);
+	seed_from_history(s);
 	s->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->tfd < 0) {
 		snprintf(err, errlen, "timerfd_create: %s", strerror(errno));
@@ -1162,13 +1254,16 @@ scheduler_report(const struct scheduler *s, FILE *out)
 	fprintf(out, "%s\nconfiguration %s: %zu account%s, %zu job%s\n", line,
 	        cfg->path, cfg->naccounts, cfg->naccounts == 1 ? "" : "s",
 	        cfg->njobs, cfg->njobs == 1 ? "" : "s");
-	fprintf(out, "%-32s %-26s %-21s %s\n", "JOB", "NEXT",
-	        "LAST FIRED (UTC)", "RUNNING");
+	fprintf(out, "%-32s %-26s %-10s %-21s %s\n", "JOB", "NEXT", "LAST",
+	        "ENDED (UTC)", "RUNNING");
 	/* entries are the enabled jobs, in the config's order */
 	for (size_t i = 0; i < cfg->njobs; i++) {
 		const struct config_job *job = &cfg->jobs[i];
-		int64_t last = state_last_fired(s->st, job->name);
-		char next[64] = "disabled", fired[64] = "never";
+		const struct metrics_job *m =
+		    metrics_job_find(&s->metrics, job->name);
+		size_t running = exec_job_active(s->ex, job->name);
+		char next[64] = "disabled", ended[64] = "-", going[32] = "-";
+		const char *last = "never";
 
 		if (e < s->nentries && s->entries[e].job == job) {
 			const struct entry *en = &s->entries[e++];
@@ -1179,10 +1274,15 @@ scheduler_report(const struct scheduler *s, FILE *out)
 				util_time_iso(next, sizeof(next), job->zone,
 				              en->slot, -1);
 		}
-		if (last >= 0)
-			iso_utc(last, fired, sizeof(fired));
-		fprintf(out, "%-32s %-26s %-21s %zu\n", job->name, next, fired,
-		        exec_job_active(s->ex, job->name));
+		if (m != NULL && m->last_outcome != KINSTA_RUNNING) {
+			last = kinsta_outcome_name(m->last_outcome);
+			iso_utc(m->last_end_ms / 1000, ended, sizeof(ended));
+		}
+		if (running > 0)
+			snprintf(going, sizeof(going), "%zu run%s", running,
+			         running == 1 ? "" : "s");
+		fprintf(out, "%-32s %-26s %-10s %-21s %s\n", job->name, next,
+		        last, ended, going);
 	}
 	return 0;
 }
