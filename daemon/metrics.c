@@ -354,7 +354,7 @@ job_times(struct out *o, const struct metrics *m, const char *name,
 
 		if (ms <= 0)
 			continue;
-		open_sample(o, name, "job", j->name);
+		open_sample(o, name, "job_name", j->name);
 		put(o, "} ");
 		put_seconds(o, ms);
 		put(o, "\n");
@@ -381,7 +381,7 @@ render_jobs(struct out *o, const struct metrics *m)
 	for (size_t i = 0; i < m->njobs; i++) {
 		if (m->jobs[i].next_s < 0)
 			continue;
-		open_sample(o, h, "job", m->jobs[i].name);
+		open_sample(o, h, "job_name", m->jobs[i].name);
 		put(o, "} %lld\n", (long long)m->jobs[i].next_s);
 	}
 	h = "kinsta_cron_job_last_outcome";
@@ -394,7 +394,7 @@ render_jobs(struct out *o, const struct metrics *m)
 		if (j->last_outcome == KINSTA_RUNNING)
 			continue;
 		for (int k = KINSTA_RUNNING + 1; k < METRICS_OUTCOMES; k++) {
-			open_sample(o, h, "job", j->name);
+			open_sample(o, h, "job_name", j->name);
 			put(o, ",outcome=\"%s\"} %d\n",
 			    kinsta_outcome_name((enum kinsta_outcome)k),
 			    j->last_outcome == (enum kinsta_outcome)k);
@@ -403,7 +403,7 @@ render_jobs(struct out *o, const struct metrics *m)
 	h = "kinsta_cron_job_runs_in_flight";
 	head(o, h, "gauge", "Runs of the job (one per target) under way.");
 	for (size_t i = 0; i < m->njobs; i++) {
-		open_sample(o, h, "job", m->jobs[i].name);
+		open_sample(o, h, "job_name", m->jobs[i].name);
 		put(o, "} %zu\n", m->jobs[i].running);
 	}
 	h = "kinsta_cron_job_runs_total";
@@ -415,7 +415,7 @@ render_jobs(struct out *o, const struct metrics *m)
 		if (j->count == 0)
 			continue;
 		for (int k = KINSTA_RUNNING + 1; k < METRICS_OUTCOMES; k++) {
-			open_sample(o, h, "job", j->name);
+			open_sample(o, h, "job_name", j->name);
 			put(o, ",outcome=\"%s\"} %llu\n",
 			    kinsta_outcome_name((enum kinsta_outcome)k),
 			    (unsigned long long)j->runs[k]);
@@ -435,20 +435,20 @@ render_jobs(struct out *o, const struct metrics *m)
 			cum += j->buckets[b];
 			open_sample(
 			    o, "kinsta_cron_job_run_duration_seconds_bucket",
-			    "job", j->name);
+			    "job_name", j->name);
 			put(o, ",le=\"%g\"} %llu\n", metrics_bucket_bounds[b],
 			    (unsigned long long)cum);
 		}
 		open_sample(o, "kinsta_cron_job_run_duration_seconds_bucket",
-		            "job", j->name);
+		            "job_name", j->name);
 		put(o, ",le=\"+Inf\"} %llu\n", (unsigned long long)j->count);
 		open_sample(o, "kinsta_cron_job_run_duration_seconds_sum",
-		            "job", j->name);
+		            "job_name", j->name);
 		put(o, "} ");
 		put_seconds(o, j->sum_ms);
 		put(o, "\n");
 		open_sample(o, "kinsta_cron_job_run_duration_seconds_count",
-		            "job", j->name);
+		            "job_name", j->name);
 		put(o, "} %llu\n", (unsigned long long)j->count);
 	}
 }

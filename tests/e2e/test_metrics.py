@@ -76,7 +76,7 @@ def test_textfile(tmp_path):
             first = samples(prom)
             # both jobs are known before they ever ran, with a next fire
             assert ("kinsta_cron_job_next_run_timestamp_seconds",
-                    '{job="fan"}') in first
+                    '{job_name="fan"}') in first
             assert first[("kinsta_cron_operations_in_flight", "")] == 0
 
             sim.fault("429", method="POST", path_regex="clear-cache",
@@ -94,31 +94,31 @@ def test_textfile(tmp_path):
             def settled():
                 s = samples(prom)
                 return s.get(("kinsta_cron_job_runs_total",
-                              '{job="bad",outcome="failed"}')) == 1
+                              '{job_name="bad",outcome="failed"}')) == 1
             kh.wait_for(settled, 10, what="the textfile after the runs")
             promtool_check(prom)
             s = samples(prom)
             assert s[("kinsta_cron_job_runs_total",
-                      '{job="fan",outcome="succeeded"}')] == 2
+                      '{job_name="fan",outcome="succeeded"}')] == 2
             assert s[("kinsta_cron_job_runs_total",
-                      '{job="fan",outcome="failed"}')] == 0
+                      '{job_name="fan",outcome="failed"}')] == 0
             assert s[("kinsta_cron_job_last_outcome",
-                      '{job="fan",outcome="succeeded"}')] == 1
+                      '{job_name="fan",outcome="succeeded"}')] == 1
             assert s[("kinsta_cron_job_last_outcome",
-                      '{job="bad",outcome="failed"}')] == 1
+                      '{job_name="bad",outcome="failed"}')] == 1
             assert s[("kinsta_cron_job_last_outcome",
-                      '{job="bad",outcome="succeeded"}')] == 0
+                      '{job_name="bad",outcome="succeeded"}')] == 0
             last_ok = s[("kinsta_cron_job_last_success_timestamp_seconds",
-                         '{job="fan"}')]
+                         '{job_name="fan"}')]
             assert t0 - 1 <= last_ok <= time.time() + 1
             assert ("kinsta_cron_job_last_success_timestamp_seconds",
-                    '{job="bad"}') not in s
+                    '{job_name="bad"}') not in s
             assert t0 - 1 <= s[("kinsta_cron_job_last_run_timestamp_seconds",
-                                '{job="bad"}')] <= time.time() + 1
+                                '{job_name="bad"}')] <= time.time() + 1
             assert s[("kinsta_cron_job_run_duration_seconds_count",
-                      '{job="fan"}')] == 2
+                      '{job_name="fan"}')] == 2
             assert s[("kinsta_cron_job_run_duration_seconds_bucket",
-                      '{job="fan",le="+Inf"}')] == 2
+                      '{job_name="fan",le="+Inf"}')] == 2
             # one 429 and one 401 among the answers
             assert s[("kinsta_cron_api_rate_limited_total",
                       '{account="acme"}')] == 1

@@ -174,25 +174,25 @@ test_histogram(void)
 	CHECK_INT(j->runs[KINSTA_SKIPPED], 1);
 	text = render(&m);
 	CHECK(has_line(text, "kinsta_cron_job_run_duration_seconds_bucket"
-	                     "{job=\"h\",le=\"1\"} 3"));
+	                     "{job_name=\"h\",le=\"1\"} 3"));
 	CHECK(has_line(text, "kinsta_cron_job_run_duration_seconds_bucket"
-	                     "{job=\"h\",le=\"5\"} 4"));
+	                     "{job_name=\"h\",le=\"5\"} 4"));
 	CHECK(has_line(text, "kinsta_cron_job_run_duration_seconds_bucket"
-	                     "{job=\"h\",le=\"60\"} 4"));
+	                     "{job_name=\"h\",le=\"60\"} 4"));
 	CHECK(has_line(text, "kinsta_cron_job_run_duration_seconds_bucket"
-	                     "{job=\"h\",le=\"120\"} 5"));
+	                     "{job_name=\"h\",le=\"120\"} 5"));
 	CHECK(has_line(text, "kinsta_cron_job_run_duration_seconds_bucket"
-	                     "{job=\"h\",le=\"86400\"} 5"));
+	                     "{job_name=\"h\",le=\"86400\"} 5"));
 	CHECK(has_line(text, "kinsta_cron_job_run_duration_seconds_bucket"
-	                     "{job=\"h\",le=\"+Inf\"} 6"));
+	                     "{job_name=\"h\",le=\"+Inf\"} 6"));
 	CHECK(has_line(text, "kinsta_cron_job_run_duration_seconds_sum"
-	                     "{job=\"h\"} 90102.501"));
+	                     "{job_name=\"h\"} 90102.501"));
 	CHECK(has_line(text, "kinsta_cron_job_run_duration_seconds_count"
-	                     "{job=\"h\"} 6"));
+	                     "{job_name=\"h\"} 6"));
 	CHECK(has_line(text, "kinsta_cron_job_runs_total"
-	                     "{job=\"h\",outcome=\"succeeded\"} 3"));
+	                     "{job_name=\"h\",outcome=\"succeeded\"} 3"));
 	CHECK(has_line(text, "kinsta_cron_job_runs_total"
-	                     "{job=\"h\",outcome=\"timed-out\"} 1"));
+	                     "{job_name=\"h\",outcome=\"timed-out\"} 1"));
 	CHECK(strstr(text, "outcome=\"running\"") == NULL);
 	free(text);
 	metrics_free(&m);
@@ -276,28 +276,31 @@ test_render(void)
 	CHECK(has_line(text, "kinsta_cron_build_info{version=\"1.2.3\"} 1"));
 	/* escaped: \" \\ \n */
 	CHECK(has_line(text, "kinsta_cron_job_last_run_timestamp_seconds"
-	                     "{job=\"we\\\"ird\\\\job\\nname\"} "
+	                     "{job_name=\"we\\\"ird\\\\job\\nname\"} "
 	                     "1774753200.123"));
 	CHECK(has_line(text, "kinsta_cron_job_last_end_timestamp_seconds"
-	                     "{job=\"we\\\"ird\\\\job\\nname\"} "
+	                     "{job_name=\"we\\\"ird\\\\job\\nname\"} "
 	                     "1774753201.000"));
 	/* never succeeded: no sample */
 	CHECK(strstr(text, "kinsta_cron_job_last_success_timestamp_seconds{") ==
 	      NULL);
-	CHECK(has_line(text, "kinsta_cron_job_next_run_timestamp_seconds"
-	                     "{job=\"we\\\"ird\\\\job\\nname\"} 1774839600"));
+	CHECK(has_line(text,
+	               "kinsta_cron_job_next_run_timestamp_seconds"
+	               "{job_name=\"we\\\"ird\\\\job\\nname\"} 1774839600"));
 	CHECK(has_line(text, "kinsta_cron_job_last_outcome"
-	                     "{job=\"we\\\"ird\\\\job\\nname\","
+	                     "{job_name=\"we\\\"ird\\\\job\\nname\","
 	                     "outcome=\"failed\"} 1"));
 	CHECK(has_line(text, "kinsta_cron_job_last_outcome"
-	                     "{job=\"we\\\"ird\\\\job\\nname\","
+	                     "{job_name=\"we\\\"ird\\\\job\\nname\","
 	                     "outcome=\"succeeded\"} 0"));
 	/* idle: no outcome yet, no next fire, no runs, but its in-flight 0 */
-	CHECK(strstr(text, "kinsta_cron_job_last_outcome{job=\"idle\"") ==
+	CHECK(strstr(text, "kinsta_cron_job_last_outcome{job_name=\"idle\"") ==
 	      NULL);
-	CHECK(strstr(text, "next_run_timestamp_seconds{job=\"idle\"") == NULL);
-	CHECK(strstr(text, "runs_total{job=\"idle\"") == NULL);
-	CHECK(has_line(text, "kinsta_cron_job_runs_in_flight{job=\"idle\"} 0"));
+	CHECK(strstr(text, "next_run_timestamp_seconds{job_name=\"idle\"") ==
+	      NULL);
+	CHECK(strstr(text, "runs_total{job_name=\"idle\"") == NULL);
+	CHECK(has_line(text,
+	               "kinsta_cron_job_runs_in_flight{job_name=\"idle\"} 0"));
 	CHECK(has_line(text, "kinsta_cron_api_requests_total"
 	                     "{account=\"main\",class=\"2xx\"} 41"));
 	CHECK(has_line(text, "kinsta_cron_api_requests_total"
@@ -354,8 +357,9 @@ test_many(void)
 	for (size_t i = 1; i < m.njobs; i++)
 		CHECK(strcmp(m.jobs[i - 1].name, m.jobs[i].name) < 0);
 	text = render(&m);
-	CHECK(has_line(text, "kinsta_cron_job_runs_total"
-	                     "{job=\"job-0999\",outcome=\"succeeded\"} 1"));
+	CHECK(has_line(text,
+	               "kinsta_cron_job_runs_total"
+	               "{job_name=\"job-0999\",outcome=\"succeeded\"} 1"));
 	free(text);
 	metrics_free(&m);
 }
