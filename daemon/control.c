@@ -34,6 +34,11 @@ struct conn {
 	bool answered;
 	bool waiting;    /* trigger JOB wait: until control_run_end */
 	uint64_t run_id; /* the fire waited for */
+	/* a fire may end inside the hook that starts it (no key): what
+	 * comes before the reply's first line waits here */
+	bool in_hook;
+	char *early;
+	int early_end; /* -1, or the END to send */
 	struct conn *prev, *next;
 };
 
@@ -79,6 +84,7 @@ on_conn_closed(uv_handle_t *h)
 		c->conns = k->next;
 	if (k->next)
 		k->next->prev = k->prev;
+	free(k->early);
 	free(k);
 	control_unref(c);
 }
@@ -162,15 +168,24 @@ answer(struct conn *k)
 	         arg == NULL)
 		rc = c->hooks.trigger(job, out, c->hooks.arg);
 	else if (strcmp(k->req, "trigger") == 0 && job != NULL && *job &&
-	         wait && c->hooks.trigger_wait != NULL)
+	         wait && c->hooks.trigger_wait != NULL) {
+		k->waiting = k->in_hook = true;
+		k->early_end = -1;
 		rc = c->hooks.trigger_wait(job, &k->run_id, out, c->hooks.arg);
+		k->in_hook = false;
+		k->waiting = rc == 0 && k->early_end < 0;
+	}
 	else
 		fprintf(out, "unknown request (status, trigger JOB, "
 		             "trigger JOB wait)\n");
 	fclose(out);
 	if (rc == 0 && wait) {
-		k->waiting = true;
 		send_text(k, "WAIT\n", text, false);
+		if (k->early != NULL)
+			send_text(k, k->early, NULL, false);
+		if (k->early_end >= 0)
+			send_text(k, k->early_end ? "END 0\n" : "END 1\n", NULL,
+			          true);
 	} else {
 		send_text(k,
 		          rc == 0         ? "OK\n"
@@ -184,20 +199,33 @@ answer(struct conn *k)
 void
 control_run_line(struct control *c, uint64_t run_id, const char *line)
 {
-	for (struct conn *k = c->conns; k != NULL; k = k->next)
-		if (k->waiting && k->run_id == run_id) {
+	for (struct conn *k = c->conns; k != NULL; k = k->next) {
+		char *more;
+
+		if (!k->waiting || k->run_id != run_id)
+			continue;
+		if (!k->in_hook) {
 			send_text(k, line, "\n", false);
+		} else if (asprintf(&more, "%s%s\n", k->early ? k->early : "",
+		                    line) >= 0) {
+			free(k->early);
+			k->early = more;
 		}
+	}
 }
 
 void
 control_run_end(struct control *c, uint64_t run_id, bool ok)
 {
-	for (struct conn *k = c->conns; k != NULL; k = k->next)
-		if (k->waiting && k->run_id == run_id) {
-			k->waiting = false;
+	for (struct conn *k = c->conns; k != NULL; k = k->next) {
+		if (!k->waiting || k->run_id != run_id)
+			continue;
+		k->waiting = false;
+		if (k->in_hook)
+			k->early_end = ok;
+		else
 			send_text(k, ok ? "END 0\n" : "END 1\n", NULL, true);
-		}
+	}
 }
 
 static void

@@ -1233,9 +1233,10 @@ scheduler_trigger(struct scheduler *s, const char *name, FILE *out,
 	iso_utc(util_wall_ms() / 1000, when, sizeof(when));
 	id = new_run_id(s);
 	s->manual[s->nmanual++] = id;
-	start_run(s, job, when, " trigger=manual", id);
+	/* before the start: a fire may end inside it (no key) */
 	if (run_id != NULL)
 		*run_id = id;
+	start_run(s, job, when, " trigger=manual", id);
 	fprintf(out,
 	        "job %s started; its outcome goes to the log and the "
 	        "history\n",
