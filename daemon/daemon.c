@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "sdnotify.h"
 #include "scheduler.h"
 #include "state.h"
@@ -75,12 +76,14 @@ on_run_result(uint64_t run_id, const char *line, void *arg)
 }
 
 static void
-on_fire_ended(uint64_t run_id, bool ok, void *arg)
+on_fire_ended(const struct exec_fire *f, void *arg)
 {
 	struct daemon *d = arg;
+	enum kinsta_outcome o = metrics_fire_outcome(f->count);
 
 	if (d->ctl != NULL)
-		control_run_end(d->ctl, run_id, ok);
+		control_run_end(d->ctl, f->run_id,
+		                o == KINSTA_SUCCEEDED || o == KINSTA_SKIPPED);
 }
 
 static void
@@ -228,8 +231,7 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	                           .trigger = on_control_trigger,
 	                           .trigger_wait = on_control_trigger_wait,
 	                           .arg = d};
-	struct scheduler_watch watch = {
-	    .result = on_run_result, .fire_ended = on_fire_ended, .arg = d};
+	struct scheduler_watch watch = {.result = on_run_result, .arg = d};
 	char warn[1024] = "", path[256];
 	uint64_t wd_usec = 0;
 	bool status = false; /* say why in STATUS= too */
@@ -267,6 +269,10 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	d->cfg = NULL;
 	d->st = NULL;
 	scheduler_set_watch(d->sched, &watch);
+	if ((rc = scheduler_watch_fires(d->sched, on_fire_ended, d)) < 0) {
+		snprintf(err, errlen, "out of watchers");
+		goto fail;
+	}
 	if ((rc = watch_signal(d, SIGHUP, on_sighup)) < 0 ||
 	    (rc = watch_signal(d, SIGTERM, on_sigterm)) < 0 ||
 	    (rc = watch_signal(d, SIGINT, on_sigterm)) < 0) {

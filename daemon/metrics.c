@@ -102,7 +102,6 @@ metrics_job(struct metrics *m, const char *name)
 	j->name = copy;
 	j->next_s = -1;
 	j->last_outcome = KINSTA_RUNNING;
-	j->fire_worst = KINSTA_RUNNING;
 	return j;
 }
 
@@ -152,9 +151,6 @@ metrics_run_ended(struct metrics_job *j, enum kinsta_outcome outcome,
 
 	if ((int)outcome > KINSTA_RUNNING && (int)outcome < METRICS_OUTCOMES)
 		j->runs[outcome]++;
-	if (j->fire_worst == KINSTA_RUNNING || start_ms < j->fire_start_ms)
-		j->fire_start_ms = start_ms;
-	j->fire_worst = metrics_worse(j->fire_worst, outcome);
 	while (b < METRICS_BUCKETS &&
 	       (double)ms > metrics_bucket_bounds[b] * 1000)
 		b++;
@@ -187,13 +183,15 @@ metrics_worse(enum kinsta_outcome a, enum kinsta_outcome b)
 	return rank(b) > rank(a) ? b : a;
 }
 
-void
-metrics_fire_done(struct metrics_job *j, int64_t end_ms)
+enum kinsta_outcome
+metrics_fire_outcome(const size_t count[KINSTA_OUTCOMES])
 {
-	if (j->fire_worst == KINSTA_RUNNING)
-		return;
-	metrics_fire_ended(j, j->fire_worst, j->fire_start_ms, end_ms);
-	j->fire_worst = KINSTA_RUNNING;
+	enum kinsta_outcome o = KINSTA_RUNNING;
+
+	for (int k = KINSTA_RUNNING + 1; k < KINSTA_OUTCOMES; k++)
+		if (count[k] > 0)
+			o = metrics_worse(o, (enum kinsta_outcome)k);
+	return o;
 }
 
 void

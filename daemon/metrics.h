@@ -25,7 +25,7 @@
 #include "kinsta.h"
 
 /* Outcomes counted: every enum kinsta_outcome but KINSTA_RUNNING. */
-#define METRICS_OUTCOMES (KINSTA_SKIPPED + 1)
+#define METRICS_OUTCOMES KINSTA_OUTCOMES
 /* Upper bounds (seconds) of the run duration histogram, +Inf aside. */
 #define METRICS_BUCKETS 12
 
@@ -54,9 +54,6 @@ struct metrics_job {
 	int64_t last_success_ms; /* the end of the last fire that
 	                          * succeeded, 0 never */
 	enum kinsta_outcome last_outcome; /* KINSTA_RUNNING: none ended */
-	/* the fire under way: its worst outcome so far, its first start */
-	enum kinsta_outcome fire_worst; /* KINSTA_RUNNING: no run ended */
-	int64_t fire_start_ms;
 	/* filled in by the owner before rendering */
 	int64_t next_s;  /* the next fire, -1 none (disabled, never) */
 	size_t running;  /* runs in flight */
@@ -116,13 +113,13 @@ void metrics_fire_ended(struct metrics_job *j, enum kinsta_outcome outcome,
 void metrics_run_ended(struct metrics_job *j, enum kinsta_outcome outcome,
                        int64_t start_ms, int64_t end_ms);
 
-/* The fire whose runs metrics_run_ended counted since the last call has
- * ended at end_ms: metrics_fire_ended with their combined outcome. */
-void metrics_fire_done(struct metrics_job *j, int64_t end_ms);
-
-/* The outcome of a fire from the outcome so far and one more run's:
- * failed over timed-out over succeeded over skipped. */
+/* The worse of two outcomes: failed over timed-out over succeeded over
+ * skipped (over running: none). */
 enum kinsta_outcome metrics_worse(enum kinsta_outcome a, enum kinsta_outcome b);
+
+/* The outcome of a fire from its targets' outcomes counted by outcome
+ * (exec_fire.count): the worst of those that occur. */
+enum kinsta_outcome metrics_fire_outcome(const size_t count[KINSTA_OUTCOMES]);
 
 /* A notification was delivered (ok) or given up on. */
 void metrics_count_notification(struct metrics *m, bool ok);

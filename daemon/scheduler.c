@@ -93,6 +93,11 @@ struct scheduler {
 	uint64_t *manual;
 	size_t nmanual, capmanual;
 	struct scheduler_watch watch;
+	struct {
+		void (*fn)(const struct exec_fire *f, void *arg);
+		void *arg;
+	} watchers[SCHEDULER_WATCHERS_MAX];
+	size_t nwatchers;
 };
 
 /* ---- planning (pure) ---------------------------------------------------- */
@@ -637,6 +642,22 @@ free_unused_configs(struct scheduler *s)
 }
 
 static void
+on_fire_ended(const struct exec_fire *f, void *arg)
+{
+	struct scheduler *s = arg;
+	struct metrics_job *m = metrics_job_find(&s->metrics, f->job->name);
+
+	/* the job's last outcome over all its targets, last success */
+	if (m != NULL)
+		metrics_fire_ended(m, metrics_fire_outcome(f->count),
+		                   f->started_ms, f->ended_ms);
+	manual_run(s, f->run_id, true);
+	metrics_soon(s);
+	for (size_t i = 0; i < s->nwatchers; i++)
+		s->watchers[i].fn(f, s->watchers[i].arg);
+}
+
+static void
 on_finished(const struct exec_result *r, void *arg)
 {
 	struct scheduler *s = arg;
@@ -654,24 +675,9 @@ on_finished(const struct exec_result *r, void *arg)
 	if (s->watch.result != NULL)
 		s->watch.result(r->run_id, line, s->watch.arg);
 	target_name(r->target, target, sizeof(target));
-	if ((m = metrics_job(&s->metrics, r->job->name)) != NULL)
+	/* find, not add: a job removed by a reload is no longer shown */
+	if ((m = metrics_job_find(&s->metrics, r->job->name)) != NULL)
 		metrics_run_ended(m, r->outcome, r->started_ms, r->ended_ms);
-	/* runs of one job never overlap (overlap skips or queues): the
-	 * job's last run ending ends its fire */
-	if (exec_job_active(s->ex, r->job->name) == 0) {
-		enum kinsta_outcome worst =
-		    m != NULL ? metrics_worse(m->fire_worst, r->outcome)
-		              : r->outcome;
-
-		if (m != NULL)
-			metrics_fire_done(m, r->ended_ms);
-		manual_run(s, r->run_id, true);
-		if (s->watch.fire_ended != NULL)
-			s->watch.fire_ended(r->run_id,
-			                    worst == KINSTA_SUCCEEDED ||
-			                        worst == KINSTA_SKIPPED,
-			                    s->watch.arg);
-	}
 	metrics_soon(s);
 
 	h.job = r->job->name;
@@ -882,7 +888,10 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
                struct state *st, struct http *http, char *err, size_t errlen)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
-	struct exec_hooks hooks = {on_finished, on_progress, s};
+	struct exec_hooks hooks = {.finished = on_finished,
+	                           .progress = on_progress,
+	                           .fire_ended = on_fire_ended,
+	                           .arg = s};
 	struct exec_options opt = {.durations = &st->durations};
 
 	if (s == NULL || make_entries(s, cfg) < 0 ||
@@ -1123,6 +1132,25 @@ scheduler_status(const struct scheduler *s, char *buf, size_t len)
 	         "%zu job%s scheduled, %zu run%s in flight, next: %s at %s",
 	         s->nentries, s->nentries == 1 ? "" : "s", runs,
 	         runs == 1 ? "" : "s", next, when);
+}
+
+int
+scheduler_watch_fires(struct scheduler *s,
+                      void (*fn)(const struct exec_fire *f, void *arg),
+                      void *arg)
+{
+	if (s->nwatchers == SCHEDULER_WATCHERS_MAX)
+		return -ENOSPC;
+	s->watchers[s->nwatchers].fn = fn;
+	s->watchers[s->nwatchers].arg = arg;
+	s->nwatchers++;
+	return 0;
+}
+
+const struct exec *
+scheduler_exec(const struct scheduler *s)
+{
+	return s->ex;
 }
 
 const struct config *

@@ -66,13 +66,11 @@ int scheduler_report(const struct scheduler *s, FILE *out);
 int scheduler_trigger(struct scheduler *s, const char *job, FILE *out,
                       uint64_t *run_id);
 
-/* Who follows runs as they end (the control socket's trigger --wait). */
+/* Who follows each target's run as it ends (the control socket's
+ * trigger --wait; a fire's end is scheduler_watch_fires'). */
 struct scheduler_watch {
-	/* one target's run ended: line is exec_result_line's */
+	/* one target's run of fire run_id ended: line is exec_result_line's */
 	void (*result)(uint64_t run_id, const char *line, void *arg);
-	/* the last run of fire run_id ended; ok: every target succeeded
-	 * or was skipped */
-	void (*fire_ended)(uint64_t run_id, bool ok, void *arg);
 	void *arg;
 };
 
@@ -95,6 +93,18 @@ int scheduler_metrics(struct scheduler *s, char **out, size_t *len);
 /* A notification was delivered (ok) or could not be: counted in the
  * metrics (kinsta_cron_notifications_sent_total / _failed_total). */
 void scheduler_count_notification(struct scheduler *s, bool ok);
+
+#define SCHEDULER_WATCHERS_MAX 8
+
+/* Add a watcher told of each fire's end (every target ended, each one's
+ * history line written): notifications, metrics, the HTTP face.  0, or
+ * -ENOSPC past SCHEDULER_WATCHERS_MAX. */
+int scheduler_watch_fires(struct scheduler *s,
+                          void (*fn)(const struct exec_fire *f, void *arg),
+                          void *arg);
+
+/* The executor, to read the fires in flight (exec_fires). */
+const struct exec *scheduler_exec(const struct scheduler *s);
 
 /* The config in use. */
 const struct config *scheduler_config(const struct scheduler *s);

@@ -116,39 +116,28 @@ test_fires(void)
 }
 
 static void
-test_fire_done(void)
+test_fire_outcome(void)
 {
-	struct metrics m;
-	struct metrics_job *j;
+	size_t count[KINSTA_OUTCOMES] = {0};
 
-	metrics_init(&m);
-	j = metrics_job(&m, "fan");
-	metrics_fire_done(j, 5); /* nothing ran: nothing changes */
-	CHECK_INT(j->last_outcome, KINSTA_RUNNING);
-	metrics_run_ended(j, KINSTA_SUCCEEDED, 2000, 3000);
-	metrics_run_ended(j, KINSTA_FAILED, 1000, 4000);
-	metrics_run_ended(j, KINSTA_SUCCEEDED, 1500, 5000);
-	metrics_fire_done(j, 5000);
-	CHECK_INT(j->last_outcome, KINSTA_FAILED);
-	CHECK_INT(j->last_run_ms, 1000);
-	CHECK_INT(j->last_success_ms, 0);
-	metrics_run_ended(j, KINSTA_SKIPPED, 6000, 6500);
-	metrics_run_ended(j, KINSTA_SUCCEEDED, 6000, 7000);
-	metrics_fire_done(j, 7000);
-	CHECK_INT(j->last_outcome, KINSTA_SUCCEEDED);
-	CHECK_INT(j->last_success_ms, 7000);
-	metrics_run_ended(j, KINSTA_SKIPPED, 8000, 8500);
-	metrics_fire_done(j, 8500);
-	CHECK_INT(j->last_outcome, KINSTA_SKIPPED);
-	metrics_run_ended(j, KINSTA_TIMED_OUT, 9000, 9500);
-	metrics_run_ended(j, KINSTA_SUCCEEDED, 9000, 9600);
-	metrics_fire_done(j, 9600);
-	CHECK_INT(j->last_outcome, KINSTA_TIMED_OUT);
+	CHECK_INT(metrics_fire_outcome(count), KINSTA_RUNNING);
+	count[KINSTA_SKIPPED] = 3;
+	CHECK_INT(metrics_fire_outcome(count), KINSTA_SKIPPED);
+	count[KINSTA_SUCCEEDED] = 1;
+	CHECK_INT(metrics_fire_outcome(count), KINSTA_SUCCEEDED);
+	count[KINSTA_TIMED_OUT] = 1;
+	CHECK_INT(metrics_fire_outcome(count), KINSTA_TIMED_OUT);
+	count[KINSTA_FAILED] = 1;
+	CHECK_INT(metrics_fire_outcome(count), KINSTA_FAILED);
+	count[KINSTA_TIMED_OUT] = 0;
+	count[KINSTA_SKIPPED] = 0;
+	CHECK_INT(metrics_fire_outcome(count), KINSTA_FAILED);
 	CHECK_INT(metrics_worse(KINSTA_TIMED_OUT, KINSTA_FAILED),
 	          KINSTA_FAILED);
+	CHECK_INT(metrics_worse(KINSTA_SUCCEEDED, KINSTA_SKIPPED),
+	          KINSTA_SUCCEEDED);
 	CHECK_INT(metrics_worse(KINSTA_RUNNING, KINSTA_SKIPPED),
 	          KINSTA_SKIPPED);
-	metrics_free(&m);
 }
 
 static void
@@ -370,7 +359,7 @@ main(void)
 	test_store();
 	test_keep();
 	test_fires();
-	test_fire_done();
+	test_fire_outcome();
 	test_histogram();
 	test_classes();
 	test_render();
