@@ -42,6 +42,41 @@ metrics_free(struct metrics *m)
 	metrics_init(m);
 }
 
+int
+metrics_copy(const struct metrics *m, struct metrics *copy)
+{
+	*copy = *m;
+	copy->jobs = NULL;
+	copy->accounts = NULL;
+	copy->njobs = copy->naccounts = 0;
+	copy->capjobs = m->njobs;
+	copy->capaccounts = m->naccounts;
+	if ((m->njobs > 0 &&
+	     (copy->jobs = malloc(m->njobs * sizeof(*m->jobs))) == NULL) ||
+	    (m->naccounts > 0 &&
+	     (copy->accounts = malloc(m->naccounts * sizeof(*m->accounts))) ==
+	         NULL))
+		goto fail;
+	for (; copy->njobs < m->njobs; copy->njobs++) {
+		struct metrics_job *j = &copy->jobs[copy->njobs];
+
+		*j = m->jobs[copy->njobs];
+		if ((j->name = strdup(j->name)) == NULL)
+			goto fail;
+	}
+	for (; copy->naccounts < m->naccounts; copy->naccounts++) {
+		struct metrics_account *a = &copy->accounts[copy->naccounts];
+
+		*a = m->accounts[copy->naccounts];
+		if ((a->name = strdup(a->name)) == NULL)
+			goto fail;
+	}
+	return 0;
+fail:
+	metrics_free(copy);
+	return -ENOMEM;
+}
+
 /* The position of name in jobs, or where it would go (*found false). */
 static size_t
 job_pos(const struct metrics *m, const char *name, bool *found)

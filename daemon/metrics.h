@@ -89,6 +89,10 @@ void metrics_init(struct metrics *m);
 /* Release what m holds and leave it empty. */
 void metrics_free(struct metrics *m);
 
+/* A deep copy of m into *copy (then metrics_free it), to render on
+ * another thread while m goes on changing: 0 or -ENOMEM (*copy empty). */
+int metrics_copy(const struct metrics *m, struct metrics *copy);
+
 /* The job called name, added when missing; NULL when out of memory. */
 struct metrics_job *metrics_job(struct metrics *m, const char *name);
 

@@ -22,20 +22,19 @@
 struct promfile {
 	uv_loop_t *loop;
 	char *path;
-	promfile_render_fn render;
+	promfile_snapshot_fn snapshot;
 	void *arg;
 	uv_timer_t timer;
 	uv_work_t work;
 	bool writing; /* a write is in the thread pool */
 	bool pending; /* a change came while it was */
 	bool closing;
-	char *text; /* what the thread writes, and its path */
-	size_t len;
+	struct metrics copy; /* what the thread renders and writes, where */
 	char wpath[PATH_MAX];
 	int rc;
 	char err[512];
 	char last_err[512]; /* the last error logged: said once */
-	uint64_t last_ms;   /* uv_now() of the last render */
+	uint64_t last_ms;   /* uv_now() of the last snapshot */
 };
 
 int
@@ -119,9 +118,18 @@ static void
 work(uv_work_t *w)
 {
 	struct promfile *pf = w->data;
+	char *text;
+	size_t len;
 
-	pf->rc = promfile_write(pf->wpath, pf->text, pf->len, pf->err,
-	                        sizeof(pf->err));
+	pf->rc = metrics_render(&pf->copy, &text, &len);
+	metrics_free(&pf->copy);
+	if (pf->rc < 0) {
+		snprintf(pf->err, sizeof(pf->err), "cannot render: %s",
+		         strerror(-pf->rc));
+		return;
+	}
+	pf->rc = promfile_write(pf->wpath, text, len, pf->err, sizeof(pf->err));
+	free(text);
 }
 
 /* Log a failed write once, not at every change: a missing folder would
@@ -143,20 +151,19 @@ on_closed(uv_handle_t *h)
 {
 	struct promfile *pf = h->data;
 
-	free(pf->text);
+	metrics_free(&pf->copy);
 	free(pf->path);
 	free(pf);
 }
 
-/* Render now into pf->text; false when there is nothing to write. */
+/* Copy the metrics now into pf->copy (never while a thread renders it);
+ * false when there is nothing to write. */
 static bool
-render(struct promfile *pf)
+snapshot(struct promfile *pf)
 {
-	free(pf->text);
-	pf->text = NULL;
 	pf->last_ms = uv_now(pf->loop);
-	if (pf->render(pf->arg, &pf->text, &pf->len) < 0) {
-		log_msg(LOG_WARNING, "metrics: cannot render: out of memory");
+	if (pf->snapshot(pf->arg, &pf->copy) < 0) {
+		log_msg(LOG_WARNING, "metrics: cannot copy: out of memory");
 		return false;
 	}
 	snprintf(pf->wpath, sizeof(pf->wpath), "%s", pf->path);
@@ -190,19 +197,20 @@ on_timer(uv_timer_t *t)
 		pf->pending = true; /* done() comes back */
 		return;
 	}
-	if (!render(pf))
+	if (!snapshot(pf))
 		return;
 	pf->work.data = pf;
 	pf->writing = true;
 	if (uv_queue_work(pf->loop, &pf->work, work, done) < 0) {
 		pf->writing = false;
+		metrics_free(&pf->copy);
 		log_msg(LOG_WARNING, "metrics: no worker thread");
 	}
 }
 
 int
 promfile_init(struct promfile **out, uv_loop_t *loop, const char *path,
-              promfile_render_fn render_fn, void *arg)
+              promfile_snapshot_fn snapshot_fn, void *arg)
 {
 	struct promfile *pf = calloc(1, sizeof(*pf));
 
@@ -211,7 +219,7 @@ promfile_init(struct promfile **out, uv_loop_t *loop, const char *path,
 		return -ENOMEM;
 	}
 	pf->loop = loop;
-	pf->render = render_fn;
+	pf->snapshot = snapshot_fn;
 	pf->arg = arg;
 	uv_timer_init(loop, &pf->timer);
 	pf->timer.data = pf;
@@ -252,9 +260,8 @@ promfile_close(struct promfile *pf)
 	uv_timer_stop(&pf->timer);
 	if (pf->writing)
 		return; /* done() closes; the last change is not written */
-	if (changed && render(pf)) {
-		pf->rc = promfile_write(pf->wpath, pf->text, pf->len, pf->err,
-		                        sizeof(pf->err));
+	if (changed && snapshot(pf)) {
+		work(&pf->work); /* the last one, on the loop: stopping */
 		report(pf);
 	}
 	uv_close((uv_handle_t *)&pf->timer, on_closed);

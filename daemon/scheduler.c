@@ -499,9 +499,9 @@ seed_from_history(struct scheduler *s)
 }
 
 static int
-render_metrics(void *arg, char **out, size_t *len)
+snapshot_metrics(void *arg, struct metrics *copy)
 {
-	return scheduler_metrics(arg, out, len);
+	return scheduler_metrics_copy(arg, copy);
 }
 
 /* The textfile as cfg says: started, moved or stopped. */
@@ -518,7 +518,7 @@ metrics_textfile(struct scheduler *s, const struct config *cfg)
 		if (promfile_set_path(s->promfile, cfg->metrics_textfile) < 0)
 			log_msg(LOG_ERR, "metrics: out of memory");
 	} else if (promfile_init(&s->promfile, s->loop, cfg->metrics_textfile,
-	                         render_metrics, s) < 0) {
+	                         snapshot_metrics, s) < 0) {
 		log_msg(LOG_ERR, "metrics: out of memory");
 		s->promfile = NULL;
 	}
@@ -1322,8 +1322,10 @@ job_configured_in(const char *name, void *arg)
 	return config_find_job(arg, name) != NULL;
 }
 
-int
-scheduler_metrics(struct scheduler *s, char **out, size_t *len)
+/* The gauges of s->metrics, as of now; the counters are kept as runs
+ * end.  0 or -ENOMEM. */
+static int
+refresh_gauges(struct scheduler *s)
 {
 	const struct config *cfg = s->cfg;
 	struct metrics *m = &s->metrics;
@@ -1361,7 +1363,23 @@ scheduler_metrics(struct scheduler *s, char **out, size_t *len)
 	}
 	m->ops_in_flight = s->st->nops;
 	m->runs_in_flight = exec_active(s->ex);
-	return metrics_render(m, out, len);
+	return 0;
+}
+
+int
+scheduler_metrics_copy(struct scheduler *s, struct metrics *copy)
+{
+	int rc = refresh_gauges(s);
+
+	return rc < 0 ? rc : metrics_copy(&s->metrics, copy);
+}
+
+int
+scheduler_metrics(struct scheduler *s, char **out, size_t *len)
+{
+	int rc = refresh_gauges(s);
+
+	return rc < 0 ? rc : metrics_render(&s->metrics, out, len);
 }
 
 void

@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "exec.h"
+#include "metrics.h"
 #include "state.h"
 
 struct scheduler;
@@ -89,6 +90,12 @@ void scheduler_stop(struct scheduler *s);
  * (malloc'd, NUL-terminated; free()) and *len: for the textfile and the
  * HTTP face's /metrics.  0 or -ENOMEM. */
 int scheduler_metrics(struct scheduler *s, char **out, size_t *len);
+
+/* The metrics as of now as a copy (metrics_copy: free it with
+ * metrics_free), to render with metrics_render on another thread: for
+ * 10,000 jobs the copy takes 0.2 ms, the rendering 100-400 ms and 20 MB
+ * (bench_metrics).  0 or -ENOMEM. */
+int scheduler_metrics_copy(struct scheduler *s, struct metrics *copy);
 
 /* A notification was delivered (ok) or could not be: counted in the
  * metrics (kinsta_cron_notifications_sent_total / _failed_total). */

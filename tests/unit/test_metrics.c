@@ -349,6 +349,23 @@ test_many(void)
 	CHECK(has_line(text,
 	               "kinsta_cron_job_runs_total"
 	               "{job_name=\"job-0999\",outcome=\"succeeded\"} 1"));
+	/* a copy renders the same, and lives on when the original goes */
+	metrics_account_add(&m, "acct")->rate_limited = 3;
+	{
+		struct metrics copy;
+		char *a, *b;
+
+		CHECK_INT(metrics_copy(&m, &copy), 0);
+		a = render(&m);
+		metrics_free(&m);
+		b = render(&copy);
+		CHECK_STR(a, b);
+		CHECK(strstr(b, "rate_limited_total{account=\"acct\"} 3") !=
+		      NULL);
+		free(a);
+		free(b);
+		metrics_free(&copy);
+	}
 	free(text);
 	metrics_free(&m);
 }
