@@ -599,6 +599,7 @@ start_run(struct scheduler *s, const struct config_job *job, const char *when,
           const char *why, uint64_t run_id)
 {
 	struct metrics_job *m;
+
 	if ((m = metrics_job(&s->metrics, job->name)) != NULL)
 		metrics_fire_started(m, util_wall_ms());
 	metrics_soon(s);
