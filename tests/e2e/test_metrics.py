@@ -138,6 +138,25 @@ def test_textfile(tmp_path):
             assert s[("kinsta_cron_notifications_failed_total", "")] == 0
             # no temporary file is left beside it
             assert sorted(os.listdir(str(prom_dir))) == ["kinsta-cron.prom"]
+
+            # a reload: a removed job goes, a new one comes, the counters
+            # of a job that stays are kept
+            kh.write_config(tmp_path / "conf", [
+                kh.job("fan", "clear-cache", environment_ids=[e1, e2]),
+                kh.job("new", "restart-php", environment_id=e2),
+            ], sim.url, extra='metrics = { textfile = %s; };' % kh.lc(prom))
+            d.send_signal(signal.SIGHUP)
+
+            def reloaded():
+                s = samples(prom)
+                return ("kinsta_cron_job_next_run_timestamp_seconds",
+                        '{job_name="new"}') in s
+            kh.wait_for(reloaded, 10, what="the textfile after a reload")
+            promtool_check(prom)
+            s = samples(prom)
+            assert not [k for k in s if 'job_name="bad"' in k[1]]
+            assert s[("kinsta_cron_job_runs_total",
+                      '{job_name="fan",outcome="succeeded"}')] == 2
         finally:
             d.send_signal(signal.SIGTERM)
             _, err = d.communicate(timeout=30)
