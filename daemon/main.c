@@ -782,7 +782,7 @@ cmd_history(int argc, char **argv)
 		return 1;
 	}
 	if (!json)
-		printf("%-24s %-24s %-28s %-10s %8s %-8s %s\n", "END (UTC)",
+		printf("%-24s %-24s %-36s %-10s %8s %-8s %s\n", "END (UTC)",
 		       "JOB", "TARGET", "OUTCOME", "DURATION", "TRIGGER",
 		       "MESSAGE");
 	/* lines are appended as runs end: the first older than --since
@@ -802,11 +802,14 @@ cmd_history(int argc, char **argv)
 			                  e.end_ms / 1000, -1) <= 0)
 				snprintf(end, sizeof(end), "-");
 			format_duration(dur, sizeof(dur), e.duration_ms);
-			printf("%-24s %-24s %-28s %-10s %8s %-8s %s%s%s\n", end,
-			       e.job, e.target[0] ? e.target : "-", e.outcome,
-			       dur, e.trigger[0] ? e.trigger : "schedule",
-			       e.message, e.message[0] && e.note[0] ? "; " : "",
-			       e.note);
+			/* no trailing blanks when there is no message */
+			printf("%-24s %-24s %-36s %-10s %8s %-*s%s%s%s%s\n",
+			       end, e.job, e.target[0] ? e.target : "-",
+			       e.outcome, dur,
+			       e.message[0] || e.note[0] ? 8 : 0,
+			       e.trigger[0] ? e.trigger : "schedule",
+			       e.message[0] || e.note[0] ? " " : "", e.message,
+			       e.message[0] && e.note[0] ? "; " : "", e.note);
 		}
 		if (limit > 0 && ++shown >= limit)
 			break;

@@ -158,6 +158,7 @@ def test_history(tmp_path):
         ("b", "failed"), ("a", "succeeded")]
     assert body[1][5] == "manual" and body[0][5] == "schedule"
     assert rows[4].endswith("it broke")
+    assert not [l for l in rows if l.endswith(" ")], rows
 
     r = kh.run(conf, "history", "a", "--json")
     got = [json.loads(l) for l in r.stdout.splitlines()]
