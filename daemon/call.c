@@ -20,6 +20,7 @@
 struct company {
 	char id[64];
 	int rl; /* ratelimit account index */
+	struct calls_stats stats;
 };
 
 struct calls {
@@ -113,6 +114,22 @@ pause_account(struct call *c, const struct http_response *res)
 	        c->req.path, (long long)wait);
 }
 
+/* For the metrics: every answer (or its absence), by status class. */
+static void
+count_answer(struct calls *cs, int account, long status)
+{
+	for (size_t i = 0; i < cs->ncompanies; i++) {
+		struct calls_stats *st = &cs->companies[i].stats;
+
+		if (cs->companies[i].rl != account)
+			continue;
+		st->answers[metrics_http_class(status)]++;
+		if (status == 429)
+			st->rate_limited++;
+		return;
+	}
+}
+
 static void
 on_http_done(const struct http_response *res, void *arg)
 {
@@ -132,6 +149,7 @@ on_http_done(const struct http_response *res, void *arg)
 		        (long long)res->elapsed_ms, res->error ? " error=" : "",
 		        res->error ? res->message : "");
 	ratelimit_restamp(&cs->rl, &c->rl, now_ms(cs));
+	count_answer(cs, c->rl.account, res->status);
 	/* a connection is free: the next request in line may go */
 	pump(cs);
 	if (res->status == 429)
@@ -274,6 +292,7 @@ calls_account(struct calls *cs, const char *company)
 		return idx;
 	snprintf(n[cs->ncompanies].id, sizeof(n->id), "%s", company);
 	n[cs->ncompanies].rl = idx;
+	memset(&n[cs->ncompanies].stats, 0, sizeof(n->stats));
 	cs->ncompanies++;
 	return idx;
 }
@@ -282,6 +301,25 @@ size_t
 calls_queued(const struct calls *cs)
 {
 	return ratelimit_queued(&cs->rl);
+}
+
+int
+calls_stats(const struct calls *cs, const char *company, struct calls_stats *st)
+{
+	struct ratelimit_status rs;
+
+	memset(st, 0, sizeof(*st));
+	st->budget_limit = cs->rl.lim.per_account;
+	for (size_t i = 0; i < cs->ncompanies; i++)
+		if (strcmp(cs->companies[i].id, company) == 0) {
+			*st = cs->companies[i].stats;
+			st->budget_limit = cs->rl.lim.per_account;
+			if (ratelimit_status(&cs->rl, cs->companies[i].rl,
+			                     now_ms(cs), &rs) == 0)
+				st->budget_used = rs.used;
+			return 0;
+		}
+	return -ENOENT;
 }
 
 static void

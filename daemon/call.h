@@ -32,6 +32,7 @@
 
 #include "http.h"
 #include "kinsta.h"
+#include "metrics.h"
 #include "ratelimit.h"
 
 /* A 429 is resent this many times before the call fails. */
@@ -80,6 +81,19 @@ int calls_account(struct calls *cs, const char *company);
 
 /* Requests waiting for a budget. */
 size_t calls_queued(const struct calls *cs);
+
+/* What one company's requests did since the engine started, for the
+ * metrics. */
+struct calls_stats {
+	uint64_t answers[METRICS_HTTP_CLASSES]; /* by status class */
+	uint64_t rate_limited;                  /* 429s */
+	int budget_used, budget_limit; /* the company's current window */
+};
+
+/* Fill st for company at this moment; 0, or -ENOENT if no request of
+ * company was ever queued (st then zero but for the limit). */
+int calls_stats(const struct calls *cs, const char *company,
+                struct calls_stats *st);
 
 /* Cancel nothing (owners cancel their calls first), close the timer; the
  * engine is freed once closed(arg) runs from the loop. */

@@ -38,7 +38,7 @@
 #include "util.h"
 
 #define DEFAULT_URL       "https://api.kinsta.com/v2"
-#define DEFAULT_STATE_DIR "/var/lib/kinsta-cron"
+#define DEFAULT_STATE_DIR CONFIG_DEFAULT_STATE_DIR
 
 /* ---- error list ---------------------------------------------------- */
 
@@ -178,18 +178,19 @@ best_param(const char *key, const struct action *only, const char *best,
  */
 
 static const char *const main_keys[] = {
-    "api",       "state_dir",   "timezone", "include_dir",
-    "log_level", "rate_limits", "defaults", "accounts",
-    "jobs",      "notify",      "sendmail", NULL};
+    "api",         "state_dir", "timezone", "include_dir", "log_level",
+    "rate_limits", "defaults",  "accounts", "jobs",        "notify",
+    "sendmail",    "metrics",   NULL};
 static const char *const dropin_keys[] = {"accounts", "jobs", NULL};
 static const char *const api_keys[] = {"url", "timeout", "ca_file", NULL};
 static const char *const rate_keys[] = {"company", "ip", "create", "logs",
                                         NULL};
+static const char *const metrics_keys[] = {"textfile", NULL};
 static const char *const account_keys[] = {"name", "company", "key_file", NULL};
 static const char *const job_keys[] = {
-    "name",    "schedule", "timezone", "account",   "action",
-    "enabled", "jitter",   "overlap",  "catch_up",  "timeout",
-    "retries", "window",   "rollout",  "notify",    "heartbeat", NULL};
+    "name",    "schedule", "timezone",  "account", "action",  "enabled",
+    "jitter",  "overlap",  "catch_up",  "timeout", "retries", "window",
+    "rollout", "notify",   "heartbeat", NULL};
 static const char *const rollout_keys[] = {"canary", "batch", "halt_after",
                                            NULL};
 /* The keys that choose a target; at most one kind per job. */
@@ -323,6 +324,62 @@ parse_rate_limits(struct loader *L, config_setting_t *g)
 			    cfgread_best_of(key, rate_keys, NULL, &d));
 		else
 			cfgread_int(&L->rd, &sc, s, 1, 100000, fields[k]);
+	}
+}
+
+/* metrics = { textfile = "DIR/NAME.prom"; }: node_exporter's textfile
+ * collector reads only *.prom files, from a folder that must exist. */
+static void
+parse_metrics(struct loader *L, config_setting_t *g)
+{
+	struct cfgread_scope sc = {L->rd.file, cfgread_line(g), "metrics: "};
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(s), *v, *path, *slash;
+		size_t d = 99, len;
+		struct stat st;
+		char dir[4096];
+		int e;
+
+		if (strcmp(key, "textfile") != 0) {
+			cfgread_unknown_key(
+			    &L->rd, &sc, s,
+			    cfgread_best_of(key, metrics_keys, NULL, &d));
+			continue;
+		}
+		if (cfgread_str(&L->rd, &sc, s, &v) < 0)
+			continue;
+		if ((path = resolve_path(L, v)) == NULL) {
+			nomem(L);
+			continue;
+		}
+		len = strlen(path);
+		slash = strrchr(path, '/');
+		if (len < 6 || strcmp(path + len - 5, ".prom") != 0 ||
+		    slash == NULL || slash[1] == '.') {
+			cfgread_error(&L->rd, &sc, s,
+			              "textfile \"%s\": name it NAME.prom "
+			              "(node_exporter's textfile collector "
+			              "reads only *.prom files)",
+			              path);
+			continue;
+		}
+		snprintf(dir, sizeof(dir), "%.*s",
+		         (int)(slash > path ? slash - path : 1), path);
+		e = stat(dir, &st) != 0   ? errno
+		    : S_ISDIR(st.st_mode) ? 0
+		                          : ENOTDIR;
+		if (e != 0) {
+			cfgread_error(
+			    &L->rd, &sc, s,
+			    "textfile \"%s\": folder %s: %s (create "
+			    "it, or install prometheus-node-exporter)",
+			    path, dir, strerror(e));
+			continue;
+		}
+		L->cfg->metrics_textfile = path;
 	}
 }
 
@@ -1924,6 +1981,16 @@ parse_main(struct loader *L, config_setting_t *root)
 			parse_list(L, s, parse_job);
 			continue;
 		}
+		if (strcmp(key, "metrics") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+				cfgread_error(
+				    &L->rd, &sc, s,
+				    "%s: expected a group { ... }, got %s", key,
+				    cfgread_type_name(s));
+			else
+				parse_metrics(L, s);
+			continue;
+		}
 		if (strcmp(key, "api") == 0 ||
 		    strcmp(key, "rate_limits") == 0) {
 			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
@@ -2439,4 +2506,46 @@ config_same_job(const struct config *from, const struct config_job *job,
 	    !same_str(a->key_path, b->key_path))
 		return NULL;
 	return j;
+}
+
+const char *
+config_guess_state_dir(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, found[4096] = "";
+	const char *slash;
+	size_t cap = 0;
+
+	snprintf(buf, len, "%s", DEFAULT_STATE_DIR);
+	if (f == NULL)
+		return buf;
+	/* only a line of its own at the top level, as the example files
+	 * write it; anything cleverer is what the parser is for */
+	while (getline(&line, &cap, f) > 0) {
+		const char *p = line + strspn(line, " \t"), *q;
+		size_t n;
+
+		if (strncmp(p, "state_dir", 9) != 0)
+			continue;
+		p += 9 + strspn(p + 9, " \t");
+		if (*p != '=' && *p != ':')
+			continue;
+		p++;
+		p += strspn(p, " \t");
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+			continue;
+		n = (size_t)(q - p - 1);
+		if (n > 0 && n < sizeof(found))
+			snprintf(found, sizeof(found), "%.*s", (int)n, p + 1);
+	}
+	free(line);
+	fclose(f);
+	if (found[0] == '/' || found[0] == '\0' ||
+	    (slash = strrchr(path, '/')) == NULL) {
+		if (found[0] != '\0')
+			snprintf(buf, len, "%s", found);
+		return buf;
+	}
+	snprintf(buf, len, "%.*s/%s", (int)(slash - path), path, found);
+	return buf;
 }

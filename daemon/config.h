@@ -174,12 +174,17 @@ struct config {
 	const struct config_notify *notify; /* the default, or NULL */
 	struct config_delivery delivery;
 	const char *sendmail; /* the sendmail program: /usr/sbin/sendmail */
+	/* metrics.textfile: where the Prometheus text goes; NULL unset */
+	const char *metrics_textfile;
 	struct config_account *accounts;
 	size_t naccounts;
 	struct config_job *jobs;
 	size_t njobs;
 	struct config_store *store; /* private: arena and zone cache */
 };
+
+/* state_dir when the file does not set it. */
+#define CONFIG_DEFAULT_STATE_DIR "/var/lib/kinsta-cron"
 
 /* config_load flags. */
 /* Do not look at key sources (fuzzing). */
@@ -196,6 +201,13 @@ int config_load(const char *path, unsigned flags, struct config **out,
  * against the current directory. */
 int config_load_string(const char *text, const char *name, unsigned flags,
                        struct config **out, struct config_errors *errs);
+
+/* The state_dir of PATH read from its text alone, for a file that does
+ * not load (status and trigger then still find the daemon's socket): the
+ * last top-level `state_dir = "...";` line, resolved against the file's
+ * folder, or CONFIG_DEFAULT_STATE_DIR when there is none or the file
+ * cannot be read.  Returns buf. */
+const char *config_guess_state_dir(const char *path, char *buf, size_t len);
 
 /* Release a config from config_load (NULL is fine). */
 void config_free(struct config *cfg);

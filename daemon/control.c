@@ -31,10 +31,23 @@ struct conn {
 	struct control *c;
 	char req[REQUEST_MAX];
 	size_t len;
-	uv_write_t wr;
-	char *reply;
 	bool answered;
+	bool waiting;    /* trigger JOB wait: until control_run_end */
+	uint64_t run_id; /* the fire waited for */
+	/* a fire may end inside the hook that starts it (no key): what
+	 * comes before the reply's first line waits here */
+	bool in_hook;
+	char *early;
+	int early_end; /* -1, or the END to send */
 	struct conn *prev, *next;
+};
+
+/* One write on a connection; with last, the connection closes after it. */
+struct wreq {
+	uv_write_t wr;
+	struct conn *k;
+	bool last;
+	char data[];
 };
 
 const char *
@@ -71,7 +84,7 @@ on_conn_closed(uv_handle_t *h)
 		c->conns = k->next;
 	if (k->next)
 		k->next->prev = k->prev;
-	free(k->reply);
+	free(k->early);
 	free(k);
 	control_unref(c);
 }
@@ -86,19 +99,52 @@ conn_close(struct conn *k)
 static void
 on_written(uv_write_t *wr, int status)
 {
-	(void)status;
-	conn_close(wr->data);
+	struct wreq *w = wr->data;
+
+	/* a failed write: the client went away (a wait it gave up on) */
+	if (w->last || status < 0)
+		conn_close(w->k);
+	free(w);
+}
+
+/* Send a then b on k; with last, close k after them. */
+static void
+send_text(struct conn *k, const char *a, const char *b, bool last)
+{
+	size_t na = strlen(a), nb = b ? strlen(b) : 0;
+	struct wreq *w;
+	uv_buf_t buf;
+
+	if (uv_is_closing((uv_handle_t *)&k->pipe))
+		return;
+	if ((w = malloc(sizeof(*w) + na + nb + 1)) == NULL) {
+		conn_close(k);
+		return;
+	}
+	memcpy(w->data, a, na);
+	if (nb > 0)
+		memcpy(w->data + na, b, nb);
+	w->data[na + nb] = '\0';
+	w->k = k;
+	w->last = last;
+	w->wr.data = w;
+	buf = uv_buf_init(w->data, (unsigned)(na + nb));
+	if (uv_write(&w->wr, (uv_stream_t *)&k->pipe, &buf, 1, on_written) <
+	    0) {
+		free(w);
+		conn_close(k);
+	}
 }
 
 static void
 answer(struct conn *k)
 {
 	struct control *c = k->c;
-	char *text = NULL, *arg;
+	char *text = NULL, *arg, *job = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
 	int rc = -EINVAL;
-	uv_buf_t b;
+	bool wait = false;
 
 	k->answered = true;
 	if (out == NULL) {
@@ -107,28 +153,79 @@ answer(struct conn *k)
 	}
 	k->req[strcspn(k->req, "\r\n")] = '\0';
 	arg = strchr(k->req, ' ');
-	if (arg != NULL)
+	if (arg != NULL) {
 		*arg++ = '\0';
+		job = arg;
+		if ((arg = strchr(job, ' ')) != NULL) {
+			*arg++ = '\0';
+			wait = strcmp(arg, "wait") == 0;
+		}
+	}
 	/* the reply's first line is written after the verdict is known */
-	if (strcmp(k->req, "status") == 0 && arg == NULL)
+	if (strcmp(k->req, "status") == 0 && job == NULL)
 		rc = c->hooks.status(out, c->hooks.arg);
-	else if (strcmp(k->req, "trigger") == 0 && arg != NULL && *arg)
-		rc = c->hooks.trigger(arg, out, c->hooks.arg);
+	else if (strcmp(k->req, "trigger") == 0 && job != NULL && *job &&
+	         arg == NULL)
+		rc = c->hooks.trigger(job, out, c->hooks.arg);
+	else if (strcmp(k->req, "trigger") == 0 && job != NULL && *job &&
+	         wait && c->hooks.trigger_wait != NULL) {
+		k->waiting = k->in_hook = true;
+		k->early_end = -1;
+		rc = c->hooks.trigger_wait(job, &k->run_id, out, c->hooks.arg);
+		k->in_hook = false;
+		k->waiting = rc == 0 && k->early_end < 0;
+	}
 	else
-		fprintf(out, "unknown request (status, trigger JOB)\n");
+		fprintf(out, "unknown request (status, trigger JOB, "
+		             "trigger JOB wait)\n");
 	fclose(out);
-	if (asprintf(&k->reply, "%s\n%s", rc == 0 ? "OK" : "ERR",
-	             text ? text : "") < 0) {
-		k->reply = NULL;
-		free(text);
-		conn_close(k);
-		return;
+	if (rc == 0 && wait) {
+		send_text(k, "WAIT\n", text, false);
+		if (k->early != NULL)
+			send_text(k, k->early, NULL, false);
+		if (k->early_end >= 0)
+			send_text(k, k->early_end ? "END 0\n" : "END 1\n", NULL,
+			          true);
+	} else {
+		send_text(k,
+		          rc == 0         ? "OK\n"
+		          : rc == -ENOENT ? "ERR 2\n"
+		                          : "ERR\n",
+		          text, true);
 	}
 	free(text);
-	b = uv_buf_init(k->reply, (unsigned)strlen(k->reply));
-	k->wr.data = k;
-	if (uv_write(&k->wr, (uv_stream_t *)&k->pipe, &b, 1, on_written) < 0)
-		conn_close(k);
+}
+
+void
+control_run_line(struct control *c, uint64_t run_id, const char *line)
+{
+	for (struct conn *k = c->conns; k != NULL; k = k->next) {
+		char *more;
+
+		if (!k->waiting || k->run_id != run_id)
+			continue;
+		if (!k->in_hook) {
+			send_text(k, line, "\n", false);
+		} else if (asprintf(&more, "%s%s\n", k->early ? k->early : "",
+		                    line) >= 0) {
+			free(k->early);
+			k->early = more;
+		}
+	}
+}
+
+void
+control_run_end(struct control *c, uint64_t run_id, bool ok)
+{
+	for (struct conn *k = c->conns; k != NULL; k = k->next) {
+		if (!k->waiting || k->run_id != run_id)
+			continue;
+		k->waiting = false;
+		if (k->in_hook)
+			k->early_end = ok;
+		else
+			send_text(k, ok ? "END 0\n" : "END 1\n", NULL, true);
+	}
 }
 
 static void
@@ -246,11 +343,13 @@ control_request(const char *path, const char *line, FILE *out, char *err,
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct timeval tv = {.tv_sec = 30};
-	char buf[4096], first[8] = "";
-	size_t nfirst = 0;
-	bool in_first = true;
-	ssize_t n;
-	int fd, rc = -EIO;
+	size_t n = strlen(line);
+	bool wait = n > 5 && strcmp(line + n - 5, " wait") == 0;
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	FILE *in;
+	int fd, rc = -EIO, verdict = -1;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		util_seterr(err, errlen, "%s: path too long", path);
@@ -261,7 +360,9 @@ control_request(const char *path, const char *line, FILE *out, char *err,
 		util_seterr(err, errlen, "socket: %s", strerror(errno));
 		return -errno;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* a wait lasts as long as the runs do */
+	if (!wait)
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		rc = -errno;
 		util_seterr(err, errlen,
@@ -277,31 +378,50 @@ control_request(const char *path, const char *line, FILE *out, char *err,
 		return -EIO;
 	}
 	shutdown(fd, SHUT_WR);
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		const char *p = buf;
-		size_t left = (size_t)n;
-
-		while (in_first && left > 0) {
-			if (*p == '\n') {
-				in_first = false;
-				first[nfirst] = '\0';
-			} else if (nfirst < sizeof(first) - 1) {
-				first[nfirst++] = *p;
-			}
-			p++;
-			left--;
-		}
-		fwrite(p, 1, left, out);
-	}
-	if (n < 0)
+	if ((in = fdopen(fd, "r")) == NULL) {
 		util_seterr(err, errlen, "%s: %s", path, strerror(errno));
-	else if (strcmp(first, "OK") == 0)
-		rc = 0;
-	else if (strcmp(first, "ERR") == 0)
-		rc = 1;
+		close(fd);
+		return -ENOMEM;
+	}
+	/* the first line is the verdict; a wait's last is "END n" */
+	errno = 0;
+	while ((got = getline(&buf, &cap, in)) > 0) {
+		if (verdict < 0) {
+			buf[strcspn(buf, "\n")] = '\0';
+			verdict = strcmp(buf, "OK") == 0        ? 0
+			          : strcmp(buf, "WAIT") == 0    ? 3
+			          : strcmp(buf, "ERR 2") == 0   ? 2
+			          : strncmp(buf, "ERR", 3) == 0 ? 1
+			                                        : 4;
+			if (verdict == 4)
+				break;
+			continue;
+		}
+		if (verdict == 3 && strncmp(buf, "END ", 4) == 0) {
+			rc = atoi(buf + 4) == 0 ? 0 : 1;
+			verdict = 5;
+			break;
+		}
+		fwrite(buf, 1, (size_t)got, out);
+		fflush(out);
+	}
+	if (verdict == 5)
+		;
+	else if (ferror(in))
+		util_seterr(err, errlen, "%s: %s", path,
+		            errno == EAGAIN ? "no answer in 30 s"
+		                            : strerror(errno));
+	else if (verdict >= 0 && verdict <= 2)
+		rc = verdict;
+	else if (verdict == 3)
+		util_seterr(err, errlen,
+		            "%s: the daemon went away before the run ended "
+		            "(see its log and the history)",
+		            path);
 	else
 		util_seterr(err, errlen, "%s: the daemon closed the connection",
 		            path);
-	close(fd);
+	free(buf);
+	fclose(in);
 	return rc;
 }

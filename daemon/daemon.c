@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "sdnotify.h"
 #include "scheduler.h"
 #include "state.h"
@@ -53,7 +54,36 @@ on_control_trigger(const char *job, FILE *out, void *arg)
 {
 	struct daemon *d = arg;
 
-	return scheduler_trigger(d->sched, job, out);
+	return scheduler_trigger(d->sched, job, out, NULL);
+}
+
+static int
+on_control_trigger_wait(const char *job, uint64_t *run_id, FILE *out, void *arg)
+{
+	struct daemon *d = arg;
+
+	return scheduler_trigger(d->sched, job, out, run_id);
+}
+
+/* trigger --wait: each target's result line, then the fire's end */
+static void
+on_run_result(uint64_t run_id, const char *line, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->ctl != NULL)
+		control_run_line(d->ctl, run_id, line);
+}
+
+static void
+on_fire_ended(const struct exec_fire *f, void *arg)
+{
+	struct daemon *d = arg;
+	enum kinsta_outcome o = metrics_fire_outcome(f->count);
+
+	if (d->ctl != NULL)
+		control_run_end(d->ctl, f->run_id,
+		                o == KINSTA_SUCCEEDED || o == KINSTA_SKIPPED);
 }
 
 static void
@@ -197,7 +227,11 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	struct http_options hopt = {.ca_file = cfg->api_ca_file,
 	                            .total_timeout_ms =
 	                                cfg->api_timeout * 1000};
-	struct control_hooks ch = {on_control_status, on_control_trigger, d};
+	struct control_hooks ch = {.status = on_control_status,
+	                           .trigger = on_control_trigger,
+	                           .trigger_wait = on_control_trigger_wait,
+	                           .arg = d};
+	struct scheduler_watch watch = {.result = on_run_result, .arg = d};
 	char warn[1024] = "", path[256];
 	uint64_t wd_usec = 0;
 	bool status = false; /* say why in STATUS= too */
@@ -234,6 +268,11 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 		goto fail;
 	d->cfg = NULL;
 	d->st = NULL;
+	scheduler_set_watch(d->sched, &watch);
+	if ((rc = scheduler_watch_fires(d->sched, on_fire_ended, d)) < 0) {
+		snprintf(err, errlen, "out of watchers");
+		goto fail;
+	}
 	if ((rc = watch_signal(d, SIGHUP, on_sighup)) < 0 ||
 	    (rc = watch_signal(d, SIGTERM, on_sigterm)) < 0 ||
 	    (rc = watch_signal(d, SIGINT, on_sigterm)) < 0) {

@@ -1311,6 +1311,13 @@ exec_queued(const struct exec *ex)
 	return calls_queued(ex->calls);
 }
 
+int
+exec_calls_stats(const struct exec *ex, const char *company,
+                 struct calls_stats *st)
+{
+	return calls_stats(ex->calls, company, st);
+}
+
 void
 exec_close(struct exec *ex)
 {

@@ -24,6 +24,7 @@
 
 #include <uv.h>
 
+#include "call.h"
 #include "config.h"
 #include "http.h"
 #include "kinsta.h"
@@ -159,6 +160,10 @@ size_t exec_job_active(const struct exec *ex, const char *job_name);
 
 /* Requests waiting for a budget, for status lines. */
 size_t exec_queued(const struct exec *ex);
+
+/* What company's requests did (calls_stats), for the metrics. */
+int exec_calls_stats(const struct exec *ex, const char *company,
+                     struct calls_stats *st);
 
 /* Abandon every run without reporting it (shutdown: state keeps the
  * operations for the next start) and close the handles; the loop must run

@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "exec.h"
 #include "help.h"
+#include "history.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -831,21 +832,63 @@ cmd_daemon(int argc, char **argv)
 	return rc;
 }
 
+/* The state_dir of the configuration, for the commands that need only
+ * it (status, trigger, history): from the file when it loads, else read
+ * from its text, so that a broken file on disk does not keep them from
+ * the daemon, which still runs the configuration it loaded. */
+static const char *
+find_state_dir(char *buf, size_t len, bool quiet)
+{
+	struct config_errors errs = {0};
+	struct config *cfg;
+	int rc = config_load(config_path, CONFIG_LOAD_NO_KEYS, &cfg, &errs);
+
+	if (rc == 0) {
+		snprintf(buf, len, "%s", cfg->state_dir);
+		config_free(cfg);
+		config_errors_free(&errs);
+		return buf;
+	}
+	if (!quiet)
+		fprintf(stderr,
+		        "kinsta-cron: warning: %s does not load (%zu "
+		        "error%s; \"kinsta-cron check\" lists them); the "
+		        "daemon runs the configuration it last loaded\n",
+		        config_path, errs.n + errs.dropped,
+		        errs.n + errs.dropped == 1 ? "" : "s");
+	config_errors_free(&errs);
+	return config_guess_state_dir(config_path, buf, len);
+}
+
+/* Send line to the daemon: at its socket for this configuration, or at
+ * the service's (/run/kinsta-cron/control) when that is not there, since
+ * $RUNTIME_DIRECTORY is set only inside the service. */
 static int
 control_command(const char *line)
 {
-	struct config *cfg = load_config_flags(CONFIG_LOAD_NO_KEYS);
-	char path[256], err[512];
+	static const char service_socket[] = "/run/kinsta-cron/control";
+	char dir[4096], path[4200], err[512];
 	int rc;
 
-	if (cfg == NULL)
-		return 1;
-	control_path(cfg->state_dir, path, sizeof(path));
-	config_free(cfg);
+	control_path(find_state_dir(dir, sizeof(dir), false), path,
+	             sizeof(path));
 	rc = control_request(path, line, stdout, err, sizeof(err));
+	if ((rc == -ENOENT || rc == -ECONNREFUSED) &&
+	    strcmp(path, service_socket) != 0 &&
+	    access(service_socket, F_OK) == 0) {
+		char err2[512];
+		int rc2 = control_request(service_socket, line, stdout, err2,
+		                          sizeof(err2));
+
+		if (rc2 != -ENOENT && rc2 != -ECONNREFUSED) {
+			rc = rc2;
+			memcpy(err, err2, sizeof(err));
+		}
+	}
 	if (rc < 0)
 		fprintf(stderr, "kinsta-cron: %s\n", err);
-	return rc == 0 ? 0 : 1;
+	fflush(stdout);
+	return rc < 0 ? 1 : rc;
 }
 
 static int
@@ -864,34 +907,206 @@ cmd_status(int argc, char **argv)
 static int
 cmd_trigger(int argc, char **argv)
 {
+	static const struct option opts[] = {
+	    {"wait", no_argument, NULL, 'w'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *job;
 	char line[300];
+	bool wait = false;
+	int opt;
 
-	if (argc == 2 &&
-	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
-		return command_help("trigger");
-	if (argc != 2 || argv[1][0] == '-') {
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "wh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'w':
+			wait = true;
+			break;
+		case 'h':
+			return command_help("trigger");
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
 		fprintf(stderr, "kinsta-cron: trigger: name one job "
-		                "(kinsta-cron trigger JOB)\n");
+		                "(kinsta-cron trigger JOB [--wait])\n");
 		return EXIT_USAGE;
 	}
-	if (strlen(argv[1]) > 200 || strpbrk(argv[1], " \r\n") != NULL) {
+	job = argv[optind];
+	if (strlen(job) > 200 || strpbrk(job, " \r\n") != NULL) {
 		fprintf(stderr,
 		        "kinsta-cron: trigger: \"%s\" is not a job "
 		        "name\n",
-		        argv[1]);
+		        job);
 		return EXIT_USAGE;
 	}
-	snprintf(line, sizeof(line), "trigger %s", argv[1]);
+	snprintf(line, sizeof(line), "trigger %s%s", job, wait ? " wait" : "");
 	return control_command(line);
+}
+
+/* ---- history ------------------------------------------------------------ */
+
+static const char *const outcomes[] = {"succeeded", "failed", "timed-out",
+                                       "skipped", NULL};
+
+/* 4.2s, 3m12s, 1h02m */
+static void
+format_duration(char *buf, size_t len, int64_t ms)
+{
+	if (ms < 60000)
+		snprintf(buf, len, "%lld.%llds", (long long)(ms / 1000),
+		         (long long)(ms % 1000 / 100));
+	else if (ms < 3600000)
+		snprintf(buf, len, "%lldm%02llds", (long long)(ms / 60000),
+		         (long long)(ms % 60000 / 1000));
+	else
+		snprintf(buf, len, "%lldh%02lldm", (long long)(ms / 3600000),
+		         (long long)(ms % 3600000 / 60000));
+}
+
+/* `history [JOB] [--since PERIOD|TIME] [--outcome O] [--json] [-n N]`:
+ * history.jsonl newest first, read from its end. */
+static int
+cmd_history(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"since", required_argument, NULL, 's'},
+	    {"outcome", required_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *job = NULL, *outcome = NULL, *since_arg = NULL;
+	struct history_reader *r = NULL;
+	struct history_entry e;
+	char dir[4096], path[4200], err[512];
+	int64_t since = INT64_MIN, period;
+	long limit = 0, shown = 0;
+	bool json = false;
+	int opt, rc;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			since_arg = optarg;
+			break;
+		case 'o':
+			outcome = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			if (parse_count(optarg, &limit) < 0) {
+				fprintf(stderr,
+				        "kinsta-cron: -n: \"%s\" is not a "
+				        "count from 1 to 100000\n",
+				        optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			return command_help("history");
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 < argc) {
+		fprintf(stderr, "kinsta-cron: history: at most one job\n");
+		return EXIT_USAGE;
+	}
+	if (optind < argc)
+		job = argv[optind];
+	if (outcome != NULL) {
+		size_t i = 0;
+
+		while (outcomes[i] != NULL && strcmp(outcomes[i], outcome) != 0)
+			i++;
+		if (outcomes[i] == NULL) {
+			fprintf(stderr,
+			        "kinsta-cron: --outcome: \"%s\" is not one of "
+			        "succeeded, failed, timed-out, skipped\n",
+			        outcome);
+			return EXIT_USAGE;
+		}
+	}
+	if (since_arg != NULL) {
+		if (history_parse_period(since_arg, &period) == 0) {
+			since = util_wall_ms() - period;
+		} else if (tz_parse_iso(tz_utc(), since_arg, &since) == 0) {
+			since *= 1000;
+		} else {
+			fprintf(
+			    stderr,
+			    "kinsta-cron: --since: \"%s\" is neither a "
+			    "period (90s, 30m, 12h, 7d, 2w) nor a time like "
+			    "2026-03-29T01:30:00Z\n",
+			    since_arg);
+			return EXIT_USAGE;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/history.jsonl",
+	         find_state_dir(dir, sizeof(dir), true));
+	if ((rc = history_open(&r, path, err, sizeof(err))) == -ENOENT) {
+		fprintf(stderr, "kinsta-cron: no run recorded yet (%s)\n",
+		        path);
+		return 0;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "kinsta-cron: %s\n", err);
+		return 1;
+	}
+	if (!json)
+		printf("%-24s %-24s %-36s %-10s %8s %-8s %s\n", "END (UTC)",
+		       "JOB", "TARGET", "OUTCOME", "DURATION", "TRIGGER",
+		       "MESSAGE");
+	/* lines are appended as runs end: the first older than --since
+	 * ends the walk */
+	while ((rc = history_next(r, &e, err, sizeof(err))) == 1) {
+		char end[64], dur[32];
+
+		if (e.end_ms < since)
+			break;
+		if ((job != NULL && strcmp(e.job, job) != 0) ||
+		    (outcome != NULL && strcmp(e.outcome, outcome) != 0))
+			continue;
+		if (json) {
+			printf("%.*s\n", (int)e.len, e.line);
+		} else {
+			if (util_time_iso(end, sizeof(end), NULL,
+			                  e.end_ms / 1000, -1) <= 0)
+				snprintf(end, sizeof(end), "-");
+			format_duration(dur, sizeof(dur), e.duration_ms);
+			/* no trailing blanks when there is no message */
+			printf("%-24s %-24s %-36s %-10s %8s %-*s%s%s%s%s\n",
+			       end, e.job, e.target[0] ? e.target : "-",
+			       e.outcome, dur,
+			       e.message[0] || e.note[0] ? 8 : 0,
+			       e.trigger[0] ? e.trigger : "schedule",
+			       e.message[0] || e.note[0] ? " " : "", e.message,
+			       e.message[0] && e.note[0] ? "; " : "", e.note);
+		}
+		if (limit > 0 && ++shown >= limit)
+			break;
+	}
+	history_close(r);
+	if (rc < 0) {
+		fprintf(stderr, "kinsta-cron: %s\n", err);
+		return 1;
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-    {"check", cmd_check},     {"daemon", cmd_daemon}, {"next", cmd_next},
-    {"report", cmd_report},   {"run", cmd_run},       {"status", cmd_status},
-    {"trigger", cmd_trigger},
+    {"check", cmd_check},   {"daemon", cmd_daemon},   {"history", cmd_history},
+    {"next", cmd_next},     {"report", cmd_report},   {"run", cmd_run},
+    {"status", cmd_status}, {"trigger", cmd_trigger},
 };
 
 int

@@ -167,6 +167,8 @@ finish(struct notifier *nt, uint64_t id, bool ok, const char *why)
 		    n->kind == STATE_NOTICE_EMAIL ? "sendmail" : host,
 		    n->attempts);
 		state_notice_remove(nt->st, id);
+		if (nt->hooks.delivered != NULL)
+			nt->hooks.delivered(true, nt->hooks.arg);
 	} else if (once_only(n) ||
 	           now - n->created_ms >= nt->cfg->delivery.give_up_ms) {
 		log_msg(LOG_ERR,
@@ -176,6 +178,8 @@ finish(struct notifier *nt, uint64_t id, bool ok, const char *why)
 		        n->kind == STATE_NOTICE_EMAIL ? "sendmail" : host,
 		        n->attempts, log_value(reason, sizeof(reason), why));
 		state_notice_remove(nt->st, id);
+		if (nt->hooks.delivered != NULL)
+			nt->hooks.delivered(false, nt->hooks.arg);
 	} else {
 		int64_t wait = backoff_ms(&nt->cfg->delivery, n->attempts);
 

@@ -36,9 +36,13 @@
 
 struct notifier;
 
-/* Told when the state (memory, notices) changed and should be saved. */
+/* Told when the state (memory, notices) changed and should be saved, and
+ * when a notice ends. */
 struct notifier_hooks {
 	void (*changed)(void *arg);
+	/* a notice was delivered (ok) or given up on (!ok): for the
+	 * metrics; may be NULL */
+	void (*delivered)(bool ok, void *arg);
 	void *arg;
 };
 

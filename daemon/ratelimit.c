@@ -737,6 +737,7 @@ ratelimit_status(const struct ratelimit *rl, int account, int64_t now_ms,
 	st->queued_poll = a->queued[RATELIMIT_POLL];
 	st->queued_work = a->queued[RATELIMIT_WORK];
 	st->remaining_ip = rl->lim.per_ip - win_live(&rl->ip, now_ms, span);
+	st->used = win_live(&a->sent, now_ms, span);
 	st->remaining = paused ? 0
 	                       : min_int(st->remaining_ip,
 	                                 rl->lim.per_account -

@@ -105,6 +105,7 @@ struct ratelimit_status {
 	int remaining_create; /* min(remaining, create budget) */
 	int remaining_logs;   /* min(remaining, logs budget) */
 	int remaining_ip;     /* the process-wide IP budget */
+	int used;             /* the account's sends inside the window */
 	int64_t paused_until; /* > now while paused after a 429, else 0 */
 };
 

@@ -12,10 +12,13 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "history.h"
 #include "log.h"
 #include "mapmem.h"
 #include "reportfile.h"
 #include "notifier.h"
+#include "metrics.h"
+#include "promfile.h"
 #include "sdnotify.h"
 #include "util.h"
 #include "scheduler.h"
@@ -86,6 +89,13 @@ struct scheduler {
 	uv_poll_t poll;
 	uint64_t run_seq;
 	bool stopped;
+	/* what the runs did, for metrics_render; the textfile, if set */
+	struct metrics metrics;
+	struct promfile *promfile;
+	/* fires started by trigger, until they end (trigger=manual) */
+	uint64_t *manual;
+	size_t nmanual, capmanual;
+	struct scheduler_watch watch;
 	struct {
 		void (*fn)(const struct exec_fire *f, void *arg);
 		void *arg;
@@ -381,6 +391,143 @@ status_soon(struct scheduler *s)
 	uv_check_start(&s->check, on_check);
 }
 
+/* The numbers changed: the textfile is written again soon (coalesced,
+ * at most once a second). */
+static void
+metrics_soon(struct scheduler *s)
+{
+	if (s->promfile != NULL && !s->stopped)
+		promfile_changed(s->promfile);
+}
+
+static bool job_configured_in(const char *name, void *arg);
+
+/* The jobs of cfg in the metrics, and only those. */
+static void
+metrics_sync_jobs(struct scheduler *s, const struct config *cfg)
+{
+	metrics_jobs_keep(&s->metrics, job_configured_in, (void *)cfg);
+	for (size_t i = 0; i < cfg->njobs; i++)
+		metrics_job(&s->metrics, cfg->jobs[i].name);
+}
+
+/* How far back the start looks in history.jsonl for each job's last
+ * outcome and last success. */
+#define SEED_ENTRIES 20000
+
+static enum kinsta_outcome
+outcome_by_name(const char *name)
+{
+	for (int o = KINSTA_SUCCEEDED; o < METRICS_OUTCOMES; o++)
+		if (strcmp(name, kinsta_outcome_name(o)) == 0)
+			return (enum kinsta_outcome)o;
+	return KINSTA_RUNNING;
+}
+
+/* One job's fires as the history is read back, for seed_from_history. */
+struct seed {
+	int state; /* 0 none seen, 1 in its newest fire, 2 looking for a
+	            * success, 3 done */
+	uint64_t run_id;
+	enum kinsta_outcome worst;
+	int64_t start_ms, end_ms;
+};
+
+static void
+seed_close(struct metrics_job *j, struct seed *sd)
+{
+	if (sd->state == 1) {
+		j->last_run_ms = sd->start_ms;
+		j->last_end_ms = sd->end_ms;
+		j->last_outcome = sd->worst;
+		sd->state = 2;
+	}
+	if (sd->state == 2 && sd->worst == KINSTA_SUCCEEDED) {
+		j->last_success_ms = sd->end_ms;
+		sd->state = 3;
+	}
+}
+
+/* Each job's last outcome, last run and last success from the history,
+ * so that a restart does not make status and the metrics say "never". */
+static void
+seed_from_history(struct scheduler *s)
+{
+	struct metrics *m = &s->metrics;
+	struct history_reader *r;
+	struct history_entry e;
+	struct seed *seeds;
+	size_t left = m->njobs, n = 0;
+	char path[4200], err[512];
+
+	snprintf(path, sizeof(path), "%s/history.jsonl", s->cfg->state_dir);
+	if (m->njobs == 0 || (seeds = calloc(m->njobs, sizeof(*seeds))) == NULL)
+		return;
+	if (history_open(&r, path, err, sizeof(err)) < 0) {
+		free(seeds);
+		return;
+	}
+	while (left > 0 && n++ < SEED_ENTRIES &&
+	       history_next(r, &e, err, sizeof(err)) == 1) {
+		struct metrics_job *j = metrics_job_find(m, e.job);
+		enum kinsta_outcome o = outcome_by_name(e.outcome);
+		struct seed *sd;
+
+		if (j == NULL || o == KINSTA_RUNNING)
+			continue;
+		sd = &seeds[j - m->jobs];
+		if (sd->state == 3)
+			continue;
+		if (sd->state != 0 && sd->run_id == e.run_id) {
+			sd->worst = metrics_worse(sd->worst, o);
+			if (e.start_ms < sd->start_ms)
+				sd->start_ms = e.start_ms;
+			continue;
+		}
+		seed_close(j, sd);
+		if (sd->state == 3) {
+			left--;
+			continue;
+		}
+		sd->state = sd->state == 0 ? 1 : 2;
+		sd->run_id = e.run_id;
+		sd->worst = o;
+		sd->start_ms = e.start_ms;
+		sd->end_ms = e.end_ms;
+	}
+	for (size_t i = 0; i < m->njobs; i++)
+		seed_close(&m->jobs[i], &seeds[i]);
+	history_close(r);
+	free(seeds);
+}
+
+static int
+snapshot_metrics(void *arg, struct metrics *copy)
+{
+	return scheduler_metrics_copy(arg, copy);
+}
+
+/* The textfile as cfg says: started, moved or stopped. */
+static void
+metrics_textfile(struct scheduler *s, const struct config *cfg)
+{
+	if (cfg->metrics_textfile == NULL) {
+		if (s->promfile != NULL)
+			promfile_close(s->promfile);
+		s->promfile = NULL;
+		return;
+	}
+	if (s->promfile != NULL) {
+		if (promfile_set_path(s->promfile, cfg->metrics_textfile) < 0)
+			log_msg(LOG_ERR, "metrics: out of memory");
+	} else if (promfile_init(&s->promfile, s->loop, cfg->metrics_textfile,
+	                         snapshot_metrics, s) < 0) {
+		log_msg(LOG_ERR, "metrics: out of memory");
+		s->promfile = NULL;
+	}
+	metrics_soon(s);
+}
+
 static const char *
 target_name(const struct target *t, char *buf, size_t len)
 {
@@ -444,13 +591,21 @@ find_entry(struct scheduler *s, const char *job)
 
 static void fire(struct scheduler *s, struct entry *e, int64_t slot);
 
+static uint64_t
+new_run_id(struct scheduler *s)
+{
+	return ((uint64_t)util_wall_ms() << 12) | (s->run_seq++ & 0xfff);
+}
+
 static void
 start_run(struct scheduler *s, const struct config_job *job, const char *when,
-          const char *why)
+          const char *why, uint64_t run_id)
 {
-	uint64_t run_id;
+	struct metrics_job *m;
 
-	run_id = ((uint64_t)util_wall_ms() << 12) | (s->run_seq++ & 0xfff);
+	if ((m = metrics_job(&s->metrics, job->name)) != NULL)
+		metrics_fire_started(m, util_wall_ms());
+	metrics_soon(s);
 	log_msg(LOG_INFO, "job=%s action=%s slot=%s event=fire%s", job->name,
 	        action_name(job->action), when, why);
 	if (exec_start(s->ex, job, run_id) < 0)
@@ -458,6 +613,20 @@ start_run(struct scheduler *s, const struct config_job *job, const char *when,
 		        job->name);
 	else
 		notifier_fire_started(s->nt, job);
+}
+
+/* Was fire run_id started by trigger?  With forget, no longer remember
+ * it (the fire ended). */
+static bool
+manual_run(struct scheduler *s, uint64_t run_id, bool forget)
+{
+	for (size_t i = 0; i < s->nmanual; i++)
+		if (s->manual[i] == run_id) {
+			if (forget)
+				s->manual[i] = s->manual[--s->nmanual];
+			return true;
+		}
+	return false;
 }
 
 static void
@@ -504,7 +673,14 @@ static void
 on_fire_ended(const struct exec_fire *f, void *arg)
 {
 	struct scheduler *s = arg;
+	struct metrics_job *m = metrics_job_find(&s->metrics, f->job->name);
 
+	/* the job's last outcome over all its targets, last success */
+	if (m != NULL)
+		metrics_fire_ended(m, metrics_fire_outcome(f->count),
+		                   f->started_ms, f->ended_ms);
+	manual_run(s, f->run_id, true);
+	metrics_soon(s);
 	for (size_t i = 0; i < s->nwatchers; i++)
 		s->watchers[i].fn(f, s->watchers[i].arg);
 }
@@ -515,15 +691,23 @@ on_finished(const struct exec_result *r, void *arg)
 	struct scheduler *s = arg;
 	char target[300], line[2048], err[256];
 	struct state_history h = {0};
+	struct metrics_job *m;
 	struct entry *e;
+	bool manual = manual_run(s, r->run_id, false);
 	int prio = r->outcome == KINSTA_FAILED || r->outcome == KINSTA_TIMED_OUT
 	               ? LOG_ERR
 	           : r->outcome == KINSTA_ROLLED_BACK ? LOG_WARNING
 	                                              : LOG_INFO;
 
 	exec_result_line(r, line, sizeof(line));
-	log_msg(prio, "%s", line);
+	log_msg(prio, "%s%s", line, manual ? " trigger=manual" : "");
+	if (s->watch.result != NULL)
+		s->watch.result(r->run_id, line, s->watch.arg);
 	target_name(r->target, target, sizeof(target));
+	/* find, not add: a job removed by a reload is no longer shown */
+	if ((m = metrics_job_find(&s->metrics, r->job->name)) != NULL)
+		metrics_run_ended(m, r->outcome, r->started_ms, r->ended_ms);
+	metrics_soon(s);
 
 	h.job = r->job->name;
 	h.action = action_name(r->job->action);
@@ -533,6 +717,7 @@ on_finished(const struct exec_result *r, void *arg)
 	h.outcome = kinsta_outcome_name(r->outcome);
 	h.message = r->message;
 	h.note = r->note;
+	h.trigger = manual ? "manual" : NULL;
 	h.run_id = r->run_id;
 	h.start_ms = r->started_ms;
 	h.end_ms = r->ended_ms;
@@ -573,6 +758,12 @@ on_notifier_changed(void *arg)
 }
 
 static void
+on_notifier_delivered(bool ok, void *arg)
+{
+	scheduler_count_notification(arg, ok);
+}
+
+static void
 fire(struct scheduler *s, struct entry *e, int64_t slot)
 {
 	const struct config_job *job = e->job;
@@ -603,7 +794,8 @@ fire(struct scheduler *s, struct entry *e, int64_t slot)
 		        job->name, action_name(job->action), when);
 		return;
 	}
-	start_run(s, job, when, e->catch_up ? " catch_up=once" : "");
+	start_run(s, job, when, e->catch_up ? " catch_up=once" : "",
+	          new_run_id(s));
 }
 
 /* Fire what is due, after recording it (the entry is committed); then
@@ -745,7 +937,9 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
 	                           .progress = on_progress,
 	                           .fire_ended = on_fire_ended,
 	                           .arg = s};
-	struct notifier_hooks nhooks = {on_notifier_changed, s};
+	struct notifier_hooks nhooks = {.changed = on_notifier_changed,
+	                                .delivered = on_notifier_delivered,
+	                                .arg = s};
 	struct exec_options opt = {.durations = &st->durations};
 
 	if (s == NULL || make_entries(s, cfg) < 0 ||
@@ -761,6 +955,10 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
 	s->loop = loop;
 	s->cfg = cfg;
 	s->st = st;
+	metrics_init(&s->metrics);
+	s->metrics.version = KCRON_VERSION;
+	metrics_sync_jobs(s, cfg);
+	seed_from_history(s);
 	s->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->tfd < 0) {
 		snprintf(err, errlen, "timerfd_create: %s", strerror(errno));
@@ -782,6 +980,7 @@ fail_exec:
 fail:
 	if (s != NULL) {
 		mapmem_free(s->entries, s->entries_bytes);
+		metrics_free(&s->metrics);
 		free(s);
 	}
 	return -ENOMEM;
@@ -819,6 +1018,7 @@ scheduler_start(struct scheduler *s)
 	(void)dropped;
 	rebuild(s, util_wall_ms());
 	notifier_start(s->nt);
+	metrics_textfile(s, s->cfg);
 	uv_poll_start(&s->poll, UV_READABLE, on_timer);
 	tick(s, util_wall_ms());
 	return 0;
@@ -963,7 +1163,9 @@ scheduler_reload(struct scheduler *s, struct config *cfg)
 	notifier_set_config(s->nt, cfg);
 	state_forget_jobs(s->st, job_configured, &sorted);
 	free(sorted.b);
+	metrics_sync_jobs(s, cfg);
 	rebuild(s, began);
+	metrics_textfile(s, cfg);
 	free_unused_configs(s);
 	save_soon(s);
 	tick(s, util_wall_ms());
@@ -1034,12 +1236,18 @@ on_handle_closed(uv_handle_t *h)
 	free(s->st);
 	state_free(&s->save_st);
 	mapmem_free(s->entries, s->entries_bytes);
+	metrics_free(&s->metrics);
+	free(s->manual);
 	free(s);
 }
 
 void
 scheduler_stop(struct scheduler *s)
 {
+	/* the last numbers, while exec still knows its runs */
+	if (s->promfile != NULL)
+		promfile_close(s->promfile);
+	s->promfile = NULL;
 	/* runs in flight are abandoned unreported: state.json keeps their
 	 * operations for the next start, and the notices not yet delivered */
 	exec_close(s->ex);
@@ -1077,9 +1285,11 @@ scheduler_active(const struct scheduler *s)
 }
 
 int
-scheduler_trigger(struct scheduler *s, const char *name, FILE *out)
+scheduler_trigger(struct scheduler *s, const char *name, FILE *out,
+                  uint64_t *run_id)
 {
 	const struct config_job *job = config_find_job(s->cfg, name);
+	uint64_t id;
 	char when[64];
 
 	if (job == NULL) {
@@ -1092,9 +1302,26 @@ scheduler_trigger(struct scheduler *s, const char *name, FILE *out)
 		        name);
 		return -EBUSY;
 	}
-	/* a manual run is no cron slot: the schedule is left as it is */
+	if (s->nmanual == s->capmanual) {
+		size_t cap = s->capmanual ? s->capmanual * 2 : 8;
+		uint64_t *v = realloc(s->manual, cap * sizeof(*v));
+
+		if (v == NULL) {
+			fprintf(out, "out of memory\n");
+			return -ENOMEM;
+		}
+		s->manual = v;
+		s->capmanual = cap;
+	}
+	/* a manual run is no cron slot: the schedule is left as it is; the
+	 * id is remembered first, as a run may end inside exec_start */
 	iso_utc(util_wall_ms() / 1000, when, sizeof(when));
-	start_run(s, job, when, " trigger=manual");
+	id = new_run_id(s);
+	s->manual[s->nmanual++] = id;
+	/* before the start: a fire may end inside it (no key) */
+	if (run_id != NULL)
+		*run_id = id;
+	start_run(s, job, when, " trigger=manual", id);
 	fprintf(out,
 	        "job %s started; its outcome goes to the log and the "
 	        "history\n",
@@ -1113,13 +1340,16 @@ scheduler_report(const struct scheduler *s, FILE *out)
 	fprintf(out, "%s\nconfiguration %s: %zu account%s, %zu job%s\n", line,
 	        cfg->path, cfg->naccounts, cfg->naccounts == 1 ? "" : "s",
 	        cfg->njobs, cfg->njobs == 1 ? "" : "s");
-	fprintf(out, "%-32s %-26s %-21s %s\n", "JOB", "NEXT",
-	        "LAST FIRED (UTC)", "RUNNING");
+	fprintf(out, "%-32s %-26s %-10s %-21s %s\n", "JOB", "NEXT", "LAST",
+	        "ENDED (UTC)", "RUNNING");
 	/* entries are the enabled jobs, in the config's order */
 	for (size_t i = 0; i < cfg->njobs; i++) {
 		const struct config_job *job = &cfg->jobs[i];
-		int64_t last = state_last_fired(s->st, job->name);
-		char next[64] = "disabled", fired[64] = "never";
+		const struct metrics_job *m =
+		    metrics_job_find(&s->metrics, job->name);
+		size_t running = exec_job_active(s->ex, job->name);
+		char next[64] = "disabled", ended[64] = "-", going[32] = "-";
+		const char *last = "never";
 
 		if (e < s->nentries && s->entries[e].job == job) {
 			const struct entry *en = &s->entries[e++];
@@ -1130,10 +1360,94 @@ scheduler_report(const struct scheduler *s, FILE *out)
 				util_time_iso(next, sizeof(next), job->zone,
 				              en->slot, -1);
 		}
-		if (last >= 0)
-			iso_utc(last, fired, sizeof(fired));
-		fprintf(out, "%-32s %-26s %-21s %zu\n", job->name, next, fired,
-		        exec_job_active(s->ex, job->name));
+		if (m != NULL && m->last_outcome != KINSTA_RUNNING) {
+			last = kinsta_outcome_name(m->last_outcome);
+			iso_utc(m->last_end_ms / 1000, ended, sizeof(ended));
+		}
+		if (running > 0)
+			snprintf(going, sizeof(going), "%zu run%s", running,
+			         running == 1 ? "" : "s");
+		fprintf(out, "%-32s %-26s %-10s %-21s %s\n", job->name, next,
+		        last, ended, going);
 	}
 	return 0;
+}
+
+static bool
+job_configured_in(const char *name, void *arg)
+{
+	return config_find_job(arg, name) != NULL;
+}
+
+/* The gauges of s->metrics, as of now; the counters are kept as runs
+ * end.  0 or -ENOMEM. */
+static int
+refresh_gauges(struct scheduler *s)
+{
+	const struct config *cfg = s->cfg;
+	struct metrics *m = &s->metrics;
+	size_t e = 0;
+
+	/* the gauges, as of now; the counters are kept as runs end */
+	for (size_t i = 0; i < m->njobs; i++) {
+		m->jobs[i].next_s = -1;
+		m->jobs[i].running = exec_job_active(s->ex, m->jobs[i].name);
+	}
+	for (size_t i = 0; i < cfg->njobs; i++) {
+		const struct config_job *job = &cfg->jobs[i];
+		struct metrics_job *j;
+
+		if (e >= s->nentries || s->entries[e].job != job)
+			continue; /* disabled */
+		if (s->entries[e].due_ms != INT64_MAX &&
+		    (j = metrics_job_find(m, job->name)) != NULL)
+			j->next_s = s->entries[e].slot;
+		e++;
+	}
+	metrics_accounts_clear(m);
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		struct metrics_account *a =
+		    metrics_account_add(m, cfg->accounts[i].name);
+		struct calls_stats cs;
+
+		if (a == NULL)
+			return -ENOMEM;
+		exec_calls_stats(s->ex, cfg->accounts[i].company, &cs);
+		memcpy(a->requests, cs.answers, sizeof(a->requests));
+		a->rate_limited = cs.rate_limited;
+		a->budget_used = cs.budget_used;
+		a->budget_limit = cs.budget_limit;
+	}
+	m->ops_in_flight = s->st->nops;
+	m->runs_in_flight = exec_active(s->ex);
+	return 0;
+}
+
+int
+scheduler_metrics_copy(struct scheduler *s, struct metrics *copy)
+{
+	int rc = refresh_gauges(s);
+
+	return rc < 0 ? rc : metrics_copy(&s->metrics, copy);
+}
+
+int
+scheduler_metrics(struct scheduler *s, char **out, size_t *len)
+{
+	int rc = refresh_gauges(s);
+
+	return rc < 0 ? rc : metrics_render(&s->metrics, out, len);
+}
+
+void
+scheduler_count_notification(struct scheduler *s, bool ok)
+{
+	metrics_count_notification(&s->metrics, ok);
+	metrics_soon(s);
+}
+
+void
+scheduler_set_watch(struct scheduler *s, const struct scheduler_watch *w)
+{
+	s->watch = *w;
 }

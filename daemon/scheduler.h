@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "exec.h"
+#include "metrics.h"
 #include "state.h"
 
 struct scheduler;
@@ -60,9 +61,22 @@ void scheduler_status(const struct scheduler *s, char *buf, size_t len);
 int scheduler_report(const struct scheduler *s, FILE *out);
 
 /* Run job now, outside its schedule (budgets and environment locks
- * apply): 0, -ENOENT (no such job) or -EBUSY (it is running), with a
- * sentence for people in out. */
-int scheduler_trigger(struct scheduler *s, const char *job, FILE *out);
+ * apply), as run *run_id (run_id may be NULL); its log lines and history
+ * entries say trigger=manual.  0, -ENOENT (no such job) or -EBUSY (it is
+ * running), with a sentence for people in out. */
+int scheduler_trigger(struct scheduler *s, const char *job, FILE *out,
+                      uint64_t *run_id);
+
+/* Who follows each target's run as it ends (the control socket's
+ * trigger --wait; a fire's end is scheduler_watch_fires'). */
+struct scheduler_watch {
+	/* one target's run of fire run_id ended: line is exec_result_line's */
+	void (*result)(uint64_t run_id, const char *line, void *arg);
+	void *arg;
+};
+
+/* Tell w (copied) about every run from now on. */
+void scheduler_set_watch(struct scheduler *s, const struct scheduler_watch *w);
 
 /* Runs (and target lookups) in flight. */
 size_t scheduler_active(const struct scheduler *s);
@@ -71,6 +85,21 @@ size_t scheduler_active(const struct scheduler *s);
  * next start), save the state.  Closes the handles (run the loop once
  * more). */
 void scheduler_stop(struct scheduler *s);
+
+/* The whole Prometheus exposition (metrics_render) as of now, in *out
+ * (malloc'd, NUL-terminated; free()) and *len: for the textfile and the
+ * HTTP face's /metrics.  0 or -ENOMEM. */
+int scheduler_metrics(struct scheduler *s, char **out, size_t *len);
+
+/* The metrics as of now as a copy (metrics_copy: free it with
+ * metrics_free), to render with metrics_render on another thread: for
+ * 10,000 jobs the copy takes 0.2 ms, the rendering 100-400 ms and 20 MB
+ * (bench_metrics).  0 or -ENOMEM. */
+int scheduler_metrics_copy(struct scheduler *s, struct metrics *copy);
+
+/* A notification was delivered (ok) or could not be: counted in the
+ * metrics (kinsta_cron_notifications_sent_total / _failed_total). */
+void scheduler_count_notification(struct scheduler *s, bool ok);
 
 #define SCHEDULER_WATCHERS_MAX 8
 

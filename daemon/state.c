@@ -1372,6 +1372,8 @@ state_history_append(const char *dir, const struct state_history *h, char *err,
 	w_opt(&w, "outcome", h->outcome);
 	w_opt(&w, "message", h->message);
 	w_opt(&w, "note", h->note);
+	if (h->trigger != NULL)
+		w_opt(&w, "trigger", h->trigger);
 	w_time(&w, "start", "start_ms", h->start_ms);
 	w_time(&w, "end", "end_ms", h->end_ms);
 	json_w_key_int(&w, "duration_ms", dur);

@@ -143,6 +143,8 @@ struct state_history {
 	const char *job, *action;
 	const char *env_id, *target_name; /* target_name: "site/env" */
 	const char *op_id, *outcome, *message, *note;
+	const char *trigger; /* "manual" for trigger; NULL (no field) for a
+	                      * scheduled run */
 	uint64_t run_id;
 	int64_t start_ms, end_ms; /* wall clock, ms since the epoch */
 	/* What the run changed: a JSON object written as "details" as it

@@ -58,7 +58,8 @@ def conf(tmp_path_factory):
 
 def test_commands_and_program_options():
     assert complete("kinsta-cron ") == [
-        "check", "daemon", "next", "report", "run", "status", "trigger"]
+        "check", "daemon", "history", "next", "report", "run", "status",
+        "trigger"]
     assert complete("kinsta-cron -c x.conf st") == ["status"]
     assert complete("kinsta-cron --") == ["--config", "--help", "--version"]
 
@@ -97,11 +98,16 @@ def test_options_are_each_commands_own(conf):
     assert complete("kinsta-cron next --") == [
         "--from", "--help", "--name", "--schedule", "--tz"]
     assert complete("kinsta-cron status -") == ["--help", "-h"]
-    assert complete("kinsta-cron trigger -") == ["--help", "-h"]
+    assert complete("kinsta-cron trigger -") == ["--help", "--wait", "-h"]
+    assert complete("kinsta-cron history --") == [
+        "--help", "--json", "--outcome", "--since"]
+    assert complete("kinsta-cron history --outcome t") == ["timed-out"]
+    assert complete(f"kinsta-cron -c {conf} history --since 7d n") == [
+        "nightly-backup", "nightly-cache"]
 
 
 def test_help_and_completion_agree():
-    for cmd in ("check", "daemon", "next", "report", "run", "status",
+    for cmd in ("check", "daemon", "history", "next", "report", "run", "status",
                 "trigger"):
         helped = subprocess.run([kh.BIN, cmd, "--help"], capture_output=True,
                                 text=True).stdout

@@ -2,7 +2,8 @@
 
 The daemon runs by hand (no $RUNTIME_DIRECTORY), so its control socket is
 state/control; `status` lists the jobs, `trigger` runs one now through the
-daemon (the simulator sees it, the history records it), refusals exit 1,
+daemon (the simulator sees it, the history records it), an unknown job
+exits 2,
 and without a daemon `status` says which socket it tried.
 """
 import json
@@ -60,7 +61,7 @@ def test_status_and_trigger(tmp_path):
             assert line["job"] == "nightly" and line["env_id"] == env
 
             bad = kh.run(conf, "trigger", "nope")
-            assert bad.returncode == 1
+            assert bad.returncode == 2
             assert 'no job "nope"' in bad.stdout
             usage = kh.run(conf, "trigger")
             assert usage.returncode == 2

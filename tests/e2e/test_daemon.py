@@ -966,7 +966,7 @@ def test_learned_durations_survive_restart(sim, make_daemon):
     # a new operation after the restart: its first poll comes after the
     # learned length (a fixed ladder would poll at +2 s and +4 s)
     new = d.wait_line(lambda l: l.get("job") == "learn" and
-                      "outcome" in l.kv and l.get("op") not in (op_id, "-"),
+                      "outcome" in l.kv and l.get("op") not in (op_id, "-", None),
                       30, "an operation started after the restart")[0]
     stop_clean(d)
     new_op = new.get("op")

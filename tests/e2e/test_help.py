@@ -16,7 +16,8 @@ COMMANDS = {  # command -> the options kinsta-cron(8) gives it
     "run": ["--dry-run", "-v", "--verbose"],
     "next": ["--from", "-n", "--schedule", "--tz", "--name"],
     "status": [],
-    "trigger": [],
+    "trigger": ["--wait"],
+    "history": ["--since", "--outcome", "--json", "-n"],
 }
 
 
@@ -50,9 +51,9 @@ def test_command_help(command, tmp_path):
     for opt in COMMANDS[command] + ["-h", "--help"]:
         assert opt in names, (command, opt, p.stdout)
     # and every option the help describes is one the command takes:
-    # getopt reads it before it reaches --help (status and trigger take
-    # only -h and --help, checked above)
-    if command in ("status", "trigger"):
+    # getopt reads it before it reaches --help (status takes only -h and
+    # --help, checked above)
+    if command == "status":
         assert names == ["-h", "--help"]
         return
     for opt, has_arg in described:

@@ -73,6 +73,7 @@ def test_loader_reports_libraries():
     (["CONF", "next", "cc", "-n", "2"], 0),
     (["CONF", "status"], 1),              # no daemon: fails fast
     (["CONF", "trigger", "cc"], 1),
+    (["CONF", "history"], 0),           # no history yet: says so
 ])
 def test_offline_commands_load_no_http_or_systemd(conf, args, rc):
     if args[0] == "CONF":

@@ -79,7 +79,8 @@ def test_verify_clean(unit_dir):
         p.stdout + p.stderr
 
 
-@pytest.mark.parametrize("dropin", ["credentials.conf", "proxy.conf"])
+@pytest.mark.parametrize("dropin", ["credentials.conf", "metrics.conf",
+                                    "proxy.conf"])
 def test_verify_with_example_dropin(unit_dir, dropin):
     d = unit_dir / "kinsta-cron.service.d"
     d.mkdir()

@@ -42,6 +42,44 @@ hook_trigger(const char *job, FILE *out, void *arg)
 	return -ENOENT;
 }
 
+static uv_timer_t ends;
+
+/* The fire's two targets end, then the fire (not ok). */
+static void
+on_ends(uv_timer_t *t)
+{
+	struct control *ctl = t->data;
+
+	control_run_line(ctl, 7, "job=other outcome=succeeded");
+	control_run_line(ctl, 42, "job=nightly target=a outcome=succeeded");
+	control_run_line(ctl, 42, "job=nightly target=b outcome=failed");
+	control_run_end(ctl, 42, false);
+}
+
+static struct control *the_ctl;
+
+static int
+hook_trigger_wait(const char *job, uint64_t *run_id, FILE *out, void *arg)
+{
+	(void)arg;
+	if (strcmp(job, "instant") == 0) {
+		/* the fire ends before the hook returns (no key) */
+		*run_id = 9;
+		fprintf(out, "job %s started\n", job);
+		control_run_line(the_ctl, 9, "job=instant outcome=succeeded");
+		control_run_end(the_ctl, 9, true);
+		return 0;
+	}
+	if (strcmp(job, "nightly") != 0) {
+		fprintf(out, "no job \"%s\"\n", job);
+		return -ENOENT;
+	}
+	fprintf(out, "job %s started\n", job);
+	*run_id = 42;
+	uv_timer_start(&ends, on_ends, 50, 0);
+	return 0;
+}
+
 static void *
 client_thread(void *arg)
 {
@@ -81,7 +119,10 @@ int
 main(void)
 {
 	char dir[] = "/tmp/kcron-control-XXXXXX";
-	struct control_hooks hooks = {hook_status, hook_trigger, "ok"};
+	struct control_hooks hooks = {.status = hook_status,
+	                              .trigger = hook_trigger,
+	                              .trigger_wait = hook_trigger_wait,
+	                              .arg = "ok"};
 	struct control *ctl;
 	struct client c;
 	struct stat st;
@@ -124,17 +165,43 @@ main(void)
 	CHECK_INT(c.rc, 0);
 	CHECK_STR(c.out, "job nightly started\n");
 
+	/* an unknown job: 2, as for run and next */
 	c = (struct client){.line = "trigger weekly"};
 	ask(&c);
-	CHECK_INT(c.rc, 1);
+	CHECK_INT(c.rc, 2);
 	CHECK_STR(c.out, "no job \"weekly\"\n");
+
+	/* a wait: the fire's lines, not another fire's, then its verdict */
+	the_ctl = ctl;
+	c = (struct client){.line = "trigger instant wait"};
+	ask(&c);
+	CHECK_INT(c.rc, 0);
+	CHECK_STR(c.out, "job instant started\n"
+	                 "job=instant outcome=succeeded\n");
+	uv_timer_init(&loop, &ends);
+	ends.data = ctl;
+	c = (struct client){.line = "trigger nightly wait"};
+	ask(&c);
+	CHECK_INT(c.rc, 1);
+	CHECK_STR(c.out, "job nightly started\n"
+	                 "job=nightly target=a outcome=succeeded\n"
+	                 "job=nightly target=b outcome=failed\n");
+	c = (struct client){.line = "trigger weekly wait"};
+	ask(&c);
+	CHECK_INT(c.rc, 2);
+
+	c = (struct client){.line = "trigger nightly soon"};
+	ask(&c);
+	CHECK_INT(c.rc, 1);
 
 	c = (struct client){.line = "reboot now"};
 	ask(&c);
 	CHECK_INT(c.rc, 1);
-	CHECK_STR(c.out, "unknown request (status, trigger JOB)\n");
+	CHECK_STR(c.out, "unknown request (status, trigger JOB, trigger JOB "
+	                 "wait)\n");
 
 	control_close(ctl);
+	uv_close((uv_handle_t *)&ends, NULL);
 	uv_close((uv_handle_t *)&done_async, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	CHECK_INT(uv_loop_close(&loop), 0);

@@ -24,13 +24,23 @@
 #include "util.h"
 
 static char dir[256];
-static int changes;
+static int changes, delivered, dropped;
 
 static void
 on_changed(void *arg)
 {
 	(void)arg;
 	changes++;
+}
+
+static void
+on_delivered(bool ok, void *arg)
+{
+	(void)arg;
+	if (ok)
+		delivered++;
+	else
+		dropped++;
 }
 
 static struct config *
@@ -91,7 +101,8 @@ test_deliver(void)
 	char box[300], cmd[1400];
 	struct exec_fire_target t[2] = {0};
 	struct exec_fire f = {0};
-	struct notifier_hooks hooks = {on_changed, NULL};
+	struct notifier_hooks hooks = {.changed = on_changed,
+	                               .delivered = on_delivered};
 	struct notifier *nt;
 	struct state st = {0};
 	struct notify_memory m;
@@ -153,6 +164,9 @@ test_deliver(void)
 	 * then dropped after give_up (1 s) */
 	RUN_UNTIL(st.nnotices == 0, 8000);
 	CHECK_INT(st.nnotices, 0);
+	/* each ended notice told once: the email sent, the rest dropped */
+	CHECK_INT(delivered, 1);
+	CHECK(dropped >= 2);
 	if ((in = fopen(box, "r")) != NULL) {
 		char buf[4096];
 		size_t n = fread(buf, 1, sizeof(buf) - 1, in);
