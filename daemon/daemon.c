@@ -16,6 +16,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "http.h"
+#include "httpd.h"
 #include "log.h"
 #include "sdnotify.h"
 #include "scheduler.h"
@@ -36,6 +37,7 @@ struct daemon {
 	uv_timer_t watchdog;
 	bool watchdog_on;
 	struct control *ctl; /* NULL also when it could not listen */
+	struct httpd *httpd; /* listen = { }: the HTTP face */
 	bool started;        /* READY=1 was sent */
 	bool stopping;
 };
@@ -254,6 +256,14 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 		goto fail;
 	}
 	malloc_trim(0); /* the load's peak, as after a reload */
+	/* the HTTP face, when configured, is part of the service: a listener
+	 * that cannot start (address in use, no token) fails the start */
+	if (cfg->listen.address != NULL &&
+	    (rc = httpd_start(&d->httpd, &d->loop, cfg, d->sched, err,
+	                      errlen)) < 0) {
+		status = true;
+		goto fail;
+	}
 	/* status and trigger are conveniences: run without them */
 	control_path(cfg->state_dir, path, sizeof(path));
 	if (control_start(&d->ctl, &d->loop, path, &ch, warn, sizeof(warn)) < 0)
@@ -290,6 +300,8 @@ daemon_stop(struct daemon *d)
 	if (d->ctl != NULL)
 		control_close(d->ctl);
 	d->ctl = NULL;
+	httpd_close(d->httpd);
+	d->httpd = NULL;
 	if (d->watchdog_on)
 		uv_close((uv_handle_t *)&d->watchdog, NULL);
 	d->watchdog_on = false;

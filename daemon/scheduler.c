@@ -436,18 +436,22 @@ find_entry(struct scheduler *s, const char *job)
 
 static void fire(struct scheduler *s, struct entry *e, int64_t slot);
 
-static void
+static int
 start_run(struct scheduler *s, const struct config_job *job, const char *when,
-          const char *why)
+          const char *why, uint64_t *id)
 {
 	uint64_t run_id;
+	int rc;
 
 	run_id = ((uint64_t)util_wall_ms() << 12) | (s->run_seq++ & 0xfff);
 	log_msg(LOG_INFO, "job=%s action=%s slot=%s event=fire%s", job->name,
 	        action_name(job->action), when, why);
-	if (exec_start(s->ex, job, run_id) < 0)
+	if ((rc = exec_start(s->ex, job, run_id)) < 0)
 		log_msg(LOG_ERR, "job=%s cannot start: out of memory",
 		        job->name);
+	if (id != NULL)
+		*id = run_id;
+	return rc;
 }
 
 static void
@@ -551,7 +555,7 @@ fire(struct scheduler *s, struct entry *e, int64_t slot)
 		        job->name, action_name(job->action), when);
 		return;
 	}
-	start_run(s, job, when, e->catch_up ? " catch_up=once" : "");
+	start_run(s, job, when, e->catch_up ? " catch_up=once" : "", NULL);
 }
 
 /* Fire what is due, after recording it (the entry is committed); then
@@ -993,24 +997,67 @@ scheduler_active(const struct scheduler *s)
 }
 
 int
-scheduler_trigger(struct scheduler *s, const char *name, FILE *out)
+scheduler_fire_now(struct scheduler *s, const char *name, const char *by,
+                   uint64_t *run_id)
 {
 	const struct config_job *job = config_find_job(s->cfg, name);
-	char when[64];
+	char when[64], why[64];
 
-	if (job == NULL) {
+	if (job == NULL)
+		return -ENOENT;
+	if (exec_job_active(s->ex, name) > 0)
+		return -EBUSY;
+	/* a manual run is no cron slot: the schedule is left as it is */
+	iso_utc(util_wall_ms() / 1000, when, sizeof(when));
+	snprintf(why, sizeof(why), " trigger=%s", by);
+	return start_run(s, job, when, why, run_id);
+}
+
+void
+scheduler_job_state(const struct scheduler *s, const struct config_job *job,
+                    int64_t *next, int64_t *last, size_t *running)
+{
+	size_t lo = 0, hi = s->nentries;
+
+	*next = -1;
+	/* entries are the enabled jobs in the config's order: their job
+	 * pointers ascend */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->entries[mid].job < job)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nentries && s->entries[lo].job == job &&
+	    s->entries[lo].due_ms != INT64_MAX)
+		*next = s->entries[lo].slot;
+	*last = state_last_fired(s->st, job->name);
+	*running = exec_job_active(s->ex, job->name);
+}
+
+const struct exec *
+scheduler_exec(const struct scheduler *s)
+{
+	return s->ex;
+}
+
+int
+scheduler_trigger(struct scheduler *s, const char *name, FILE *out)
+{
+	int rc = scheduler_fire_now(s, name, "manual", NULL);
+
+	if (rc == -ENOENT) {
 		fprintf(out, "no job \"%s\" in %s\n", name, s->cfg->path);
 		return -ENOENT;
 	}
-	if (exec_job_active(s->ex, name) > 0) {
+	if (rc == -EBUSY) {
 		fprintf(out,
 		        "job %s is still running; try again when it ends\n",
 		        name);
 		return -EBUSY;
 	}
-	/* a manual run is no cron slot: the schedule is left as it is */
-	iso_utc(util_wall_ms() / 1000, when, sizeof(when));
-	start_run(s, job, when, " trigger=manual");
 	fprintf(out,
 	        "job %s started; its outcome goes to the log and the "
 	        "history\n",

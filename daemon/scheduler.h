@@ -64,6 +64,21 @@ int scheduler_report(const struct scheduler *s, FILE *out);
  * sentence for people in out. */
 int scheduler_trigger(struct scheduler *s, const char *job, FILE *out);
 
+/* As scheduler_trigger, for a program; by says who asked ("manual",
+ * "api") in the fire's log line.  0 with *run_id (run_id may be NULL),
+ * -ENOENT, -EBUSY, or -ENOMEM. */
+int scheduler_fire_now(struct scheduler *s, const char *job, const char *by,
+                       uint64_t *run_id);
+
+/* Of job (of the config in use): its next slot (seconds; -1 disabled or
+ * none), the last slot fired (-1: never) and its runs in flight. */
+void scheduler_job_state(const struct scheduler *s,
+                         const struct config_job *job, int64_t *next,
+                         int64_t *last, size_t *running);
+
+/* The exec that carries out the runs (for the fires in flight). */
+const struct exec *scheduler_exec(const struct scheduler *s);
+
 /* Runs (and target lookups) in flight. */
 size_t scheduler_active(const struct scheduler *s);
 
