@@ -179,12 +179,14 @@ best_param(const char *key, const struct action *only, const char *best,
 
 static const char *const main_keys[] = {
     "api",         "state_dir", "timezone", "include_dir", "log_level",
-    "rate_limits", "defaults",  "accounts", "jobs",        "listen", NULL};
+    "rate_limits", "defaults",  "accounts", "jobs",        "listen", "slack", NULL};
 static const char *const dropin_keys[] = {"accounts", "jobs", NULL};
 static const char *const api_keys[] = {"url", "timeout", "ca_file", NULL};
 static const char *const listen_keys[] = {"address", "token_file",
                                           "max_connections", "timeout",
                                           "max_body", NULL};
+static const char *const slack_keys[] = {"allow_users", "allow_channels",
+                                         "signing_secret_file", NULL};
 static const char *const rate_keys[] = {"company", "ip", "create", "logs",
                                         NULL};
 static const char *const account_keys[] = {"name", "company", "key_file", NULL};
@@ -429,6 +431,44 @@ parse_listen(struct loader *L, config_setting_t *g)
 		              "no address; write address = "
 		              "\"127.0.0.1:8787\" (or remove listen to "
 		              "leave the HTTP face off)");
+}
+
+static void
+parse_slack(struct loader *L, config_setting_t *g)
+{
+	struct cfgread_scope sc = {L->rd.file, cfgread_line(g), "slack: "};
+	struct config_slack *k = &L->cfg->slack;
+	int n = config_setting_length(g);
+
+	k->enabled = true;
+	if (config_setting_get_member(config_setting_parent(g), "listen") ==
+	    NULL)
+		cfgread_error(&L->rd, &sc, g,
+		              "Slack's commands come through the HTTP face: "
+		              "add listen = { address = \"127.0.0.1:8787\"; }");
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(s), *v;
+		size_t d = 99;
+
+		if (strcmp(key, "allow_users") == 0) {
+			cfgread_list(&L->rd, &sc, s, true, &k->allow_users,
+			             &k->nallow_users);
+		} else if (strcmp(key, "allow_channels") == 0) {
+			cfgread_list(&L->rd, &sc, s, true, &k->allow_channels,
+			             &k->nallow_channels);
+		} else if (strcmp(key, "signing_secret_file") == 0) {
+			if (cfgread_str(&L->rd, &sc, s, &v) < 0)
+				continue;
+			if ((k->signing_secret_file = resolve_path(L, v)) ==
+			    NULL)
+				nomem(L);
+		} else {
+			cfgread_unknown_key(
+			    &L->rd, &sc, s,
+			    cfgread_best_of(key, slack_keys, NULL, &d));
+		}
+	}
 }
 
 /* Zones are loaded once per config and shared by its jobs. */
@@ -1409,7 +1449,8 @@ parse_main(struct loader *L, config_setting_t *root)
 		}
 		if (strcmp(key, "api") == 0 ||
 		    strcmp(key, "rate_limits") == 0 ||
-		    strcmp(key, "listen") == 0) {
+		    strcmp(key, "listen") == 0 ||
+		    strcmp(key, "slack") == 0) {
 			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
 				cfgread_error(
 				    &L->rd, &sc, s,
@@ -1419,6 +1460,8 @@ parse_main(struct loader *L, config_setting_t *root)
 				parse_api(L, s);
 			else if (key[0] == 'l')
 				parse_listen(L, s);
+			else if (key[0] == 's')
+				parse_slack(L, s);
 			else
 				parse_rate_limits(L, s);
 		} else if (strcmp(key, "state_dir") == 0) {

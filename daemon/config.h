@@ -122,6 +122,16 @@ struct config_listen {
 	int64_t max_body;        /* bytes of a request body, 1 KiB - 16 MiB */
 };
 
+/* Slack slash commands (slack = { ... }); enabled false: absent. */
+struct config_slack {
+	bool enabled;
+	const char **allow_users; /* user ids or names */
+	size_t nallow_users;
+	const char **allow_channels; /* channel ids or names */
+	size_t nallow_channels;
+	const char *signing_secret_file; /* NULL: the credential */
+};
+
 struct config {
 	const char *path;
 	const char *api_url;     /* no trailing slash */
@@ -134,6 +144,7 @@ struct config {
 	const char *include_dir; /* NULL if unset */
 	struct config_rate_limits rate_limits;
 	struct config_listen listen;
+	struct config_slack slack;
 	struct config_account *accounts;
 	size_t naccounts;
 	struct config_job *jobs;

@@ -1298,6 +1298,254 @@ wrong_method(const struct face_request *req, struct face_reply *rep,
 	return true;
 }
 
+/* ---- Slack slash commands ------------------------------------------------ */
+
+static bool
+in_list(const char *const *list, size_t n, const char *a, const char *b)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((a != NULL && strcmp(list[i], a) == 0) ||
+		    (b != NULL && strcmp(list[i], b) == 0))
+			return true;
+	return false;
+}
+
+/* A message for the person who typed the command (200: Slack shows
+ * only a 200's body). */
+__attribute__((format(printf, 2, 3))) static void
+slack_say(struct face_reply *rep, const char *fmt, ...)
+{
+	struct json_writer w;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key_str(&w, "response_type", "ephemeral");
+	json_key_text(&w, "text", msg);
+	json_w_obj_close(&w);
+	reply_json(rep, 200, &w);
+}
+
+bool
+face_slack_url_ok(const char *url)
+{
+	static const char slack[] = "https://hooks.slack.com/";
+
+	if (url == NULL || !util_url_allowed(url))
+		return false;
+	return strncmp(url, slack, sizeof(slack) - 1) == 0 ||
+	       strncmp(url, "http://", 7) == 0; /* loopback: the check above */
+}
+
+/* Does the signature v0=HEX match HMAC(secret, "v0:" ts ":" body)? */
+static bool
+slack_signed(const struct face *f, const struct face_request *req,
+             const char *ts)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *sig = req->slack_signature;
+	unsigned char mac[32];
+	char want[64];
+	struct buf base = {0};
+	int rc;
+
+	if (sig == NULL || strncmp(sig, "v0=", 3) != 0 || f->src->hmac == NULL)
+		return false;
+	buf_str(&base, "v0:");
+	buf_str(&base, ts);
+	buf_str(&base, ":");
+	buf_put(&base, req->body ? req->body : "", req->body_len);
+	if (base.oom) {
+		free(base.p);
+		return false;
+	}
+	rc = f->src->hmac(f->src->arg, f->slack_secret, f->slack_secret_len,
+	                  base.p, base.len, mac);
+	free(base.p);
+	if (rc < 0)
+		return false;
+	for (size_t i = 0; i < 32; i++) {
+		want[2 * i] = hex[mac[i] >> 4];
+		want[2 * i + 1] = hex[mac[i] & 15];
+	}
+	return same_secret(sig + 3, strlen(sig + 3), want, sizeof(want));
+}
+
+static const char slack_help[] =
+    "kinsta-cron commands:\n"
+    "`run JOB`: fire a configured job now; the outcome is posted here "
+    "when it ends\n"
+    "`help`: this text";
+
+static void
+slack_command(const struct face *f, const struct face_request *req,
+              struct face_reply *rep)
+{
+	const struct config *cfg = source_config(f);
+	const struct config_slack *sc = cfg ? &cfg->slack : NULL;
+	struct face_request form = {0};
+	const char *ts = req->slack_timestamp, *user, *user_name, *chan;
+	const char *chan_name, *text, *url;
+	char *copy, word[64], arg[256];
+	uint64_t id;
+	bool ok;
+	int64_t t, now = req->now_ms / 1000;
+	int rc, n;
+
+	if (sc == NULL || !sc->enabled || f->slack_secret == NULL) {
+		reply_error(rep, 404,
+		            "Slack commands are off: see slack in "
+		            "kinsta-cron.conf(5)");
+		return;
+	}
+	if (wrong_method(req, rep, "POST"))
+		return;
+	t = (int64_t)parse_u64(ts, &ok);
+	if (!ok || t > now + FACE_SLACK_MAX_AGE_S ||
+	    t < now - FACE_SLACK_MAX_AGE_S) {
+		reply_error(rep, 401,
+		            "X-Slack-Request-Timestamp is missing or more than "
+		            "five minutes from now");
+		return;
+	}
+	if (!slack_signed(f, req, ts)) {
+		reply_error(rep, 401,
+		            "X-Slack-Signature does not match: check the "
+		            "signing secret");
+		return;
+	}
+	if ((copy = malloc(req->body_len + 1)) == NULL) {
+		reply_error(rep, 500, "out of memory");
+		return;
+	}
+	if (req->body_len > 0)
+		memcpy(copy, req->body, req->body_len);
+	copy[req->body_len] = '\0';
+	face_query_parse(&form, copy, req->body_len + 1);
+	user = param(&form, "user_id");
+	user_name = param(&form, "user_name");
+	chan = param(&form, "channel_id");
+	chan_name = param(&form, "channel_name");
+	text = param(&form, "text");
+	url = param(&form, "response_url");
+	if (!in_list(sc->allow_users, sc->nallow_users, user, user_name)) {
+		slack_say(rep, "You are not allowed to use kinsta-cron: ask "
+		               "its administrator to add your user id to "
+		               "slack.allow_users.");
+		goto out;
+	}
+	if (sc->nallow_channels > 0 &&
+	    !in_list(sc->allow_channels, sc->nallow_channels, chan,
+	             chan_name)) {
+		slack_say(rep, "kinsta-cron does not take commands in this "
+		               "channel (slack.allow_channels).");
+		goto out;
+	}
+	word[0] = arg[0] = '\0';
+	n = text ? sscanf(text, " %63s %255s", word, arg) : 0;
+	if (n <= 0 || strcmp(word, "help") == 0) {
+		slack_say(rep, "%s", slack_help);
+		goto out;
+	}
+	if (strcmp(word, "run") != 0) {
+		slack_say(rep,
+		          "Unknown command \"%s\" (this version knows run and "
+		          "help).\n%s",
+		          word, slack_help);
+		goto out;
+	}
+	if (n < 2) {
+		slack_say(rep, "Which job? `run JOB`");
+		goto out;
+	}
+	if (!face_slack_url_ok(url)) {
+		slack_say(rep, "The command came without a usable "
+		               "response_url; nothing was started.");
+		goto out;
+	}
+	rc = f->src->slack_run ? f->src->slack_run(f->src->arg, arg, url, &id)
+	                       : -ENOSYS;
+	if (rc == -ENOENT)
+		slack_say(rep, "There is no job \"%s\".", arg);
+	else if (rc == -EBUSY)
+		slack_say(rep,
+		          "Job %s is still running; try again when it ends.",
+		          arg);
+	else if (rc < 0)
+		slack_say(rep, "Job %s could not start: %s.", arg,
+		          strerror(-rc));
+	else
+		slack_say(rep,
+		          "Started job %s, run %" PRIu64
+		          "; its outcome will be posted here when it ends.",
+		          arg, id);
+out:
+	free(copy);
+}
+
+char *
+face_slack_outcome(const struct face_fire *fi, size_t *len)
+{
+	struct json_writer w;
+	struct buf b = {0}, text = {0};
+	size_t count[KINSTA_SKIPPED + 1] = {0};
+	const char *doc;
+	size_t dlen;
+
+	for (size_t i = 0; i < fi->ntargets; i++)
+		if ((unsigned)fi->targets[i].outcome <= KINSTA_SKIPPED)
+			count[fi->targets[i].outcome]++;
+	buf_printf(&text, "Job %s, run %" PRIu64 ", ended in %.1f s: ", fi->job,
+	           fi->run_id,
+	           (double)(fi->ended_ms - fi->started_ms) / 1000.0);
+	if (fi->ntargets == 0)
+		buf_printf(&text, "failed: %s", fi->why ? fi->why : "");
+	else
+		buf_printf(&text,
+		           "%zu succeeded, %zu failed, %zu timed out, "
+		           "%zu skipped",
+		           count[KINSTA_SUCCEEDED], count[KINSTA_FAILED],
+		           count[KINSTA_TIMED_OUT], count[KINSTA_SKIPPED]);
+	for (size_t i = 0; i < fi->ntargets && i < 20; i++) {
+		const struct face_target *t = &fi->targets[i];
+
+		buf_printf(&text, "\n• %s: %s",
+		           t->name && t->name[0] ? t->name : t->env_id,
+		           kinsta_outcome_name(t->outcome));
+		if (t->op_id && t->op_id[0])
+			buf_printf(&text, ", operation %s", t->op_id);
+		buf_printf(&text, ", %.1f s",
+		           (double)(t->ended_ms - t->started_ms) / 1000.0);
+		if (t->message && t->message[0] &&
+		    t->outcome != KINSTA_SUCCEEDED)
+			buf_printf(&text, ": %.300s", t->message);
+	}
+	if (text.oom) {
+		free(text.p);
+		return NULL;
+	}
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_w_key_str(&w, "response_type", "in_channel");
+	json_w_key_bool(&w, "replace_original", false);
+	json_key_text(&w, "text", text.p);
+	json_w_obj_close(&w);
+	free(text.p);
+	if (json_w_finish(&w, &doc, &dlen) == 0)
+		buf_put(&b, doc, dlen);
+	json_w_free(&w);
+	if (b.oom || b.p == NULL) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
 void
 face_handle(const struct face *f, const struct face_request *req,
             struct face_reply *rep)
@@ -1307,6 +1555,11 @@ face_handle(const struct face *f, const struct face_request *req,
 	char name[256];
 
 	memset(rep, 0, sizeof(*rep));
+	/* Slack signs its requests instead of sending the token */
+	if (strcmp(path, "/slack/commands") == 0) {
+		slack_command(f, req, rep);
+		return;
+	}
 	if (!face_authorized(f->token, req->authorization)) {
 		reply_error(rep, 401,
 		            "send the API token: Authorization: Bearer TOKEN "

@@ -42,7 +42,9 @@ struct face_request {
 	const char *body; /* need not be NUL-terminated */
 	size_t body_len;
 	const char *authorization; /* the header's value, or NULL */
-	int64_t now_ms;            /* wall clock */
+	/* Slack's headers: X-Slack-Request-Timestamp, X-Slack-Signature */
+	const char *slack_timestamp, *slack_signature;
+	int64_t now_ms; /* wall clock */
 };
 
 struct face_reply {
@@ -113,6 +115,13 @@ struct face_source {
 	/* account (an index in the config) now; 0 or -ENOENT */
 	int (*budget)(void *arg, size_t account, int64_t now_ms,
 	              struct face_budget *out);
+	/* out = HMAC-SHA256(key, msg): 0 or -errno */
+	int (*hmac)(void *arg, const void *key, size_t klen, const void *msg,
+	            size_t mlen, unsigned char out[32]);
+	/* fire job for a Slack command, the outcome to be posted to
+	 * response_url when the fire ends: as trigger */
+	int (*slack_run)(void *arg, const char *job, const char *response_url,
+	                 uint64_t *run_id);
 	void *arg;
 };
 
@@ -139,12 +148,26 @@ struct face {
 	const struct face_source *src;
 	struct face_book *book;
 	const char *token; /* the API token (not logged, not shown) */
+	/* Slack's signing secret, or NULL: /slack/commands is off */
+	const char *slack_secret;
+	size_t slack_secret_len;
 };
+
+/* Slack requests older (or newer) than this are refused. */
+#define FACE_SLACK_MAX_AGE_S 300
 
 /* Answer req into rep (always filled; the body is malloc'd or NULL when
  * out of memory, then status 500).  Checks the token first. */
 void face_handle(const struct face *f, const struct face_request *req,
                  struct face_reply *rep);
+
+/* The text Slack shows for a fire that ended (the delayed response to a
+ * slash command), as its JSON message; malloc'd, or NULL. */
+char *face_slack_outcome(const struct face_fire *f, size_t *len);
+
+/* Is url one Slack's response_url may be: https://hooks.slack.com/...,
+ * or plain http to loopback (tests)? */
+bool face_slack_url_ok(const char *url);
 
 /* Release rep's body. */
 void face_reply_free(struct face_reply *rep);

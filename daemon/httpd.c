@@ -568,7 +568,8 @@ httpd_start(struct httpd **out, uv_loop_t *loop, const struct config *cfg,
 	                              .trigger = src_trigger,
 	                              .history = src_history,
 	                              .arg = h};
-	h->face = (struct face){&h->src, &h->book, h->token};
+	h->face =
+	    (struct face){.src = &h->src, .book = &h->book, .token = h->token};
 	/* the page's last outcomes and failures survive a restart */
 	{
 		char *text;

@@ -103,7 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char method[32], path[2048], query[2048], auth[512];
 	struct face_request req = {0};
 	struct face_reply rep;
-	struct face f = {&src, &book, TOKEN};
+	struct face f = {.src = &src, .book = &book, .token = TOKEN};
 
 	if (!ready) {
 		struct config_errors errs = {0};

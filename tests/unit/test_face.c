@@ -123,7 +123,7 @@ static const struct face_source src = {
 };
 
 static struct face_book book;
-static const struct face face = {&src, &book, TOKEN};
+static const struct face face = {.src = &src, .book = &book, .token = TOKEN};
 
 /* One request; the reply's body as a string (static, overwritten). */
 static int
