@@ -30,11 +30,20 @@
 
 enum run_state { RUN_WAIT_ENV, RUN_ACTIVE, RUN_CLOSING };
 
+/* A fire and its place in exec's list, oldest first. */
+struct fire {
+	struct exec_fire f;
+	bool listed; /* its targets are known: it ends with the last */
+	struct fire *prev, *next;
+};
+
 struct run {
 	struct exec *ex;
 	const struct config *cfg;
 	const struct config_job *job;
 	struct kinsta_run k;
+	struct fire *fire;
+	size_t slot; /* the run's target in fire->f.targets */
 	uint64_t run_id;
 	int64_t started_ms;
 	int account; /* the company's rate-limit account */
@@ -62,6 +71,7 @@ struct exec {
 	struct ops_book own_durations; /* when the options give none */
 	struct ops_book *durations;
 	struct run *runs;
+	struct fire *fires, *fires_last;
 	size_t pending_closes;
 	struct keys keys; /* of cfg's accounts, read once */
 	bool closing;
@@ -96,6 +106,116 @@ load_key(struct exec *ex, const struct config *cfg,
 	rc = keys_read(a->key_source, a->key_path, a->name, key, KEY_MAX, err,
 	               sizeof(err));
 	return rc < 0 ? rc : log_secret_add(key);
+}
+
+/* ---- fires -------------------------------------------------------------- */
+
+/* Until a target ends, its message and note point here, not to the heap. */
+static char no_text[] = "";
+
+static struct fire *
+fire_new(struct exec *ex, const struct config *cfg,
+         const struct config_job *job, uint64_t run_id)
+{
+	struct fire *fi = calloc(1, sizeof(*fi));
+
+	if (fi == NULL)
+		return NULL;
+	fi->f.cfg = cfg;
+	fi->f.job = job;
+	fi->f.run_id = run_id;
+	fi->f.started_ms = util_wall_ms();
+	fi->prev = ex->fires_last;
+	if (ex->fires_last != NULL)
+		ex->fires_last->next = fi;
+	else
+		ex->fires = fi;
+	ex->fires_last = fi;
+	return fi;
+}
+
+static struct fire *
+fire_find(const struct exec *ex, uint64_t run_id)
+{
+	for (struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
+		if (fi->f.run_id == run_id)
+			return fi;
+	return NULL;
+}
+
+static void
+fire_free(struct exec *ex, struct fire *fi)
+{
+	if (fi->prev != NULL)
+		fi->prev->next = fi->next;
+	else
+		ex->fires = fi->next;
+	if (fi->next != NULL)
+		fi->next->prev = fi->prev;
+	else
+		ex->fires_last = fi->prev;
+	for (size_t i = 0; i < fi->f.ntargets; i++) {
+		if (fi->f.targets[i].message != no_text)
+			free(fi->f.targets[i].message);
+		if (fi->f.targets[i].note != no_text)
+			free(fi->f.targets[i].note);
+	}
+	free(fi->f.targets);
+	free(fi);
+}
+
+/* Room for n more targets, running; the index of the first, or -ENOMEM. */
+static ssize_t
+fire_add(struct fire *fi, const struct target *t, size_t n)
+{
+	struct exec_fire_target *grown;
+	size_t first = fi->f.ntargets;
+
+	grown = realloc(fi->f.targets,
+	                (first + n ? first + n : 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -ENOMEM;
+	fi->f.targets = grown;
+	for (size_t i = 0; i < n; i++) {
+		struct exec_fire_target *ft = &grown[first + i];
+
+		memset(ft, 0, sizeof(*ft));
+		ft->target = t[i];
+		ft->outcome = KINSTA_RUNNING;
+		ft->message = ft->note = no_text;
+		ft->started_ms = util_wall_ms();
+	}
+	fi->f.ntargets += n;
+	return (ssize_t)first;
+}
+
+/* A target of the fire has ended as res says. */
+static void
+fire_record(struct fire *fi, size_t slot, const struct exec_result *res)
+{
+	struct exec_fire_target *ft = &fi->f.targets[slot];
+	char *m = strdup(res->message), *n = strdup(res->note);
+
+	ft->outcome = res->outcome;
+	snprintf(ft->op_id, sizeof(ft->op_id), "%s", res->op_id);
+	ft->message = m != NULL ? m : no_text;
+	ft->note = n != NULL ? n : no_text;
+	ft->started_ms = res->started_ms;
+	ft->ended_ms = res->ended_ms;
+	fi->f.count[res->outcome]++;
+	fi->f.nended++;
+}
+
+/* Tell the fire's end, once every target it has has ended. */
+static void
+fire_check_end(struct exec *ex, struct fire *fi)
+{
+	if (!fi->listed || fi->f.nended < fi->f.ntargets)
+		return;
+	fi->f.ended_ms = util_wall_ms();
+	if (ex->hooks.fire_ended != NULL)
+		ex->hooks.fire_ended(&fi->f, ex->hooks.arg);
+	fire_free(ex, fi);
 }
 
 /* ---- the end of a run --------------------------------------------------- */
@@ -191,6 +311,7 @@ static void
 run_finish(struct run *r)
 {
 	struct exec *ex = r->ex;
+	struct fire *fi = r->fire;
 	struct exec_result res = {
 	    .cfg = r->cfg,
 	    .job = r->job,
@@ -213,12 +334,14 @@ run_finish(struct run *r)
 	    kinsta_report(&r->k, &res.report, &res.report_len) < 0)
 		res.report = NULL;
 	run_unlink(r);
+	fire_record(fi, r->slot, &res);
 	if (ex->hooks.finished != NULL)
 		ex->hooks.finished(&res, ex->hooks.arg);
 	/* after the hook, which reads the target, and before the next run
 	 * on the environment starts from inside run_unlock */
 	run_unlock(r);
 	run_free(r);
+	fire_check_end(ex, fi);
 }
 
 /* ---- operations --------------------------------------------------------- */
@@ -463,9 +586,11 @@ run_step(struct run *r)
 /* ---- starting runs ------------------------------------------------------ */
 
 static struct run *
-run_new(struct exec *ex, const struct config *cfg, const struct config_job *job,
-        const struct target *t, uint64_t run_id, const char *key)
+run_new(struct exec *ex, struct fire *fi, size_t slot, const char *key)
 {
+	const struct config *cfg = fi->f.cfg;
+	const struct config_job *job = fi->f.job;
+	const struct target *t = &fi->f.targets[slot].target;
 	struct run *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
@@ -479,7 +604,9 @@ run_new(struct exec *ex, const struct config *cfg, const struct config_job *job,
 	r->ex = ex;
 	r->cfg = cfg;
 	r->job = job;
-	r->run_id = run_id;
+	r->fire = fi;
+	r->slot = slot;
+	r->run_id = fi->f.run_id;
 	r->started_ms = util_wall_ms();
 	snprintf(r->key, sizeof(r->key), "%s", key);
 	call_init(&r->call, ex->calls, &run_call, r->key);
@@ -515,17 +642,17 @@ run_lock(struct run *r)
 	return false;
 }
 
-/* A run that ends before it starts (no key, no targets). */
+/* A target of the fire (slot), or the whole fire before it had targets
+ * (slot < 0), ends before it starts: no key, no site list, no memory. */
 static void
-report_failure(struct exec *ex, const struct config *cfg,
-               const struct config_job *job, uint64_t run_id, const char *why)
+report_failure(struct exec *ex, struct fire *fi, ssize_t slot, const char *why)
 {
 	struct target none = {0};
 	struct exec_result res = {
-	    .cfg = cfg,
-	    .job = job,
-	    .target = &none,
-	    .run_id = run_id,
+	    .cfg = fi->f.cfg,
+	    .job = fi->f.job,
+	    .target = slot >= 0 ? &fi->f.targets[slot].target : &none,
+	    .run_id = fi->f.run_id,
 	    .outcome = KINSTA_FAILED,
 	    .op_id = "",
 	    .message = why,
@@ -534,30 +661,42 @@ report_failure(struct exec *ex, const struct config *cfg,
 	    .ended_ms = util_wall_ms(),
 	};
 
+	if (slot >= 0) {
+		fire_record(fi, (size_t)slot, &res);
+	} else {
+		snprintf(fi->f.why, sizeof(fi->f.why), "%s", why);
+		fi->f.count[KINSTA_FAILED]++;
+		fi->listed = true;
+	}
 	if (ex->hooks.finished != NULL)
 		ex->hooks.finished(&res, ex->hooks.arg);
 }
 
+/* The fire's targets are known: a run on each.  The caller ends the fire
+ * if they all ended at once (fire_check_end). */
 static void
-start_runs(struct exec *ex, const struct config *cfg,
-           const struct config_job *job, uint64_t run_id,
-           const struct target *t, size_t n, const char *key)
+start_runs(struct exec *ex, struct fire *fi, const struct target *t, size_t n,
+           const char *key)
 {
 	struct run **made = calloc(n ? n : 1, sizeof(*made));
+	ssize_t first = made != NULL ? fire_add(fi, t, n) : -ENOMEM;
 
-	if (made == NULL) {
-		report_failure(ex, cfg, job, run_id, "out of memory");
-		return;
+	if (first < 0) {
+		report_failure(ex, fi, -1, "out of memory");
+		goto out;
 	}
-	/* make them all first: a run that ends at once must not free the
-	 * targets of its siblings */
+	/* make them all first: every run of the fire exists before any
+	 * can end */
 	for (size_t i = 0; i < n; i++)
-		if ((made[i] = run_new(ex, cfg, job, &t[i], run_id, key)) ==
-		    NULL)
-			report_failure(ex, cfg, job, run_id, "out of memory");
+		if ((made[i] = run_new(ex, fi, (size_t)first + i, key)) == NULL)
+			report_failure(ex, fi, first + (ssize_t)i,
+			               "out of memory");
 	for (size_t i = 0; i < n; i++)
 		if (made[i] != NULL && run_lock(made[i]))
 			run_begin(made[i]);
+	/* only now: the runs that ended at once must not end the fire */
+	fi->listed = true;
+out:
 	free(made);
 }
 
@@ -568,20 +707,24 @@ on_listing(const struct config *cfg, const struct config_job *job,
            void *arg)
 {
 	struct exec *ex = arg;
+	struct fire *fi = fire_find(ex, run_id);
 	struct target *t = NULL;
 	size_t n = 0;
 	char err[256], key[KEY_MAX];
 
+	if (fi == NULL) /* cannot be: a fire waits for its listing */
+		return;
 	if (why != NULL)
-		report_failure(ex, cfg, job, run_id, why);
+		report_failure(ex, fi, -1, why);
 	else if (kinsta_select(job, body, len, &t, &n, err, sizeof(err)) < 0)
-		report_failure(ex, cfg, job, run_id, err);
+		report_failure(ex, fi, -1, err);
 	else if (load_key(ex, cfg, job, key) < 0)
-		report_failure(ex, cfg, job, run_id, "cannot read the API key");
+		report_failure(ex, fi, -1, "cannot read the API key");
 	else
-		start_runs(ex, cfg, job, run_id, t, n, key);
+		start_runs(ex, fi, t, n, key);
 	explicit_bzero(key, sizeof(key));
 	free(t);
+	fire_check_end(ex, fi);
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -675,6 +818,15 @@ exec_set_config(struct exec *ex, const struct config *cfg)
 		if (r->locking)
 			r->lock.holder = j->name;
 	}
+	for (struct fire *fi = ex->fires; fi != NULL; fi = fi->next) {
+		const struct config_job *j;
+
+		if (fi->f.cfg != cfg &&
+		    (j = config_same_job(fi->f.cfg, fi->f.job, cfg)) != NULL) {
+			fi->f.cfg = cfg;
+			fi->f.job = j;
+		}
+	}
 	listings_move(ex->listings, cfg);
 }
 
@@ -684,12 +836,16 @@ exec_config_in_use(const struct exec *ex, const struct config *cfg)
 	for (const struct run *r = ex->runs; r != NULL; r = r->next)
 		if (r->cfg == cfg)
 			return true;
+	for (const struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
+		if (fi->f.cfg == cfg)
+			return true;
 	return listings_config_in_use(ex->listings, cfg);
 }
 
 int
 exec_start(struct exec *ex, const struct config_job *job, uint64_t run_id)
 {
+	struct fire *fi;
 	struct target *t = NULL;
 	size_t n = 0;
 	char key[KEY_MAX];
@@ -697,15 +853,22 @@ exec_start(struct exec *ex, const struct config_job *job, uint64_t run_id)
 
 	if (ex->closing)
 		return -ECANCELED;
+	if ((fi = fire_new(ex, ex->cfg, job, run_id)) == NULL)
+		return -ENOMEM;
 	if (load_key(ex, ex->cfg, job, key) < 0) {
-		report_failure(ex, ex->cfg, job, run_id,
-		               "cannot read the API key");
+		report_failure(ex, fi, -1, "cannot read the API key");
+		fire_check_end(ex, fi);
 		return 0;
 	}
+	/* the site list may be served at once, and the fire end inside */
 	if (kinsta_needs_listing(job))
 		rc = listings_want(ex->listings, ex->cfg, job, run_id, key);
-	else if ((rc = kinsta_targets_from_ids(job, &t, &n)) == 0)
-		start_runs(ex, ex->cfg, job, run_id, t, n, key);
+	else if ((rc = kinsta_targets_from_ids(job, &t, &n)) == 0) {
+		start_runs(ex, fi, t, n, key);
+		fire_check_end(ex, fi);
+	}
+	if (rc < 0) /* nothing was started: the caller says why */
+		fire_free(ex, fi);
 	explicit_bzero(key, sizeof(key));
 	free(t);
 	return rc;
@@ -718,14 +881,27 @@ exec_resume(struct exec *ex, const struct config_job *job,
             int64_t started_ms)
 {
 	char key[KEY_MAX];
-	struct run *r;
+	struct fire *fi = fire_find(ex, run_id);
+	bool made = fi == NULL;
+	ssize_t slot;
+	struct run *r = NULL;
 
 	if (load_key(ex, ex->cfg, job, key) < 0)
 		return -ENOKEY;
-	r = run_new(ex, ex->cfg, job, target, run_id, key);
+	/* the runs of one fire resumed join one fire again */
+	if (made && (fi = fire_new(ex, ex->cfg, job, run_id)) != NULL)
+		fi->listed = true;
+	if (fi != NULL && (slot = fire_add(fi, target, 1)) >= 0) {
+		fi->f.targets[slot].started_ms = started_ms;
+		if ((r = run_new(ex, fi, (size_t)slot, key)) == NULL)
+			fi->f.ntargets--;
+	}
 	explicit_bzero(key, sizeof(key));
-	if (r == NULL)
+	if (r == NULL) {
+		if (made && fi != NULL)
+			fire_free(ex, fi);
 		return -ENOMEM;
+	}
 	kinsta_run_resume(&r->k, ex->cfg, job, target, step, step_name, op_id,
 	                  deployment);
 	r->op_resumed = true;
@@ -738,6 +914,25 @@ exec_resume(struct exec *ex, const struct config_job *job,
 	r->state = RUN_ACTIVE;
 	run_follow(r);
 	return 0;
+}
+
+const struct exec_fire *
+exec_fire_find(const struct exec *ex, uint64_t run_id)
+{
+	const struct fire *fi = fire_find(ex, run_id);
+
+	return fi != NULL ? &fi->f : NULL;
+}
+
+size_t
+exec_fires(const struct exec *ex, const struct exec_fire **out, size_t max)
+{
+	size_t n = 0;
+
+	for (const struct fire *fi = ex->fires; fi != NULL; fi = fi->next, n++)
+		if (n < max)
+			out[n] = &fi->f;
+	return n;
 }
 
 size_t
@@ -776,6 +971,8 @@ exec_close(struct exec *ex)
 		run_unlink(r);
 		run_free(r);
 	}
+	while (ex->fires != NULL)
+		fire_free(ex, ex->fires);
 	/* the exec itself goes with the last close callback */
 	ex->pending_closes += 2;
 	listings_close(ex->listings, close_done, ex);

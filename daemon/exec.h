@@ -58,9 +58,35 @@ struct exec_progress {
 	int64_t started_ms; /* wall clock of the run's start */
 };
 
+/* One target's run within a fire. */
+struct exec_fire_target {
+	struct target target;
+	enum kinsta_outcome outcome; /* KINSTA_RUNNING until it ends */
+	char op_id[OPS_ID_MAX];      /* the last operation followed, or "" */
+	char *message, *note;        /* "" until it ends; owned by the fire */
+	int64_t started_ms, ended_ms;
+};
+
+/* One fire of a job (one run_id: scheduled, caught up or triggered) over
+ * all its targets, so that what is told about it (a notification, a run's
+ * page) is told once per fire, not once per environment. */
+struct exec_fire {
+	const struct config *cfg;
+	const struct config_job *job;
+	uint64_t run_id;
+	int64_t started_ms, ended_ms; /* ended_ms 0 while running */
+	struct exec_fire_target *targets;
+	size_t ntargets, nended;
+	size_t count[KINSTA_OUTCOMES]; /* ended targets by outcome */
+	char why[256]; /* failed before it had targets: why; else "" */
+};
+
 struct exec_hooks {
 	void (*finished)(const struct exec_result *r, void *arg);
 	void (*progress)(const struct exec_progress *p, void *arg);
+	/* after the finished hook of the fire's last target; f is freed
+	 * when it returns */
+	void (*fire_ended)(const struct exec_fire *f, void *arg);
 	void *arg;
 };
 
@@ -103,6 +129,14 @@ int exec_resume(struct exec *ex, const struct config_job *job,
                 const struct target *target, uint64_t run_id, int step,
                 const char *step_name, const char *op_id, bool deployment,
                 int64_t started_ms);
+
+/* The fire run_id while it is in flight, or NULL. */
+const struct exec_fire *exec_fire_find(const struct exec *ex, uint64_t run_id);
+
+/* The fires in flight, oldest first, into out (at most max); how many
+ * there are. */
+size_t exec_fires(const struct exec *ex, const struct exec_fire **out,
+                  size_t max);
 
 /* Runs (and target lookups) not yet finished, in all or of one job. */
 size_t exec_active(const struct exec *ex);

@@ -44,7 +44,8 @@ enum kinsta_outcome {
 	KINSTA_SUCCEEDED,
 	KINSTA_FAILED,
 	KINSTA_TIMED_OUT,
-	KINSTA_SKIPPED
+	KINSTA_SKIPPED,
+	KINSTA_OUTCOMES /* how many there are; not an outcome */
 };
 
 /* What the caller does next. */

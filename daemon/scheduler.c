@@ -83,6 +83,11 @@ struct scheduler {
 	uv_poll_t poll;
 	uint64_t run_seq;
 	bool stopped;
+	struct {
+		void (*fn)(const struct exec_fire *f, void *arg);
+		void *arg;
+	} watchers[SCHEDULER_WATCHERS_MAX];
+	size_t nwatchers;
 };
 
 /* ---- planning (pure) ---------------------------------------------------- */
@@ -473,6 +478,15 @@ free_unused_configs(struct scheduler *s)
 }
 
 static void
+on_fire_ended(const struct exec_fire *f, void *arg)
+{
+	struct scheduler *s = arg;
+
+	for (size_t i = 0; i < s->nwatchers; i++)
+		s->watchers[i].fn(f, s->watchers[i].arg);
+}
+
+static void
 on_finished(const struct exec_result *r, void *arg)
 {
 	struct scheduler *s = arg;
@@ -693,7 +707,10 @@ scheduler_init(struct scheduler **out, uv_loop_t *loop, struct config *cfg,
                struct state *st, struct http *http, char *err, size_t errlen)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
-	struct exec_hooks hooks = {on_finished, on_progress, s};
+	struct exec_hooks hooks = {.finished = on_finished,
+	                           .progress = on_progress,
+	                           .fire_ended = on_fire_ended,
+	                           .arg = s};
 	struct exec_options opt = {.durations = &st->durations};
 
 	if (s == NULL || make_entries(s, cfg) < 0 ||
@@ -926,6 +943,25 @@ scheduler_status(const struct scheduler *s, char *buf, size_t len)
 	         "%zu job%s scheduled, %zu run%s in flight, next: %s at %s",
 	         s->nentries, s->nentries == 1 ? "" : "s", runs,
 	         runs == 1 ? "" : "s", next, when);
+}
+
+int
+scheduler_watch_fires(struct scheduler *s,
+                      void (*fn)(const struct exec_fire *f, void *arg),
+                      void *arg)
+{
+	if (s->nwatchers == SCHEDULER_WATCHERS_MAX)
+		return -ENOSPC;
+	s->watchers[s->nwatchers].fn = fn;
+	s->watchers[s->nwatchers].arg = arg;
+	s->nwatchers++;
+	return 0;
+}
+
+const struct exec *
+scheduler_exec(const struct scheduler *s)
+{
+	return s->ex;
 }
 
 const struct config *

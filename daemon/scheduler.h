@@ -87,6 +87,18 @@ size_t scheduler_active(const struct scheduler *s);
  * more). */
 void scheduler_stop(struct scheduler *s);
 
+#define SCHEDULER_WATCHERS_MAX 8
+
+/* Add a watcher told of each fire's end (every target ended, each one's
+ * history line written): notifications, metrics, the HTTP face.  0, or
+ * -ENOSPC past SCHEDULER_WATCHERS_MAX. */
+int scheduler_watch_fires(struct scheduler *s,
+                          void (*fn)(const struct exec_fire *f, void *arg),
+                          void *arg);
+
+/* The executor, to read the fires in flight (exec_fires). */
+const struct exec *scheduler_exec(const struct scheduler *s);
+
 /* The config in use. */
 const struct config *scheduler_config(const struct scheduler *s);
 

@@ -21,6 +21,7 @@
 #include "test.h"
 
 #define ENV     "a2222222-2222-4222-8222-222222222222"
+#define ENV2    "a3333333-3333-4333-8333-333333333333"
 #define COMPANY "c0000000-0000-4000-8000-000000000001"
 #define MAX_LOG 64
 
@@ -494,6 +495,102 @@ test_reload_moves_unchanged_runs(void)
 	config_free(same);
 }
 
+/* ---- fires -------------------------------------------------------------- */
+
+static struct {
+	uint64_t run_id;
+	size_t ntargets, nended, ok, failed;
+	int finished_before; /* target lines told before the fire's end */
+	char second_message[128];
+} fires[4];
+static int nfires;
+
+static void
+on_fire_ended(const struct exec_fire *f, void *arg)
+{
+	(void)arg;
+	if (nfires >= 4)
+		return;
+	fires[nfires].run_id = f->run_id;
+	fires[nfires].ntargets = f->ntargets;
+	fires[nfires].nended = f->nended;
+	fires[nfires].ok = f->count[KINSTA_SUCCEEDED];
+	fires[nfires].failed = f->count[KINSTA_FAILED];
+	fires[nfires].finished_before = ndone;
+	if (f->ntargets == 2)
+		snprintf(fires[nfires].second_message,
+		         sizeof(fires[nfires].second_message), "%s",
+		         f->targets[1].message);
+	nfires++;
+}
+
+static struct answer
+first_ok_second_refused(const char *m, const char *path, int nth)
+{
+	(void)m;
+	if (strcmp(path, "/sites/tools/clear-cache") == 0)
+		return nth == 0 ? OP_ACCEPTED("op-1")
+		                : (struct answer){404,
+		                                  "{\"message\":\"no such "
+		                                  "environment\"}",
+		                                  NULL};
+	return OK;
+}
+
+/* A fire over two environments ends once, after both targets' lines,
+ * with one success and one failure; it is findable only while in flight,
+ * and the fires in flight are listed oldest first. */
+static void
+test_fire_ends_once_after_its_targets(void)
+{
+	struct config *two = load(
+	    "api = { url = \"http://127.0.0.1:9/v2\"; };\n"
+	    "accounts = ( { name = \"acme\"; company = \"" COMPANY "\"; } );\n"
+	    "jobs = (\n"
+	    " { name = \"two\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_ids = [ \"" ENV "\", "
+	    "\"" ENV2 "\" ]; },\n"
+	    " { name = \"php\"; schedule = \"@daily\"; action = "
+	    "\"restart-php\"; environment_id = \"" ENV2 "\"; }\n"
+	    ");\n");
+	struct exec_hooks hooks = {.finished = on_finished,
+	                           .fire_ended = on_fire_ended};
+	const struct exec_fire *inflight[4];
+	struct http *h;
+	struct exec *ex = NULL;
+
+	if (two == NULL)
+		return;
+	script = first_ok_second_refused;
+	nsent = ndone = nfires = 0;
+	http_init(&h, &loop, NULL, NULL, 0);
+	CHECK_INT(exec_init(&ex, &loop, h, two, NULL, &hooks), 0);
+	CHECK_INT(exec_start(ex, config_find_job(two, "two"), 41), 0);
+	CHECK_INT(exec_start(ex, config_find_job(two, "php"), 42), 0);
+	CHECK(exec_fire_find(ex, 41) != NULL);
+	CHECK(exec_fire_find(ex, 43) == NULL);
+	CHECK_INT(exec_fires(ex, inflight, 4), 2);
+	CHECK(inflight[0]->run_id == 41 && inflight[1]->run_id == 42);
+	CHECK_INT(inflight[0]->ntargets, 2);
+	CHECK_INT(inflight[0]->targets[0].outcome, KINSTA_RUNNING);
+	finish(ex);
+	CHECK_INT(nfires, 2);
+	for (int i = 0; i < nfires; i++) {
+		if (fires[i].run_id != 41)
+			continue;
+		CHECK_INT(fires[i].ntargets, 2);
+		CHECK_INT(fires[i].nended, 2);
+		CHECK_INT(fires[i].ok, 1);
+		CHECK_INT(fires[i].failed, 1);
+		CHECK(strstr(fires[i].second_message, "no such environment") !=
+		      NULL);
+	}
+	/* the fire of "two" ended after its two target lines */
+	CHECK(fires[0].run_id == 41 ? fires[0].finished_before >= 2
+	                            : fires[1].finished_before >= 2);
+	config_free(two);
+}
+
 int
 main(void)
 {
@@ -513,6 +610,7 @@ main(void)
 	test_env_held_across_steps();
 	test_429_pauses_the_account();
 	test_reload_moves_unchanged_runs();
+	test_fire_ends_once_after_its_targets();
 	config_free(cfg);
 	uv_loop_close(&loop);
 	return test_report("test_exec");
