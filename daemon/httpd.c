@@ -25,8 +25,11 @@
 #include <microhttpd.h>
 
 #include "face.h"
+#include "hmac.h"
+#include "http.h"
 #include "httpd.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "util.h"
 
 #ifndef KCRON_MHD_SONAME
@@ -40,6 +43,9 @@
 /* history.jsonl's tail that /api/v1/history and the page read */
 #define HISTORY_TAIL (1u << 20)
 #define TOKEN_MAX    4096
+/* Slack takes answers on a response_url for 30 minutes */
+#define SLACK_WAIT_MS   (30 * 60 * 1000)
+#define SLACK_WAITS_MAX 256
 
 #define MHD_FUNCTIONS(X)                                                       \
 	X(start_daemon)                                                        \
@@ -63,9 +69,32 @@ static struct {
 
 static bool mhd_loaded;
 
+/* A fire started by a Slack command, whose outcome goes to url. */
+struct slack_wait {
+	uint64_t run_id;
+	int64_t since_ms;
+	char *url;
+	struct slack_wait *next;
+};
+
+/* One delayed answer being posted. */
+struct slack_post {
+	struct httpd *h;
+	char *body;
+	struct slack_post *prev, *next;
+	struct http_xfer *xfer;
+};
+
 struct httpd {
 	uv_loop_t *loop;
 	struct scheduler *sched;
+	struct http *http;
+	bool watching;
+	char slack_secret[TOKEN_MAX];
+	size_t slack_secret_len;
+	struct slack_wait *waits;
+	size_t nwaits;
+	struct slack_post *posts;
 	const struct config *cfg_start; /* listen settings of the start */
 	char state_dir[4096];
 	struct MHD_Daemon *daemon;
@@ -121,8 +150,11 @@ load_mhd(char *err, size_t errlen)
 
 /* ---- the token ---------------------------------------------------------- */
 
+/* A secret of at least 16 characters on one line from file, or from
+ * the credential cred when file is NULL, into buf (NUL-terminated). */
 static int
-read_token(struct httpd *h, const char *file, char *err, size_t errlen)
+read_secret(const char *what, const char *key, const char *file,
+            const char *cred, char *buf, size_t cap, char *err, size_t errlen)
 {
 	char path[4096];
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
@@ -133,41 +165,37 @@ read_token(struct httpd *h, const char *file, char *err, size_t errlen)
 	if (file == NULL) {
 		if (creds == NULL || creds[0] == '\0') {
 			snprintf(err, errlen,
-			         "listen: no token: set token_file, or give "
-			         "the service the credential api-token "
-			         "(LoadCredential=api-token:/etc/kinsta-cron/"
-			         "credentials/api-token)");
+			         "no %s: set %s, or give the service the "
+			         "credential %s (LoadCredential=%s:/etc/"
+			         "kinsta-cron/credentials/%s)",
+			         what, key, cred, cred, cred);
 			return -ENOENT;
 		}
-		snprintf(path, sizeof(path), "%s/api-token", creds);
+		snprintf(path, sizeof(path), "%s/%s", creds, cred);
 		file = path;
 	}
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "listen: token %s: %s", file,
-		         strerror(e));
+		snprintf(err, errlen, "%s %s: %s", what, file, strerror(e));
 		return -e;
 	}
-	n = read(fd, h->token, sizeof(h->token) - 1);
+	n = read(fd, buf, cap - 1);
 	close(fd);
 	if (n < 0) {
-		snprintf(err, errlen, "listen: token %s: %s", file,
-		         strerror(errno));
+		snprintf(err, errlen, "%s %s: %s", what, file, strerror(errno));
 		return -EIO;
 	}
 	len = (size_t)n;
-	while (len > 0 &&
-	       (h->token[len - 1] == '\n' || h->token[len - 1] == '\r' ||
-	        h->token[len - 1] == ' ' || h->token[len - 1] == '\t'))
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+	                   buf[len - 1] == ' ' || buf[len - 1] == '\t'))
 		len--;
-	h->token[len] = '\0';
-	if (len < 16 || strlen(h->token) != len) {
+	buf[len] = '\0';
+	if (len < 16 || strlen(buf) != len || memchr(buf, '\n', len)) {
 		snprintf(err, errlen,
-		         "listen: token %s: write at least 16 characters on "
-		         "one line (openssl rand -hex 32)",
-		         file);
-		explicit_bzero(h->token, sizeof(h->token));
+		         "%s %s: write at least 16 characters on one line",
+		         what, file);
+		explicit_bzero(buf, cap);
 		return -EINVAL;
 	}
 	return 0;
@@ -244,6 +272,243 @@ src_history(void *arg, char **text, size_t *len)
 	*text = buf;
 	*len = (size_t)n;
 	return 0;
+}
+
+/* A fire as face shows it: one block holding the targets and their
+ * names, freed by face with free(targets). */
+static int
+face_fire_of(const struct exec_fire *ef, struct face_fire *out)
+{
+	const size_t name_len = 2 * TARGET_NAME_MAX + 2;
+	struct face_target *t;
+	char *names;
+
+	*out = (struct face_fire){.run_id = ef->run_id,
+	                          .job = ef->job->name,
+	                          .action = action_name(ef->job->action),
+	                          .started_ms = ef->started_ms,
+	                          .ended_ms = ef->ended_ms,
+	                          .why = ef->why};
+	if (ef->ntargets == 0)
+		return 0;
+	t = malloc(ef->ntargets * (sizeof(*t) + name_len));
+	if (t == NULL)
+		return -ENOMEM;
+	names = (char *)(t + ef->ntargets);
+	for (size_t i = 0; i < ef->ntargets; i++) {
+		const struct exec_fire_target *x = &ef->targets[i];
+		char *name = names + i * name_len;
+
+		if (x->target.site_name[0] != '\0')
+			snprintf(name, name_len, "%s/%s", x->target.site_name,
+			         x->target.env_name);
+		else
+			name[0] = '\0';
+		t[i] = (struct face_target){.env_id = x->target.env_id,
+		                            .name = name,
+		                            .outcome = x->outcome,
+		                            .op_id = x->op_id,
+		                            .message = x->message,
+		                            .note = x->note,
+		                            .started_ms = x->started_ms,
+		                            .ended_ms = x->ended_ms};
+	}
+	out->targets = t;
+	out->ntargets = ef->ntargets;
+	return 0;
+}
+
+static int
+src_fire(void *arg, uint64_t run_id, struct face_fire *out)
+{
+	struct httpd *h = arg;
+	const struct exec_fire *ef =
+	    exec_fire_find(scheduler_exec(h->sched), run_id);
+
+	if (ef == NULL)
+		return -ENOENT;
+	return face_fire_of(ef, out);
+}
+
+static size_t
+src_fires(void *arg, uint64_t *ids, size_t max)
+{
+	struct httpd *h = arg;
+	const struct exec_fire *f[64];
+	size_t n;
+
+	if (max > 64)
+		max = 64;
+	n = exec_fires(scheduler_exec(h->sched), f, max);
+	for (size_t i = 0; i < n && i < max; i++)
+		ids[i] = f[i]->run_id;
+	return n < max ? n : max;
+}
+
+static int
+src_budget(void *arg, size_t account, int64_t now_ms, struct face_budget *out)
+{
+	struct httpd *h = arg;
+	const struct config *cfg = scheduler_config(h->sched);
+	struct ratelimit_status st;
+	int rc;
+
+	if (account >= cfg->naccounts)
+		return -ENOENT;
+	rc = exec_budget(scheduler_exec(h->sched),
+	                 cfg->accounts[account].company, now_ms, &st);
+	if (rc < 0)
+		return rc;
+	out->limit = (int)cfg->rate_limits.company;
+	out->remaining = st.remaining;
+	if (out->remaining > out->limit)
+		out->remaining = out->limit;
+	out->queued = st.queued_poll + st.queued_work;
+	out->paused_until_ms = st.paused_until;
+	return 0;
+}
+
+static int
+src_hmac(void *arg, const void *key, size_t klen, const void *msg, size_t mlen,
+         unsigned char out[32])
+{
+	char err[256];
+	int rc;
+
+	(void)arg;
+	if ((rc = hmac_sha256(key, klen, msg, mlen, out, err, sizeof(err))) < 0)
+		log_msg(LOG_ERR, "event=slack-refused reason=\"%s\"", err);
+	return rc;
+}
+
+/* Forget waits older than Slack keeps a response_url. */
+static void
+slack_prune(struct httpd *h, int64_t now)
+{
+	struct slack_wait **p = &h->waits;
+
+	while (*p != NULL) {
+		struct slack_wait *w = *p;
+
+		if (now - w->since_ms <= SLACK_WAIT_MS) {
+			p = &w->next;
+			continue;
+		}
+		*p = w->next;
+		free(w->url);
+		free(w);
+		h->nwaits--;
+	}
+}
+
+static int
+src_slack_run(void *arg, const char *job, const char *url, uint64_t *run_id)
+{
+	struct httpd *h = arg;
+	struct slack_wait *w;
+	int64_t now = util_wall_ms();
+	int rc;
+
+	slack_prune(h, now);
+	if (h->nwaits >= SLACK_WAITS_MAX)
+		return -EAGAIN;
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->url = strdup(url)) == NULL) {
+		free(w);
+		return -ENOMEM;
+	}
+	if ((rc = scheduler_fire_now(h->sched, job, "slack", run_id)) < 0) {
+		free(w->url);
+		free(w);
+		return rc;
+	}
+	w->run_id = *run_id;
+	w->since_ms = now;
+	w->next = h->waits;
+	h->waits = w;
+	h->nwaits++;
+	return 0;
+}
+
+static void
+on_slack_posted(const struct http_response *res, void *arg)
+{
+	struct slack_post *p = arg;
+	struct httpd *h = p->h;
+
+	if (res->error != 0 || res->status != 200)
+		log_msg(LOG_WARNING,
+		        "event=slack-post-failed status=%ld reason=\"%s\"",
+		        res->status, res->error ? res->message : "not 200");
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		h->posts = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	free(p->body);
+	free(p);
+}
+
+/* Post the outcome of a fire a Slack command started. */
+static void
+slack_answer(struct httpd *h, const struct face_fire *f, const char *url)
+{
+	struct slack_post *p = calloc(1, sizeof(*p));
+	struct http_request req = {.method = METHOD_POST, .url = url};
+	size_t len = 0;
+
+	if (p == NULL || (p->body = face_slack_outcome(f, &len)) == NULL) {
+		free(p);
+		log_msg(LOG_ERR, "event=slack-post-failed reason=\"out of "
+		                 "memory\"");
+		return;
+	}
+	p->h = h;
+	req.body = p->body;
+	req.body_len = len;
+	p->next = h->posts;
+	if (h->posts != NULL)
+		h->posts->prev = p;
+	h->posts = p;
+	if (http_submit(h->http, &req, on_slack_posted, p, &p->xfer) < 0) {
+		h->posts = p->next;
+		if (p->next != NULL)
+			p->next->prev = NULL;
+		free(p->body);
+		free(p);
+		log_msg(LOG_ERR, "event=slack-post-failed reason=\"cannot "
+		                 "send\"");
+	}
+}
+
+static void
+on_fire_ended(const struct exec_fire *ef, void *arg)
+{
+	struct httpd *h = arg;
+	struct face_fire f;
+	struct slack_wait **p = &h->waits;
+
+	if (face_fire_of(ef, &f) < 0) {
+		log_msg(LOG_ERR, "event=http-book reason=\"out of memory\"");
+		return;
+	}
+	if (face_book_add_fire(&h->book, &f) < 0)
+		log_msg(LOG_ERR, "event=http-book reason=\"out of memory\"");
+	while (*p != NULL) {
+		struct slack_wait *w = *p;
+
+		if (w->run_id != ef->run_id) {
+			p = &w->next;
+			continue;
+		}
+		*p = w->next;
+		h->nwaits--;
+		slack_answer(h, &f, w->url);
+		free(w->url);
+		free(w);
+	}
+	free(f.targets);
 }
 
 /* ---- libmicrohttpd on the loop ------------------------------------------ */
@@ -439,6 +704,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	req.body_len = rq->len;
 	req.authorization =
 	    mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	req.slack_timestamp = mhd.lookup_connection_value(
+	    c, MHD_HEADER_KIND, "X-Slack-Request-Timestamp");
+	req.slack_signature = mhd.lookup_connection_value(c, MHD_HEADER_KIND,
+	                                                  "X-Slack-Signature");
 	req.now_ms = now;
 	face_handle(&h->face, &req, &rep);
 	face_penalty_note(&h->penalty, rq->addr, rep.status != 401, now);
@@ -542,7 +811,8 @@ make_socket(struct httpd *h, const struct config_listen *l, char *err,
 
 int
 httpd_start(struct httpd **out, uv_loop_t *loop, const struct config *cfg,
-            struct scheduler *sched, char *err, size_t errlen)
+            struct scheduler *sched, struct http *http, char *err,
+            size_t errlen)
 {
 	const struct config_listen *l = &cfg->listen;
 	const union MHD_DaemonInfo *info;
@@ -558,15 +828,32 @@ httpd_start(struct httpd **out, uv_loop_t *loop, const struct config *cfg,
 	}
 	h->loop = loop;
 	h->sched = sched;
+	h->http = http;
 	h->max_body = (size_t)l->max_body;
 	snprintf(h->state_dir, sizeof(h->state_dir), "%s", cfg->state_dir);
 	face_book_init(&h->book);
-	if ((rc = read_token(h, l->token_file, err, errlen)) < 0)
+	if ((rc = read_secret("listen: token", "token_file", l->token_file,
+	                      "api-token", h->token, sizeof(h->token), err,
+	                      errlen)) < 0)
 		goto fail;
+	if (cfg->slack.enabled) {
+		if ((rc = read_secret(
+		         "slack: signing secret", "signing_secret_file",
+		         cfg->slack.signing_secret_file, "slack-signing-secret",
+		         h->slack_secret, sizeof(h->slack_secret), err,
+		         errlen)) < 0)
+			goto fail;
+		h->slack_secret_len = strlen(h->slack_secret);
+	}
 	h->src = (struct face_source){.config = src_config,
 	                              .job_state = src_job_state,
 	                              .trigger = src_trigger,
+	                              .fire = src_fire,
+	                              .fires = src_fires,
 	                              .history = src_history,
+	                              .budget = src_budget,
+	                              .hmac = src_hmac,
+	                              .slack_run = src_slack_run,
 	                              .arg = h};
 	h->face =
 	    (struct face){.src = &h->src, .book = &h->book, .token = h->token};
@@ -620,8 +907,14 @@ httpd_start(struct httpd **out, uv_loop_t *loop, const struct config *cfg,
 		snprintf(err, errlen, "listen: %s", uv_strerror(rc));
 		goto fail;
 	}
+	if ((rc = scheduler_watch_fires(sched, on_fire_ended, h)) < 0) {
+		snprintf(err, errlen, "listen: too many fire watchers");
+		goto fail;
+	}
+	h->watching = true;
 	arm(h);
-	log_msg(LOG_INFO, "event=listen address=%s", l->address);
+	log_msg(LOG_INFO, "event=listen address=%s slack=%s", l->address,
+	        cfg->slack.enabled ? "on" : "off");
 	*out = h;
 	return 0;
 fail:
@@ -649,6 +942,20 @@ httpd_close(struct httpd *h)
 	if (h == NULL)
 		return;
 	h->closing = true;
+	if (h->watching)
+		scheduler_unwatch_fires(h->sched, on_fire_ended, h);
+	h->watching = false;
+	/* the answers being posted: their callbacks run now (-ECANCELED) */
+	while (h->posts != NULL)
+		http_cancel(h->posts->xfer);
+	while (h->waits != NULL) {
+		struct slack_wait *w = h->waits;
+
+		h->waits = w->next;
+		free(w->url);
+		free(w);
+	}
+	explicit_bzero(h->slack_secret, sizeof(h->slack_secret));
 	/* MHD closes its epoll descriptor: stop watching it first */
 	if (h->polling)
 		uv_poll_stop(&h->poll);
@@ -670,11 +977,4 @@ httpd_close(struct httpd *h)
 		uv_close((uv_handle_t *)&h->poll, on_closed);
 	if (h->timing)
 		uv_close((uv_handle_t *)&h->timer, on_closed);
-}
-
-void
-httpd_fire_ended(struct httpd *h, const struct exec_fire *f)
-{
-	(void)h;
-	(void)f;
 }

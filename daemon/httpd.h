@@ -12,8 +12,11 @@
  * that neither the commands nor a daemon without listen map it and the
  * TLS library under it.
  *
- * The token comes from token_file or $CREDENTIALS_DIRECTORY/api-token; it
- * is never logged.  Addresses that send bad tokens are refused for a
+ * The token comes from token_file or $CREDENTIALS_DIRECTORY/api-token,
+ * Slack's signing secret from signing_secret_file or the credential
+ * slack-signing-secret; neither is ever logged.  A fire started by a
+ * Slack command has its outcome posted to the command's response_url
+ * when it ends.  Addresses that send bad tokens are refused for a
  * while (face_penalty).
  */
 #ifndef KCRON_HTTPD_H
@@ -28,16 +31,14 @@
 #include "scheduler.h"
 
 struct httpd;
-struct exec_fire;
 
 /* Listen as cfg->listen says (the caller checked that address is set),
- * answering from sched; 0 or -errno with a message in err (no token, the
- * address in use, libmicrohttpd missing). */
+ * answering from sched (whose fires it watches) and posting Slack's
+ * delayed answers through http; 0 or -errno with a message in err (no
+ * token, the address in use, libmicrohttpd missing). */
 int httpd_start(struct httpd **out, uv_loop_t *loop, const struct config *cfg,
-                struct scheduler *sched, char *err, size_t errlen);
-
-/* A fire ended: keep it for GET /api/v1/runs/ID and the status page. */
-void httpd_fire_ended(struct httpd *h, const struct exec_fire *f);
+                struct scheduler *sched, struct http *http, char *err,
+                size_t errlen);
 
 /* Stop listening and drop the connections; the loop must run once more
  * before the memory is gone.  NULL is fine. */

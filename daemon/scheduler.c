@@ -958,6 +958,21 @@ scheduler_watch_fires(struct scheduler *s,
 	return 0;
 }
 
+void
+scheduler_unwatch_fires(struct scheduler *s,
+                        void (*fn)(const struct exec_fire *f, void *arg),
+                        void *arg)
+{
+	for (size_t i = 0; i < s->nwatchers; i++) {
+		if (s->watchers[i].fn != fn || s->watchers[i].arg != arg)
+			continue;
+		memmove(&s->watchers[i], &s->watchers[i + 1],
+		        (s->nwatchers - i - 1) * sizeof(s->watchers[0]));
+		s->nwatchers--;
+		return;
+	}
+}
+
 const struct exec *
 scheduler_exec(const struct scheduler *s)
 {
@@ -1071,12 +1086,6 @@ scheduler_job_state(const struct scheduler *s, const struct config_job *job,
 		*next = s->entries[lo].slot;
 	*last = state_last_fired(s->st, job->name);
 	*running = exec_job_active(s->ex, job->name);
-}
-
-const struct exec *
-scheduler_exec(const struct scheduler *s)
-{
-	return s->ex;
 }
 
 int

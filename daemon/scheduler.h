@@ -76,9 +76,6 @@ void scheduler_job_state(const struct scheduler *s,
                          const struct config_job *job, int64_t *next,
                          int64_t *last, size_t *running);
 
-/* The exec that carries out the runs (for the fires in flight). */
-const struct exec *scheduler_exec(const struct scheduler *s);
-
 /* Runs (and target lookups) in flight. */
 size_t scheduler_active(const struct scheduler *s);
 
@@ -95,6 +92,11 @@ void scheduler_stop(struct scheduler *s);
 int scheduler_watch_fires(struct scheduler *s,
                           void (*fn)(const struct exec_fire *f, void *arg),
                           void *arg);
+
+/* Stop telling fn (with arg) of fires' ends. */
+void scheduler_unwatch_fires(struct scheduler *s,
+                             void (*fn)(const struct exec_fire *f, void *arg),
+                             void *arg);
 
 /* The executor, to read the fires in flight (exec_fires). */
 const struct exec *scheduler_exec(const struct scheduler *s);

@@ -450,7 +450,7 @@ def test_token_missing(tmp_path, sim):
     p = subprocess.run([kh.BIN, "-c", conf, "daemon", "--log-stderr"],
                        capture_output=True, text=True, env=e, timeout=30)
     assert p.returncode != 0
-    assert "listen: no token" in p.stderr
+    assert "no listen: token: set token_file" in p.stderr
     # the credential is the other source
     creds = os.path.join(str(tmp_path), "creds")
     os.makedirs(creds)
