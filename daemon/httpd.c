@@ -855,8 +855,12 @@ httpd_start(struct httpd **out, uv_loop_t *loop, const struct config *cfg,
 	                              .hmac = src_hmac,
 	                              .slack_run = src_slack_run,
 	                              .arg = h};
-	h->face =
-	    (struct face){.src = &h->src, .book = &h->book, .token = h->token};
+	h->face = (struct face){.src = &h->src,
+	                        .book = &h->book,
+	                        .token = h->token,
+	                        .slack_secret =
+	                            cfg->slack.enabled ? h->slack_secret : NULL,
+	                        .slack_secret_len = h->slack_secret_len};
 	/* the page's last outcomes and failures survive a restart */
 	{
 		char *text;

@@ -39,7 +39,7 @@ class Face:
     """A daemon with the HTTP face on 127.0.0.1:port."""
 
     def __init__(self, tmp_path, sim, jobs, listen_extra="",
-                 address=None):
+                 address=None, slack=""):
         self.port = free_port()
         self.folder = str(tmp_path)
         tok = os.path.join(self.folder, "api-token")
@@ -49,7 +49,7 @@ class Face:
         os.chmod(tok, 0o600)
         self.address = address or "127.0.0.1:%d" % self.port
         extra = ('listen = { address = "%s"; token_file = "api-token"; %s };'
-                 % (self.address, listen_extra))
+                 % (self.address, listen_extra)) + slack
         self.conf = kh.write_config(tmp_path, jobs, sim.url, extra=extra)
         self.state = os.path.join(self.folder, "state")
         e = {k: v for k, v in os.environ.items()

@@ -18,6 +18,8 @@
 
 static const char conf_text[] =
     "api = { url = \"http://127.0.0.1:9/v2\"; };\n"
+    "listen = { address = \"127.0.0.1:8787\"; };\n"
+    "slack = { allow_users = [\"U1\"]; allow_channels = [\"C1\"]; };\n"
     "accounts = ( { name = \"acme\"; company = "
     "\"c0000000-0000-4000-8000-000000000001\"; } );\n"
     "jobs = (\n"
@@ -113,7 +115,38 @@ fake_history(void *arg, char **text, size_t *len)
 	return *text ? 0 : -ENOMEM;
 }
 
+/* Not HMAC, but what face does with the hook's answer is the same. */
+static int
+fake_hmac(void *arg, const void *key, size_t klen, const void *msg, size_t mlen,
+          unsigned char out[32])
+{
+	(void)arg;
+	memset(out, 0, 32);
+	for (size_t i = 0; i < klen; i++)
+		out[i % 32] ^= ((const unsigned char *)key)[i];
+	for (size_t i = 0; i < mlen; i++)
+		out[i % 32] += ((const unsigned char *)msg)[i];
+	return 0;
+}
+
+static char slack_url[256];
+static int slack_runs;
+
+static int
+fake_slack_run(void *arg, const char *job, const char *url, uint64_t *id)
+{
+	int rc = fake_trigger(arg, job, id);
+
+	if (rc == 0) {
+		slack_runs++;
+		snprintf(slack_url, sizeof(slack_url), "%s", url);
+	}
+	return rc;
+}
+
 static const struct face_source src = {
+    .hmac = fake_hmac,
+    .slack_run = fake_slack_run,
     .config = fake_config,
     .job_state = fake_job_state,
     .trigger = fake_trigger,
@@ -123,7 +156,11 @@ static const struct face_source src = {
 };
 
 static struct face_book book;
-static const struct face face = {.src = &src, .book = &book, .token = TOKEN};
+static const struct face face = {.src = &src,
+                                 .book = &book,
+                                 .token = TOKEN,
+                                 .slack_secret = "slack-secret-0123456789",
+                                 .slack_secret_len = 23};
 
 /* One request; the reply's body as a string (static, overwritten). */
 static int
@@ -398,6 +435,120 @@ test_book_bounds(void)
 	free(b);
 }
 
+/* A signed Slack command at now (seconds) with body; the reply. */
+static int
+slack(const char *body, int64_t ts, bool good_sig, struct face_reply *rep)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tsbuf[32], base[2048], sig[80] = "v0=";
+	unsigned char mac[32];
+	struct face_request req = {.method = "POST",
+	                           .path = "/slack/commands",
+	                           .body = body,
+	                           .body_len = strlen(body),
+	                           .now_ms = NOW};
+
+	snprintf(tsbuf, sizeof(tsbuf), "%lld", (long long)ts);
+	snprintf(base, sizeof(base), "v0:%s:%s", tsbuf, body);
+	fake_hmac(NULL, face.slack_secret, face.slack_secret_len, base,
+	          strlen(base), mac);
+	for (int i = 0; i < 32; i++) {
+		sig[3 + 2 * i] = hex[mac[i] >> 4];
+		sig[4 + 2 * i] = hex[mac[i] & 15];
+	}
+	sig[67] = '\0';
+	if (!good_sig)
+		sig[10] = sig[10] == 'a' ? 'b' : 'a';
+	req.slack_timestamp = tsbuf;
+	req.slack_signature = sig;
+	face_handle(&face, &req, rep);
+	return rep->status;
+}
+
+static void
+test_slack(void)
+{
+	struct face_reply rep;
+	const int64_t now = NOW / 1000;
+	const char *run = "user_id=U1&channel_id=C1&text=run+nightly&"
+	                  "response_url=https%3A%2F%2Fhooks.slack.com%2Fx";
+
+	CHECK_INT(slack(run, now, true, &rep), 200);
+	CHECK(has(&rep, "Started job nightly, run 4242"));
+	CHECK_STR(slack_url, "https://hooks.slack.com/x");
+	CHECK_INT(slack_runs, 1);
+	face_reply_free(&rep);
+	/* refused, nothing run */
+	CHECK_INT(slack(run, now, false, &rep), 401);
+	face_reply_free(&rep);
+	CHECK_INT(slack(run, now - FACE_SLACK_MAX_AGE_S - 1, true, &rep), 401);
+	face_reply_free(&rep);
+	CHECK_INT(slack(run, now + FACE_SLACK_MAX_AGE_S + 1, true, &rep), 401);
+	face_reply_free(&rep);
+	CHECK_INT(slack("user_id=U2&channel_id=C1&text=run+nightly&"
+	                "response_url=https%3A%2F%2Fhooks.slack.com%2Fx",
+	                now, true, &rep),
+	          200);
+	CHECK(has(&rep, "not allowed"));
+	face_reply_free(&rep);
+	CHECK_INT(slack("user_id=U1&channel_id=C9&text=run+nightly&"
+	                "response_url=https%3A%2F%2Fhooks.slack.com%2Fx",
+	                now, true, &rep),
+	          200);
+	CHECK(has(&rep, "allow_channels"));
+	face_reply_free(&rep);
+	CHECK_INT(slack("user_id=U1&channel_id=C1&text=run+nightly&"
+	                "response_url=http%3A%2F%2Fevil.example%2Fx",
+	                now, true, &rep),
+	          200);
+	CHECK(has(&rep, "nothing was started"));
+	face_reply_free(&rep);
+	CHECK_INT(slack("user_id=U1&channel_id=C1&text=", now, true, &rep),
+	          200);
+	CHECK(has(&rep, "run JOB"));
+	face_reply_free(&rep);
+	CHECK_INT(slack_runs, 1);
+	/* the token does not open Slack's door, nor Slack's the API */
+	CHECK_INT(ask("POST", "/slack/commands", NULL, "Bearer " TOKEN, &rep),
+	          401);
+	face_reply_free(&rep);
+
+	CHECK(face_slack_url_ok("https://hooks.slack.com/commands/T/1/x"));
+	CHECK(face_slack_url_ok("http://127.0.0.1:9/x"));
+	CHECK(!face_slack_url_ok("https://hooks.slack.com.evil.example/x"));
+	CHECK(!face_slack_url_ok("https://example.com/x"));
+	CHECK(!face_slack_url_ok("http://hooks.slack.com/x"));
+	CHECK(!face_slack_url_ok(NULL));
+}
+
+static void
+test_slack_outcome(void)
+{
+	struct face_target t = {.env_id = "e1",
+	                        .name = "shop/live",
+	                        .outcome = KINSTA_FAILED,
+	                        .op_id = "cache:clear-1",
+	                        .message = "no \"luck\"",
+	                        .note = "",
+	                        .started_ms = 1000,
+	                        .ended_ms = 3500};
+	struct face_fire f = {.run_id = 9,
+	                      .job = "nightly",
+	                      .started_ms = 1000,
+	                      .ended_ms = 3500,
+	                      .targets = &t,
+	                      .ntargets = 1};
+	size_t len = 0;
+	char *doc = face_slack_outcome(&f, &len);
+
+	CHECK(doc != NULL && len == strlen(doc));
+	CHECK(doc && strstr(doc, "Job nightly, run 9, ended in 2.5 s: 0 "
+	                         "succeeded, 1 failed"));
+	CHECK(doc && strstr(doc, "shop/live: failed, operation cache:clear-1"));
+	CHECK(doc && strstr(doc, "no \\\"luck\\\""));
+	free(doc);
+}
+
 static void
 test_query(void)
 {
@@ -434,6 +585,8 @@ main(void)
 	test_history();
 	test_page();
 	test_book_bounds();
+	test_slack();
+	test_slack_outcome();
 	face_book_free(&book);
 	config_free(cfg);
 	return test_report("test_face");
