@@ -157,7 +157,8 @@ def test_docs(installed):
     for f in ("README.md", "operations.md", "schedules.md", "copyright",
               "examples/kinsta-cron.conf",
               "examples/systemd/credentials.conf",
-              "examples/systemd/notify-reload.conf"):
+              "examples/systemd/notify-reload.conf",
+              "examples/systemd/http-face.conf"):
         assert os.path.isfile(os.path.join(doc, f)), f
 
 
