@@ -67,6 +67,31 @@ notify_status(struct daemon *d, const char *prefix)
 	sdnotify_send("READY=1\nSTATUS=%s%s", prefix, status);
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The listener is made at start: a reload that changes it says so. */
+static void
+warn_listen_change(const struct config *from, const struct config *to)
+{
+	const struct config_listen *a = &from->listen, *b = &to->listen;
+
+	if (!same_str(a->address, b->address) ||
+	    !same_str(a->token_file, b->token_file) ||
+	    a->max_connections != b->max_connections ||
+	    a->timeout != b->timeout || a->max_body != b->max_body ||
+	    from->slack.enabled != to->slack.enabled ||
+	    !same_str(from->slack.signing_secret_file,
+	              to->slack.signing_secret_file))
+		log_msg(LOG_WARNING,
+		        "event=reload listen=unchanged reason=\"listen and "
+		        "slack's secret are set up at start: restart the "
+		        "daemon to apply the change\"");
+}
+
 static void
 on_sighup(uv_signal_t *h, int signum)
 {
@@ -94,6 +119,7 @@ on_sighup(uv_signal_t *h, int signum)
 		return;
 	}
 	config_errors_free(&errs);
+	warn_listen_change(scheduler_config(d->sched), cfg);
 	scheduler_reload(d->sched, cfg);
 	/* loading peaks far above what a config keeps (libconfig's tree):
 	 * give the pages back instead of carrying the peak for good */

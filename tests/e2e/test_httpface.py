@@ -466,3 +466,26 @@ def test_token_missing(tmp_path, sim):
         d.send_signal(signal.SIGTERM)
         _, err = d.communicate(timeout=30)
     assert "event=listen" in err and TOKEN not in err
+
+
+def test_reload_keeps_the_listener(tmp_path, sim):
+    """A reload applies the jobs at once; listen waits for a restart and
+    the log says so."""
+    f = Face(tmp_path, sim, [kh.job("nightly", "clear-cache",
+                                    environment_id=kh.env_id("bravosite"))])
+    try:
+        text = open(f.conf).read()
+        text = text.replace('address = "127.0.0.1:%d"' % f.port,
+                            'address = "127.0.0.1:%d"' % free_port())
+        text = text.replace('{ name = "nightly"', '{ name = "added"')
+        with open(f.conf, "w") as fh:
+            fh.write(text)
+        f.proc.send_signal(signal.SIGHUP)
+        kh.wait_for(lambda: "event=reloaded" in f.text(), 30,
+                    what="the reload")
+        assert "restart the daemon to apply" in f.text()
+        st, _, body = f.request("GET", "/api/v1/jobs")
+        assert st == 200
+        assert [j["name"] for j in body["jobs"]] == ["added"]
+    finally:
+        f.stop()
