@@ -406,7 +406,16 @@ on_poll_due(uv_timer_t *t)
 	}
 	kinsta_poll_request(&r->k, &r->call.req);
 	r->call.poll = true;
-	call_start(&r->call, r->account, RATELIMIT_POLL, r->run_id);
+	/* Polls go ahead of new work, so that an operation's end is seen in
+	 * time, unless this kind has never ended this soon: then, on a
+	 * contended budget, the poll takes its turn among new work (in its
+	 * own flow, so it never starves) instead of delaying it. */
+	call_start(&r->call, r->account,
+	           ops_surely_running(durations_of(r, false),
+	                              now_ms(r->ex) - r->op.started_ms)
+	               ? RATELIMIT_WORK
+	               : RATELIMIT_POLL,
+	           r->run_id);
 }
 
 static void

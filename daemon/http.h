@@ -9,11 +9,13 @@
  * reason there is none.  A request is never retried here: whether that is
  * safe is the caller's decision, helped by `sent`.
  *
- * It also owns libcurl's process-wide state: the first http_init calls
- * curl_global_init and the last http_close curl_global_cleanup (a count
- * of open clients), rather than a global init/cleanup pair that every
- * program (the daemon, `run`, the tests) would have to place around its
- * clients in the right order.  So no other file includes curl.
+ * It also owns libcurl's process-wide state: a client's first request
+ * loads libcurl and calls curl_global_init, and the last http_close of a
+ * client that sent anything curl_global_cleanup (a count of clients in
+ * use), rather than a global init/cleanup pair that every program (the
+ * daemon, `run`, the tests) would have to place around its clients in the
+ * right order.  So no other file includes curl, and a client that never
+ * sends (a daemon whose jobs are hours away) never maps it.
  */
 #ifndef KCRON_HTTP_H
 #define KCRON_HTTP_H

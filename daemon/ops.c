@@ -89,6 +89,19 @@ ops_sample(const struct ops_op *op, int64_t end_ms, int64_t *ms)
 	return true;
 }
 
+bool
+ops_surely_running(const struct ops_history *h, int64_t elapsed_ms)
+{
+	int32_t shortest = INT32_MAX;
+
+	if (h == NULL || h->n < OPS_MIN_SAMPLES)
+		return false;
+	for (int i = 0; i < h->n; i++)
+		if (h->ms[i] < shortest)
+			shortest = h->ms[i];
+	return elapsed_ms < (int64_t)shortest * 3 / 4;
+}
+
 void
 ops_history_add(struct ops_history *h, int64_t ms)
 {

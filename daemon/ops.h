@@ -90,6 +90,12 @@ void ops_expect(struct ops_op *op, const struct ops_history *h);
  * did not succeed (a failure says nothing of the usual length). */
 bool ops_sample(const struct ops_op *op, int64_t end_ms, int64_t *ms);
 
+/* Has an operation of h's kind, elapsed_ms after it was accepted, surely
+ * not ended yet?  True only when h holds OPS_MIN_SAMPLES durations and
+ * elapsed_ms is under three quarters of the shortest: its poll can then
+ * wait behind new work when the budget is contended. */
+bool ops_surely_running(const struct ops_history *h, int64_t elapsed_ms);
+
 /* Add one duration to h. */
 void ops_history_add(struct ops_history *h, int64_t ms);
 

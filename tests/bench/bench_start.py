@@ -66,8 +66,10 @@ def fixtures(work):
     conf = os.path.join(single, "kinsta-cron.conf")
     with open(conf) as f:
         text = f.read()
-    write_key(os.path.join(single, "shop.key"))
-    text = text.replace('"/etc/kinsta-cron/shop.key"', '"shop.key"')
+    # the key where the example says systemd puts it: a credential, which
+    # `check` finds in the folder "credentials" beside the configuration
+    os.mkdir(os.path.join(single, "credentials"), 0o700)
+    write_key(os.path.join(single, "credentials", "shop"))
     os.mkdir(os.path.join(work, "state"), 0o700)
     text += '\nstate_dir = "%s";\n' % os.path.join(work, "state")
     with open(conf, "w") as f:

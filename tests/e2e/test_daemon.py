@@ -930,3 +930,53 @@ def test_reloads_never_lose_a_slot(sim, make_daemon):
     assert slots == list(range(int(slots[0]), int(slots[-1]) + 1)), \
         "slots lost: %s" % sorted(set(range(int(slots[0]), int(slots[-1]) + 1))
                                   - set(int(s) for s in slots))
+
+
+# --------------------------------------------------------------------------
+# learned polling across a restart
+# --------------------------------------------------------------------------
+
+def test_learned_durations_survive_restart(sim, make_daemon):
+    """Durations learned before a restart are in state.json and still used
+    after it: the operation in flight is followed to its end, and the
+    first poll of the next 4 s operation waits for the learned length
+    instead of going at +2 s as before anything is known."""
+    sim.config(op_seconds_env={BRAVO_LIVE: 4.0})
+    d = make_daemon([job("learn", "*/5 * * * * *", "clear-cache",
+                         BRAVO_LIVE)]).start()
+    key = "clear-cache@" + ACME
+
+    def learned():
+        st = d.state() or {}
+        return [e for e in st.get("durations", []) if e["key"] == key
+                and len(e["ms"]) >= 3]
+    wait_until(learned, 60, "three learned durations in state.json")
+    ops = wait_until(lambda: d.state_ops("learn"), 20,
+                     "an operation in flight")
+    op_id = ops[0]["op_id"]
+    rc, _ = d.term()
+    assert rc == 0, d.text()
+    kept = [e for e in d.state()["durations"] if e["key"] == key][0]["ms"]
+    assert all(3000 <= ms <= 5500 for ms in kept), kept
+
+    d.start()
+    end = d.wait_line(lambda l: l.get("op") == op_id and "outcome" in l.kv,
+                      30, "the resumed operation's end")[0]
+    assert end.get("outcome") == "succeeded"
+    # a new operation after the restart: its first poll comes after the
+    # learned length (a fixed ladder would poll at +2 s and +4 s)
+    new = d.wait_line(lambda l: l.get("job") == "learn" and
+                      "outcome" in l.kv and l.get("op") not in (op_id, "-"),
+                      30, "an operation started after the restart")[0]
+    stop_clean(d)
+    new_op = new.get("op")
+    reqs = sim.requests()
+    polls = [r["time"] for r in reqs if r["method"] == "GET" and
+             r["path"].endswith("/operations/" + new_op)]
+    assert polls, reqs[-5:]
+    # its own POST is the last one before its first poll (fires are 5 s
+    # apart, longer than the wait measured here)
+    started = [r["time"] for r in reqs if r["method"] == "POST" and
+               r["time"] <= polls[0]][-1]
+    assert polls[0] - started >= 3.0, (polls[0] - started, kept)
+    assert len(polls) <= 2, len(polls)

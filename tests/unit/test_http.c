@@ -540,6 +540,22 @@ test_after_last_close(void)
 	CHECK_INT(uv_loop_close(&loop), 0);
 }
 
+/* Is a file whose name contains what mapped into this process? */
+static bool
+maps_contain(const char *what)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[1024];
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, what) != NULL;
+	fclose(f);
+	return found;
+}
+
 int
 main(void)
 {
@@ -550,7 +566,10 @@ main(void)
 	server_start();
 	uv_loop_init(&loop);
 	CHECK_INT(http_init(&client, &loop, &opt, err, sizeof(err)), 0);
+	/* a client that has sent nothing has not loaded libcurl */
+	CHECK(!maps_contain("libcurl"));
 	test_parallel_and_reuse();
+	CHECK(maps_contain("libcurl"));
 	test_burst_keeps_connections();
 	test_methods_and_headers();
 	test_failures();

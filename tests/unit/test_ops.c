@@ -336,9 +336,32 @@ test_sample_rules(void)
 	CHECK_INT(ms, 20000 - 2 * 600);
 }
 
+/* A poll may yield to new work only when this kind of operation has never
+ * ended that soon, and never before the durations count. */
+static void
+test_surely_running(void)
+{
+	struct ops_history h = {0};
+
+	CHECK(!ops_surely_running(NULL, 0));
+	ops_history_add(&h, 40000);
+	ops_history_add(&h, 60000);
+	CHECK(!ops_surely_running(&h, 1000)); /* two samples: unknown */
+	ops_history_add(&h, 50000);
+	CHECK(ops_surely_running(&h, 0));
+	CHECK(ops_surely_running(&h, 29999));
+	CHECK(!ops_surely_running(&h, 30000)); /* 3/4 of the shortest */
+	CHECK(!ops_surely_running(&h, 55000));
+	/* one quick operation is enough to make early polls urgent again */
+	ops_history_add(&h, 2000);
+	CHECK(!ops_surely_running(&h, 1500));
+	CHECK(ops_surely_running(&h, 1400));
+}
+
 int
 main(void)
 {
+	test_surely_running();
 	test_history_estimate();
 	test_book();
 	test_learning_converges();
