@@ -58,8 +58,38 @@ if(NOT KCRON_CURL_PACKAGE)
   set(KCRON_CURL_PACKAGE "${_kcron_curl_package}" CACHE STRING
       "The Debian package of the libcurl that http.c loads")
 endif()
+# daemon/httpd.c loads libmicrohttpd (KCRON_MHD_SONAME) likewise, when
+# the configuration has listen = { }: the HTTP face.
+if(NOT KCRON_MHD_PACKAGE)
+  set(_kcron_mhd_package libmicrohttpd12)
+  find_library(_kcron_mhd_lib NAMES microhttpd HINTS ${MHD_LIBRARY_DIRS})
+  get_filename_component(_kcron_mhd_dir "${_kcron_mhd_lib}" DIRECTORY)
+  execute_process(COMMAND dpkg-query -S "${_kcron_mhd_dir}/${KCRON_MHD_SONAME}"
+                  OUTPUT_VARIABLE _kcron_owner ERROR_QUIET
+                  RESULT_VARIABLE _kcron_rc)
+  if(_kcron_rc EQUAL 0 AND _kcron_owner MATCHES "^([^:,]+)")
+    set(_kcron_mhd_package "${CMAKE_MATCH_1}")
+  endif()
+  set(KCRON_MHD_PACKAGE "${_kcron_mhd_package}" CACHE STRING
+      "The Debian package of the libmicrohttpd that httpd.c loads")
+endif()
+# daemon/hmac.c loads libcrypto (KCRON_CRYPTO_SONAME) for Slack's
+# signatures.
+if(NOT KCRON_CRYPTO_PACKAGE)
+  set(_kcron_crypto_package libssl3)
+  find_library(_kcron_crypto_lib NAMES crypto HINTS ${CRYPTO_LIBRARY_DIRS})
+  get_filename_component(_kcron_crypto_dir "${_kcron_crypto_lib}" DIRECTORY)
+  execute_process(COMMAND dpkg-query -S "${_kcron_crypto_dir}/${KCRON_CRYPTO_SONAME}"
+                  OUTPUT_VARIABLE _kcron_owner ERROR_QUIET
+                  RESULT_VARIABLE _kcron_rc)
+  if(_kcron_rc EQUAL 0 AND _kcron_owner MATCHES "^([^:,]+)")
+    set(_kcron_crypto_package "${CMAKE_MATCH_1}")
+  endif()
+  set(KCRON_CRYPTO_PACKAGE "${_kcron_crypto_package}" CACHE STRING
+      "The Debian package of the libcrypto that hmac.c loads")
+endif()
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "${KCRON_CURL_PACKAGE} (>= 7.16.3), ca-certificates, tzdata")
+    "${KCRON_CURL_PACKAGE} (>= 7.16.3), ${KCRON_MHD_PACKAGE}, ${KCRON_CRYPTO_PACKAGE}, ca-certificates, tzdata")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "systemd")
 
 # conffiles: every file the package puts under /etc (dpkg keeps the

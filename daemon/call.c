@@ -297,6 +297,17 @@ calls_account(struct calls *cs, const char *company)
 	return idx;
 }
 
+int
+calls_budget(const struct calls *cs, const char *company, int64_t now_ms,
+             struct ratelimit_status *st)
+{
+	for (size_t i = 0; i < cs->ncompanies; i++)
+		if (strcmp(cs->companies[i].id, company) == 0)
+			return ratelimit_status(&cs->rl, cs->companies[i].rl,
+			                        now_ms, st);
+	return -ENOENT;
+}
+
 size_t
 calls_queued(const struct calls *cs)
 {

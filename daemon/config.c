@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <arpa/inet.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -180,9 +181,13 @@ best_param(const char *key, const struct action *only, const char *best,
 static const char *const main_keys[] = {
     "api",         "state_dir", "timezone", "include_dir", "log_level",
     "rate_limits", "defaults",  "accounts", "jobs",        "notify",
-    "sendmail",    "metrics",   NULL};
+    "sendmail",    "metrics",   "listen",   "slack",       NULL};
 static const char *const dropin_keys[] = {"accounts", "jobs", NULL};
 static const char *const api_keys[] = {"url", "timeout", "ca_file", NULL};
+static const char *const listen_keys[] = {
+    "address", "token_file", "max_connections", "timeout", "max_body", NULL};
+static const char *const slack_keys[] = {"allow_users", "allow_channels",
+                                         "signing_secret_file", NULL};
 static const char *const rate_keys[] = {"company", "ip", "create", "logs",
                                         NULL};
 static const char *const metrics_keys[] = {"textfile", NULL};
@@ -380,6 +385,159 @@ parse_metrics(struct loader *L, config_setting_t *g)
 			continue;
 		}
 		L->cfg->metrics_textfile = path;
+	}
+}
+
+int
+config_listen_parse(struct config_listen *l, const char *address, char *buf,
+                    size_t len, char *err, size_t errlen)
+{
+	const char *colon, *host = address;
+	size_t hlen;
+	unsigned char bin[16];
+	char *end;
+	long port;
+
+	if (address[0] == '/') {
+		if (strlen(address) >= 108) { /* sun_path */
+			snprintf(err, errlen,
+			         "socket path \"%s\" is too long (at most 107 "
+			         "bytes)",
+			         address);
+			return -EINVAL;
+		}
+		l->kind = CONFIG_LISTEN_UNIX;
+		l->port = 0;
+		snprintf(buf, len, "%s", address);
+		l->host = buf;
+		return 0;
+	}
+	if (address[0] == '[') {
+		host = address + 1;
+		if ((colon = strchr(host, ']')) == NULL || colon[1] != ':')
+			goto bad;
+		hlen = (size_t)(colon - host);
+		colon++;
+		l->kind = CONFIG_LISTEN_IPV6;
+	} else {
+		if ((colon = strrchr(address, ':')) == NULL)
+			goto bad;
+		hlen = (size_t)(colon - host);
+		l->kind = CONFIG_LISTEN_IPV4;
+	}
+	if (hlen == 0 || hlen >= len)
+		goto bad;
+	memcpy(buf, host, hlen);
+	buf[hlen] = '\0';
+	if (inet_pton(l->kind == CONFIG_LISTEN_IPV6 ? AF_INET6 : AF_INET, buf,
+	              bin) != 1)
+		goto bad;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
+	    port < 1 || port > 65535)
+		goto bad;
+	l->host = buf;
+	l->port = (int)port;
+	return 0;
+bad:
+	snprintf(err, errlen,
+	         "address \"%s\": expected IPV4:PORT (127.0.0.1:8787), "
+	         "[IPV6]:PORT ([::1]:8787) or the absolute path of a Unix "
+	         "socket",
+	         address);
+	return -EINVAL;
+}
+
+static void
+parse_listen(struct loader *L, config_setting_t *g)
+{
+	struct cfgread_scope sc = {L->rd.file, cfgread_line(g), "listen: "};
+	struct config_listen *l = &L->cfg->listen;
+	int n = config_setting_length(g);
+	char host[128], err[256];
+	bool address = false;
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(s), *v;
+		size_t d = 99;
+
+		if (strcmp(key, "address") == 0) {
+			address = true;
+			if (cfgread_str(&L->rd, &sc, s, &v) < 0)
+				continue;
+			if (config_listen_parse(l, v, host, sizeof(host), err,
+			                        sizeof(err)) < 0) {
+				cfgread_error(&L->rd, &sc, s, "%s", err);
+				continue;
+			}
+			if ((l->address = arena_strdup(L->cfg->store, v)) ==
+			        NULL ||
+			    (l->host = arena_strdup(L->cfg->store, host)) ==
+			        NULL)
+				nomem(L);
+		} else if (strcmp(key, "token_file") == 0) {
+			if (cfgread_str(&L->rd, &sc, s, &v) < 0)
+				continue;
+			if ((l->token_file = resolve_path(L, v)) == NULL)
+				nomem(L);
+		} else if (strcmp(key, "max_connections") == 0) {
+			cfgread_int(&L->rd, &sc, s, 1, 10000,
+			            &l->max_connections);
+		} else if (strcmp(key, "timeout") == 0) {
+			cfgread_int(&L->rd, &sc, s, 1, 3600, &l->timeout);
+		} else if (strcmp(key, "max_body") == 0) {
+			cfgread_int(&L->rd, &sc, s, 1024, 16 << 20,
+			            &l->max_body);
+		} else {
+			cfgread_unknown_key(
+			    &L->rd, &sc, s,
+			    cfgread_best_of(key, listen_keys, NULL, &d));
+		}
+	}
+	if (!address)
+		cfgread_error(&L->rd, &sc, g,
+		              "no address; write address = "
+		              "\"127.0.0.1:8787\" (or remove listen to "
+		              "leave the HTTP face off)");
+}
+
+static void
+parse_slack(struct loader *L, config_setting_t *g)
+{
+	struct cfgread_scope sc = {L->rd.file, cfgread_line(g), "slack: "};
+	struct config_slack *k = &L->cfg->slack;
+	int n = config_setting_length(g);
+
+	k->enabled = true;
+	if (config_setting_get_member(config_setting_parent(g), "listen") ==
+	    NULL)
+		cfgread_error(&L->rd, &sc, g,
+		              "Slack's commands come through the HTTP face: "
+		              "add listen = { address = \"127.0.0.1:8787\"; }");
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(s), *v;
+		size_t d = 99;
+
+		if (strcmp(key, "allow_users") == 0) {
+			cfgread_list(&L->rd, &sc, s, true, &k->allow_users,
+			             &k->nallow_users);
+		} else if (strcmp(key, "allow_channels") == 0) {
+			cfgread_list(&L->rd, &sc, s, true, &k->allow_channels,
+			             &k->nallow_channels);
+		} else if (strcmp(key, "signing_secret_file") == 0) {
+			if (cfgread_str(&L->rd, &sc, s, &v) < 0)
+				continue;
+			if ((k->signing_secret_file = resolve_path(L, v)) ==
+			    NULL)
+				nomem(L);
+		} else {
+			cfgread_unknown_key(
+			    &L->rd, &sc, s,
+			    cfgread_best_of(key, slack_keys, NULL, &d));
+		}
 	}
 }
 
@@ -1992,7 +2150,8 @@ parse_main(struct loader *L, config_setting_t *root)
 			continue;
 		}
 		if (strcmp(key, "api") == 0 ||
-		    strcmp(key, "rate_limits") == 0) {
+		    strcmp(key, "rate_limits") == 0 ||
+		    strcmp(key, "listen") == 0 || strcmp(key, "slack") == 0) {
 			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
 				cfgread_error(
 				    &L->rd, &sc, s,
@@ -2000,6 +2159,10 @@ parse_main(struct loader *L, config_setting_t *root)
 				    cfgread_type_name(s));
 			else if (key[0] == 'a')
 				parse_api(L, s);
+			else if (key[0] == 'l')
+				parse_listen(L, s);
+			else if (key[0] == 's')
+				parse_slack(L, s);
 			else
 				parse_rate_limits(L, s);
 		} else if (strcmp(key, "state_dir") == 0) {
@@ -2200,6 +2363,9 @@ config_new(const char *path)
 	    .give_up_ms = 24 * 3600000LL,
 	    .parallel = 4,
 	};
+	cfg->listen.max_connections = 64;
+	cfg->listen.timeout = 30;
+	cfg->listen.max_body = 64 * 1024;
 	return cfg;
 }
 

@@ -160,6 +160,33 @@ struct config_rate_limits {
 
 struct config_store;
 
+/* The HTTP face's listener (listen = { ... }); address NULL: off. */
+enum config_listen_kind {
+	CONFIG_LISTEN_IPV4,
+	CONFIG_LISTEN_IPV6,
+	CONFIG_LISTEN_UNIX
+};
+struct config_listen {
+	const char *address; /* as written, or NULL */
+	enum config_listen_kind kind;
+	const char *host;        /* the numeric address, or the socket path */
+	int port;                /* 1-65535; 0 for a Unix socket */
+	const char *token_file;  /* NULL: $CREDENTIALS_DIRECTORY/api-token */
+	int64_t max_connections; /* at once, 1-10000 */
+	int64_t timeout;         /* seconds a connection may idle, 1-3600 */
+	int64_t max_body;        /* bytes of a request body, 1 KiB - 16 MiB */
+};
+
+/* Slack slash commands (slack = { ... }); enabled false: absent. */
+struct config_slack {
+	bool enabled;
+	const char **allow_users; /* user ids or names */
+	size_t nallow_users;
+	const char **allow_channels; /* channel ids or names */
+	size_t nallow_channels;
+	const char *signing_secret_file; /* NULL: the credential */
+};
+
 struct config {
 	const char *path;
 	const char *api_url;     /* no trailing slash */
@@ -176,6 +203,8 @@ struct config {
 	const char *sendmail; /* the sendmail program: /usr/sbin/sendmail */
 	/* metrics.textfile: where the Prometheus text goes; NULL unset */
 	const char *metrics_textfile;
+	struct config_listen listen;
+	struct config_slack slack;
 	struct config_account *accounts;
 	size_t naccounts;
 	struct config_job *jobs;
@@ -227,6 +256,12 @@ bool config_job_same(const struct config *ca, const struct config_job *a,
 const struct config_job *config_same_job(const struct config *from,
                                          const struct config_job *job,
                                          const struct config *to);
+
+/* Split a listen address ("127.0.0.1:8787", "[::1]:8787" or an absolute
+ * socket path) into l's kind, host and port, the host written to buf;
+ * 0, or -EINVAL with what is wrong in err. */
+int config_listen_parse(struct config_listen *l, const char *address, char *buf,
+                        size_t len, char *err, size_t errlen);
 
 /* May a run of job start at t (seconds since the epoch): inside its
  * window, in its zone, or always when it has none? */

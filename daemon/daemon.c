@@ -16,6 +16,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "http.h"
+#include "httpd.h"
 #include "log.h"
 #include "metrics.h"
 #include "sdnotify.h"
@@ -37,6 +38,7 @@ struct daemon {
 	uv_timer_t watchdog;
 	bool watchdog_on;
 	struct control *ctl; /* NULL also when it could not listen */
+	struct httpd *httpd; /* listen = { }: the HTTP face */
 	bool started;        /* READY=1 was sent */
 	bool stopping;
 };
@@ -95,6 +97,31 @@ notify_status(struct daemon *d, const char *prefix)
 	sdnotify_send("READY=1\nSTATUS=%s%s", prefix, status);
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The listener is made at start: a reload that changes it says so. */
+static void
+warn_listen_change(const struct config *from, const struct config *to)
+{
+	const struct config_listen *a = &from->listen, *b = &to->listen;
+
+	if (!same_str(a->address, b->address) ||
+	    !same_str(a->token_file, b->token_file) ||
+	    a->max_connections != b->max_connections ||
+	    a->timeout != b->timeout || a->max_body != b->max_body ||
+	    from->slack.enabled != to->slack.enabled ||
+	    !same_str(from->slack.signing_secret_file,
+	              to->slack.signing_secret_file))
+		log_msg(LOG_WARNING,
+		        "event=reload listen=unchanged reason=\"listen and "
+		        "slack's secret are set up at start: restart the "
+		        "daemon to apply the change\"");
+}
+
 static void
 on_sighup(uv_signal_t *h, int signum)
 {
@@ -122,6 +149,7 @@ on_sighup(uv_signal_t *h, int signum)
 		return;
 	}
 	config_errors_free(&errs);
+	warn_listen_change(scheduler_config(d->sched), cfg);
 	scheduler_reload(d->sched, cfg);
 	/* loading peaks far above what a config keeps (libconfig's tree):
 	 * give the pages back instead of carrying the peak for good */
@@ -293,6 +321,14 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 		goto fail;
 	}
 	malloc_trim(0); /* the load's peak, as after a reload */
+	/* the HTTP face, when configured, is part of the service: a listener
+	 * that cannot start (address in use, no token) fails the start */
+	if (cfg->listen.address != NULL &&
+	    (rc = httpd_start(&d->httpd, &d->loop, cfg, d->sched, d->http,
+	                      err, errlen)) < 0) {
+		status = true;
+		goto fail;
+	}
 	/* status and trigger are conveniences: run without them */
 	control_path(cfg->state_dir, path, sizeof(path));
 	if (control_start(&d->ctl, &d->loop, path, &ch, warn, sizeof(warn)) < 0)
@@ -329,6 +365,8 @@ daemon_stop(struct daemon *d)
 	if (d->ctl != NULL)
 		control_close(d->ctl);
 	d->ctl = NULL;
+	httpd_close(d->httpd);
+	d->httpd = NULL;
 	if (d->watchdog_on)
 		uv_close((uv_handle_t *)&d->watchdog, NULL);
 	d->watchdog_on = false;

@@ -1305,6 +1305,13 @@ exec_job_active(const struct exec *ex, const char *job_name)
 	return n + listings_waiting(ex->listings, job_name);
 }
 
+int
+exec_budget(const struct exec *ex, const char *company, int64_t now_ms,
+            struct ratelimit_status *st)
+{
+	return calls_budget(ex->calls, company, now_ms, st);
+}
+
 size_t
 exec_queued(const struct exec *ex)
 {

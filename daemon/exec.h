@@ -30,6 +30,7 @@
 #include "kinsta.h"
 
 struct exec;
+struct ratelimit_status;
 
 /* The end of one run, as reported to exec_hooks.finished. */
 struct exec_result {
@@ -157,6 +158,10 @@ size_t exec_fires(const struct exec *ex, const struct exec_fire **out,
 /* Runs (and target lookups) not yet finished, in all or of one job. */
 size_t exec_active(const struct exec *ex);
 size_t exec_job_active(const struct exec *ex, const char *job_name);
+
+/* The rate budget of company now (calls_budget): 0 or -ENOENT. */
+int exec_budget(const struct exec *ex, const char *company, int64_t now_ms,
+                struct ratelimit_status *st);
 
 /* Requests waiting for a budget, for status lines. */
 size_t exec_queued(const struct exec *ex);

@@ -597,22 +597,24 @@ new_run_id(struct scheduler *s)
 	return ((uint64_t)util_wall_ms() << 12) | (s->run_seq++ & 0xfff);
 }
 
-static void
+static int
 start_run(struct scheduler *s, const struct config_job *job, const char *when,
           const char *why, uint64_t run_id)
 {
 	struct metrics_job *m;
+	int rc;
 
 	if ((m = metrics_job(&s->metrics, job->name)) != NULL)
 		metrics_fire_started(m, util_wall_ms());
 	metrics_soon(s);
 	log_msg(LOG_INFO, "job=%s action=%s slot=%s event=fire%s", job->name,
 	        action_name(job->action), when, why);
-	if (exec_start(s->ex, job, run_id) < 0)
+	if ((rc = exec_start(s->ex, job, run_id)) < 0)
 		log_msg(LOG_ERR, "job=%s cannot start: out of memory",
 		        job->name);
 	else
 		notifier_fire_started(s->nt, job);
+	return rc;
 }
 
 /* Was fire run_id started by trigger?  With forget, no longer remember
@@ -1203,6 +1205,21 @@ scheduler_watch_fires(struct scheduler *s,
 	return 0;
 }
 
+void
+scheduler_unwatch_fires(struct scheduler *s,
+                        void (*fn)(const struct exec_fire *f, void *arg),
+                        void *arg)
+{
+	for (size_t i = 0; i < s->nwatchers; i++) {
+		if (s->watchers[i].fn != fn || s->watchers[i].arg != arg)
+			continue;
+		memmove(&s->watchers[i], &s->watchers[i + 1],
+		        (s->nwatchers - i - 1) * sizeof(s->watchers[0]));
+		s->nwatchers--;
+		return;
+	}
+}
+
 const struct exec *
 scheduler_exec(const struct scheduler *s)
 {
@@ -1285,43 +1302,82 @@ scheduler_active(const struct scheduler *s)
 }
 
 int
-scheduler_trigger(struct scheduler *s, const char *name, FILE *out,
-                  uint64_t *run_id)
+scheduler_fire_now(struct scheduler *s, const char *name, const char *by,
+                   uint64_t *run_id)
 {
 	const struct config_job *job = config_find_job(s->cfg, name);
 	uint64_t id;
-	char when[64];
+	char when[64], why[64];
 
-	if (job == NULL) {
+	if (job == NULL)
+		return -ENOENT;
+	if (exec_job_active(s->ex, name) > 0)
+		return -EBUSY;
+	if (s->nmanual == s->capmanual) {
+		size_t cap = s->capmanual ? s->capmanual * 2 : 8;
+		uint64_t *v = realloc(s->manual, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		s->manual = v;
+		s->capmanual = cap;
+	}
+	/* a manual run is no cron slot: the schedule is left as it is; the
+	 * id is remembered (its history says trigger=manual) and told before
+	 * the start, as a fire may end inside exec_start (no key) */
+	iso_utc(util_wall_ms() / 1000, when, sizeof(when));
+	snprintf(why, sizeof(why), " trigger=%s", by);
+	id = new_run_id(s);
+	s->manual[s->nmanual++] = id;
+	if (run_id != NULL)
+		*run_id = id;
+	return start_run(s, job, when, why, id);
+}
+
+void
+scheduler_job_state(const struct scheduler *s, const struct config_job *job,
+                    int64_t *next, int64_t *last, size_t *running)
+{
+	size_t lo = 0, hi = s->nentries;
+
+	*next = -1;
+	/* entries are the enabled jobs in the config's order: their job
+	 * pointers ascend */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->entries[mid].job < job)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nentries && s->entries[lo].job == job &&
+	    s->entries[lo].due_ms != INT64_MAX)
+		*next = s->entries[lo].slot;
+	*last = state_last_fired(s->st, job->name);
+	*running = exec_job_active(s->ex, job->name);
+}
+
+int
+scheduler_trigger(struct scheduler *s, const char *name, FILE *out,
+                  uint64_t *run_id)
+{
+	int rc = scheduler_fire_now(s, name, "manual", run_id);
+
+	if (rc == -ENOENT) {
 		fprintf(out, "no job \"%s\" in %s\n", name, s->cfg->path);
 		return -ENOENT;
 	}
-	if (exec_job_active(s->ex, name) > 0) {
+	if (rc == -EBUSY) {
 		fprintf(out,
 		        "job %s is still running; try again when it ends\n",
 		        name);
 		return -EBUSY;
 	}
-	if (s->nmanual == s->capmanual) {
-		size_t cap = s->capmanual ? s->capmanual * 2 : 8;
-		uint64_t *v = realloc(s->manual, cap * sizeof(*v));
-
-		if (v == NULL) {
-			fprintf(out, "out of memory\n");
-			return -ENOMEM;
-		}
-		s->manual = v;
-		s->capmanual = cap;
+	if (rc == -ENOMEM) {
+		fprintf(out, "out of memory\n");
+		return rc;
 	}
-	/* a manual run is no cron slot: the schedule is left as it is; the
-	 * id is remembered first, as a run may end inside exec_start */
-	iso_utc(util_wall_ms() / 1000, when, sizeof(when));
-	id = new_run_id(s);
-	s->manual[s->nmanual++] = id;
-	/* before the start: a fire may end inside it (no key) */
-	if (run_id != NULL)
-		*run_id = id;
-	start_run(s, job, when, " trigger=manual", id);
 	fprintf(out,
 	        "job %s started; its outcome goes to the log and the "
 	        "history\n",

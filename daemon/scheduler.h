@@ -78,6 +78,18 @@ struct scheduler_watch {
 /* Tell w (copied) about every run from now on. */
 void scheduler_set_watch(struct scheduler *s, const struct scheduler_watch *w);
 
+/* As scheduler_trigger, for a program; by says who asked ("manual",
+ * "api") in the fire's log line.  0 with *run_id (run_id may be NULL),
+ * -ENOENT, -EBUSY, or -ENOMEM. */
+int scheduler_fire_now(struct scheduler *s, const char *job, const char *by,
+                       uint64_t *run_id);
+
+/* Of job (of the config in use): its next slot (seconds; -1 disabled or
+ * none), the last slot fired (-1: never) and its runs in flight. */
+void scheduler_job_state(const struct scheduler *s,
+                         const struct config_job *job, int64_t *next,
+                         int64_t *last, size_t *running);
+
 /* Runs (and target lookups) in flight. */
 size_t scheduler_active(const struct scheduler *s);
 
@@ -109,6 +121,11 @@ void scheduler_count_notification(struct scheduler *s, bool ok);
 int scheduler_watch_fires(struct scheduler *s,
                           void (*fn)(const struct exec_fire *f, void *arg),
                           void *arg);
+
+/* Stop telling fn (with arg) of fires' ends. */
+void scheduler_unwatch_fires(struct scheduler *s,
+                             void (*fn)(const struct exec_fire *f, void *arg),
+                             void *arg);
 
 /* The executor, to read the fires in flight (exec_fires). */
 const struct exec *scheduler_exec(const struct scheduler *s);

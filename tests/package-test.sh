@@ -71,7 +71,7 @@ deb=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 dpkg-deb -f "$deb" Package Version Depends
 
 # What the control archive says.
-for lib in libc6 libcurl4 libuv1 libconfig9 libyajl2 ca-certificates tzdata; do
+for lib in libc6 libcurl4 libmicrohttpd12 libuv1 libconfig9 libyajl2 ca-certificates tzdata; do
 	dpkg-deb -f "$deb" Depends | grep -q "\\b$lib\\b" ||
 		fail "Depends lacks $lib"
 done

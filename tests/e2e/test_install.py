@@ -158,7 +158,8 @@ def test_docs(installed):
               "copyright",
               "examples/kinsta-cron.conf",
               "examples/systemd/credentials.conf",
-              "examples/systemd/notify-reload.conf"):
+              "examples/systemd/notify-reload.conf",
+              "examples/systemd/http-face.conf"):
         assert os.path.isfile(os.path.join(doc, f)), f
 
 

@@ -80,7 +80,7 @@ def test_verify_clean(unit_dir):
 
 
 @pytest.mark.parametrize("dropin", ["credentials.conf", "metrics.conf",
-                                    "proxy.conf"])
+                                    "proxy.conf", "http-face.conf"])
 def test_verify_with_example_dropin(unit_dir, dropin):
     d = unit_dir / "kinsta-cron.service.d"
     d.mkdir()
@@ -101,6 +101,24 @@ def test_security_exposure(unit_dir):
     print(f"exposure {score}")
     bad = [ln for ln in p.stdout.splitlines() if ln.startswith("\u2717")]
     assert score <= MAX_EXPOSURE, "\n".join(bad)
+
+
+def test_security_exposure_with_the_http_face(unit_dir):
+    """The listener's drop-in keeps the unit's exposure (issue #15)."""
+    base = analyze(["security", "--offline=yes", "--no-pager",
+                    str(unit_dir / "kinsta-cron.service")], unit_dir)
+    d = unit_dir / "kinsta-cron.service.d"
+    d.mkdir()
+    shutil.copy(os.path.join(EXAMPLES, "http-face.conf"),
+                str(d / "http-face.conf"))
+    p = analyze(["security", "--offline=yes", "--no-pager",
+                 str(unit_dir / "kinsta-cron.service")], unit_dir)
+    pat = (r"Overall exposure level for kinsta-cron\.service: "
+           r"([0-9]+\.[0-9])")
+    m, m0 = re.search(pat, p.stdout), re.search(pat, base.stdout)
+    assert m and m0, p.stdout + p.stderr
+    print(f"exposure {m0.group(1)} -> {m.group(1)} with http-face.conf")
+    assert float(m.group(1)) <= float(m0.group(1)) <= MAX_EXPOSURE
 
 
 def test_security_threshold_exit_code(unit_dir):

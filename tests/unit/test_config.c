@@ -597,6 +597,20 @@ static const struct bad bad[] = {
      "add-domain, remove-domain, fetch-logs, restore-backup)\n"
      "k.conf:7: log_level: \"loud\" is not one of \"error\", \"warning\", "
      "\"notice\", \"info\" or \"debug\""},
+    {"listen without an address", ACC "listen = { token_file = \"t\"; };\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: listen: no address; write address = \"127.0.0.1:8787\" (or "
+     "remove listen to leave the HTTP face off)"},
+    {"listen on a host name", ACC "listen = { address = \"localhost:80\"; };\n",
+     NULL, NULL, NULL, 0,
+     "k.conf:2: listen: address \"localhost:80\": expected IPV4:PORT "
+     "(127.0.0.1:8787), [IPV6]:PORT ([::1]:8787) or the absolute path of a "
+     "Unix socket"},
+    {"listen: unknown key",
+     ACC "listen = { address = \"127.0.0.1:1\"; tokenfile = \"t\"; };\n", NULL,
+     NULL, NULL, 0,
+     "k.conf:2: listen: unknown key \"tokenfile\" (did you mean "
+     "\"token_file\"?)"},
 };
 
 static void
@@ -1443,6 +1457,41 @@ test_notify(void)
 	config_free(cfg);
 }
 
+static void
+test_listen_parse(void)
+{
+	struct config_listen l = {0};
+	char host[128], err[256];
+
+	CHECK_INT(config_listen_parse(&l, "127.0.0.1:8787", host, sizeof(host),
+	                              err, sizeof(err)),
+	          0);
+	CHECK_INT(l.kind, CONFIG_LISTEN_IPV4);
+	CHECK_STR(l.host, "127.0.0.1");
+	CHECK_INT(l.port, 8787);
+	CHECK_INT(config_listen_parse(&l, "[::1]:80", host, sizeof(host), err,
+	                              sizeof(err)),
+	          0);
+	CHECK_INT(l.kind, CONFIG_LISTEN_IPV6);
+	CHECK_STR(l.host, "::1");
+	CHECK_INT(l.port, 80);
+	CHECK_INT(config_listen_parse(&l, "/run/kinsta-cron/http.sock", host,
+	                              sizeof(host), err, sizeof(err)),
+	          0);
+	CHECK_INT(l.kind, CONFIG_LISTEN_UNIX);
+	CHECK_STR(l.host, "/run/kinsta-cron/http.sock");
+	static const char *const bad_addrs[] = {
+	    "127.0.0.1",      "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+	    "127.0.0.1:80x",  ":80",        "[::1]80",     "[::1]:",
+	    "[127.0.0.1]:80", "::1:80",     "rel/path",    "1.2.3:4",
+	    "127.0.0.1:-1",   "[]:80",
+	};
+	for (size_t i = 0; i < sizeof(bad_addrs) / sizeof(bad_addrs[0]); i++)
+		CHECK_INT(config_listen_parse(&l, bad_addrs[i], host,
+		                              sizeof(host), err, sizeof(err)),
+		          -EINVAL);
+}
+
 int
 main(void)
 {
@@ -1455,6 +1504,7 @@ main(void)
 		return 1;
 	}
 	test_bad();
+	test_listen_parse();
 	test_agency();
 	test_defaults_and_edges();
 	test_api_actions();
