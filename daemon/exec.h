@@ -26,6 +26,7 @@
 
 #include "call.h"
 #include "config.h"
+#include "fire.h"
 #include "http.h"
 #include "kinsta.h"
 
@@ -68,29 +69,6 @@ struct exec_progress {
 	const char *op_id;
 	bool deployment;
 	int64_t started_ms; /* wall clock of the run's start */
-};
-
-/* One target's run within a fire. */
-struct exec_fire_target {
-	struct target target;
-	enum kinsta_outcome outcome; /* KINSTA_RUNNING until it ends */
-	char op_id[OPS_ID_MAX];      /* the last operation followed, or "" */
-	char *message, *note;        /* "" until it ends; owned by the fire */
-	int64_t started_ms, ended_ms;
-};
-
-/* One fire of a job (one run_id: scheduled, caught up or triggered) over
- * all its targets, so that what is told about it (a notification, a run's
- * page) is told once per fire, not once per environment. */
-struct exec_fire {
-	const struct config *cfg;
-	const struct config_job *job;
-	uint64_t run_id;
-	int64_t started_ms, ended_ms; /* ended_ms 0 while running */
-	struct exec_fire_target *targets;
-	size_t ntargets, nended;
-	size_t count[KINSTA_OUTCOMES]; /* ended targets by outcome */
-	char why[256]; /* failed before it had targets: why; else "" */
 };
 
 struct exec_hooks {

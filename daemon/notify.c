@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "config.h"
-#include "exec.h"
+#include "fire.h"
 #include "json.h"
 #include "kinsta.h"
 #include "notify.h"
