@@ -363,7 +363,13 @@ static const struct action_param p_logs[] = {
 		    STEP_PROBE_RESTORED, STEP_PAGE, STEP_EDGE, STEP_CDN        \
 	}
 
-static const struct action actions[ACTION_COUNT] = {
+/* The site view: the report's inventory of one site (site_name), without
+ * usage or users. */
+static const struct action_param p_site_status[] = {
+    P_STR("site_name", true, NULL, check_nonempty),
+};
+
+static const struct action actions[ACTION_ALL] = {
     [ACTION_CLEAR_CACHE] = {.name = "clear-cache",
                             .target = ACTION_TARGET_REQUIRED,
                             .steps = {STEP_PAGE},
@@ -481,12 +487,17 @@ static const struct action actions[ACTION_COUNT] = {
                                .steps = {STEP_PICK_BACKUP, STEP_FIND_USER,
                                          STEP_RESTORE},
                                .limit_s = HOUR},
+    [ACTION_SITE_STATUS] = {.name = "site-status",
+                            .target = ACTION_TARGET_NONE,
+                            .params = PARAMS(p_site_status),
+                            .steps = {STEP_REPORT_SITES, STEP_REPORT_ENV},
+                            .limit_s = MIN_10},
 };
 
 const struct action *
 action_get(enum action_id id)
 {
-	return (unsigned)id < ACTION_COUNT ? &actions[id] : NULL;
+	return (unsigned)id < ACTION_ALL ? &actions[id] : NULL;
 }
 
 int
@@ -501,7 +512,7 @@ action_find(const char *name)
 const char *
 action_name(enum action_id id)
 {
-	return (unsigned)id < ACTION_COUNT ? actions[id].name : "?";
+	return (unsigned)id < ACTION_ALL ? actions[id].name : "?";
 }
 
 const struct action_param *

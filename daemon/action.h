@@ -42,7 +42,10 @@ enum action_id {
 	ACTION_REMOVE_DOMAIN,
 	ACTION_FETCH_LOGS,
 	ACTION_RESTORE_BACKUP,
-	ACTION_COUNT
+	ACTION_COUNT, /* the actions of the configuration language */
+	/* The daemon's own, which no file or request can name: */
+	ACTION_SITE_STATUS = ACTION_COUNT, /* the HTTP face's site view */
+	ACTION_ALL
 };
 
 /* What an action acts on. */
@@ -137,7 +140,7 @@ struct action {
 /* The entry of id, or NULL when id is out of range. */
 const struct action *action_get(enum action_id id);
 
-/* The id of the action called name, or -ENOENT. */
+/* The id of the action called name (of the language), or -ENOENT. */
 int action_find(const char *name);
 
 /* The action's name ("clear-cache"), or "?" when id is out of range. */

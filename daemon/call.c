@@ -298,14 +298,23 @@ calls_account(struct calls *cs, const char *company)
 }
 
 int
-calls_budget(const struct calls *cs, const char *company, int64_t now_ms,
+calls_budget(const struct calls *cs, const char *company,
              struct ratelimit_status *st)
 {
-	for (size_t i = 0; i < cs->ncompanies; i++)
+	int64_t now = now_ms(cs);
+	int rc = -ENOENT;
+
+	/* the budgets keep the loop's clock; a pause is told in the wall
+	 * clock's, as people and pages read it */
+	for (size_t i = 0; i < cs->ncompanies && rc < 0; i++)
 		if (strcmp(cs->companies[i].id, company) == 0)
-			return ratelimit_status(&cs->rl, cs->companies[i].rl,
-			                        now_ms, st);
-	return -ENOENT;
+			rc = ratelimit_status(&cs->rl, cs->companies[i].rl, now,
+			                      st);
+	if (rc == 0 && st->paused_until > now)
+		st->paused_until = util_wall_ms() + (st->paused_until - now);
+	else if (rc == 0)
+		st->paused_until = 0;
+	return rc;
 }
 
 size_t

@@ -79,9 +79,10 @@ int calls_set_url(struct calls *cs, const char *base_url);
  * -ENOMEM. */
 int calls_account(struct calls *cs, const char *company);
 
-/* The budget of company's account now into st: 0, or -ENOENT when no
- * request of that company was made yet. */
-int calls_budget(const struct calls *cs, const char *company, int64_t now_ms,
+/* The budget of company's account now into st, paused_until in the
+ * wall clock's ms (0: not paused): 0, or -ENOENT when no request of that
+ * company was made yet. */
+int calls_budget(const struct calls *cs, const char *company,
                  struct ratelimit_status *st);
 
 /* Requests waiting for a budget. */

@@ -185,7 +185,8 @@ static const char *const main_keys[] = {
 static const char *const dropin_keys[] = {"accounts", "jobs", NULL};
 static const char *const api_keys[] = {"url", "timeout", "ca_file", NULL};
 static const char *const listen_keys[] = {
-    "address", "token_file", "max_connections", "timeout", "max_body", NULL};
+    "address",       "token_file", "max_connections", "timeout", "max_body",
+    "allow_actions", NULL};
 static const char *const slack_keys[] = {"allow_users", "allow_channels",
                                          "signing_secret_file", NULL};
 static const char *const rate_keys[] = {"company", "ip", "create", "logs",
@@ -449,6 +450,38 @@ bad:
 	return -EINVAL;
 }
 
+/* listen.allow_actions: the actions an ad-hoc run (POST /api/v1/actions,
+ * Slack's commands) may take, as bits of config_listen.allow_actions. */
+static void
+parse_allow_actions(struct loader *L, const struct cfgread_scope *sc,
+                    config_setting_t *s)
+{
+	const char **names;
+	size_t n;
+	int a;
+
+	if (cfgread_list(&L->rd, sc, s, true, &names, &n) < 0)
+		return;
+	L->cfg->listen.allow_actions = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *best = NULL;
+		size_t d = 99;
+
+		if ((a = action_find(names[i])) >= 0) {
+			L->cfg->listen.allow_actions |= CONFIG_ACTION_BIT(a);
+			continue;
+		}
+		for (a = 0; a < ACTION_COUNT; a++)
+			cfgread_suggest(names[i],
+			                action_name((enum action_id)a), &best,
+			                &d);
+		cfgread_error(&L->rd, sc, s,
+		              "allow_actions: unknown action \"%.64s\"%s%s%s",
+		              names[i], best ? " (did you mean \"" : "",
+		              best ? best : "", best ? "\"?)" : "");
+	}
+}
+
 static void
 parse_listen(struct loader *L, config_setting_t *g)
 {
@@ -490,6 +523,8 @@ parse_listen(struct loader *L, config_setting_t *g)
 		} else if (strcmp(key, "max_body") == 0) {
 			cfgread_int(&L->rd, &sc, s, 1024, 16 << 20,
 			            &l->max_body);
+		} else if (strcmp(key, "allow_actions") == 0) {
+			parse_allow_actions(L, &sc, s);
 		} else {
 			cfgread_unknown_key(
 			    &L->rd, &sc, s,
@@ -2366,6 +2401,7 @@ config_new(const char *path)
 	cfg->listen.max_connections = 64;
 	cfg->listen.timeout = 30;
 	cfg->listen.max_body = 64 * 1024;
+	cfg->listen.allow_actions = CONFIG_ALLOW_ACTIONS_DEFAULT;
 	return cfg;
 }
 
@@ -2714,4 +2750,253 @@ config_guess_state_dir(const char *path, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%.*s/%s", (int)(slash - path), path, found);
 	return buf;
+}
+
+/* ---- ad-hoc jobs ---------------------------------------------------------
+ * A job made on the spot from the fields of a request: the same checks as
+ * a job of the file, on a libconfig tree built from the fields, with the
+ * base config's accounts and notify and none of its defaults. */
+
+struct config_adhoc {
+	struct config *cfg; /* holds the one job, and its strings */
+};
+
+/* The job keys an ad-hoc run may set; the rest are a schedule's. */
+static const char *const adhoc_job_keys[] = {"account", "timeout", "retries",
+                                             NULL};
+
+static int
+adhoc_add(config_setting_t *parent, const struct config_value *v)
+{
+	static const int types[] = {
+	    [CONFIG_VALUE_STRING] = CONFIG_TYPE_STRING,
+	    [CONFIG_VALUE_INT] = CONFIG_TYPE_INT64,
+	    [CONFIG_VALUE_BOOL] = CONFIG_TYPE_BOOL,
+	    [CONFIG_VALUE_LIST] = CONFIG_TYPE_ARRAY,
+	    [CONFIG_VALUE_GROUP] = CONFIG_TYPE_GROUP,
+	};
+	config_setting_t *s =
+	    config_setting_add(parent, v->key, types[v->kind]);
+
+	if (s == NULL)
+		return -EINVAL; /* a bad or repeated name */
+	switch (v->kind) {
+	case CONFIG_VALUE_STRING:
+		return config_setting_set_string(s, v->str) ? 0 : -ENOMEM;
+	case CONFIG_VALUE_INT:
+		return config_setting_set_int64(s, v->num) ? 0 : -ENOMEM;
+	case CONFIG_VALUE_BOOL:
+		return config_setting_set_bool(s, v->num != 0) ? 0 : -ENOMEM;
+	case CONFIG_VALUE_LIST:
+		for (size_t i = 0; i < v->nlist; i++)
+			if (config_setting_set_string_elem(s, -1, v->list[i]) ==
+			    NULL)
+				return -ENOMEM;
+		return 0;
+	case CONFIG_VALUE_GROUP:
+		for (size_t i = 0; i < v->nmembers; i++) {
+			int rc = adhoc_add(s, &v->members[i]);
+
+			if (rc < 0)
+				return rc;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* The first error only, without the "ad-hoc: " the reader puts first. */
+struct adhoc_sink {
+	char *err;
+	size_t len;
+	bool said;
+};
+
+static int
+adhoc_error(void *arg, const char *msg)
+{
+	struct adhoc_sink *k = arg;
+	static const char prefix[] = "ad-hoc: ";
+
+	if (k->said)
+		return 0;
+	if (strncmp(msg, prefix, sizeof(prefix) - 1) == 0)
+		msg += sizeof(prefix) - 1;
+	snprintf(k->err, k->len, "%s", msg);
+	k->said = true;
+	return 0;
+}
+
+/* The job's name: '@', the action, ':', the account and '/' when there
+ * are several, and its first target value, in the characters of a name;
+ * never a name a file can give a job (they start with a letter or
+ * digit), so that a reload never takes it for one of its jobs, and
+ * enough to follow its operation again after a restart
+ * (config_adhoc_parse_name). */
+static void
+adhoc_name(const struct config *base, const struct config_job *j, char *buf,
+           size_t len)
+{
+	const char *first = j->target.nvalues > 0 ? j->target.values[0]
+	                    : j->target.kind == CONFIG_TARGET_ALL_SITES ? "all"
+	                                                                : "";
+	size_t n;
+
+	snprintf(buf, len, "@%s:", action_name(j->action));
+	n = strlen(buf);
+	if (base->naccounts > 1)
+		snprintf(buf + n, len - n, "%s/",
+		         base->accounts[j->account].name);
+	snprintf(buf + strlen(buf), len - strlen(buf), "%.64s", first);
+	for (char *p = buf + n; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' &&
+		    *p != '-' && *p != '/')
+			*p = '_';
+}
+
+int
+config_adhoc_parse_name(const char *name, enum action_id *action, char *account,
+                        size_t len)
+{
+	const char *colon = name[0] == '@' ? strchr(name, ':') : NULL;
+	const char *slash = colon ? strchr(colon, '/') : NULL;
+	char act[64];
+	int a;
+
+	if (colon == NULL || (size_t)(colon - name) >= sizeof(act))
+		return -EINVAL;
+	snprintf(act, sizeof(act), "%.*s", (int)(colon - name - 1), name + 1);
+	if ((a = action_find(act)) < 0)
+		return -EINVAL;
+	*action = (enum action_id)a;
+	snprintf(account, len, "%.*s", slash ? (int)(slash - colon - 1) : 0,
+	         colon + 1);
+	return 0;
+}
+
+int
+config_adhoc_new(struct config_adhoc **out, const struct config *base,
+                 enum action_id action, const char *as,
+                 const struct config_value *v, size_t n, char *err,
+                 size_t errlen)
+{
+	struct adhoc_sink sink = {err, errlen, false};
+	struct loader L = {.flags = CONFIG_LOAD_NO_KEYS};
+	struct config_adhoc *a = NULL;
+	struct job_ctx c = {.L = &L};
+	config_t lc;
+	char name[160];
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	config_init(&lc);
+	if ((L.cfg = config_new("ad-hoc")) == NULL)
+		goto fail;
+	L.rd.arena = &L.cfg->store->arena;
+	L.rd.sink = adhoc_error;
+	L.rd.sink_arg = &sink;
+	L.rd.file = L.cfg->path;
+	L.rd.base_dir = "/";
+	L.cfg->zone = base->zone;
+	L.cfg->timezone = base->timezone;
+	L.cfg->notify = base->notify;
+	for (size_t i = 0; i < base->naccounts; i++)
+		if (cfgread_names_add(
+		        &L.accounts_by_name, base->accounts[i].name,
+		        base->accounts[i].file, base->accounts[i].line, i) < 0)
+			goto fail;
+	c.g = config_setting_add(config_root_setting(&lc), "job",
+	                         CONFIG_TYPE_GROUP);
+	if (c.g == NULL || (c.j = new_job(&L)) == NULL)
+		goto fail;
+	rc = -EINVAL;
+	if ((c.action = action_get(action)) == NULL) {
+		snprintf(err, errlen, "no such action");
+		goto fail;
+	}
+	c.j->action = action;
+	c.j->file = c.sc.file = L.cfg->path;
+	c.j->zone = base->zone;
+	for (size_t i = 0; i < n; i++) {
+		if (cfgread_in_list(v[i].key, job_keys) &&
+		    !cfgread_in_list(v[i].key, adhoc_job_keys)) {
+			snprintf(err, errlen,
+			         "\"%s\" belongs to a scheduled job, not to "
+			         "one run; leave it out",
+			         v[i].key);
+			rc = -EINVAL;
+			goto fail;
+		}
+		if ((rc = adhoc_add(c.g, &v[i])) < 0) {
+			if (rc == -EINVAL)
+				snprintf(err, errlen,
+				         "\"%.64s\" is not a key (letters, "
+				         "digits, \"_\"), or it is given "
+				         "twice",
+				         v[i].key);
+			goto fail;
+		}
+	}
+	rc = -EINVAL;
+	job_keys_check(&c);
+	job_settings(&c);
+	job_notify(&c);
+	job_target(&c);
+	job_params(&c);
+	job_combinations(&c);
+	if (L.rd.nomem) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (L.rd.nerr > 0)
+		goto fail;
+	if (c.j->account == ACCOUNT_UNSET) {
+		if (base->naccounts != 1) {
+			snprintf(err, errlen,
+			         "there are %zu accounts; say which with "
+			         "\"account\"",
+			         base->naccounts);
+			goto fail;
+		}
+		c.j->account = 0;
+	} else if (c.j->account == ACCOUNT_PENDING) {
+		snprintf(err, errlen, "there is no account \"%.*s\"",
+		         CFGREAD_MAX_NAME, L.pending[0].name);
+		goto fail;
+	}
+	if (as != NULL)
+		snprintf(name, sizeof(name), "%s", as);
+	else
+		adhoc_name(base, c.j, name, sizeof(name));
+	if ((c.j->name = arena_strdup(L.cfg->store, name)) == NULL ||
+	    (a = malloc(sizeof(*a))) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	a->cfg = L.cfg;
+	L.cfg = NULL;
+	*out = a;
+	rc = 0;
+fail:
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	config_destroy(&lc);
+	loader_done(&L);
+	config_free(L.cfg);
+	return rc;
+}
+
+const struct config_job *
+config_adhoc_job(const struct config_adhoc *a)
+{
+	return &a->cfg->jobs[0];
+}
+
+void
+config_adhoc_free(struct config_adhoc *a)
+{
+	if (a == NULL)
+		return;
+	config_free(a->cfg);
+	free(a);
 }

@@ -175,7 +175,20 @@ struct config_listen {
 	int64_t max_connections; /* at once, 1-10000 */
 	int64_t timeout;         /* seconds a connection may idle, 1-3600 */
 	int64_t max_body;        /* bytes of a request body, 1 KiB - 16 MiB */
+	/* the actions an ad-hoc run may take: CONFIG_ACTION_BIT(id)s */
+	uint64_t allow_actions;
 };
+
+#define CONFIG_ACTION_BIT(id) (UINT64_C(1) << (unsigned)(id))
+/* allow_actions when the file does not say: the cache clears,
+ * restart-php and backup */
+#define CONFIG_ALLOW_ACTIONS_DEFAULT                                           \
+	(CONFIG_ACTION_BIT(ACTION_CLEAR_CACHE) |                               \
+	 CONFIG_ACTION_BIT(ACTION_CLEAR_EDGE_CACHE) |                          \
+	 CONFIG_ACTION_BIT(ACTION_CLEAR_CDN_CACHE) |                           \
+	 CONFIG_ACTION_BIT(ACTION_CLEAR_ALL_CACHES) |                          \
+	 CONFIG_ACTION_BIT(ACTION_RESTART_PHP) |                               \
+	 CONFIG_ACTION_BIT(ACTION_BACKUP))
 
 /* Slack slash commands (slack = { ... }); enabled false: absent. */
 struct config_slack {
@@ -256,6 +269,55 @@ bool config_job_same(const struct config *ca, const struct config_job *a,
 const struct config_job *config_same_job(const struct config *from,
                                          const struct config_job *job,
                                          const struct config *to);
+
+/* One field of an ad-hoc job, as a request gives it (JSON's shapes). */
+enum config_value_kind {
+	CONFIG_VALUE_STRING,
+	CONFIG_VALUE_INT,
+	CONFIG_VALUE_BOOL, /* num 0 or 1 */
+	CONFIG_VALUE_LIST, /* of strings */
+	CONFIG_VALUE_GROUP /* of fields: verify = { urls = [...]; } */
+};
+
+struct config_value {
+	const char *key;
+	enum config_value_kind kind;
+	const char *str;
+	int64_t num;
+	const char *const *list;
+	size_t nlist;
+	const struct config_value *members;
+	size_t nmembers;
+};
+
+/* A job of one run, made on the spot (the HTTP face's actions, Slack's
+ * commands): it owns the job and its strings. */
+struct config_adhoc;
+
+/* Make the job of one run of ACTION with the fields V[0..N) (a target,
+ * the action's parameters, account, timeout, retries), checked as a job
+ * of the file is, under BASE's accounts, zone and notify (none of its
+ * defaults).  Its name is AS, or else "@ACTION:TARGET" (with
+ * "ACCOUNT/" before TARGET when BASE has several accounts), which no job
+ * of a file can have; its account is an index of BASE's, so that it runs
+ * under BASE.  0, or -EINVAL with the one thing to fix in err (no
+ * file:line), or -ENOMEM. */
+int config_adhoc_new(struct config_adhoc **out, const struct config *base,
+                     enum action_id action, const char *as,
+                     const struct config_value *v, size_t n, char *err,
+                     size_t errlen);
+
+/* The action and the account ("" when the name has none) of an ad-hoc
+ * job's NAME, for a run to follow again after a restart; 0, or -EINVAL
+ * when NAME is no such name. */
+int config_adhoc_parse_name(const char *name, enum action_id *action,
+                            char *account, size_t len);
+
+/* The job. */
+const struct config_job *config_adhoc_job(const struct config_adhoc *a);
+
+/* Release it (NULL is fine). */
+void config_adhoc_free(struct config_adhoc *a);
 
 /* Split a listen address ("127.0.0.1:8787", "[::1]:8787" or an absolute
  * socket path) into l's kind, host and port, the host written to buf;

@@ -1306,10 +1306,10 @@ exec_job_active(const struct exec *ex, const char *job_name)
 }
 
 int
-exec_budget(const struct exec *ex, const char *company, int64_t now_ms,
+exec_budget(const struct exec *ex, const char *company,
             struct ratelimit_status *st)
 {
-	return calls_budget(ex->calls, company, now_ms, st);
+	return calls_budget(ex->calls, company, st);
 }
 
 size_t

@@ -137,8 +137,9 @@ size_t exec_fires(const struct exec *ex, const struct exec_fire **out,
 size_t exec_active(const struct exec *ex);
 size_t exec_job_active(const struct exec *ex, const char *job_name);
 
-/* The rate budget of company now (calls_budget): 0 or -ENOENT. */
-int exec_budget(const struct exec *ex, const char *company, int64_t now_ms,
+/* The rate budget of company now (calls_budget, paused_until in the
+ * wall clock): 0 or -ENOENT. */
+int exec_budget(const struct exec *ex, const char *company,
                 struct ratelimit_status *st);
 
 /* Requests waiting for a budget, for status lines. */

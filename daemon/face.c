@@ -1312,7 +1312,7 @@ page(const struct face *f, const struct face_request *req,
 		buf_str(&b, "<tr><td>");
 		buf_html(&b, cfg->accounts[i].name);
 		if (f->src->budget == NULL ||
-		    f->src->budget(f->src->arg, i, req->now_ms, &bu) < 0) {
+		    f->src->budget(f->src->arg, i, &bu) < 0) {
 			buf_str(&b, "</td><td colspan=\"3\" class=\"dim\">not "
 			            "in use yet</td></tr>\n");
 			continue;
@@ -1369,6 +1369,20 @@ in_list(const char *const *list, size_t n, const char *a, const char *b)
 	return false;
 }
 
+/* A Slack message into a new w: shown to whoever typed the command
+ * (ephemeral) or to the channel (in_channel); a posted one adds to what
+ * is there rather than replacing the acknowledgement. */
+static void
+slack_json(struct json_writer *w, const char *type, const char *text)
+{
+	json_w_init(w);
+	json_w_obj_open(w);
+	json_w_key_str(w, "response_type", type);
+	json_w_key_bool(w, "replace_original", false);
+	json_key_text(w, "text", text);
+	json_w_obj_close(w);
+}
+
 /* A message for the person who typed the command (200: Slack shows
  * only a 200's body). */
 __attribute__((format(printf, 2, 3))) static void
@@ -1381,12 +1395,616 @@ slack_say(struct face_reply *rep, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	slack_json(&w, "ephemeral", msg);
+	reply_json(rep, 200, &w);
+}
+
+/* ---- ad-hoc actions and the site view ----------------------------------- */
+
+/* Fields of an ad-hoc run at most, and members of one group. */
+#define ACTION_FIELDS_MAX 32
+
+/* The allowed actions, ", "-separated. */
+static void
+allowed_list(const struct config *cfg, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int a = 0; a < ACTION_COUNT && n < len; a++)
+		if (cfg->listen.allow_actions & CONFIG_ACTION_BIT(a))
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			                      n ? ", " : "",
+			                      action_name((enum action_id)a));
+	if (buf[0] == '\0')
+		snprintf(buf, len, "none (listen.allow_actions is empty)");
+}
+
+/* Is name an action allow_actions permits?  *id is its id; else why not
+ * in err. */
+static bool
+action_allowed(const struct config *cfg, const char *name, enum action_id *id,
+               char *err, size_t errlen)
+{
+	char list[512];
+	int a = action_find(name);
+
+	allowed_list(cfg, list, sizeof(list));
+	if (a < 0) {
+		snprintf(err, errlen, "no action \"%.64s\"; allowed here: %s",
+		         name, list);
+		return false;
+	}
+	if (!(cfg->listen.allow_actions & CONFIG_ACTION_BIT(a))) {
+		snprintf(err, errlen,
+		         "action \"%s\" is not allowed here (allowed: %s); "
+		         "listen.allow_actions in kinsta-cron.conf(5) says "
+		         "which are",
+		         name, list);
+		return false;
+	}
+	*id = (enum action_id)a;
+	return true;
+}
+
+/* The fields' storage: lists and groups, freed together. */
+struct fields {
+	struct config_value v[ACTION_FIELDS_MAX];
+	size_t n;
+	void *owned[ACTION_FIELDS_MAX];
+	size_t nowned;
+};
+
+static void
+fields_free(struct fields *fs)
+{
+	for (size_t i = 0; i < fs->nowned; i++)
+		free(fs->owned[i]);
+	fs->nowned = 0;
+}
+
+/* One JSON value as a field (a group only at the top, depth 0). */
+static int
+field_of(struct fields *fs, const char *key, yajl_val x, int depth,
+         struct config_value *out, char *err, size_t errlen)
+{
+	*out = (struct config_value){.key = key};
+	if (YAJL_IS_STRING(x)) {
+		out->kind = CONFIG_VALUE_STRING;
+		out->str = YAJL_GET_STRING(x);
+	} else if (YAJL_IS_INTEGER(x)) {
+		out->kind = CONFIG_VALUE_INT;
+		out->num = YAJL_GET_INTEGER(x);
+	} else if (YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x)) {
+		out->kind = CONFIG_VALUE_BOOL;
+		out->num = YAJL_IS_TRUE(x);
+	} else if (YAJL_IS_ARRAY(x)) {
+		size_t n = json_arr_len(x);
+		const char **list = malloc((n ? n : 1) * sizeof(*list));
+
+		if (list == NULL || fs->nowned == ACTION_FIELDS_MAX) {
+			free(list);
+			snprintf(err, errlen, "too many lists");
+			return -EINVAL;
+		}
+		fs->owned[fs->nowned++] = list;
+		for (size_t i = 0; i < n; i++) {
+			yajl_val e = json_arr_at(x, i);
+
+			if (!YAJL_IS_STRING(e)) {
+				snprintf(err, errlen,
+				         "\"%.64s\": a list holds strings only",
+				         key);
+				return -EINVAL;
+			}
+			list[i] = YAJL_GET_STRING(e);
+		}
+		out->kind = CONFIG_VALUE_LIST;
+		out->list = list;
+		out->nlist = n;
+	} else if (YAJL_IS_OBJECT(x) && depth == 0) {
+		size_t n = json_obj_len(x);
+		struct config_value *m;
+
+		if (n > ACTION_FIELDS_MAX || fs->nowned == ACTION_FIELDS_MAX ||
+		    (m = calloc(n ? n : 1, sizeof(*m))) == NULL) {
+			snprintf(err, errlen, "\"%.64s\": too many keys", key);
+			return -EINVAL;
+		}
+		fs->owned[fs->nowned++] = m;
+		for (size_t i = 0; i < n; i++)
+			if (field_of(fs, json_obj_key(x, i), json_obj_at(x, i),
+			             1, &m[i], err, errlen) < 0)
+				return -EINVAL;
+		out->kind = CONFIG_VALUE_GROUP;
+		out->members = m;
+		out->nmembers = n;
+	} else {
+		snprintf(err, errlen,
+		         "\"%.64s\": expected a string, an integer, true or "
+		         "false, a list of strings%s",
+		         key, depth == 0 ? " or an object of those" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Start an ad-hoc run: 0 with *run_id, or a status (400, 409, 429 with
+ * *retry, 500, 503) with why in err. */
+static int
+start_action(const struct face *f, enum action_id id,
+             const struct config_value *v, size_t n, const char *by,
+             const char *url, uint64_t *run_id, char *err, size_t errlen,
+             int64_t *retry)
+{
+	int rc;
+
+	err[0] = '\0';
+	*retry = 0;
+	if (f->src->action == NULL) {
+		snprintf(err, errlen, "ad-hoc runs are not available");
+		return 503;
+	}
+	rc = f->src->action(f->src->arg, id, v, n, by, url, run_id, err, errlen,
+	                    retry);
+	if (rc == 0)
+		return 0;
+	if (err[0] == '\0')
+		snprintf(err, errlen, "the run could not start: %s",
+		         strerror(-rc));
+	if (*retry <= 0)
+		*retry = 60;
+	return rc == -EINVAL   ? 400
+	       : rc == -EBUSY  ? 409
+	       : rc == -EAGAIN ? 429
+	                       : 500;
+}
+
+/* POST /api/v1/actions {"action": NAME, target..., parameters...} */
+static void
+api_action(const struct face *f, const struct face_request *req,
+           struct face_reply *rep)
+{
+	const struct config *cfg = source_config(f);
+	struct fields fs = {0};
+	struct json_writer w;
+	yajl_val doc = NULL, name;
+	enum action_id id;
+	char err[512];
+	uint64_t run_id = 0;
+	int64_t retry;
+	int status;
+
+	if (cfg == NULL) {
+		reply_error(rep, 503, "no configuration loaded");
+		return;
+	}
+	if (json_parse(&doc, req->body ? req->body : "", req->body_len, NULL,
+	               err, sizeof(err)) < 0) {
+		reply_error(rep, 400,
+		            "the body is not JSON (%s); send {\"action\": "
+		            "\"clear-cache\", \"site\": \"NAME\"}",
+		            err);
+		return;
+	}
+	name = json_get(doc, "action", NULL);
+	if (!YAJL_IS_OBJECT(doc) || !YAJL_IS_STRING(name)) {
+		reply_error(
+		    rep, 400,
+		    "send a JSON object with \"action\" (a string): "
+		    "{\"action\": \"clear-cache\", \"site\": \"NAME\"}");
+		goto out;
+	}
+	if (!action_allowed(cfg, YAJL_GET_STRING(name), &id, err,
+	                    sizeof(err))) {
+		reply_error(rep,
+		            action_find(YAJL_GET_STRING(name)) < 0 ? 400 : 403,
+		            "%s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < json_obj_len(doc); i++) {
+		const char *key = json_obj_key(doc, i);
+
+		if (strcmp(key, "action") == 0)
+			continue;
+		if (fs.n == ACTION_FIELDS_MAX) {
+			reply_error(rep, 400, "more than %d fields",
+			            ACTION_FIELDS_MAX);
+			goto out;
+		}
+		if (field_of(&fs, key, json_obj_at(doc, i), 0, &fs.v[fs.n++],
+		             err, sizeof(err)) < 0) {
+			reply_error(rep, 400, "%s", err);
+			goto out;
+		}
+	}
+	if ((status = start_action(f, id, fs.v, fs.n, "api", NULL, &run_id, err,
+	                           sizeof(err), &retry)) != 0) {
+		reply_error(rep, status, "%s", err);
+		if (status == 429)
+			rep->retry_after_s = retry;
+		goto out;
+	}
 	json_w_init(&w);
 	json_w_obj_open(&w);
-	json_w_key_str(&w, "response_type", "ephemeral");
-	json_key_text(&w, "text", msg);
+	json_w_key_str(&w, "action", action_name(id));
+	w_run_id(&w, run_id);
+	json_w_key_str(&w, "status", "started");
+	json_w_obj_close(&w);
+	reply_json(rep, 202, &w);
+out:
+	fields_free(&fs);
+	json_free(doc);
+}
+
+/* The account called name (NULL: the only one) into *index; else why
+ * not in err. */
+static bool
+pick_account(const struct config *cfg, const char *name, size_t *index,
+             char *err, size_t errlen)
+{
+	if (name == NULL || name[0] == '\0') {
+		if (cfg->naccounts == 1) {
+			*index = 0;
+			return true;
+		}
+		snprintf(err, errlen,
+		         "there are %zu accounts; say which (account=NAME, "
+		         "or ACCOUNT/SITE in Slack)",
+		         cfg->naccounts);
+		return false;
+	}
+	for (size_t i = 0; i < cfg->naccounts; i++)
+		if (strcmp(cfg->accounts[i].name, name) == 0) {
+			*index = i;
+			return true;
+		}
+	snprintf(err, errlen, "there is no account \"%.64s\"", name);
+	return false;
+}
+
+/* GET /api/v1/sites/NAME[?account=A]: pending until the lookup ends. */
+static void
+api_site(const struct face *f, const struct face_request *req, const char *site,
+         struct face_reply *rep)
+{
+	const struct config *cfg = source_config(f);
+	size_t account;
+	char err[512];
+	int rc;
+
+	if (cfg == NULL || f->src->site == NULL) {
+		reply_error(rep, 503, "site lookups are not available");
+		return;
+	}
+	if (!pick_account(cfg, param(req, "account"), &account, err,
+	                  sizeof(err))) {
+		reply_error(rep, 400, "%s", err);
+		return;
+	}
+	rc = f->src->site(f->src->arg, account, site, NULL, err, sizeof(err));
+	if (rc == -EAGAIN) {
+		reply_error(rep, 429, "%s", err);
+		rep->retry_after_s = 10;
+	} else if (rc < 0) {
+		reply_error(rep, rc == -EINVAL ? 400 : 500, "%s", err);
+	} else {
+		rep->pending = true;
+	}
+}
+
+/* The environment of the site-status document's "environments" (the
+ * details of each) with id, or NULL. */
+static yajl_val
+env_details(yajl_val doc, const char *id)
+{
+	yajl_val envs = json_arr(doc, "environments", NULL);
+
+	for (size_t i = 0; i < json_arr_len(envs); i++) {
+		const char *v = json_str(json_arr_at(envs, i), "id", NULL);
+
+		if (v != NULL && strcmp(v, id) == 0)
+			return json_arr_at(envs, i);
+	}
+	return NULL;
+}
+
+/* Does a target name ("site/env") belong to site? */
+static bool
+of_site(const char *name, const char *site)
+{
+	size_t n = strlen(site);
+
+	return name != NULL && strncmp(name, site, n) == 0 && name[n] == '/';
+}
+
+#define SITE_RUNS     20
+#define SITE_BACKUPS  5
+#define SITE_INFLIGHT 16
+
+static void
+w_updates(struct json_writer *w, const char *key, yajl_val list)
+{
+	json_w_key(w, key);
+	json_w_arr_open(w);
+	for (size_t i = 0; i < json_arr_len(list); i++) {
+		yajl_val u = json_arr_at(list, i);
+
+		json_w_obj_open(w);
+		json_key_text(w, "name", json_str(u, "name", NULL));
+		json_key_text(w, "version", json_str(u, "version", NULL));
+		json_key_text(w, "update_version",
+		              json_str(u, "update_version", NULL));
+		json_w_obj_close(w);
+	}
+	json_w_arr_close(w);
+}
+
+/* The backups newest first, at most SITE_BACKUPS. */
+static void
+w_backups(struct json_writer *w, yajl_val list)
+{
+	size_t n = json_arr_len(list), used[SITE_BACKUPS], k = 0;
+
+	json_w_key(w, "latest_backups");
+	json_w_arr_open(w);
+	for (; k < SITE_BACKUPS && k < n; k++) {
+		size_t best = n;
+		int64_t bt = -1;
+
+		for (size_t i = 0; i < n; i++) {
+			int64_t t = 0;
+			bool taken = false;
+
+			for (size_t j = 0; j < k; j++)
+				taken |= used[j] == i;
+			json_int(json_arr_at(list, i), &t, "created_ms", NULL);
+			if (!taken && t > bt) {
+				bt = t;
+				best = i;
+			}
+		}
+		if (best == n)
+			break;
+		used[k] = best;
+		json_w_obj_open(w);
+		json_key_text(w, "name",
+		              json_str(json_arr_at(list, best), "name", NULL));
+		json_key_text(w, "type",
+		              json_str(json_arr_at(list, best), "type", NULL));
+		w_time_ms(w, "created", bt);
+		json_w_obj_close(w);
+	}
+	json_w_arr_close(w);
+}
+
+/* The site's JSON: its environments, updates, backups, runs. */
+static void
+site_json(const struct face *f, const char *site, yajl_val s, yajl_val doc,
+          struct face_reply *rep)
+{
+	yajl_val envs = json_arr(s, "environments", NULL);
+	uint64_t ids[64];
+	size_t nids, shown = 0;
+	struct json_writer w;
+
+	json_w_init(&w);
+	json_w_obj_open(&w);
+	json_key_text(&w, "site", site);
+	json_key_text(&w, "id", json_str(s, "id", NULL));
+	json_key_text(&w, "display_name", json_str(s, "display_name", NULL));
+	json_key_text(&w, "account", json_str(doc, "account", NULL));
+	json_w_key(&w, "labels");
+	if (json_arr(s, "labels", NULL) != NULL)
+		json_w_tree(&w, json_arr(s, "labels", NULL));
+	else {
+		json_w_arr_open(&w);
+		json_w_arr_close(&w);
+	}
+	json_w_key(&w, "environments");
+	json_w_arr_open(&w);
+	for (size_t i = 0; i < json_arr_len(envs); i++) {
+		yajl_val e = json_arr_at(envs, i);
+		const char *id = json_str(e, "id", NULL);
+		yajl_val d = env_details(doc, id ? id : "");
+		int64_t n = 0;
+
+		json_w_obj_open(&w);
+		json_key_text(&w, "id", id);
+		json_key_text(&w, "name", json_str(e, "name", NULL));
+		json_key_text(&w, "php", json_str(e, "php", NULL));
+		json_key_text(&w, "wordpress", json_str(e, "wordpress", NULL));
+		json_key_text(&w, "primary_domain",
+		              json_str(e, "primary_domain", NULL));
+		w_updates(&w, "plugin_updates",
+		          json_arr(d, "plugin_updates", NULL));
+		w_updates(&w, "theme_updates",
+		          json_arr(d, "theme_updates", NULL));
+		json_int(d, &n, "backups", NULL);
+		json_w_key_int(&w, "backups", n);
+		w_backups(&w, json_arr(d, "backup_list", NULL));
+		json_w_obj_close(&w);
+	}
+	json_w_arr_close(&w);
+	/* the runs that touched it, newest first, from the book */
+	json_w_key(&w, "last_runs");
+	json_w_arr_open(&w);
+	for (size_t i = 0; i < f->book->nruns && shown < SITE_RUNS; i++) {
+		const struct face_run *r = book_run(f->book, i);
+
+		if (!of_site(r->target, site))
+			continue;
+		shown++;
+		json_w_obj_open(&w);
+		json_key_text(&w, "job", r->job);
+		json_key_text(&w, "action", r->action);
+		json_key_text(&w, "target", r->target);
+		json_key_text(&w, "outcome", r->outcome);
+		json_key_text(&w, "operation_id", r->op_id);
+		w_run_id(&w, r->run_id);
+		w_time_ms(&w, "started", r->start_ms);
+		w_time_ms(&w, "ended", r->end_ms);
+		if (r->message && r->message[0])
+			json_key_text(&w, "message", r->message);
+		json_w_obj_close(&w);
+	}
+	json_w_arr_close(&w);
+	json_w_key(&w, "in_flight");
+	json_w_arr_open(&w);
+	nids = f->src->fires ? f->src->fires(f->src->arg, ids, 64) : 0;
+	if (nids > 64)
+		nids = 64;
+	for (size_t i = 0, n = 0; i < nids && n < SITE_INFLIGHT; i++) {
+		struct face_fire fi;
+
+		if (f->src->fire == NULL ||
+		    f->src->fire(f->src->arg, ids[i], &fi) < 0)
+			continue;
+		for (size_t k = 0; k < fi.ntargets; k++) {
+			const struct face_target *t = &fi.targets[k];
+
+			if (!of_site(t->name, site) ||
+			    t->outcome != KINSTA_RUNNING)
+				continue;
+			n++;
+			json_w_obj_open(&w);
+			json_key_text(&w, "job", fi.job);
+			json_key_text(&w, "action", fi.action);
+			json_key_text(&w, "target", t->name);
+			json_key_text(&w, "operation_id", t->op_id);
+			w_run_id(&w, fi.run_id);
+			w_time_ms(&w, "started", t->started_ms);
+			json_w_obj_close(&w);
+		}
+		free(fi.targets);
+	}
+	json_w_arr_close(&w);
 	json_w_obj_close(&w);
 	reply_json(rep, 200, &w);
+}
+
+/* The same for Slack: one message. */
+static void
+site_slack(const struct face *f, const char *site, yajl_val s, yajl_val doc,
+           struct face_reply *rep)
+{
+	yajl_val envs = json_arr(s, "environments", NULL);
+	struct buf b = {0};
+	struct json_writer w;
+	size_t shown = 0;
+
+	buf_printf(&b, "*%s*", site);
+	for (size_t i = 0; i < json_arr_len(envs); i++) {
+		yajl_val e = json_arr_at(envs, i);
+		const char *id = json_str(e, "id", NULL);
+		yajl_val d = env_details(doc, id ? id : "");
+		yajl_val pu = json_arr(d, "plugin_updates", NULL);
+		yajl_val tu = json_arr(d, "theme_updates", NULL);
+		int64_t latest = 0, n = 0;
+		const char *v;
+
+		buf_printf(&b, "\n• %s:",
+		           json_str(e, "name", NULL) ? json_str(e, "name", NULL)
+		                                     : "?");
+		if ((v = json_str(e, "php", NULL)) != NULL)
+			buf_printf(&b, " PHP %.32s,", v);
+		if ((v = json_str(e, "wordpress", NULL)) != NULL)
+			buf_printf(&b, " WordPress %.32s,", v);
+		buf_printf(&b, " %zu plugin and %zu theme updates pending",
+		           json_arr_len(pu), json_arr_len(tu));
+		for (size_t k = 0; k < json_arr_len(pu) && k < 5; k++)
+			buf_printf(
+			    &b, "%s%.64s %.32s→%.32s", k ? ", " : " (",
+			    json_str(json_arr_at(pu, k), "name", NULL)
+			        ? json_str(json_arr_at(pu, k), "name", NULL)
+			        : "?",
+			    json_str(json_arr_at(pu, k), "version", NULL)
+			        ? json_str(json_arr_at(pu, k), "version", NULL)
+			        : "?",
+			    json_str(json_arr_at(pu, k), "update_version", NULL)
+			        ? json_str(json_arr_at(pu, k), "update_version",
+			                   NULL)
+			        : "?");
+		if (json_arr_len(pu) > 0)
+			buf_printf(&b, "%s)",
+			           json_arr_len(pu) > 5 ? ", …" : "");
+		json_int(d, &n, "backups", NULL);
+		json_int(d, &latest, "latest_backup_ms", NULL);
+		buf_printf(&b, "; %lld backups", (long long)n);
+		if (latest > 0) {
+			buf_printf(&b, ", the latest ");
+			page_time_ms(&b, latest);
+		}
+	}
+	for (size_t i = 0; i < f->book->nruns && shown < 5; i++) {
+		const struct face_run *r = book_run(f->book, i);
+
+		if (!of_site(r->target, site))
+			continue;
+		buf_printf(&b, "%s%s %s on %s: %s",
+		           shown++ ? "\n  " : "\nLast runs:\n  ", r->job,
+		           r->action, r->target, r->outcome);
+	}
+	if (b.oom) {
+		free(b.p);
+		reply_error(rep, 500, "out of memory");
+		return;
+	}
+	slack_json(&w, "ephemeral", b.p);
+	free(b.p);
+	reply_json(rep, 200, &w);
+}
+
+void
+face_site_answer(const struct face *f, const char *site, const char *doc,
+                 size_t len, const char *why, bool slack,
+                 struct face_reply *rep)
+{
+	yajl_val tree = NULL, sites, s = NULL;
+	char err[256];
+
+	memset(rep, 0, sizeof(*rep));
+	if (doc == NULL ||
+	    json_parse(&tree, doc, len, NULL, err, sizeof(err)) < 0) {
+		if (slack)
+			slack_say(rep, "Could not look %s up: %s", site,
+			          why ? why : "no answer");
+		else
+			reply_error(rep, 502,
+			            "could not look the site up: %s; try again",
+			            why ? why : "no answer from Kinsta");
+		goto out;
+	}
+	sites = json_arr(tree, "sites", NULL);
+	for (size_t i = 0; i < json_arr_len(sites) && s == NULL; i++) {
+		const char *n = json_str(json_arr_at(sites, i), "name", NULL);
+
+		if (n != NULL && strcmp(n, site) == 0)
+			s = json_arr_at(sites, i);
+	}
+	if (s == NULL) {
+		if (slack)
+			slack_say(rep, "There is no site \"%s\" in account %s.",
+			          site,
+			          json_str(tree, "account", NULL)
+			              ? json_str(tree, "account", NULL)
+			              : "?");
+		else
+			reply_error(rep, 404,
+			            "no site \"%s\" in account %s; the site's "
+			            "name is the one in MyKinsta's URL",
+			            site,
+			            json_str(tree, "account", NULL)
+			                ? json_str(tree, "account", NULL)
+			                : "?");
+		goto out;
+	}
+	if (slack)
+		site_slack(f, site, s, tree, rep);
+	else
+		site_json(f, site, s, tree, rep);
+out:
+	json_free(tree);
 }
 
 bool
@@ -1435,10 +2053,106 @@ slack_signed(const struct face *f, const struct face_request *req,
 }
 
 static const char slack_help[] =
-    "kinsta-cron commands:\n"
-    "`run JOB`: fire a configured job now; the outcome is posted here "
-    "when it ends\n"
+    "kinsta-cron commands (SITE: the site's name, or ACCOUNT/SITE when "
+    "there are several accounts; ENV: live unless given):\n"
+    "`status SITE`: its environments, PHP and WordPress, pending updates, "
+    "backups, last runs\n"
+    "`clear-cache SITE [ENV]`, `restart-php SITE [ENV]`, "
+    "`backup SITE [ENV]`: the outcome is posted here when it ends\n"
+    "`run JOB`: fire a configured job now, likewise\n"
     "`help`: this text";
+
+/* SITE or ACCOUNT/SITE of a command into *account and site; false with
+ * the reason said to the user. */
+static bool
+slack_site(const struct face *f, const struct config *cfg, char *arg,
+           size_t *account, const char **site, struct face_reply *rep)
+{
+	char *slash = strchr(arg, '/'), err[256];
+
+	(void)f;
+	*site = arg;
+	if (slash != NULL) {
+		*slash = '\0';
+		*site = slash + 1;
+	}
+	if (!pick_account(cfg, slash ? arg : NULL, account, err, sizeof(err))) {
+		slack_say(rep, "%s.", err);
+		return false;
+	}
+	return true;
+}
+
+/* `clear-cache SITE [ENV]` and the like: an ad-hoc run whose outcome goes
+ * to url. */
+static void
+slack_action(const struct face *f, const struct config *cfg, const char *word,
+             char *arg, const char *env, const char *url,
+             struct face_reply *rep)
+{
+	struct config_value v[3];
+	enum action_id id;
+	const char *site;
+	size_t account, n = 0;
+	uint64_t run_id = 0;
+	int64_t retry;
+	char err[512];
+
+	if (!action_allowed(cfg, word, &id, err, sizeof(err))) {
+		slack_say(rep, "%s", err);
+		return;
+	}
+	if (arg[0] == '\0') {
+		slack_say(rep, "Which site? `%s SITE [ENV]`", word);
+		return;
+	}
+	if (!slack_site(f, cfg, arg, &account, &site, rep))
+		return;
+	v[n++] = (struct config_value){
+	    .key = "site", .kind = CONFIG_VALUE_STRING, .str = site};
+	v[n++] = (struct config_value){.key = "environment",
+	                               .kind = CONFIG_VALUE_STRING,
+	                               .str = env[0] ? env : "live"};
+	v[n++] = (struct config_value){.key = "account",
+	                               .kind = CONFIG_VALUE_STRING,
+	                               .str = cfg->accounts[account].name};
+	if (start_action(f, id, v, n, "slack", url, &run_id, err, sizeof(err),
+	                 &retry) != 0) {
+		slack_say(rep, "%s %s/%s was not started: %s", word, site,
+		          env[0] ? env : "live", err);
+		return;
+	}
+	slack_say(rep,
+	          "Started %s on %s/%s, run %" PRIu64
+	          "; its outcome will be posted here when it ends.",
+	          word, site, env[0] ? env : "live", run_id);
+}
+
+/* `status SITE`: looked up, then posted to url. */
+static void
+slack_status(const struct face *f, const struct config *cfg, char *arg,
+             const char *url, struct face_reply *rep)
+{
+	const char *site;
+	size_t account;
+	char err[512];
+	int rc;
+
+	if (arg[0] == '\0') {
+		slack_say(rep, "Which site? `status SITE`");
+		return;
+	}
+	if (!slack_site(f, cfg, arg, &account, &site, rep))
+		return;
+	rc = f->src->site ? f->src->site(f->src->arg, account, site, url, err,
+	                                 sizeof(err))
+	                  : -ENOSYS;
+	if (rc < 0)
+		slack_say(rep, "Could not look %s up: %s", site,
+		          rc == -ENOSYS ? "not available" : err);
+	else
+		slack_say(rep, "Looking %s up; the answer follows here.", site);
+}
 
 static void
 slack_command(const struct face *f, const struct face_request *req,
@@ -1449,7 +2163,7 @@ slack_command(const struct face *f, const struct face_request *req,
 	struct face_request form = {0};
 	const char *ts = req->slack_timestamp, *user, *user_name, *chan;
 	const char *chan_name, *text, *url;
-	char *copy, word[64], arg[256];
+	char *copy, word[64], arg[256], env[64];
 	uint64_t id;
 	bool ok;
 	int64_t t, now = req->now_ms / 1000;
@@ -1504,26 +2218,33 @@ slack_command(const struct face *f, const struct face_request *req,
 		               "channel (slack.allow_channels).");
 		goto out;
 	}
-	word[0] = arg[0] = '\0';
-	n = text ? sscanf(text, " %63s %255s", word, arg) : 0;
+	word[0] = arg[0] = env[0] = '\0';
+	n = text ? sscanf(text, " %63s %255s %63s", word, arg, env) : 0;
 	if (n <= 0 || strcmp(word, "help") == 0) {
 		slack_say(rep, "%s", slack_help);
 		goto out;
 	}
-	if (strcmp(word, "run") != 0) {
-		slack_say(rep,
-		          "Unknown command \"%s\" (this version knows run and "
-		          "help).\n%s",
-		          word, slack_help);
-		goto out;
-	}
-	if (n < 2) {
-		slack_say(rep, "Which job? `run JOB`");
+	if (strcmp(word, "run") != 0 && strcmp(word, "status") != 0 &&
+	    strcmp(word, "clear-cache") != 0 &&
+	    strcmp(word, "restart-php") != 0 && strcmp(word, "backup") != 0) {
+		slack_say(rep, "Unknown command \"%s\".\n%s", word, slack_help);
 		goto out;
 	}
 	if (!face_slack_url_ok(url)) {
 		slack_say(rep, "The command came without a usable "
 		               "response_url; nothing was started.");
+		goto out;
+	}
+	if (strcmp(word, "status") == 0) {
+		slack_status(f, cfg, arg, url, rep);
+		goto out;
+	}
+	if (strcmp(word, "run") != 0) {
+		slack_action(f, cfg, word, arg, env, url, rep);
+		goto out;
+	}
+	if (n < 2) {
+		slack_say(rep, "Which job? `run JOB`");
 		goto out;
 	}
 	rc = f->src->slack_run ? f->src->slack_run(f->src->arg, arg, url, &id)
@@ -1587,12 +2308,7 @@ face_slack_outcome(const struct face_fire *fi, size_t *len)
 		free(text.p);
 		return NULL;
 	}
-	json_w_init(&w);
-	json_w_obj_open(&w);
-	json_w_key_str(&w, "response_type", "in_channel");
-	json_w_key_bool(&w, "replace_original", false);
-	json_key_text(&w, "text", text.p);
-	json_w_obj_close(&w);
+	slack_json(&w, "in_channel", text.p);
 	free(text.p);
 	if (json_w_finish(&w, &doc, &dlen) == 0)
 		buf_put(&b, doc, dlen);
@@ -1696,6 +2412,25 @@ face_handle(const struct face *f, const struct face_request *req,
 			api_trigger(f, name, rep);
 		return;
 	}
+	if (strcmp(path, "actions") == 0) {
+		if (!wrong_method(req, rep, "POST"))
+			api_action(f, req, rep);
+		return;
+	}
+	if (strncmp(path, "sites/", 6) == 0) {
+		const char *n = path + 6;
+
+		if (n[0] == '\0' || strchr(n, '/') != NULL ||
+		    strlen(n) >= sizeof(name)) {
+			reply_error(rep, 404,
+			            "no such path; look a site up with GET "
+			            "/api/v1/sites/NAME");
+			return;
+		}
+		if (!wrong_method(req, rep, "GET"))
+			api_site(f, req, n, rep);
+		return;
+	}
 	if (strncmp(path, "runs/", 5) == 0) {
 		if (!wrong_method(req, rep, "GET")) {
 			snprintf(name, sizeof(name), "%s", path + 5);
@@ -1705,5 +2440,6 @@ face_handle(const struct face *f, const struct face_request *req,
 	}
 	reply_error(rep, 404,
 	            "no such API path; there are jobs, jobs/NAME/trigger, "
-	            "runs/ID and history under /api/v1/");
+	            "runs/ID, history, actions and sites/NAME under "
+	            "/api/v1/");
 }

@@ -55,6 +55,9 @@ struct face_reply {
 	bool challenge;        /* 401: ask for HTTP Basic (WWW-Authenticate) */
 	const char *allow;     /* 405: the methods allowed (static), or NULL */
 	int64_t retry_after_s; /* 429: Retry-After, or 0 */
+	/* no answer yet: the source looks something up (GET /sites/NAME)
+	 * and the answer comes from face_site_answer */
+	bool pending;
 };
 
 /* One target run that ended (a history.jsonl line); strings owned by
@@ -114,9 +117,9 @@ struct face_source {
 	int (*metrics)(void *arg, char **text, size_t *len);
 	/* history.jsonl's last lines (malloc'd, face frees); 0 or -errno */
 	int (*history)(void *arg, char **text, size_t *len);
-	/* account (an index in the config) now; 0 or -ENOENT */
-	int (*budget)(void *arg, size_t account, int64_t now_ms,
-	              struct face_budget *out);
+	/* account (an index in the config) now (paused_until_ms in the
+	 * wall clock); 0 or -ENOENT */
+	int (*budget)(void *arg, size_t account, struct face_budget *out);
 	/* out = HMAC-SHA256(key, msg): 0 or -errno */
 	int (*hmac)(void *arg, const void *key, size_t klen, const void *msg,
 	            size_t mlen, unsigned char out[32]);
@@ -124,6 +127,20 @@ struct face_source {
 	 * response_url when the fire ends: as trigger */
 	int (*slack_run)(void *arg, const char *job, const char *response_url,
 	                 uint64_t *run_id);
+	/* an ad-hoc run of action with the fields v[0..n), asked by "api"
+	 * or "slack", its outcome posted to response_url (or NULL) when it
+	 * ends: 0 with *run_id, or -EINVAL (bad fields), -EBUSY (an
+	 * environment is busy), -EAGAIN (the budget is spent: wait
+	 * *retry_after_s), -ENOMEM, with a sentence in err */
+	int (*action)(void *arg, enum action_id action,
+	              const struct config_value *v, size_t n, const char *by,
+	              const char *response_url, uint64_t *run_id, char *err,
+	              size_t errlen, int64_t *retry_after_s);
+	/* look site up in account (an index in the config): the answer is
+	 * this request's (response_url NULL: its reply is pending) or is
+	 * posted to response_url; 0, or -errno with a sentence in err */
+	int (*site)(void *arg, size_t account, const char *site,
+	            const char *response_url, char *err, size_t errlen);
 	void *arg;
 };
 
@@ -166,6 +183,14 @@ void face_handle(const struct face *f, const struct face_request *req,
 /* The text Slack shows for a fire that ended (the delayed response to a
  * slash command), as its JSON message; malloc'd, or NULL. */
 char *face_slack_outcome(const struct face_fire *f, size_t *len);
+
+/* The answer to a site lookup of site (the site-status document doc, or
+ * why there is none): GET /api/v1/sites/NAME's JSON, or with slack the
+ * Slack message for a `status` command; with what the book and the fires
+ * in flight say of the site.  rep always filled. */
+void face_site_answer(const struct face *f, const char *site, const char *doc,
+                      size_t len, const char *why, bool slack,
+                      struct face_reply *rep);
 
 /* Is url one Slack's response_url may be: https://hooks.slack.com/...,
  * or plain http to loopback (tests)? */

@@ -46,6 +46,9 @@
 /* Slack takes answers on a response_url for 30 minutes */
 #define SLACK_WAIT_MS   (30 * 60 * 1000)
 #define SLACK_WAITS_MAX 256
+/* site lookups at once, and how long a browser or client waits for one */
+#define LOOKUPS_MAX       64
+#define LOOKUP_TIMEOUT_MS (30 * 1000)
 
 #define MHD_FUNCTIONS(X)                                                       \
 	X(start_daemon)                                                        \
@@ -59,6 +62,8 @@
 	X(create_response_from_buffer)                                         \
 	X(add_response_header)                                                 \
 	X(queue_response)                                                      \
+	X(suspend_connection)                                                  \
+	X(resume_connection)                                                   \
 	X(destroy_response)
 
 static struct {
@@ -75,6 +80,20 @@ struct slack_wait {
 	int64_t since_ms;
 	char *url;
 	struct slack_wait *next;
+};
+
+/* A site lookup (GET /api/v1/sites/NAME, Slack's `status`): a quiet
+ * site-status run, answered to a suspended connection or posted to a
+ * Slack response_url. */
+struct lookup {
+	struct httpd *h;
+	uint64_t run_id;
+	char site[256];
+	struct req *rq; /* the request waiting, or NULL */
+	struct MHD_Connection *conn;
+	char *url; /* Slack's response_url, or NULL */
+	int64_t deadline_ms;
+	struct lookup *next;
 };
 
 /* One delayed answer being posted. */
@@ -94,6 +113,16 @@ struct httpd {
 	size_t slack_secret_len;
 	struct slack_wait *waits;
 	size_t nwaits;
+	/* the wait of a Slack command being started: its fire may end
+	 * before the start returns its id */
+	struct slack_wait *starting;
+	bool started_ended;
+	struct lookup *lookups;
+	size_t nlookups;
+	uv_timer_t lookup_timer;
+	/* the request face is answering, for a lookup to wait on */
+	struct req *cur_rq;
+	struct MHD_Connection *cur_conn;
 	struct slack_post *posts;
 	const struct config *cfg_start; /* listen settings of the start */
 	char state_dir[4096];
@@ -101,7 +130,7 @@ struct httpd {
 	uv_poll_t poll;
 	uv_timer_t timer;
 	int open_handles;
-	bool polling, timing, closing;
+	bool polling, timing, lookup_timing, closing;
 	char *unix_path; /* to unlink at the end */
 	char token[TOKEN_MAX];
 	size_t max_body;
@@ -119,6 +148,9 @@ struct req {
 	size_t len, cap;
 	bool refused; /* an answer was queued before the body was read */
 	char addr[48];
+	struct lookup *lookup;    /* suspended for it */
+	struct face_reply answer; /* its answer, once there */
+	bool answered, suspended;
 };
 
 static int
@@ -354,7 +386,7 @@ src_fires(void *arg, uint64_t *ids, size_t max)
 }
 
 static int
-src_budget(void *arg, size_t account, int64_t now_ms, struct face_budget *out)
+src_budget(void *arg, size_t account, struct face_budget *out)
 {
 	struct httpd *h = arg;
 	const struct config *cfg = scheduler_config(h->sched);
@@ -364,7 +396,7 @@ src_budget(void *arg, size_t account, int64_t now_ms, struct face_budget *out)
 	if (account >= cfg->naccounts)
 		return -ENOENT;
 	rc = exec_budget(scheduler_exec(h->sched),
-	                 cfg->accounts[account].company, now_ms, &st);
+	                 cfg->accounts[account].company, &st);
 	if (rc < 0)
 		return rc;
 	out->limit = (int)cfg->rate_limits.company;
@@ -409,15 +441,15 @@ slack_prune(struct httpd *h, int64_t now)
 	}
 }
 
+/* A wait for fire's end, to post to url: 0, or -EAGAIN (too many) or
+ * -ENOMEM.  Made before the fire starts, since a fire may end inside its
+ * start (no key): slack_wait_started links it once the id is known. */
 static int
-src_slack_run(void *arg, const char *job, const char *url, uint64_t *run_id)
+slack_wait_new(struct httpd *h, const char *url, struct slack_wait **out)
 {
-	struct httpd *h = arg;
 	struct slack_wait *w;
-	int64_t now = util_wall_ms();
-	int rc;
 
-	slack_prune(h, now);
+	slack_prune(h, util_wall_ms());
 	if (h->nwaits >= SLACK_WAITS_MAX)
 		return -EAGAIN;
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
@@ -425,17 +457,70 @@ src_slack_run(void *arg, const char *job, const char *url, uint64_t *run_id)
 		free(w);
 		return -ENOMEM;
 	}
-	if ((rc = scheduler_fire_now(h->sched, job, "slack", run_id)) < 0) {
+	h->starting = w;
+	h->started_ended = false;
+	*out = w;
+	return 0;
+}
+
+/* The start returned rc (run_id when 0): wait for the end, unless it
+ * came already (or nothing started). */
+static void
+slack_wait_started(struct httpd *h, struct slack_wait *w, int rc,
+                   uint64_t run_id)
+{
+	h->starting = NULL;
+	if (rc < 0 || h->started_ended) {
 		free(w->url);
 		free(w);
-		return rc;
+		return;
 	}
-	w->run_id = *run_id;
-	w->since_ms = now;
+	w->run_id = run_id;
+	w->since_ms = util_wall_ms();
 	w->next = h->waits;
 	h->waits = w;
 	h->nwaits++;
-	return 0;
+}
+
+static int
+src_slack_run(void *arg, const char *job, const char *url, uint64_t *run_id)
+{
+	struct httpd *h = arg;
+	struct slack_wait *w;
+	int rc;
+
+	if ((rc = slack_wait_new(h, url, &w)) < 0)
+		return rc;
+	rc = scheduler_fire_now(h->sched, job, "slack", run_id);
+	slack_wait_started(h, w, rc, rc == 0 ? *run_id : 0);
+	return rc;
+}
+
+static int
+src_action(void *arg, enum action_id action, const struct config_value *v,
+           size_t n, const char *by, const char *url, uint64_t *run_id,
+           char *err, size_t errlen, int64_t *retry_after_s)
+{
+	struct httpd *h = arg;
+	struct scheduler_adhoc how = {.by = by};
+	struct config_adhoc *job;
+	struct slack_wait *w = NULL;
+	int rc;
+
+	rc = config_adhoc_new(&job, scheduler_config(h->sched), action, NULL, v,
+	                      n, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (url != NULL && (rc = slack_wait_new(h, url, &w)) < 0) {
+		config_adhoc_free(job);
+		snprintf(err, errlen, "too many Slack commands waiting");
+		return rc;
+	}
+	rc = scheduler_run_adhoc(h->sched, job, &how, run_id, err, errlen,
+	                         retry_after_s);
+	if (w != NULL)
+		slack_wait_started(h, w, rc, rc == 0 ? *run_id : 0);
+	return rc;
 }
 
 static void
@@ -458,22 +543,22 @@ on_slack_posted(const struct http_response *res, void *arg)
 	free(p);
 }
 
-/* Post the outcome of a fire a Slack command started. */
+/* Post body (taken over; NULL: out of memory) to a response_url. */
 static void
-slack_answer(struct httpd *h, const struct face_fire *f, const char *url)
+slack_post(struct httpd *h, const char *url, char *body, size_t len)
 {
-	struct slack_post *p = calloc(1, sizeof(*p));
+	struct slack_post *p = body ? calloc(1, sizeof(*p)) : NULL;
 	struct http_request req = {.method = METHOD_POST, .url = url};
-	size_t len = 0;
 
-	if (p == NULL || (p->body = face_slack_outcome(f, &len)) == NULL) {
-		free(p);
+	if (p == NULL) {
+		free(body);
 		log_msg(LOG_ERR, "event=slack-post-failed reason=\"out of "
 		                 "memory\"");
 		return;
 	}
 	p->h = h;
-	req.body = p->body;
+	p->body = body;
+	req.body = body;
 	req.body_len = len;
 	p->next = h->posts;
 	if (h->posts != NULL)
@@ -496,6 +581,8 @@ on_fire_ended(const struct exec_fire *ef, void *arg)
 	struct httpd *h = arg;
 	struct face_fire f;
 	struct slack_wait **p = &h->waits;
+	size_t len = 0;
+	char *body;
 
 	if (face_fire_of(ef, &f) < 0) {
 		log_msg(LOG_ERR, "event=http-book reason=\"out of memory\"");
@@ -503,6 +590,12 @@ on_fire_ended(const struct exec_fire *ef, void *arg)
 	}
 	if (face_book_add_fire(&h->book, &f) < 0)
 		log_msg(LOG_ERR, "event=http-book reason=\"out of memory\"");
+	/* the fire of a command being started ended inside its start */
+	if (h->starting != NULL && !h->started_ended) {
+		h->started_ended = true;
+		body = face_slack_outcome(&f, &len);
+		slack_post(h, h->starting->url, body, len);
+	}
 	while (*p != NULL) {
 		struct slack_wait *w = *p;
 
@@ -512,11 +605,187 @@ on_fire_ended(const struct exec_fire *ef, void *arg)
 		}
 		*p = w->next;
 		h->nwaits--;
-		slack_answer(h, &f, w->url);
+		body = face_slack_outcome(&f, &len);
+		slack_post(h, w->url, body, len);
 		free(w->url);
 		free(w);
 	}
 	free(f.targets);
+}
+
+/* ---- site lookups ------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t);
+
+/* 503 for a lookup the daemon stops under. */
+static void
+reply_unavailable(struct face_reply *rep)
+{
+	static const char msg[] = "{\"error\":\"the daemon is stopping or "
+	                          "reloading its listener; try again\","
+	                          "\"status\":503}\n";
+
+	memset(rep, 0, sizeof(*rep));
+	rep->status = 503;
+	rep->type = "application/json";
+	if ((rep->body = strdup(msg)) != NULL)
+		rep->len = sizeof(msg) - 1;
+}
+
+static void lookup_arm(struct httpd *h);
+
+static void
+lookup_free(struct httpd *h, struct lookup *l)
+{
+	for (struct lookup **p = &h->lookups; *p != NULL; p = &(*p)->next)
+		if (*p == l) {
+			*p = l->next;
+			h->nlookups--;
+			break;
+		}
+	if (l->rq != NULL)
+		l->rq->lookup = NULL;
+	free(l->url);
+	free(l);
+}
+
+/* Answer l (doc: the site-status document, or why there is none) and
+ * forget it. */
+static void
+lookup_answer(struct lookup *l, const char *doc, size_t len, const char *why)
+{
+	struct httpd *h = l->h;
+	struct face_reply rep;
+
+	if (l->url != NULL) {
+		face_site_answer(&h->face, l->site, doc, len, why, true, &rep);
+		slack_post(h, l->url, rep.body, rep.len);
+	} else if (l->rq != NULL) {
+		face_site_answer(&h->face, l->site, doc, len, why, false,
+		                 &l->rq->answer);
+		l->rq->answered = true;
+		/* libmicrohttpd calls on_request again, which sends it;
+		 * answered inside its start, it was never suspended */
+		if (l->rq->suspended) {
+			mhd.resume_connection(l->conn);
+			/* with no thread of its own, libmicrohttpd goes on
+			 * with it only in its next MHD_run: soon */
+			if (!h->closing)
+				uv_timer_start(&h->timer, on_timer, 0, 0);
+		}
+	}
+	lookup_free(h, l);
+	lookup_arm(h);
+}
+
+static void
+on_lookup_result(const struct exec_result *r, void *arg)
+{
+	struct lookup *l = arg;
+
+	if (r->outcome == KINSTA_SUCCEEDED && r->report != NULL)
+		lookup_answer(l, r->report, r->report_len, NULL);
+	else
+		lookup_answer(l, NULL, 0,
+		              r->message && r->message[0] ? r->message
+		                                          : "no answer");
+}
+
+static void
+on_lookup_timer(uv_timer_t *t)
+{
+	struct httpd *h = t->data;
+	int64_t now = util_wall_ms();
+	struct lookup *l = h->lookups, *next;
+
+	for (; l != NULL; l = next) {
+		next = l->next;
+		if (l->deadline_ms > now)
+			continue;
+		scheduler_adhoc_forget(h->sched, l->run_id);
+		lookup_answer(l, NULL, 0,
+		              "Kinsta has not answered within 30 s (the "
+		              "account's budget may be busy)");
+	}
+}
+
+static void
+lookup_arm(struct httpd *h)
+{
+	int64_t first = INT64_MAX, now = util_wall_ms();
+
+	if (h->closing)
+		return;
+	for (struct lookup *l = h->lookups; l != NULL; l = l->next)
+		if (l->deadline_ms < first)
+			first = l->deadline_ms;
+	if (first == INT64_MAX)
+		uv_timer_stop(&h->lookup_timer);
+	else
+		uv_timer_start(&h->lookup_timer, on_lookup_timer,
+		               first > now ? (uint64_t)(first - now) : 1, 0);
+}
+
+static int
+src_site(void *arg, size_t account, const char *site, const char *url,
+         char *err, size_t errlen)
+{
+	struct httpd *h = arg;
+	const struct config *cfg = scheduler_config(h->sched);
+	struct scheduler_adhoc how = {.by = url ? "slack" : "api",
+	                              .quiet = true,
+	                              .finished = on_lookup_result};
+	struct config_value v[2] = {
+	    {.key = "site_name", .kind = CONFIG_VALUE_STRING, .str = site},
+	    {.key = "account",
+	     .kind = CONFIG_VALUE_STRING,
+	     .str = cfg->accounts[account].name},
+	};
+	struct config_adhoc *job;
+	struct lookup *l;
+	int64_t retry;
+	int rc;
+
+	if (h->nlookups >= LOOKUPS_MAX) {
+		snprintf(err, errlen,
+		         "%d site lookups are under way; try "
+		         "again in a few seconds",
+		         LOOKUPS_MAX);
+		return -EAGAIN;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (url != NULL && (l->url = strdup(url)) == NULL)) {
+		free(l);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	l->h = h;
+	snprintf(l->site, sizeof(l->site), "%s", site);
+	l->deadline_ms = util_wall_ms() + LOOKUP_TIMEOUT_MS;
+	how.arg = l;
+	if ((rc = config_adhoc_new(&job, cfg, ACTION_SITE_STATUS, NULL, v, 2,
+	                           err, errlen)) < 0) {
+		free(l->url);
+		free(l);
+		return rc;
+	}
+	/* linked first: a lookup may be answered inside its start */
+	l->next = h->lookups;
+	h->lookups = l;
+	h->nlookups++;
+	if (url == NULL) {
+		l->rq = h->cur_rq;
+		l->conn = h->cur_conn;
+		l->rq->lookup = l;
+	}
+	rc = scheduler_run_adhoc(h->sched, job, &how, &l->run_id, err, errlen,
+	                         &retry);
+	if (rc < 0) {
+		lookup_free(h, l);
+		return rc;
+	}
+	lookup_arm(h);
+	return 0;
 }
 
 /* ---- libmicrohttpd on the loop ------------------------------------------ */
@@ -663,6 +932,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	enum MHD_Result ok;
 
 	(void)version;
+	if (rq != NULL && rq->answered && *upload_size == 0) {
+		rq->answered = rq->suspended = false;
+		return send_reply(c, &rq->answer);
+	}
 	if (rq == NULL) {
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
@@ -717,7 +990,20 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	req.slack_signature = mhd.lookup_connection_value(c, MHD_HEADER_KIND,
 	                                                  "X-Slack-Signature");
 	req.now_ms = now;
+	h->cur_rq = rq;
+	h->cur_conn = c;
 	face_handle(&h->face, &req, &rep);
+	h->cur_rq = NULL;
+	h->cur_conn = NULL;
+	if (rep.pending) {
+		if (rq->answered) { /* at once */
+			rq->answered = false;
+			return send_reply(c, &rq->answer);
+		}
+		rq->suspended = true;
+		mhd.suspend_connection(c);
+		return MHD_YES;
+	}
 	face_penalty_note(&h->penalty, rq->addr, rep.status != 401, now);
 	log_msg(LOG_DEBUG, "event=http method=%.16s status=%d bytes=%zu",
 	        method, rep.status, rep.len);
@@ -735,6 +1021,9 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	(void)why;
 	if (rq != NULL) {
+		if (rq->lookup != NULL) /* answered to nobody */
+			rq->lookup->rq = NULL;
+		face_reply_free(&rq->answer);
 		free(rq->body);
 		free(rq);
 	}
@@ -863,6 +1152,8 @@ httpd_start(struct httpd **out, uv_loop_t *loop, const struct config *cfg,
 	                              .budget = src_budget,
 	                              .hmac = src_hmac,
 	                              .slack_run = src_slack_run,
+	                              .action = src_action,
+	                              .site = src_site,
 	                              .arg = h};
 	h->face = (struct face){.src = &h->src,
 	                        .book = &h->book,
@@ -885,12 +1176,13 @@ httpd_start(struct httpd **out, uv_loop_t *loop, const struct config *cfg,
 		goto fail;
 	}
 	h->daemon = mhd.start_daemon(
-	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_LISTEN_SOCKET,
-	    fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)l->max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0,
+	    NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+	    h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)l->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)l->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, h, MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		snprintf(err, errlen,
 		         "listen: %s: libmicrohttpd would not "
@@ -914,8 +1206,15 @@ httpd_start(struct httpd **out, uv_loop_t *loop, const struct config *cfg,
 	}
 	h->timing = true;
 	h->open_handles++;
+	if ((rc = uv_timer_init(loop, &h->lookup_timer)) < 0) {
+		snprintf(err, errlen, "listen: %s", uv_strerror(rc));
+		goto fail;
+	}
+	h->lookup_timing = true;
+	h->open_handles++;
 	h->poll.data = h;
 	h->timer.data = h;
+	h->lookup_timer.data = h;
 	if ((rc = uv_poll_start(&h->poll, UV_READABLE, on_poll)) < 0) {
 		snprintf(err, errlen, "listen: %s", uv_strerror(rc));
 		goto fail;
@@ -968,6 +1267,20 @@ httpd_close(struct httpd *h)
 		free(w->url);
 		free(w);
 	}
+	/* lookups under way: nobody hears of them now; a client waiting is
+	 * told, as libmicrohttpd stops only with no connection suspended */
+	while (h->lookups != NULL) {
+		struct lookup *l = h->lookups;
+
+		scheduler_adhoc_forget(h->sched, l->run_id);
+		if (l->rq != NULL && l->rq->suspended) {
+			face_reply_free(&l->rq->answer);
+			reply_unavailable(&l->rq->answer);
+			l->rq->answered = true;
+			mhd.resume_connection(l->conn);
+		}
+		lookup_free(h, l);
+	}
 	explicit_bzero(h->slack_secret, sizeof(h->slack_secret));
 	/* MHD closes its epoll descriptor: stop watching it first */
 	if (h->polling)
@@ -990,4 +1303,6 @@ httpd_close(struct httpd *h)
 		uv_close((uv_handle_t *)&h->poll, on_closed);
 	if (h->timing)
 		uv_close((uv_handle_t *)&h->timer, on_closed);
+	if (h->lookup_timing)
+		uv_close((uv_handle_t *)&h->lookup_timer, on_closed);
 }

@@ -988,7 +988,9 @@ build_report_env(struct kinsta_run *run, struct kinsta_request *req)
 			return NEXT;
 		env = run->items[run->item / REPORT_ASKS];
 		sub = run->item % REPORT_ASKS;
-		if (sub < 3 || report_live(run, env))
+		/* the site view asks no usage */
+		if (sub < 3 || (report_live(run, env) &&
+		                run->job->action == ACTION_REPORT))
 			break;
 		/* no usage for a staging environment: its next one */
 		report_env_close(run);
@@ -1834,11 +1836,19 @@ pick_slot_backups(struct kinsta_run *run, yajl_val doc)
 	return rc;
 }
 
-/* Does the site carry the report's client label (or is there none)? */
+/* Does the site carry the report's client label (or is there none)?  Is
+ * it the site view's site? */
 static bool
-report_wants(const struct kinsta_run *run, yajl_val labels)
+report_wants(const struct kinsta_run *run, yajl_val site, yajl_val labels)
 {
 	const char *client = config_param_str(run->job, "client");
+	const char *only = config_param_str(run->job, "site_name");
+
+	if (only != NULL) {
+		const char *name = json_str(site, "name", NULL);
+
+		return name != NULL && strcmp(name, only) == 0;
+	}
 
 	if (client == NULL)
 		return true;
@@ -1865,6 +1875,21 @@ report_domains(struct json_writer *w, yajl_val e)
 		if ((v = json_str(json_arr_at(doms, k), "name", NULL)) != NULL)
 			json_w_str(w, v);
 	json_w_arr_close(w);
+}
+
+/* The environments' part of the document, after the sites (and users). */
+static void
+report_envs_open(struct kinsta_run *run)
+{
+	struct json_writer *w = run->report;
+
+	json_w_key(w, "environments");
+	json_w_arr_open(w);
+	/* no environment to fetch: report_env never closes the document */
+	if (run->nitems == 0) {
+		json_w_arr_close(w);
+		json_w_obj_close(w);
+	}
 }
 
 static int
@@ -1898,7 +1923,7 @@ report_begin(struct kinsta_run *run, yajl_val doc)
 
 		if (labels == NULL)
 			labels = json_arr(s, "site_labels", NULL);
-		if (!report_wants(run, labels))
+		if (!report_wants(run, s, labels))
 			continue;
 		json_w_obj_open(w);
 		if ((v = json_str(s, "id", NULL)) != NULL)
@@ -1947,6 +1972,9 @@ report_begin(struct kinsta_run *run, yajl_val doc)
 		json_w_obj_close(w);
 	}
 	json_w_arr_close(w);
+	/* the site view lists no users: its environments come next */
+	if (run->job->action == ACTION_SITE_STATUS)
+		report_envs_open(run);
 	return w->err;
 }
 
@@ -1972,13 +2000,7 @@ report_users(struct kinsta_run *run, yajl_val doc)
 		json_w_obj_close(w);
 	}
 	json_w_arr_close(w);
-	json_w_key(w, "environments");
-	json_w_arr_open(w);
-	/* no environment to fetch: report_env never closes the document */
-	if (run->nitems == 0) {
-		json_w_arr_close(w);
-		json_w_obj_close(w);
-	}
+	report_envs_open(run);
 	return w->err;
 }
 

@@ -51,6 +51,15 @@ struct old_config {
 	struct old_config *next;
 };
 
+/* An ad-hoc run: its job lives until its fire ends. */
+struct adhoc_run {
+	uint64_t run_id;
+	struct config_adhoc *job;
+	struct scheduler_adhoc how;
+	char by[16];
+	struct adhoc_run *next;
+};
+
 struct scheduler {
 	uv_loop_t *loop;
 	struct config *cfg;
@@ -95,6 +104,8 @@ struct scheduler {
 	/* fires started by trigger, until they end (trigger=manual) */
 	uint64_t *manual;
 	size_t nmanual, capmanual;
+	/* ad-hoc runs (scheduler_run_adhoc) in flight, with their jobs */
+	struct adhoc_run *adhoc;
 	struct scheduler_watch watch;
 	struct {
 		void (*fn)(const struct exec_fire *f, void *arg);
@@ -671,11 +682,45 @@ write_report(const struct exec_result *r)
 		        r->job->name, path);
 }
 
+static struct adhoc_run *
+adhoc_find(struct scheduler *s, uint64_t run_id)
+{
+	for (struct adhoc_run *a = s->adhoc; a != NULL; a = a->next)
+		if (a->run_id == run_id)
+			return a;
+	return NULL;
+}
+
+/* Forget ad-hoc run run_id and free its job. */
+static void
+adhoc_drop(struct scheduler *s, uint64_t run_id)
+{
+	for (struct adhoc_run **p = &s->adhoc; *p != NULL; p = &(*p)->next)
+		if ((*p)->run_id == run_id) {
+			struct adhoc_run *a = *p;
+
+			*p = a->next;
+			config_adhoc_free(a->job);
+			free(a);
+			return;
+		}
+}
+
 static void
 on_fire_ended(const struct exec_fire *f, void *arg)
 {
 	struct scheduler *s = arg;
 	struct metrics_job *m = metrics_job_find(&s->metrics, f->job->name);
+	struct adhoc_run *a = adhoc_find(s, f->run_id);
+
+	if (a != NULL) {
+		/* a lookup is nobody's business but its asker's; the job
+		 * goes once every watcher has read the fire */
+		for (size_t i = 0; !a->how.quiet && i < s->nwatchers; i++)
+			s->watchers[i].fn(f, s->watchers[i].arg);
+		adhoc_drop(s, f->run_id);
+		return;
+	}
 
 	/* the job's last outcome over all its targets, last success */
 	if (m != NULL)
@@ -695,14 +740,24 @@ on_finished(const struct exec_result *r, void *arg)
 	struct state_history h = {0};
 	struct metrics_job *m;
 	struct entry *e;
+	struct adhoc_run *a = adhoc_find(s, r->run_id);
 	bool manual = manual_run(s, r->run_id, false);
+	const char *trigger = a ? a->by : manual ? "manual" : NULL;
 	int prio = r->outcome == KINSTA_FAILED || r->outcome == KINSTA_TIMED_OUT
 	               ? LOG_ERR
 	           : r->outcome == KINSTA_ROLLED_BACK ? LOG_WARNING
 	                                              : LOG_INFO;
 
+	if (a != NULL && a->how.finished != NULL)
+		a->how.finished(r, a->how.arg);
 	exec_result_line(r, line, sizeof(line));
-	log_msg(prio, "%s%s", line, manual ? " trigger=manual" : "");
+	if (a != NULL && a->how.quiet) {
+		/* a lookup: told to its asker alone */
+		log_msg(LOG_DEBUG, "%s trigger=%s", line, trigger);
+		goto done;
+	}
+	log_msg(prio, "%s%s%s", line, trigger ? " trigger=" : "",
+	        trigger ? trigger : "");
 	if (s->watch.result != NULL)
 		s->watch.result(r->run_id, line, s->watch.arg);
 	target_name(r->target, target, sizeof(target));
@@ -719,20 +774,21 @@ on_finished(const struct exec_result *r, void *arg)
 	h.outcome = kinsta_outcome_name(r->outcome);
 	h.message = r->message;
 	h.note = r->note;
-	h.trigger = manual ? "manual" : NULL;
+	h.trigger = trigger;
 	h.run_id = r->run_id;
 	h.start_ms = r->started_ms;
 	h.end_ms = r->ended_ms;
 	h.details = r->details;
 	if (state_history_append(r->cfg->state_dir, &h, err, sizeof(err)) < 0)
 		log_msg(LOG_ERR, "cannot append to the history: %s", err);
-	if (state_op_remove(s->st, r->job->name, r->run_id,
-	                    r->target->env_id) == 0)
-		save_soon(s);
 	if (r->report != NULL)
 		write_report(r);
 	if (exec_save_answer(r, err, sizeof(err)) < 0)
 		log_msg(LOG_ERR, "job=%s output: %s", r->job->name, err);
+done:
+	if (state_op_remove(s->st, r->job->name, r->run_id,
+	                    r->target->env_id) == 0)
+		save_soon(s);
 	/* overlap = queue: the waiting run goes now that this job is idle */
 	if (r->cfg == s->cfg && !s->stopped &&
 	    (e = find_entry(s, r->job->name)) != NULL && e->queued &&
@@ -988,6 +1044,50 @@ fail:
 	return -ENOMEM;
 }
 
+/* The job of an ad-hoc run's operation saved at the last stop, made
+ * again from its name (the action, the account) and its environment; its
+ * other parameters are the action's defaults.  NULL when it cannot be. */
+static const struct config_job *
+adhoc_resume(struct scheduler *s, const struct state_op *op)
+{
+	struct config_value v[2];
+	struct config_adhoc *job;
+	struct adhoc_run *a = adhoc_find(s, op->run_id);
+	enum action_id action;
+	char account[160], err[256];
+	size_t n = 0;
+
+	if (a != NULL) /* another environment of the same run */
+		return config_adhoc_job(a->job);
+	if (config_adhoc_parse_name(op->job, &action, account,
+	                            sizeof(account)) < 0)
+		return NULL;
+	v[n++] = (struct config_value){.key = "environment_id",
+	                               .kind = CONFIG_VALUE_STRING,
+	                               .str = op->target.env_id};
+	if (account[0] != '\0')
+		v[n++] = (struct config_value){.key = "account",
+		                               .kind = CONFIG_VALUE_STRING,
+		                               .str = account};
+	if (config_adhoc_new(&job, s->cfg, action, op->job, v, n, err,
+	                     sizeof(err)) < 0) {
+		log_msg(LOG_WARNING, "job=%s event=resume-failed reason=\"%s\"",
+		        op->job, err);
+		return NULL;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		config_adhoc_free(job);
+		return NULL;
+	}
+	a->run_id = op->run_id;
+	a->job = job;
+	snprintf(a->by, sizeof(a->by), "ad-hoc");
+	a->how.by = a->by;
+	a->next = s->adhoc;
+	s->adhoc = a;
+	return config_adhoc_job(job);
+}
+
 int
 scheduler_start(struct scheduler *s)
 {
@@ -997,6 +1097,9 @@ scheduler_start(struct scheduler *s)
 	for (size_t i = 0; i < s->st->nops; i++) {
 		const struct state_op *op = &s->st->ops[i];
 		const struct config_job *job = config_find_job(s->cfg, op->job);
+
+		if (job == NULL && op->job[0] == '@')
+			job = adhoc_resume(s, op);
 
 		if (job == NULL ||
 		    exec_resume(s->ex, job, &op->target, op->run_id, op->step,
@@ -1009,6 +1112,8 @@ scheduler_start(struct scheduler *s)
 			        op->job, op->op_id,
 			        job ? "cannot read the API key"
 			            : "the job is no longer configured");
+			if (exec_fire_find(s->ex, op->run_id) == NULL)
+				adhoc_drop(s, op->run_id); /* if it was one */
 			dropped++;
 			continue;
 		}
@@ -1255,6 +1360,8 @@ on_handle_closed(uv_handle_t *h)
 	mapmem_free(s->entries, s->entries_bytes);
 	metrics_free(&s->metrics);
 	free(s->manual);
+	while (s->adhoc != NULL)
+		adhoc_drop(s, s->adhoc->run_id);
 	free(s);
 }
 
@@ -1332,6 +1439,170 @@ scheduler_fire_now(struct scheduler *s, const char *name, const char *by,
 	if (run_id != NULL)
 		*run_id = id;
 	return start_run(s, job, when, why, id);
+}
+
+static bool
+common_value(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+	for (size_t i = 0; i < na; i++)
+		for (size_t k = 0; k < nb; k++)
+			if (strcmp(a[i], b[k]) == 0)
+				return true;
+	return false;
+}
+
+/* Do the targets of a and b, as written, name a common environment (by
+ * id, or by site and environment name)? */
+static bool
+same_environment(const struct config_job *a, const struct config_job *b)
+{
+	const struct config_target *x = &a->target, *y = &b->target;
+
+	if (x->kind != y->kind ||
+	    !common_value(x->values, x->nvalues, y->values, y->nvalues))
+		return false;
+	return x->kind == CONFIG_TARGET_ENVIRONMENTS ||
+	       (x->kind == CONFIG_TARGET_SITES &&
+	        common_value(x->environments, x->nenvironments, y->environments,
+	                     y->nenvironments));
+}
+
+/* Is a target of job being acted on by a run in flight?  Only what names
+ * one environment can be told before the site list is read: ids, and
+ * site names with their environments.  The name of the fire holding it
+ * into holder. */
+static bool
+adhoc_busy(const struct scheduler *s, const struct config_job *job,
+           char *holder, size_t len)
+{
+	const struct config_target *t = &job->target;
+	const struct exec_fire *f[64];
+	size_t n = exec_fires(s->ex, f, 64);
+
+	if (n > 64)
+		n = 64;
+	for (size_t i = 0; i < n; i++) {
+		/* still reading the site list: its job's own words */
+		if (f[i]->ntargets == 0 && f[i]->ended_ms == 0 &&
+		    same_environment(job, f[i]->job)) {
+			snprintf(holder, len,
+			         "job %s (run %" PRIu64 ") is starting on the "
+			         "same environment",
+			         f[i]->job->name, f[i]->run_id);
+			return true;
+		}
+		for (size_t k = 0; k < f[i]->ntargets; k++) {
+			const struct exec_fire_target *x = &f[i]->targets[k];
+
+			if (x->outcome != KINSTA_RUNNING)
+				continue;
+			for (size_t v = 0; v < t->nvalues; v++) {
+				bool hit = false;
+
+				if (t->kind == CONFIG_TARGET_ENVIRONMENTS)
+					hit = strcmp(t->values[v],
+					             x->target.env_id) == 0;
+				for (size_t e = 0;
+				     t->kind == CONFIG_TARGET_SITES &&
+				     e < t->nenvironments && !hit;
+				     e++)
+					hit =
+					    strcmp(t->values[v],
+					           x->target.site_name) == 0 &&
+					    strcmp(t->environments[e],
+					           x->target.env_name) == 0;
+				if (hit) {
+					snprintf(
+					    holder, len,
+					    "%s/%s is busy with job %s (run "
+					    "%" PRIu64 ")",
+					    x->target.site_name[0]
+					        ? x->target.site_name
+					        : x->target.env_id,
+					    x->target.env_name, f[i]->job->name,
+					    f[i]->run_id);
+					return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+int
+scheduler_run_adhoc(struct scheduler *s, struct config_adhoc *job,
+                    const struct scheduler_adhoc *how, uint64_t *run_id,
+                    char *err, size_t errlen, int64_t *retry_after_s)
+{
+	const struct config_job *j = config_adhoc_job(job);
+	const char *company = s->cfg->accounts[j->account].company;
+	struct ratelimit_status st;
+	int64_t now = util_wall_ms();
+	struct adhoc_run *a;
+	char when[64], why[64];
+	uint64_t id;
+	int rc;
+
+	*retry_after_s = 0;
+	if (adhoc_busy(s, j, err, errlen)) {
+		snprintf(err + strlen(err), errlen - strlen(err),
+		         "; try again when it ends");
+		config_adhoc_free(job);
+		return -EBUSY;
+	}
+	/* paused by a 429, or a minute's worth of requests already waiting:
+	 * one more run would only wait behind them */
+	if (exec_budget(s->ex, company, &st) == 0 &&
+	    (st.paused_until > now ||
+	     st.queued_poll + st.queued_work >= s->cfg->rate_limits.company)) {
+		*retry_after_s = st.paused_until > now
+		                     ? (st.paused_until - now + 999) / 1000
+		                     : 60;
+		snprintf(err, errlen,
+		         "the account's API budget (%lld requests a minute) "
+		         "is spent: %d requests are waiting; try again in "
+		         "%lld s",
+		         (long long)s->cfg->rate_limits.company,
+		         st.queued_poll + st.queued_work,
+		         (long long)*retry_after_s);
+		config_adhoc_free(job);
+		return -EAGAIN;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		config_adhoc_free(job);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	id = new_run_id(s);
+	a->run_id = id;
+	a->job = job;
+	a->how = *how;
+	snprintf(a->by, sizeof(a->by), "%s", how->by);
+	a->how.by = a->by; /* the caller's string may not last */
+	a->next = s->adhoc;
+	s->adhoc = a;
+	if (run_id != NULL)
+		*run_id = id;
+	iso_utc(now / 1000, when, sizeof(when));
+	snprintf(why, sizeof(why), " trigger=%s", a->by);
+	log_msg(how->quiet ? LOG_DEBUG : LOG_INFO,
+	        "job=%s action=%s slot=%s event=fire%s", j->name,
+	        action_name(j->action), when, why);
+	/* the fire may end inside exec_start (no key): a is gone then */
+	if ((rc = exec_start(s->ex, j, id)) < 0) {
+		adhoc_drop(s, id);
+		snprintf(err, errlen, "could not start: %s", strerror(-rc));
+	}
+	return rc;
+}
+
+void
+scheduler_adhoc_forget(struct scheduler *s, uint64_t run_id)
+{
+	struct adhoc_run *a = adhoc_find(s, run_id);
+
+	if (a != NULL)
+		a->how.finished = NULL;
 }
 
 void

@@ -84,6 +84,32 @@ void scheduler_set_watch(struct scheduler *s, const struct scheduler_watch *w);
 int scheduler_fire_now(struct scheduler *s, const char *job, const char *by,
                        uint64_t *run_id);
 
+/* How an ad-hoc run is told and recorded. */
+struct scheduler_adhoc {
+	const char *by; /* who asked: "api", "slack" (the history's trigger) */
+	/* a lookup (the site view): no log line above debug, no history,
+	 * notification, metrics or watcher; only finished hears of it */
+	bool quiet;
+	/* each target's end (r->report: the document), or NULL */
+	void (*finished)(const struct exec_result *r, void *arg);
+	void *arg;
+};
+
+/* Run job (taken over: freed when its fire ends) now, under the config
+ * in use, through the budgets and environment locks as a scheduled run;
+ * recorded with trigger=how->by unless quiet.  0 with *run_id; -EBUSY
+ * when a run in flight acts on an environment it names (by id, or site
+ * and environment name); -EAGAIN when its account's budget is spent
+ * (paused after a 429, or a minute's requests waiting), with the
+ * seconds to wait in *retry_after_s; -ENOMEM.  A sentence for people in
+ * err. */
+int scheduler_run_adhoc(struct scheduler *s, struct config_adhoc *job,
+                        const struct scheduler_adhoc *how, uint64_t *run_id,
+                        char *err, size_t errlen, int64_t *retry_after_s);
+
+/* Tell nobody of ad-hoc run run_id's ends any more (its asker left). */
+void scheduler_adhoc_forget(struct scheduler *s, uint64_t run_id);
+
 /* Of job (of the config in use): its next slot (seconds; -1 disabled or
  * none), the last slot fired (-1: never) and its runs in flight. */
 void scheduler_job_state(const struct scheduler *s,

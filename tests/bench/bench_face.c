@@ -2,7 +2,10 @@
  * Benchmark for daemon/face.c: what one HTTP face request costs the event
  * loop (the router runs on it), for a small configuration (20 jobs) and a
  * large agency's (5 000 jobs), with the book full (1 024 runs, 64 fires):
- * GET /api/v1/jobs, the status page, and a rejected token.
+ * GET /api/v1/jobs, the status page, a rejected token, an ad-hoc action
+ * (POST /api/v1/actions: the body read and the job checked as a file's,
+ * config_adhoc_new) and the site view's answer (face_site_answer over a
+ * three-environment site with 30 updates and 60 backups).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +35,28 @@ src_job_state(void *arg, const struct config_job *job,
 	out->running = 0;
 }
 
-static const struct face_source src = {.config = src_config,
-                                       .job_state = src_job_state};
+/* The daemon's side of an ad-hoc run but the start: the job is made
+ * (and checked) as httpd's src_action makes it. */
+static int
+src_action(void *arg, enum action_id action, const struct config_value *v,
+           size_t n, const char *by, const char *url, uint64_t *run_id,
+           char *err, size_t errlen, int64_t *retry)
+{
+	struct config_adhoc *job;
+	int rc = config_adhoc_new(&job, cfg, action, NULL, v, n, err, errlen);
+
+	(void)arg;
+	(void)by;
+	(void)url;
+	(void)retry;
+	if (rc == 0)
+		config_adhoc_free(job);
+	*run_id = 42;
+	return rc;
+}
+
+static const struct face_source src = {
+    .config = src_config, .job_state = src_job_state, .action = src_action};
 
 static struct config *
 make_config(int jobs)
@@ -114,6 +137,108 @@ measure(const char *what, const struct face *f, const char *method,
 	       t[N / 2] / 1e3, t[N * 99 / 100] / 1e3, bytes);
 }
 
+static void
+measure_post(const struct face *f)
+{
+	enum { N = 200 };
+	static const char body[] =
+	    "{\"action\": \"backup\", \"site\": \"shop-1\", "
+	    "\"environment\": [\"staging\", \"live\"], \"tag\": "
+	    "\"before-launch\", \"keep\": 3}";
+	static double t[N];
+	struct face_request req = {.method = "POST",
+	                           .path = "/api/v1/actions",
+	                           .authorization = "Bearer t0ken",
+	                           .body = body,
+	                           .body_len = sizeof(body) - 1,
+	                           .now_ms = 1796000000000};
+	struct face_reply rep;
+
+	for (int i = 0; i < N; i++) {
+		double t0 = bench_now_ns();
+
+		face_handle(f, &req, &rep);
+		t[i] = bench_now_ns() - t0;
+		if (rep.status != 202) {
+			fprintf(stderr, "POST /api/v1/actions: %d %.*s\n",
+			        rep.status, (int)rep.len, rep.body);
+			exit(1);
+		}
+		face_reply_free(&rep);
+	}
+	bench_sort(t, N);
+	printf("  %-28s median %8.1f us  p99 %8.1f us\n",
+	       "POST /api/v1/actions", t[N / 2] / 1e3, t[N * 99 / 100] / 1e3);
+}
+
+/* A site-status document: three environments, each with ten plugin
+ * updates and twenty backups. */
+static char *
+site_doc(size_t *len)
+{
+	size_t cap = 64 * 1024, n = 0;
+	char *d = malloc(cap);
+
+	n += (size_t)snprintf(d + n, cap - n,
+	                      "{\"account\":\"acme\",\"sites\":[{\"id\":"
+	                      "\"s1\",\"name\":\"shop-1\",\"labels\":"
+	                      "[\"client-a\"],\"environments\":[");
+	for (int e = 0; e < 3; e++)
+		n += (size_t)snprintf(d + n, cap - n,
+		                      "%s{\"id\":\"e%d\",\"name\":\"env%d\","
+		                      "\"php\":\"8.2\",\"wordpress\":\"6.4\"}",
+		                      e ? "," : "", e, e);
+	n += (size_t)snprintf(d + n, cap - n, "]}],\"environments\":[");
+	for (int e = 0; e < 3; e++) {
+		n += (size_t)snprintf(d + n, cap - n,
+		                      "%s{\"id\":\"e%d\",\"plugin_updates\":[",
+		                      e ? "," : "", e);
+		for (int i = 0; i < 10; i++)
+			n += (size_t)snprintf(
+			    d + n, cap - n,
+			    "%s{\"name\":\"plugin-%d\",\"version\":\"1.%d\","
+			    "\"update_version\":\"1.%d\"}",
+			    i ? "," : "", i, i, i + 1);
+		n += (size_t)snprintf(d + n, cap - n,
+		                      "],\"theme_updates\":[],\"backups\":20,"
+		                      "\"backup_list\":[");
+		for (int i = 0; i < 20; i++)
+			n += (size_t)snprintf(
+			    d + n, cap - n,
+			    "%s{\"name\":\"b%d\",\"type\":\"manual\","
+			    "\"created_ms\":%lld}",
+			    i ? "," : "", i, 1795000000000LL + i * 3600000LL);
+		n += (size_t)snprintf(d + n, cap - n, "]}");
+	}
+	n += (size_t)snprintf(d + n, cap - n, "]}");
+	*len = n;
+	return d;
+}
+
+static void
+measure_site(const struct face *f)
+{
+	enum { N = 200 };
+	static double t[N];
+	struct face_reply rep;
+	size_t len, bytes = 0;
+	char *doc = site_doc(&len);
+
+	for (int i = 0; i < N; i++) {
+		double t0 = bench_now_ns();
+
+		face_site_answer(f, "shop-1", doc, len, NULL, false, &rep);
+		t[i] = bench_now_ns() - t0;
+		bytes = rep.len;
+		face_reply_free(&rep);
+	}
+	bench_sort(t, N);
+	printf("  %-28s median %8.1f us  p99 %8.1f us  %zu bytes\n",
+	       "site view answer", t[N / 2] / 1e3, t[N * 99 / 100] / 1e3,
+	       bytes);
+	free(doc);
+}
+
 int
 main(void)
 {
@@ -133,6 +258,8 @@ main(void)
 		measure("GET / (status page)", &f, "GET", "/", "Bearer t0ken");
 		measure("bad token (401)", &f, "GET", "/api/v1/jobs",
 		        "Bearer wrong");
+		measure_post(&f);
+		measure_site(&f);
 		face_book_free(book);
 		free(book);
 		config_free(cfg);

@@ -5,8 +5,10 @@ of "v0:<timestamp>:<body>" with the signing secret, in X-Slack-Signature,
 the time in X-Slack-Request-Timestamp) and listens on loopback for the
 delayed answers posted to the command's response_url.  A good command
 runs and reports; a bad signature, an old timestamp, a user or a channel
-not allowed, a command this version does not take, and a response_url
-that is not Slack's are refused and change nothing.
+not allowed, a command this version does not take, an action that
+allow_actions leaves out, and a response_url that is not Slack's are
+refused and change nothing.  The site commands (status, clear-cache,
+restart-php, backup) answer at once and post the outcome when it ends.
 """
 import hashlib
 import hmac
@@ -95,7 +97,8 @@ def setup(tmp_path):
         face = Face(tmp_path, sim, [
             kh.job("nightly", "clear-cache",
                    environment_id=kh.env_id("bravosite"))],
-            listen_extra="", slack=(
+            listen_extra='allow_actions = ["clear-cache", "restart-php"];',
+            slack=(
                 'slack = { allow_users = ["U0ALLOWED"]; '
                 'allow_channels = ["C0OPS"]; '
                 'signing_secret_file = "slack-secret"; };'))
@@ -133,7 +136,8 @@ def test_good_command_runs_and_reports(setup):
 @pytest.mark.parametrize("case", [
     "bad signature", "other secret", "old timestamp", "future timestamp",
     "no timestamp", "user not allowed", "channel not allowed",
-    "command not taken", "unknown job", "response_url elsewhere"])
+    "command not taken", "action not allowed", "no site", "unknown job",
+    "response_url elsewhere"])
 def test_refused_commands_change_nothing(setup, case):
     face, sim, slack = setup
     url = slack.url("r")
@@ -161,8 +165,15 @@ def test_refused_commands_change_nothing(setup, case):
         st, ans = command(face, "run nightly", url=url, channel="C0RANDOM")
         assert st == 200 and "allow_channels" in ans["text"]
     elif case == "command not taken":
-        st, ans = command(face, "clear-cache bravosite live", url=url)
+        st, ans = command(face, "purge bravosite live", url=url)
         assert st == 200 and "Unknown command" in ans["text"]
+    elif case == "action not allowed":
+        st, ans = command(face, "backup bravosite", url=url)
+        assert st == 200 and "not allowed" in ans["text"]
+        assert "allow_actions" in ans["text"]
+    elif case == "no site":
+        st, ans = command(face, "clear-cache", url=url)
+        assert st == 200 and "Which site?" in ans["text"]
     elif case == "unknown job":
         st, ans = command(face, "run nope", url=url)
         assert st == 200 and 'no job "nope"' in ans["text"]
@@ -174,3 +185,51 @@ def test_refused_commands_change_nothing(setup, case):
     assert sim.requests("POST") == []
     assert slack.posts == []
     assert not os.path.exists(os.path.join(face.state, "history.jsonl"))
+
+
+def test_site_commands(setup):
+    face, sim, slack = setup
+    sim.config(op_seconds_action={"restart-php": 2})
+    st, ans = command(face, "clear-cache bravosite", url=slack.url("c1"))
+    assert st == 200, ans
+    assert ans["text"].startswith("Started clear-cache on bravosite/live, "
+                                  "run ")
+    run_id = ans["text"].split("run ")[1].split(";")[0]
+    post = kh.wait_for(lambda: slack.posts, 30, what="the outcome")
+    path, _, msg = post[0]
+    assert path == "/commands/c1"
+    assert "run %s, ended in" % run_id in msg["text"]
+    assert "bravosite/live: succeeded, operation cache:clear-" in msg["text"]
+
+    # an environment named, and one busy: the second is not started
+    st, ans = command(face, "restart-php charliesite staging",
+                      url=slack.url("c2"))
+    assert "Started restart-php on charliesite/staging" in ans["text"], ans
+    kh.wait_for(lambda: sim.requests("POST", r"/sites/tools/restart-php"),
+                10, what="the restart's POST")
+    st, ans = command(face, "clear-cache charliesite staging",
+                      url=slack.url("c3"))
+    assert "was not started" in ans["text"] and "busy" in ans["text"], ans
+    kh.wait_for(lambda: len(slack.posts) >= 2, 30, what="the restart's end")
+    assert slack.posts[1][0] == "/commands/c2"
+    body = sim.requests("POST", r"/sites/tools/restart-php")[0]["body"]
+    assert body["environment_id"] == "a3333333-3333-4333-8333-333333333331"
+
+    # status: acknowledged, then the summary posted
+    st, ans = command(face, "status bravosite", url=slack.url("s1"))
+    assert st == 200 and "Looking bravosite up" in ans["text"], ans
+    kh.wait_for(lambda: len(slack.posts) >= 3, 30, what="the status")
+    path, _, msg = slack.posts[2]
+    assert path == "/commands/s1"
+    text = msg["text"]
+    assert text.startswith("*bravosite*") and "PHP " in text, text
+    assert "WordPress " in text and "akismet 5.3→5.3.1" in text
+    assert "clear-cache on bravosite/live: succeeded" in text
+    st, ans = command(face, "status nosuchsite", url=slack.url("s2"))
+    kh.wait_for(lambda: len(slack.posts) >= 4, 30, what="the answer")
+    assert 'no site "nosuchsite"' in slack.posts[3][2]["text"]
+    # nothing reached the history but the two runs
+    with open(os.path.join(face.state, "history.jsonl")) as f:
+        jobs = [json.loads(l)["job"] for l in f]
+    assert sorted(jobs) == ["@clear-cache:bravosite",
+                            "@restart-php:charliesite"]

@@ -35,9 +35,14 @@ test_names(void)
 		CHECK_STR(action_name((enum action_id)i), a->name);
 		CHECK(action_name((enum action_id)i) == a->name);
 	}
-	CHECK(action_get(ACTION_COUNT) == NULL);
+	/* the daemon's own action is in the registry, not in the language */
+	CHECK(action_get(ACTION_SITE_STATUS) != NULL);
+	CHECK_STR(action_name(ACTION_SITE_STATUS), "site-status");
+	CHECK(action_find("site-status") == -ENOENT);
+	CHECK(!action_param_known("site_name"));
+	CHECK(action_get(ACTION_ALL) == NULL);
 	CHECK(action_get((enum action_id) - 1) == NULL);
-	CHECK_STR(action_name(ACTION_COUNT), "?");
+	CHECK_STR(action_name(ACTION_ALL), "?");
 	CHECK_STR(action_name((enum action_id) - 1), "?");
 
 	CHECK_INT(action_find("clear-cache"), ACTION_CLEAR_CACHE);

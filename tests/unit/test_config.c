@@ -4,6 +4,8 @@
  * the tree under tests/unit/data/config) that must load into the expected
  * structure.  Every case runs in a scratch directory of its own, with the
  * main file loaded by a relative name so that messages are predictable.
+ * Ad-hoc jobs (config_adhoc_new: one run's job from a request's fields)
+ * and listen.allow_actions at the end.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -1492,6 +1494,476 @@ test_listen_parse(void)
 		          -EINVAL);
 }
 
+/* ---- ad-hoc jobs (issue 15) --------------------------------------------- */
+
+static const char adhoc_one[] =
+    "accounts = ( { name = \"acme\"; company = \"" CO "\"; } );\n"
+    "timezone = \"Europe/Amsterdam\";\n"
+    "defaults = { retries = 5; jitter = 60; };\n"
+    "notify = { webhook = \"https://hooks.slack.com/services/T/B/x\"; };\n"
+    "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+    "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n";
+static const char adhoc_two[] =
+    "accounts = ( { name = \"a\"; company = \"" CO "\"; },\n"
+    " { name = \"b\"; company = \"0b0e6f4c-1a2b-4c3d-8e9f-0123456789ac\"; "
+    "} );\n";
+
+#define NV(v) (sizeof(v) / sizeof(v[0]))
+
+/* Fields of a request, as face.c makes them from JSON. */
+static struct config_value
+vs(const char *key, const char *s)
+{
+	return (struct config_value){
+	    .key = key, .kind = CONFIG_VALUE_STRING, .str = s};
+}
+
+static struct config_value
+vi(const char *key, int64_t n)
+{
+	return (struct config_value){
+	    .key = key, .kind = CONFIG_VALUE_INT, .num = n};
+}
+
+static struct config_value
+vb(const char *key, bool b)
+{
+	return (struct config_value){
+	    .key = key, .kind = CONFIG_VALUE_BOOL, .num = b};
+}
+
+static struct config_value
+vlist(const char *key, const char *const *l, size_t n)
+{
+	return (struct config_value){
+	    .key = key, .kind = CONFIG_VALUE_LIST, .list = l, .nlist = n};
+}
+
+static struct config_value
+vgroup(const char *key, const struct config_value *m, size_t n)
+{
+	return (struct config_value){.key = key,
+	                             .kind = CONFIG_VALUE_GROUP,
+	                             .members = m,
+	                             .nmembers = n};
+}
+
+static struct config *
+load_text(const char *text)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+
+	if (config_load_string(text, "a.conf", CONFIG_LOAD_NO_KEYS, &cfg,
+	                       &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		config_errors_free(&errs);
+		fprintf(stderr, "test config does not load\n");
+		exit(1);
+	}
+	return cfg;
+}
+
+/* config_adhoc_new that must fail: its rc, the message in err; nothing is
+ * made. */
+static int
+adhoc_fails(const struct config *base, enum action_id action,
+            const struct config_value *v, size_t n, char *err, size_t len)
+{
+	struct config_adhoc *a = (struct config_adhoc *)&a;
+	int rc;
+
+	err[0] = '\0';
+	rc = config_adhoc_new(&a, base, action, NULL, v, n, err, len);
+	if (getenv("KCRON_TEST_PRINT"))
+		printf("adhoc %s: %d %s\n", action_name(action), rc, err);
+	CHECK(a == NULL);
+	config_adhoc_free(a);
+	/* one sentence of its own: not "FILE:LINE:", not the reader's
+	 * "ad-hoc: " */
+	CHECK(strncmp(err, "ad-hoc", 6) != 0);
+	CHECK(strstr(err, "a.conf") == NULL);
+	return rc;
+}
+
+/* A good ad-hoc run under one account: the target, the base's zone and
+ * notify, the action's own defaults (not the file's), and the name. */
+static void
+test_adhoc_good(void)
+{
+	struct config *base = load_text(adhoc_one);
+	static const char *const urls[] = {"/", "/shop/"};
+	static const char *const two_sites[] = {"shop", "blog"};
+	struct config_value cc[] = {vs("site", "shop")};
+	struct config_value bk[] = {
+	    vs("site", "shop"), vs("environment", "staging"),
+	    vs("tag", "mine"),  vi("keep", 3),
+	    vi("retries", 0),   vi("timeout", 600)};
+	struct config_value vmem[] = {vlist("urls", urls, NV(urls)),
+	                              vs("expect_text", "</html>")};
+	struct config_value up[] = {vlist("sites", two_sites, NV(two_sites)),
+	                            vb("backup_first", 1),
+	                            vgroup("verify", vmem, NV(vmem))};
+	struct config_value as[] = {vs("environment_id", ENV)};
+	struct config_adhoc *a = NULL;
+	const struct config_job *j;
+	char err[256] = "";
+
+	CHECK_INT(config_adhoc_new(&a, base, ACTION_CLEAR_CACHE, NULL, cc,
+	                           NV(cc), err, sizeof(err)),
+	          0);
+	CHECK_STR(err, "");
+	if (a != NULL) {
+		j = config_adhoc_job(a);
+		CHECK_STR(j->name, "@clear-cache:shop");
+		CHECK_INT(j->action, ACTION_CLEAR_CACHE);
+		CHECK_INT(j->target.kind, CONFIG_TARGET_SITES);
+		CHECK_INT(j->target.nvalues, 1);
+		CHECK_STR(j->target.values[0], "shop");
+		CHECK_STR(j->target.environment, "live");
+		CHECK_INT(j->target.nenvironments, 1);
+		CHECK_INT(j->account, 0);
+		CHECK(base->notify != NULL);
+		CHECK(j->notify == base->notify);
+		CHECK(j->zone == base->zone);
+		CHECK_STR(tz_name(j->zone), "Europe/Amsterdam");
+		/* none of the file's defaults: the language's */
+		CHECK_INT(j->retries, 2);
+		CHECK_INT(j->jitter, 0);
+		/* the site name is not a job of the file */
+		CHECK(config_find_job(base, j->name) == NULL);
+	}
+	config_adhoc_free(a);
+
+	/* parameters, retries, timeout, another environment */
+	a = NULL;
+	CHECK_INT(config_adhoc_new(&a, base, ACTION_BACKUP, NULL, bk, NV(bk),
+	                           err, sizeof(err)),
+	          0);
+	if (a != NULL) {
+		j = config_adhoc_job(a);
+		CHECK_STR(j->name, "@backup:shop");
+		CHECK_STR(j->target.environment, "staging");
+		CHECK_STR(config_param_str(j, "tag"), "mine");
+		CHECK_INT(config_param_int(j, "keep"), 3);
+		CHECK_INT(j->retries, 0);
+		CHECK_INT(j->timeout, 600);
+	}
+	config_adhoc_free(a);
+
+	/* lists, booleans and a group (verify = { ... }) */
+	a = NULL;
+	CHECK_INT(config_adhoc_new(&a, base, ACTION_UPDATE_PLUGINS, NULL, up,
+	                           NV(up), err, sizeof(err)),
+	          0);
+	if (a != NULL) {
+		j = config_adhoc_job(a);
+		CHECK_STR(j->name, "@update-plugins:shop");
+		CHECK_INT(j->target.nvalues, 2);
+		CHECK_STR(j->target.values[1], "blog");
+		CHECK(config_param_bool(j, "backup_first"));
+		CHECK_STR(param_list_at(j, "verify.urls", 1), "/shop/");
+		CHECK_STR(config_param_str(j, "verify.expect_text"), "</html>");
+		CHECK_INT(config_param_int(j, "verify.expect_status"), 200);
+	}
+	config_adhoc_free(a);
+
+	/* as: the name given, verbatim (a run followed again after a
+	 * restart keeps its name) */
+	a = NULL;
+	CHECK_INT(config_adhoc_new(&a, base, ACTION_RESTART_PHP,
+	                           "@restart-php:agency/Shop Two", as, NV(as),
+	                           err, sizeof(err)),
+	          0);
+	if (a != NULL) {
+		j = config_adhoc_job(a);
+		CHECK_STR(j->name, "@restart-php:agency/Shop Two");
+		CHECK_INT(j->target.kind, CONFIG_TARGET_ENVIRONMENTS);
+		CHECK_STR(j->target.values[0], ENV);
+	}
+	config_adhoc_free(a);
+
+	/* the internal site view: no target, its site_name */
+	{
+		struct config_value ss[] = {vs("site_name", "shop"),
+		                            vs("account", "acme")};
+
+		a = NULL;
+		CHECK_INT(config_adhoc_new(&a, base, ACTION_SITE_STATUS, NULL,
+		                           ss, NV(ss), err, sizeof(err)),
+		          0);
+		if (a != NULL) {
+			j = config_adhoc_job(a);
+			CHECK_INT(j->action, ACTION_SITE_STATUS);
+			CHECK_INT(j->target.kind, CONFIG_TARGET_NONE);
+			CHECK_STR(config_param_str(j, "site_name"), "shop");
+			CHECK(j->name != NULL && j->name[0] == '@');
+		}
+		config_adhoc_free(a);
+	}
+	config_free(base);
+}
+
+/* Several accounts: which one must be said; the name carries it. */
+static void
+test_adhoc_accounts(void)
+{
+	struct config *base = load_text(adhoc_two);
+	struct config_value none[] = {vs("site", "shop")};
+	struct config_value b[] = {vs("site", "shop"), vs("account", "b")};
+	struct config_value zz[] = {vs("site", "shop"), vs("account", "zz")};
+	struct config_adhoc *a = NULL;
+	enum action_id id = ACTION_COUNT;
+	char err[256], account[64];
+
+	CHECK_INT(adhoc_fails(base, ACTION_CLEAR_CACHE, none, NV(none), err,
+	                      sizeof(err)),
+	          -EINVAL);
+	CHECK_STR(err, "there are 2 accounts; say which with \"account\"");
+	CHECK_INT(config_adhoc_new(&a, base, ACTION_CLEAR_CACHE, NULL, b, NV(b),
+	                           err, sizeof(err)),
+	          0);
+	if (a != NULL) {
+		const struct config_job *j = config_adhoc_job(a);
+
+		CHECK_INT(j->account, 1);
+		CHECK_STR(base->accounts[j->account].name, "b");
+		CHECK_STR(j->name, "@clear-cache:b/shop");
+		/* the name round-trips */
+		CHECK_INT(config_adhoc_parse_name(j->name, &id, account,
+		                                  sizeof(account)),
+		          0);
+		CHECK_INT(id, ACTION_CLEAR_CACHE);
+		CHECK_STR(account, "b");
+	}
+	config_adhoc_free(a);
+	CHECK_INT(
+	    adhoc_fails(base, ACTION_CLEAR_CACHE, zz, NV(zz), err, sizeof(err)),
+	    -EINVAL);
+	CHECK_STR(err, "there is no account \"zz\"");
+	config_free(base);
+}
+
+/* What a request may get wrong: one sentence each, without file:line. */
+static void
+test_adhoc_errors(void)
+{
+	struct config *base = load_text(adhoc_one);
+	static const char *const one_tag[] = {"t"};
+	static const char *const one_url[] = {"/"};
+	struct config_value tagg[] = {vs("site", "shop"), vs("tagg", "x")};
+	struct config_value other[] = {vs("site", "shop"), vi("keep", 3)};
+	struct config_value sched[] = {vs("site", "shop"),
+	                               vs("schedule", "@daily")};
+	struct config_value notarget[] = {vs("tag", "x")};
+	struct config_value str_int[] = {vs("site", "shop"),
+	                                 vs("keep", "three")};
+	struct config_value range[] = {vs("site", "shop"), vi("keep", 1000)};
+	struct config_value list_str[] = {vs("site", "shop"),
+	                                  vlist("tag", one_tag, NV(one_tag))};
+	struct config_value grp_m[] = {vi("x", 1)};
+	struct config_value grp_str[] = {vs("site", "shop"),
+	                                 vgroup("tag", grp_m, NV(grp_m))};
+	struct config_value vbad[] = {vlist("url", one_url, NV(one_url))};
+	struct config_value bad_member[] = {vs("site", "shop"),
+	                                    vgroup("verify", vbad, NV(vbad))};
+	struct config_value twice[] = {vs("site", "shop"), vs("site", "blog")};
+	struct config_value badkey[] = {vs("site", "shop"), vs("no such", "x")};
+	struct config_value two_kinds[] = {vs("site", "shop"),
+	                                   vs("environment_id", ENV)};
+	char err[512];
+
+	CHECK_INT(
+	    adhoc_fails(base, ACTION_BACKUP, tagg, NV(tagg), err, sizeof(err)),
+	    -EINVAL);
+	CHECK_STR(err, "unknown key \"tagg\" (did you mean \"tag\"?)");
+
+	CHECK_INT(adhoc_fails(base, ACTION_CLEAR_CACHE, other, NV(other), err,
+	                      sizeof(err)),
+	          -EINVAL);
+	CHECK_STR(err, "\"keep\" is not a parameter of action \"clear-cache\"");
+
+	CHECK_INT(adhoc_fails(base, ACTION_CLEAR_CACHE, sched, NV(sched), err,
+	                      sizeof(err)),
+	          -EINVAL);
+	CHECK_STR(err, "\"schedule\" belongs to a scheduled job, not to one "
+	               "run; leave it out");
+
+	CHECK_INT(adhoc_fails(base, ACTION_BACKUP, notarget, NV(notarget), err,
+	                      sizeof(err)),
+	          -EINVAL);
+	CHECK(strstr(err, "action \"backup\" needs a target") != NULL);
+
+	CHECK_INT(adhoc_fails(base, ACTION_BACKUP, str_int, NV(str_int), err,
+	                      sizeof(err)),
+	          -EINVAL);
+	CHECK_STR(err, "keep: expected an integer, got a string");
+
+	CHECK_INT(adhoc_fails(base, ACTION_BACKUP, range, NV(range), err,
+	                      sizeof(err)),
+	          -EINVAL);
+	CHECK_STR(err, "keep: 1000 is out of range 0-100");
+
+	CHECK_INT(adhoc_fails(base, ACTION_BACKUP, list_str, NV(list_str), err,
+	                      sizeof(err)),
+	          -EINVAL);
+	CHECK(strncmp(err, "tag: expected a string, got an array", 36) == 0);
+
+	CHECK_INT(adhoc_fails(base, ACTION_BACKUP, grp_str, NV(grp_str), err,
+	                      sizeof(err)),
+	          -EINVAL);
+	CHECK(strncmp(err, "tag: expected a string, got a group", 35) == 0);
+
+	CHECK_INT(adhoc_fails(base, ACTION_UPDATE_PLUGINS, bad_member,
+	                      NV(bad_member), err, sizeof(err)),
+	          -EINVAL);
+	CHECK_STR(err,
+	          "unknown key \"url\" in verify (did you mean \"urls\"?)");
+
+	/* a group where the action takes none */
+	CHECK_INT(adhoc_fails(base, ACTION_CLEAR_CACHE, bad_member,
+	                      NV(bad_member), err, sizeof(err)),
+	          -EINVAL);
+	CHECK_STR(err,
+	          "\"verify\" is not a parameter of action \"clear-cache\"");
+
+	CHECK_INT(adhoc_fails(base, ACTION_CLEAR_CACHE, twice, NV(twice), err,
+	                      sizeof(err)),
+	          -EINVAL);
+	CHECK(strstr(err, "\"site\"") != NULL && strstr(err, "twice") != NULL);
+	CHECK_INT(adhoc_fails(base, ACTION_CLEAR_CACHE, badkey, NV(badkey), err,
+	                      sizeof(err)),
+	          -EINVAL);
+	CHECK(strstr(err, "\"no such\" is not a key") != NULL);
+	CHECK_INT(adhoc_fails(base, ACTION_CLEAR_CACHE, two_kinds,
+	                      NV(two_kinds), err, sizeof(err)),
+	          -EINVAL);
+	CHECK_STR(err,
+	          "two targets: \"environment_id\" and \"site\"; keep one");
+	/* no such action id */
+	CHECK_INT(adhoc_fails(base, ACTION_ALL, twice, 1, err, sizeof(err)),
+	          -EINVAL);
+	config_free(base);
+}
+
+static void
+test_adhoc_parse_name(void)
+{
+	enum action_id id = ACTION_COUNT;
+	char account[64] = "unchanged", small[4];
+
+	CHECK_INT(config_adhoc_parse_name("@backup:shop", &id, account,
+	                                  sizeof(account)),
+	          0);
+	CHECK_INT(id, ACTION_BACKUP);
+	CHECK_STR(account, "");
+	CHECK_INT(config_adhoc_parse_name("@backup:agency/shop", &id, account,
+	                                  sizeof(account)),
+	          0);
+	CHECK_INT(id, ACTION_BACKUP);
+	CHECK_STR(account, "agency");
+	CHECK_INT(config_adhoc_parse_name("@clear-all-caches:all", &id, account,
+	                                  sizeof(account)),
+	          0);
+	CHECK_INT(id, ACTION_CLEAR_ALL_CACHES);
+	/* the account is cut to the buffer, not past it */
+	CHECK_INT(config_adhoc_parse_name("@restart-php:agency/shop", &id,
+	                                  small, sizeof(small)),
+	          0);
+	CHECK_STR(small, "age");
+	CHECK_INT(id, ACTION_RESTART_PHP);
+	id = ACTION_COUNT;
+	CHECK_INT(
+	    config_adhoc_parse_name("nightly", &id, account, sizeof(account)),
+	    -EINVAL);
+	CHECK_INT(
+	    config_adhoc_parse_name("@nope:x", &id, account, sizeof(account)),
+	    -EINVAL);
+	CHECK_INT(config_adhoc_parse_name("@", &id, account, sizeof(account)),
+	          -EINVAL);
+	CHECK_INT(
+	    config_adhoc_parse_name("@backup", &id, account, sizeof(account)),
+	    -EINVAL);
+	CHECK_INT(
+	    config_adhoc_parse_name("@:shop", &id, account, sizeof(account)),
+	    -EINVAL);
+	CHECK_INT(config_adhoc_parse_name("backup:shop", &id, account,
+	                                  sizeof(account)),
+	          -EINVAL);
+	CHECK_INT(config_adhoc_parse_name("", &id, account, sizeof(account)),
+	          -EINVAL);
+	CHECK_INT(id, ACTION_COUNT); /* untouched by the failures */
+}
+
+/* listen.allow_actions: the default, a list, none; names of the language
+ * only. */
+static void
+test_allow_actions(void)
+{
+	static const char listen_default[] =
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "listen = { address = \"127.0.0.1:8787\"; };\n";
+	static const char listen_list[] =
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "listen = { address = \"127.0.0.1:8787\"; allow_actions = "
+	    "[\"update-plugins\", \"clear-cache\"]; };\n";
+	static const char listen_none[] =
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "listen = { address = \"127.0.0.1:8787\"; allow_actions = []; };\n";
+	static const char listen_bad[] =
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "listen = { address = \"127.0.0.1:8787\";\n"
+	    "  allow_actions = [\"clear-cahce\", \"backup\", \"site-status\"];"
+	    " };\n";
+	struct config_errors errs = {0};
+	struct config *cfg;
+	char *got;
+
+	cfg = load_text(listen_default);
+	CHECK(cfg->listen.allow_actions == CONFIG_ALLOW_ACTIONS_DEFAULT);
+	CHECK(cfg->listen.allow_actions &
+	      CONFIG_ACTION_BIT(ACTION_CLEAR_CACHE));
+	CHECK(cfg->listen.allow_actions & CONFIG_ACTION_BIT(ACTION_BACKUP));
+	CHECK(cfg->listen.allow_actions &
+	      CONFIG_ACTION_BIT(ACTION_RESTART_PHP));
+	CHECK(!(cfg->listen.allow_actions &
+	        CONFIG_ACTION_BIT(ACTION_UPDATE_PLUGINS)));
+	CHECK(!(cfg->listen.allow_actions &
+	        CONFIG_ACTION_BIT(ACTION_RESTORE_BACKUP)));
+	config_free(cfg);
+	/* no listen at all: the same default */
+	cfg = load_text(adhoc_two);
+	CHECK(cfg->listen.allow_actions == CONFIG_ALLOW_ACTIONS_DEFAULT);
+	config_free(cfg);
+
+	cfg = load_text(listen_list);
+	CHECK(cfg->listen.allow_actions ==
+	      (CONFIG_ACTION_BIT(ACTION_UPDATE_PLUGINS) |
+	       CONFIG_ACTION_BIT(ACTION_CLEAR_CACHE)));
+	config_free(cfg);
+
+	cfg = load_text(listen_none);
+	CHECK(cfg->listen.allow_actions == 0);
+	config_free(cfg);
+
+	cfg = NULL;
+	CHECK_INT(config_load_string(listen_bad, "l.conf", CONFIG_LOAD_NO_KEYS,
+	                             &cfg, &errs),
+	          -EINVAL);
+	CHECK(cfg == NULL);
+	got = join(&errs);
+	if (getenv("KCRON_TEST_PRINT"))
+		printf("%s\n", got);
+	/* the daemon's own site view is no name a file can give */
+	CHECK_STR(got, "l.conf:3: listen: allow_actions: unknown action "
+	               "\"clear-cahce\" (did you mean \"clear-cache\"?)\n"
+	               "l.conf:3: listen: allow_actions: unknown action "
+	               "\"site-status\"");
+	free(got);
+	config_errors_free(&errs);
+}
+
 int
 main(void)
 {
@@ -1516,5 +1988,10 @@ main(void)
 	test_account_order();
 	test_outside_heap();
 	test_notify();
+	test_adhoc_good();
+	test_adhoc_accounts();
+	test_adhoc_errors();
+	test_adhoc_parse_name();
+	test_allow_actions();
 	return test_report("test_config");
 }

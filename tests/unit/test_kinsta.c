@@ -1149,6 +1149,122 @@ test_report_action(void)
 	kinsta_run_free(&run);
 }
 
+/* The site view (ACTION_SITE_STATUS, the HTTP face's and Slack's
+ * `status`): the report's inventory of the one site named, no users, no
+ * usage even for a live environment. */
+static void
+test_site_status(void)
+{
+	struct config_value v[] = {
+	    {.key = "site_name", .kind = CONFIG_VALUE_STRING, .str = "alpha"},
+	    {.key = "account", .kind = CONFIG_VALUE_STRING, .str = "acme"},
+	};
+	struct config_adhoc *a = NULL;
+	struct kinsta_run run;
+	yajl_val tree = NULL, sites;
+	const char *doc;
+	size_t len;
+	char err[256];
+
+	CHECK_INT(config_adhoc_new(&a, cfg, ACTION_SITE_STATUS, NULL, v, 2, err,
+	                           sizeof(err)),
+	          0);
+	if (a == NULL) {
+		fprintf(stderr, "site-status: %s\n", err);
+		return;
+	}
+	kinsta_run_init(&run, cfg, config_adhoc_job(a), NULL);
+	run.now = 1796534187;
+	STEP(&run, "GET",
+	     "/sites?company=" COMPANY "&include_environments=true", NULL, 200,
+	     "{\"company\":{\"sites\":[{\"id\":\"s0\",\"name\":\"other\","
+	     "\"environments\":[{\"id\":\"e0\",\"name\":\"live\"}]},"
+	     "{\"id\":\"s1\",\"name\":\"alpha\",\"display_name\":\"Alpha\","
+	     "\"siteLabels\":[{\"id\":\"1\",\"name\":\"shop\"}],"
+	     "\"environments\":[{\"id\":\"e1\",\"name\":\"live\","
+	     "\"wordpress_version\":\"6.4\",\"container_info\":"
+	     "{\"php_engine_version\":\"8.2\"},"
+	     "\"primaryDomain\":{\"id\":\"d\",\"name\":\"a.example\"}},"
+	     "{\"id\":\"e2\",\"name\":\"staging\"}]},"
+	     "{\"id\":\"s2\",\"name\":\"alphabet\","
+	     "\"environments\":[{\"id\":\"e3\",\"name\":\"live\"}]}]}}");
+	/* no users; the live environment: plugins, themes, backups only */
+	STEP(&run, "GET", "/sites/environments/e1/plugins", NULL, 200,
+	     "{\"environment\":{\"container_info\":{\"wp_plugins\":{\"data\":"
+	     "[{\"name\":\"akismet\",\"version\":\"1\",\"update\":"
+	     "\"available\",\"update_version\":\"2\"}]}}}}");
+	STEP(&run, "GET", "/sites/environments/e1/themes", NULL, 200, "{}");
+	STEP(&run, "GET", "/sites/environments/e1/backups", NULL, 200,
+	     "{\"environment\":{\"backups\":[{\"id\":1,\"name\":\"n\","
+	     "\"type\":\"manual\",\"created_at\":5}]}}");
+	STEP(&run, "GET", "/sites/environments/e2/plugins", NULL, 200, "{}");
+	STEP(&run, "GET", "/sites/environments/e2/themes", NULL, 200, "{}");
+	STEP(&run, "GET", "/sites/environments/e2/backups", NULL, 200, "{}");
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	CHECK_INT(kinsta_report(&run, &doc, &len), 0);
+	CHECK(len > 0 &&
+	      json_parse(&tree, doc, len, NULL, err, sizeof(err)) == 0);
+	sites = json_arr(tree, "sites", NULL);
+	CHECK_INT(json_arr_len(sites), 1);
+	CHECK_STR(json_str(json_arr_at(sites, 0), "name", NULL), "alpha");
+	CHECK_STR(json_str(json_arr_at(sites, 0), "display_name", NULL),
+	          "Alpha");
+	CHECK_STR(json_str(json_arr_at(json_arr(json_arr_at(sites, 0),
+	                                        "environments", NULL),
+	                               0),
+	                   "php", NULL),
+	          "8.2");
+	CHECK_STR(json_str(json_arr_at(json_arr(json_arr_at(sites, 0),
+	                                        "environments", NULL),
+	                               0),
+	                   "wordpress", NULL),
+	          "6.4");
+	CHECK_STR(json_str(json_arr_at(json_arr(json_arr_at(sites, 0),
+	                                        "environments", NULL),
+	                               0),
+	                   "primary_domain", NULL),
+	          "a.example");
+	CHECK(json_get(tree, "users", NULL) == NULL);
+	CHECK_STR(json_str(tree, "account", NULL), "acme");
+	CHECK_INT(json_arr_len(json_arr(tree, "environments", NULL)), 2);
+	CHECK_STR(json_str(json_arr_at(json_arr(tree, "environments", NULL), 0),
+	                   "id", NULL),
+	          "e1");
+	CHECK(json_get(json_arr_at(json_arr(tree, "environments", NULL), 0),
+	               "usage", NULL) == NULL);
+	CHECK(has(doc, len,
+	          "{\"id\":\"e1\",\"plugin_updates\":[{\"name\":\"akismet\","
+	          "\"version\":\"1\",\"update_version\":\"2\"}],"
+	          "\"theme_updates\":[],\"backups\":1,\"latest_backup_ms\":5,"
+	          "\"backup_list\":[{\"id\":1,\"name\":\"n\",\"type\":"
+	          "\"manual\",\"created_ms\":5}]}"));
+	CHECK(!has(doc, len, "\"other\"") && !has(doc, len, "alphabet"));
+	json_free(tree);
+	kinsta_run_free(&run);
+
+	/* no such site: an empty document, still whole */
+	kinsta_run_init(&run, cfg, config_adhoc_job(a), NULL);
+	STEP(&run, "GET",
+	     "/sites?company=" COMPANY "&include_environments=true", NULL, 200,
+	     "{\"company\":{\"sites\":[{\"id\":\"s0\",\"name\":\"other\","
+	     "\"environments\":[{\"id\":\"e0\",\"name\":\"live\"}]}]}}");
+	CHECK_INT(kinsta_run_next(&run, &(struct kinsta_request){0}),
+	          KINSTA_DONE);
+	CHECK_INT(run.outcome, KINSTA_SUCCEEDED);
+	CHECK_INT(kinsta_report(&run, &doc, &len), 0);
+	tree = NULL;
+	CHECK(len > 0 &&
+	      json_parse(&tree, doc, len, NULL, err, sizeof(err)) == 0);
+	CHECK_INT(json_arr_len(json_arr(tree, "sites", NULL)), 0);
+	CHECK(json_arr(tree, "environments", NULL) != NULL);
+	CHECK_INT(json_arr_len(json_arr(tree, "environments", NULL)), 0);
+	json_free(tree);
+	kinsta_run_free(&run);
+	config_adhoc_free(a);
+}
+
 /* ---- thirty nights -------------------------------------------------------
  *
  * One environment as Kinsta keeps it: manual backups, at most 5, and one
@@ -2001,6 +2117,7 @@ main(void)
 	test_fixtures();
 	test_select();
 	test_report_action();
+	test_site_status();
 	test_request_templated();
 	test_refresh_staging();
 	test_clone_and_plain_site();
