@@ -1204,17 +1204,23 @@ out_html(struct out *o, const char *s)
 }
 
 /* One CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or
- * LF, quotes doubled. */
+ * LF, quotes doubled.  A field a spreadsheet would take for a formula
+ * (=, +, -, @, tab or CR first: a site's name is whatever its owner
+ * typed, and the client opens the file) starts with an apostrophe, which
+ * spreadsheets show as text and do not run. */
 static void
 out_csv(struct out *o, const char *s)
 {
+	bool formula;
+
 	if (s == NULL)
 		return;
-	if (strpbrk(s, ",\"\r\n") == NULL) {
+	formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
 		out_s(o, s);
 		return;
 	}
-	out_s(o, "\"");
+	out_s(o, formula ? "\"'" : "\"");
 	for (; *s; s++) {
 		if (*s == '"')
 			out_s(o, "\"\"");

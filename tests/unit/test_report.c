@@ -128,6 +128,15 @@ static const char inventory[] =
     "\"plugin_updates\":[],\"theme_updates\":[],\"backups\":0,"
     "\"backup_list\":[]}]}";
 
+/* What a site's owner may type, as a spreadsheet would read it. */
+static const char formula_inventory[] =
+    "{\"job\":\"r\",\"company\":\"c-1\",\"sites\":[{\"id\":\"s1\","
+    "\"name\":\"shop\",\"display_name\":\"=HYPERLINK(\\\"http://"
+    "x.example\\\")\",\"labels\":[\"client-a\"],\"environments\":[{"
+    "\"id\":\"e1\",\"name\":\"@SUM(1+1)\",\"php\":\"+cmd\","
+    "\"wordpress\":\"6.7\",\"primary_domain\":\"-2+3\",\"domains\":"
+    "[]}]}],\"users\":[],\"environments\":[]}";
+
 /* Nov 2 03:00 update (details with before/after), Nov 3 a failed backup,
  * Nov 4 the same backup succeeds, Oct 31 (out), another environment
  * (out), a torn line, a clear-cache that timed out. */
@@ -291,6 +300,20 @@ test_renderings(void)
 	    report_render(REPORT_JSON, doc, len, &out, &olen, err, sizeof(err)),
 	    0);
 	CHECK_INT(olen, len + 1);
+	free(out);
+	free(doc);
+	/* cells a spreadsheet would run as formulas are text */
+	CHECK_INT(build(&doc, &len, formula_inventory, NULL), 0);
+	out = NULL;
+	CHECK_INT(
+	    report_render(REPORT_CSV, doc, len, &out, &olen, err, sizeof(err)),
+	    0);
+	if (out != NULL) {
+		CHECK(strstr(out, ",\"'=HYPERLINK(\"\"http://x.example\"\")\","
+		                  "\"'@SUM(1+1)\",\"'-2+3\",,6.7,\"'+cmd\",") !=
+		      NULL);
+		CHECK(strstr(out, ",=") == NULL && strstr(out, ",@") == NULL);
+	}
 	free(out);
 	free(doc);
 	CHECK_INT(
