@@ -1325,6 +1325,26 @@ exec_calls_stats(const struct exec *ex, const char *company,
 	return calls_stats(ex->calls, company, st);
 }
 
+size_t
+exec_unstarted(const struct exec *ex,
+               void (*fn)(const struct exec_fire *f, const struct target *t,
+                          void *arg),
+               void *arg)
+{
+	size_t n = 0;
+
+	for (const struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
+		for (size_t k = 0; fi->ro != NULL && k < fi->ro->n; k++) {
+			const struct rollout_item *it = rollout_at(fi->ro, k);
+
+			if (it->state != ROLLOUT_WAITING)
+				continue;
+			fn(&fi->f, it->t, arg);
+			n++;
+		}
+	return n;
+}
+
 void
 exec_close(struct exec *ex)
 {

@@ -1365,6 +1365,43 @@ on_handle_closed(uv_handle_t *h)
 	free(s);
 }
 
+/* A rollout's target whose turn had not come when the daemon stopped:
+ * a restart follows the operations in flight, not the rollout, so it is
+ * told as skipped rather than lost without a word. */
+static void
+record_unstarted(const struct exec_fire *f, const struct target *t, void *arg)
+{
+	struct scheduler *s = arg;
+	struct adhoc_run *a = adhoc_find(s, f->run_id);
+	char name[300], err[256];
+	int64_t now = util_wall_ms();
+	struct state_history h = {
+	    .job = f->job->name,
+	    .action = action_name(f->job->action),
+	    .env_id = t->env_id,
+	    .target_name = name,
+	    .op_id = "",
+	    .outcome = kinsta_outcome_name(KINSTA_SKIPPED),
+	    .message = "the daemon stopped before this environment's turn "
+	               "in the rollout; trigger the job to finish it",
+	    .note = "",
+	    .trigger = a                                 ? a->by
+	               : manual_run(s, f->run_id, false) ? "manual"
+	                                                 : NULL,
+	    .run_id = f->run_id,
+	    .start_ms = now,
+	    .end_ms = now,
+	};
+
+	target_name(t, name, sizeof(name));
+	log_msg(LOG_WARNING,
+	        "job=%s env=%s target=%s outcome=skipped event=rollout-cut "
+	        "reason=\"the daemon stopped before its turn\"",
+	        f->job->name, t->env_id, name);
+	if (state_history_append(f->cfg->state_dir, &h, err, sizeof(err)) < 0)
+		log_msg(LOG_ERR, "cannot append to the history: %s", err);
+}
+
 void
 scheduler_stop(struct scheduler *s)
 {
@@ -1372,6 +1409,7 @@ scheduler_stop(struct scheduler *s)
 	if (s->promfile != NULL)
 		promfile_close(s->promfile);
 	s->promfile = NULL;
+	exec_unstarted(s->ex, record_unstarted, s);
 	/* runs in flight are abandoned unreported: state.json keeps their
 	 * operations for the next start, and the notices not yet delivered */
 	exec_close(s->ex);

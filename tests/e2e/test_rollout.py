@@ -306,3 +306,39 @@ def test_catch_up_outside_the_window_starts_nothing(env, tmp_path):
     assert all(l["outcome"] == "skipped" and l["message"] == "window closed"
                for l in lines), text
     assert [c[0] for c in sim.calls()] == ["GET"]  # the site list only
+
+
+def test_stop_mid_rollout_tells_the_rest(tmp_path):
+    """SIGTERM between two waves: the environment being restarted is
+    followed again after the restart; those whose turn had not come are
+    in the history as skipped, with what to do, not lost without a word."""
+    from test_httpface import Face, history
+    with kh.Sim(op_seconds=1.5) as sim:
+        job = kh.job("fleet", "restart-php", all_sites=True) \
+            .replace(" }", " %s }" % rollout(1, 1, 0))
+        f = Face(tmp_path, sim, [job])
+        st, _, b = f.request("POST", "/api/v1/jobs/fleet/trigger")
+        assert st == 202, b
+        kh.wait_for(lambda: len(sim.requests(
+            "POST", r"/sites/tools/restart-php")) == 2, 30,
+            what="the second wave")
+        log = f.stop()
+        h = history(f)
+        done = [x for x in h if x["outcome"] == "succeeded"]
+        cut = [x for x in h if x["outcome"] == "skipped"]
+        assert len(done) == 1 and len(cut) == 3, h
+        assert all("trigger the job to finish it" in x["message"]
+                   for x in cut)
+        assert {x["run_id"] for x in h} == {b["run_id"]}
+        assert all(x["trigger"] == "manual" for x in h)
+        assert log.count("event=rollout-cut") == 3
+        # the one in flight is followed to its end after the restart
+        f2 = Face(tmp_path, sim, [job])
+        try:
+            kh.wait_for(lambda: len(history(f2)) == 5, 30,
+                        what="the resumed environment's end")
+            assert [x["outcome"] for x in history(f2)][-1] == "succeeded"
+            assert len(sim.requests("POST",
+                                    r"/sites/tools/restart-php")) == 2
+        finally:
+            f2.stop()
