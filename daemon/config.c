@@ -2652,12 +2652,27 @@ same_list(const char *const *a, size_t na, const char *const *b, size_t nb)
 	return true;
 }
 
+/* Is the end of a fire told alike (where, how, when)? */
+static bool
+same_notify(const struct config_notify *a, const struct config_notify *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return same_str(a->webhook, b->webhook) && a->format == b->format &&
+	       same_list(a->email, a->nemail, b->email, b->nemail) &&
+	       a->on == b->on && a->repeat_every == b->repeat_every &&
+	       same_str(a->from, b->from);
+}
+
 bool
 config_job_same(const struct config *ca, const struct config_job *a,
                 const struct config *cb, const struct config_job *b)
 {
 	const struct config_target *ta = &a->target, *tb = &b->target;
 
+	if (!same_notify(a->notify, b->notify) ||
+	    !same_str(a->heartbeat, b->heartbeat))
+		return false;
 	if (!same_str(a->name, b->name) ||
 	    !same_str(a->schedule, b->schedule) ||
 	    !same_str(tz_name(a->zone), tz_name(b->zone)) ||

@@ -258,7 +258,8 @@ void config_free(struct config *cfg);
 void config_errors_free(struct config_errors *errs);
 
 /* Does job a of ca do exactly what job b of cb does (schedule, zone,
- * account, action, parameters, target, settings)?  For a reload's log. */
+ * account, action, parameters, target, settings, notify, heartbeat)?
+ * For a reload's log. */
 bool config_job_same(const struct config *ca, const struct config_job *a,
                      const struct config *cb, const struct config_job *b);
 

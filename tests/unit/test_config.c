@@ -1154,18 +1154,26 @@ test_same_job(void)
 	    "\"clear-cache\"; environment_id = \"" ENV "\"; },\n"
 	    " { name = \"k\"; schedule = \"@daily\"; action = "
 	    "\"clear-cache\"; environment_id = \"" ENV "\"; } );\n",
+	    /* 3: j told elsewhere (its own notify), k pinging a heartbeat */
+	    "accounts = ( { name = \"a\"; company = \"" CO "\"; } );\n"
+	    "jobs = ( { name = \"j\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; notify = { "
+	    "webhook = \"https://hooks.example.com/x\"; }; },\n"
+	    " { name = \"k\"; schedule = \"@daily\"; action = "
+	    "\"clear-cache\"; environment_id = \"" ENV "\"; heartbeat = "
+	    "\"https://hc-ping.com/abc\"; } );\n",
 	};
-	struct config *c[3] = {NULL};
+	struct config *c[4] = {NULL};
 	struct config_errors errs = {0};
 	const struct config_job *j, *k;
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		CHECK_INT(config_load_string(texts[i], "<s>",
 		                             CONFIG_LOAD_NO_KEYS, &c[i], &errs),
 		          0);
 		config_errors_free(&errs);
 	}
-	if (c[0] == NULL || c[1] == NULL || c[2] == NULL)
+	if (c[0] == NULL || c[1] == NULL || c[2] == NULL || c[3] == NULL)
 		goto out;
 	j = config_find_job(c[0], "j");
 	k = config_find_job(c[0], "k");
@@ -1173,8 +1181,13 @@ test_same_job(void)
 	CHECK(config_same_job(c[0], j, c[1]) == NULL);
 	CHECK(config_same_job(c[0], k, c[1]) == config_find_job(c[1], "k"));
 	CHECK(config_same_job(c[0], k, c[2]) == NULL);
+	/* a reload that changes only how a job is told changes the job */
+	CHECK(config_same_job(c[0], j, c[3]) == NULL);
+	CHECK(config_same_job(c[0], k, c[3]) == NULL);
+	CHECK(config_same_job(c[3], config_find_job(c[3], "j"), c[3]) ==
+	      config_find_job(c[3], "j"));
 out:
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		config_free(c[i]);
 }
 
