@@ -375,14 +375,16 @@ src_fires(void *arg, uint64_t *ids, size_t max)
 {
 	struct httpd *h = arg;
 	const struct exec_fire *f[64];
-	size_t n;
+	size_t n, k = 0;
 
 	if (max > 64)
 		max = 64;
 	n = exec_fires(scheduler_exec(h->sched), f, max);
+	/* a site lookup is nobody's run */
 	for (size_t i = 0; i < n && i < max; i++)
-		ids[i] = f[i]->run_id;
-	return n < max ? n : max;
+		if (!scheduler_quiet(h->sched, f[i]->run_id))
+			ids[k++] = f[i]->run_id;
+	return k;
 }
 
 static int

@@ -1634,6 +1634,14 @@ scheduler_run_adhoc(struct scheduler *s, struct config_adhoc *job,
 	return rc;
 }
 
+bool
+scheduler_quiet(struct scheduler *s, uint64_t run_id)
+{
+	struct adhoc_run *a = adhoc_find(s, run_id);
+
+	return a != NULL && a->how.quiet;
+}
+
 void
 scheduler_adhoc_forget(struct scheduler *s, uint64_t run_id)
 {

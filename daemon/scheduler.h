@@ -107,6 +107,9 @@ int scheduler_run_adhoc(struct scheduler *s, struct config_adhoc *job,
                         const struct scheduler_adhoc *how, uint64_t *run_id,
                         char *err, size_t errlen, int64_t *retry_after_s);
 
+/* Is fire run_id a quiet ad-hoc run (a lookup, shown to nobody)? */
+bool scheduler_quiet(struct scheduler *s, uint64_t run_id);
+
 /* Tell nobody of ad-hoc run run_id's ends any more (its asker left). */
 void scheduler_adhoc_forget(struct scheduler *s, uint64_t run_id);
 

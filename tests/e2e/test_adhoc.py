@@ -290,6 +290,9 @@ def test_slow_lookup_blocks_nothing(tmp_path, sim):
             st, _, _ = f.request("GET", "/api/v1/jobs")
             assert st == 200
         assert time.monotonic() - t < 2.0
+        # a lookup is nobody's run: not among the runs in flight
+        st, _, page = f.request("GET", "/")
+        assert st == 200 and 'id="inflight">none' in page, page
         th.join(30)
         assert out["answer"][0] == 200, out
         assert out["took"] >= 2.0
