@@ -46,6 +46,10 @@
 /* Slack takes answers on a response_url for 30 minutes */
 #define SLACK_WAIT_MS   (30 * 60 * 1000)
 #define SLACK_WAITS_MAX 256
+/* A delayed answer is tried this many times, 1 s after the first failure
+ * and twice as long each time: a minute of Slack (or a proxy) down is
+ * ridden out, well inside the 30 minutes its response_url lasts. */
+#define SLACK_POST_ATTEMPTS 7
 /* site lookups at once, and how long a browser or client waits for one */
 #define LOOKUPS_MAX       64
 #define LOOKUP_TIMEOUT_MS (30 * 1000)
@@ -96,10 +100,13 @@ struct lookup {
 	struct lookup *next;
 };
 
-/* One delayed answer being posted. */
+/* One delayed answer being posted, or waiting to be posted again. */
 struct slack_post {
 	struct httpd *h;
-	char *body;
+	char *url, *body;
+	size_t len;
+	int attempts;
+	int64_t next_ms; /* when to try again (xfer NULL) */
 	struct slack_post *prev, *next;
 	struct http_xfer *xfer;
 };
@@ -124,13 +131,14 @@ struct httpd {
 	struct req *cur_rq;
 	struct MHD_Connection *cur_conn;
 	struct slack_post *posts;
+	uv_timer_t post_timer;          /* the next try of a failed post */
 	const struct config *cfg_start; /* listen settings of the start */
 	char state_dir[4096];
 	struct MHD_Daemon *daemon;
 	uv_poll_t poll;
 	uv_timer_t timer;
 	int open_handles;
-	bool polling, timing, lookup_timing, closing;
+	bool polling, timing, lookup_timing, post_timing, closing;
 	char *unix_path; /* to unlink at the end */
 	char token[TOKEN_MAX];
 	size_t max_body;
@@ -526,23 +534,92 @@ src_action(void *arg, enum action_id action, const struct config_value *v,
 }
 
 static void
-on_slack_posted(const struct http_response *res, void *arg)
+post_free(struct httpd *h, struct slack_post *p)
 {
-	struct slack_post *p = arg;
-	struct httpd *h = p->h;
-
-	if (res->error != 0 || res->status != 200)
-		log_msg(LOG_WARNING,
-		        "event=slack-post-failed status=%ld reason=\"%s\"",
-		        res->status, res->error ? res->message : "not 200");
 	if (p->prev != NULL)
 		p->prev->next = p->next;
 	else
 		h->posts = p->next;
 	if (p->next != NULL)
 		p->next->prev = p->prev;
+	free(p->url);
 	free(p->body);
 	free(p);
+}
+
+static void post_send(struct slack_post *p);
+
+/* The posts due again now go; the timer for the next one. */
+static void
+on_post_timer(uv_timer_t *t)
+{
+	struct httpd *h = t->data;
+	int64_t now = util_wall_ms(), first = INT64_MAX;
+	struct slack_post *p = h->posts, *next;
+
+	for (; p != NULL; p = next) {
+		next = p->next;
+		if (p->xfer != NULL)
+			continue;
+		if (p->next_ms <= now)
+			post_send(p); /* may free p */
+		else if (p->next_ms < first)
+			first = p->next_ms;
+	}
+	if (first != INT64_MAX && !h->closing)
+		uv_timer_start(&h->post_timer, on_post_timer,
+		               (uint64_t)(first - now), 0);
+}
+
+static void
+on_slack_posted(const struct http_response *res, void *arg)
+{
+	struct slack_post *p = arg;
+	struct httpd *h = p->h;
+	bool ok = res->error == 0 && res->status >= 200 && res->status < 300;
+	/* Slack's 4xx (an expired or used-up response_url) will not change */
+	bool again =
+	    res->error != -ECANCELED &&
+	    (res->error != 0 || res->status >= 500 || res->status == 429);
+
+	p->xfer = NULL;
+	if (ok) {
+		post_free(h, p);
+		return;
+	}
+	if (again && p->attempts < SLACK_POST_ATTEMPTS && !h->closing) {
+		int64_t wait = 1000LL << (p->attempts - 1);
+
+		log_msg(LOG_WARNING,
+		        "event=slack-post-failed status=%ld attempt=%d "
+		        "retry_in_ms=%lld reason=\"%s\"",
+		        res->status, p->attempts, (long long)wait,
+		        res->error ? res->message : "not 2xx");
+		p->next_ms = util_wall_ms() + wait;
+		on_post_timer(&h->post_timer);
+		return;
+	}
+	log_msg(LOG_ERR,
+	        "event=slack-post-dropped status=%ld attempt=%d reason=\"%s\"",
+	        res->status, p->attempts,
+	        res->error ? res->message : "not 2xx");
+	post_free(h, p);
+}
+
+static void
+post_send(struct slack_post *p)
+{
+	struct http_request req = {.method = METHOD_POST,
+	                           .url = p->url,
+	                           .body = p->body,
+	                           .body_len = p->len};
+
+	p->attempts++;
+	if (http_submit(p->h->http, &req, on_slack_posted, p, &p->xfer) < 0) {
+		log_msg(LOG_ERR, "event=slack-post-dropped reason=\"cannot "
+		                 "send\"");
+		post_free(p->h, p);
+	}
 }
 
 /* Post body (taken over; NULL: out of memory) to a response_url. */
@@ -550,31 +627,22 @@ static void
 slack_post(struct httpd *h, const char *url, char *body, size_t len)
 {
 	struct slack_post *p = body ? calloc(1, sizeof(*p)) : NULL;
-	struct http_request req = {.method = METHOD_POST, .url = url};
 
-	if (p == NULL) {
+	if (p == NULL || (p->url = strdup(url)) == NULL) {
+		free(p);
 		free(body);
-		log_msg(LOG_ERR, "event=slack-post-failed reason=\"out of "
+		log_msg(LOG_ERR, "event=slack-post-dropped reason=\"out of "
 		                 "memory\"");
 		return;
 	}
 	p->h = h;
 	p->body = body;
-	req.body = body;
-	req.body_len = len;
+	p->len = len;
 	p->next = h->posts;
 	if (h->posts != NULL)
 		h->posts->prev = p;
 	h->posts = p;
-	if (http_submit(h->http, &req, on_slack_posted, p, &p->xfer) < 0) {
-		h->posts = p->next;
-		if (p->next != NULL)
-			p->next->prev = NULL;
-		free(p->body);
-		free(p);
-		log_msg(LOG_ERR, "event=slack-post-failed reason=\"cannot "
-		                 "send\"");
-	}
+	post_send(p);
 }
 
 static void
@@ -1214,6 +1282,13 @@ httpd_start(struct httpd **out, uv_loop_t *loop, const struct config *cfg,
 	}
 	h->lookup_timing = true;
 	h->open_handles++;
+	if ((rc = uv_timer_init(loop, &h->post_timer)) < 0) {
+		snprintf(err, errlen, "listen: %s", uv_strerror(rc));
+		goto fail;
+	}
+	h->post_timing = true;
+	h->open_handles++;
+	h->post_timer.data = h;
 	h->poll.data = h;
 	h->timer.data = h;
 	h->lookup_timer.data = h;
@@ -1259,9 +1334,14 @@ httpd_close(struct httpd *h)
 	if (h->watching)
 		scheduler_unwatch_fires(h->sched, on_fire_ended, h);
 	h->watching = false;
-	/* the answers being posted: their callbacks run now (-ECANCELED) */
-	while (h->posts != NULL)
-		http_cancel(h->posts->xfer);
+	/* the answers being posted: their callbacks run now (-ECANCELED);
+	 * those waiting to be tried again go with them */
+	while (h->posts != NULL) {
+		if (h->posts->xfer != NULL)
+			http_cancel(h->posts->xfer);
+		else
+			post_free(h, h->posts);
+	}
 	while (h->waits != NULL) {
 		struct slack_wait *w = h->waits;
 
@@ -1307,4 +1387,6 @@ httpd_close(struct httpd *h)
 		uv_close((uv_handle_t *)&h->timer, on_closed);
 	if (h->lookup_timing)
 		uv_close((uv_handle_t *)&h->lookup_timer, on_closed);
+	if (h->post_timing)
+		uv_close((uv_handle_t *)&h->post_timer, on_closed);
 }

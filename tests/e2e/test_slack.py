@@ -31,16 +31,28 @@ SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 class FakeSlack:
-    """Receives the posts to response_url on 127.0.0.1."""
+    """Receives the posts to response_url on 127.0.0.1; while `down` is
+    above 0, answers 503 to that many posts (recorded in `refused`)."""
 
     def __init__(self):
         posts = self.posts = []
+        refused = self.refused = []
+        fake = self
+        self.down = 0
 
         class H(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(n)
+                if fake.down > 0:
+                    fake.down -= 1
+                    refused.append((time.monotonic(), self.path))
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 posts.append((self.path, self.headers.get("Content-Type"),
-                              json.loads(self.rfile.read(n))))
+                              json.loads(body)))
                 self.send_response(200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -233,3 +245,23 @@ def test_site_commands(setup):
         jobs = [json.loads(l)["job"] for l in f]
     assert sorted(jobs) == ["@clear-cache:bravosite",
                             "@restart-php:charliesite"]
+
+
+def test_outcome_posted_when_slack_is_back(setup):
+    """Slack (or the proxy before it) answers 503 three times: the outcome
+    is posted again 1, 2 and 4 s later, and arrives once."""
+    face, sim, slack = setup
+    slack.down = 3
+    st, ans = command(face, "clear-cache bravosite", url=slack.url("d1"))
+    assert st == 200 and ans["text"].startswith("Started"), ans
+    post = kh.wait_for(lambda: slack.posts, 30, what="the outcome")
+    assert len(slack.refused) == 3 and len(post) == 1
+    assert post[0][0] == "/commands/d1"
+    assert "bravosite/live: succeeded" in post[0][2]["text"]
+    gaps = [b[0] - a[0] for a, b in zip(slack.refused, slack.refused[1:])]
+    assert 0.9 <= gaps[0] < 1.9 and 1.9 <= gaps[1] < 3.5, gaps
+    time.sleep(1)
+    assert len(slack.posts) == 1
+    log = face.text()
+    assert log.count("event=slack-post-failed") == 3
+    assert "slack-post-dropped" not in log
