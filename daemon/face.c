@@ -1883,6 +1883,15 @@ site_json(const struct face *f, const char *site, yajl_val s, yajl_val doc,
 	reply_json(rep, 200, &w);
 }
 
+/* v's string member key, or "?". */
+static const char *
+str_or(yajl_val v, const char *key)
+{
+	const char *s = json_str(v, key, NULL);
+
+	return s != NULL ? s : "?";
+}
+
 /* The same for Slack: one message. */
 static void
 site_slack(const struct face *f, const char *site, yajl_val s, yajl_val doc,
@@ -1903,28 +1912,20 @@ site_slack(const struct face *f, const char *site, yajl_val s, yajl_val doc,
 		int64_t latest = 0, n = 0;
 		const char *v;
 
-		buf_printf(&b, "\n• %s:",
-		           json_str(e, "name", NULL) ? json_str(e, "name", NULL)
-		                                     : "?");
+		buf_printf(&b, "\n• %s:", str_or(e, "name"));
 		if ((v = json_str(e, "php", NULL)) != NULL)
 			buf_printf(&b, " PHP %.32s,", v);
 		if ((v = json_str(e, "wordpress", NULL)) != NULL)
 			buf_printf(&b, " WordPress %.32s,", v);
 		buf_printf(&b, " %zu plugin and %zu theme updates pending",
 		           json_arr_len(pu), json_arr_len(tu));
-		for (size_t k = 0; k < json_arr_len(pu) && k < 5; k++)
-			buf_printf(
-			    &b, "%s%.64s %.32s→%.32s", k ? ", " : " (",
-			    json_str(json_arr_at(pu, k), "name", NULL)
-			        ? json_str(json_arr_at(pu, k), "name", NULL)
-			        : "?",
-			    json_str(json_arr_at(pu, k), "version", NULL)
-			        ? json_str(json_arr_at(pu, k), "version", NULL)
-			        : "?",
-			    json_str(json_arr_at(pu, k), "update_version", NULL)
-			        ? json_str(json_arr_at(pu, k), "update_version",
-			                   NULL)
-			        : "?");
+		for (size_t k = 0; k < json_arr_len(pu) && k < 5; k++) {
+			yajl_val u = json_arr_at(pu, k);
+
+			buf_printf(&b, "%s%.64s %.32s→%.32s", k ? ", " : " (",
+			           str_or(u, "name"), str_or(u, "version"),
+			           str_or(u, "update_version"));
+		}
 		if (json_arr_len(pu) > 0)
 			buf_printf(&b, "%s)",
 			           json_arr_len(pu) > 5 ? ", …" : "");
@@ -2065,12 +2066,11 @@ static const char slack_help[] =
 /* SITE or ACCOUNT/SITE of a command into *account and site; false with
  * the reason said to the user. */
 static bool
-slack_site(const struct face *f, const struct config *cfg, char *arg,
-           size_t *account, const char **site, struct face_reply *rep)
+slack_site(const struct config *cfg, char *arg, size_t *account,
+           const char **site, struct face_reply *rep)
 {
 	char *slash = strchr(arg, '/'), err[256];
 
-	(void)f;
 	*site = arg;
 	if (slash != NULL) {
 		*slash = '\0';
@@ -2106,7 +2106,7 @@ slack_action(const struct face *f, const struct config *cfg, const char *word,
 		slack_say(rep, "Which site? `%s SITE [ENV]`", word);
 		return;
 	}
-	if (!slack_site(f, cfg, arg, &account, &site, rep))
+	if (!slack_site(cfg, arg, &account, &site, rep))
 		return;
 	v[n++] = (struct config_value){
 	    .key = "site", .kind = CONFIG_VALUE_STRING, .str = site};
@@ -2142,7 +2142,7 @@ slack_status(const struct face *f, const struct config *cfg, char *arg,
 		slack_say(rep, "Which site? `status SITE`");
 		return;
 	}
-	if (!slack_site(f, cfg, arg, &account, &site, rep))
+	if (!slack_site(cfg, arg, &account, &site, rep))
 		return;
 	rc = f->src->site ? f->src->site(f->src->arg, account, site, url, err,
 	                                 sizeof(err))
