@@ -174,8 +174,7 @@ answer(struct conn *k)
 		rc = c->hooks.trigger_wait(job, &k->run_id, out, c->hooks.arg);
 		k->in_hook = false;
 		k->waiting = rc == 0 && k->early_end < 0;
-	}
-	else
+	} else
 		fprintf(out, "unknown request (status, trigger JOB, "
 		             "trigger JOB wait)\n");
 	fclose(out);

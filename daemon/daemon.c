@@ -324,8 +324,8 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	/* the HTTP face, when configured, is part of the service: a listener
 	 * that cannot start (address in use, no token) fails the start */
 	if (cfg->listen.address != NULL &&
-	    (rc = httpd_start(&d->httpd, &d->loop, cfg, d->sched, d->http,
-	                      err, errlen)) < 0) {
+	    (rc = httpd_start(&d->httpd, &d->loop, cfg, d->sched, d->http, err,
+	                      errlen)) < 0) {
 		status = true;
 		goto fail;
 	}
