@@ -1326,20 +1326,25 @@ exec_calls_stats(const struct exec *ex, const char *company,
 }
 
 size_t
-exec_unstarted(const struct exec *ex,
-               void (*fn)(const struct exec_fire *f, const struct target *t,
-                          void *arg),
-               void *arg)
+exec_skip_unstarted(struct exec *ex, const char *message)
 {
 	size_t n = 0;
 
-	for (const struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
+	for (struct fire *fi = ex->fires; fi != NULL; fi = fi->next)
 		for (size_t k = 0; fi->ro != NULL && k < fi->ro->n; k++) {
 			const struct rollout_item *it = rollout_at(fi->ro, k);
+			size_t slot = fi->ro_first + it->target;
 
 			if (it->state != ROLLOUT_WAITING)
 				continue;
-			fn(&fi->f, it->t, arg);
+			log_msg(LOG_WARNING,
+			        "job=%s env=%s event=rollout-cut reason=\"%s\"",
+			        fi->f.job->name,
+			        fi->f.targets[slot].target.env_id, message);
+			/* ended as the rollout's own skips are, without
+			 * telling the rollout: the daemon is stopping */
+			report_end(ex, fi, slot, KINSTA_SKIPPED, message);
+			fi->unstarted--;
 			n++;
 		}
 	return n;

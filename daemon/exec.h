@@ -149,12 +149,11 @@ size_t exec_queued(const struct exec *ex);
 int exec_calls_stats(const struct exec *ex, const char *company,
                      struct calls_stats *st);
 
-/* Call fn with each target of a rollout in flight that has not started
- * yet (its turn had not come); how many. */
-size_t exec_unstarted(const struct exec *ex,
-                      void (*fn)(const struct exec_fire *f,
-                                 const struct target *t, void *arg),
-                      void *arg);
+/* End skipped, with message, each target of a rollout in flight whose
+ * turn has not come (the finished hook hears of each; the fire's end is
+ * not told): for a stop, since a restart follows the operations in
+ * flight, not the rollout.  How many. */
+size_t exec_skip_unstarted(struct exec *ex, const char *message);
 
 /* Abandon every run without reporting it (shutdown: state keeps the
  * operations for the next start) and close the handles; the loop must run

@@ -11,6 +11,7 @@
 
 #include "face.h"
 #include "json.h"
+#include "report.h"
 #include "util.h"
 
 /* history lines read per /history request at most, and the page's sizes */
@@ -1693,22 +1694,6 @@ api_site(const struct face *f, const struct face_request *req, const char *site,
 	}
 }
 
-/* The environment of the site-status document's "environments" (the
- * details of each) with id, or NULL. */
-static yajl_val
-env_details(yajl_val doc, const char *id)
-{
-	yajl_val envs = json_arr(doc, "environments", NULL);
-
-	for (size_t i = 0; i < json_arr_len(envs); i++) {
-		const char *v = json_str(json_arr_at(envs, i), "id", NULL);
-
-		if (v != NULL && strcmp(v, id) == 0)
-			return json_arr_at(envs, i);
-	}
-	return NULL;
-}
-
 /* Does a target name ("site/env") belong to site? */
 static bool
 of_site(const char *name, const char *site)
@@ -1806,7 +1791,7 @@ site_json(const struct face *f, const char *site, yajl_val s, yajl_val doc,
 	for (size_t i = 0; i < json_arr_len(envs); i++) {
 		yajl_val e = json_arr_at(envs, i);
 		const char *id = json_str(e, "id", NULL);
-		yajl_val d = env_details(doc, id ? id : "");
+		yajl_val d = report_env_details(doc, id);
 		int64_t n = 0;
 
 		json_w_obj_open(&w);
@@ -1906,7 +1891,7 @@ site_slack(const struct face *f, const char *site, yajl_val s, yajl_val doc,
 	for (size_t i = 0; i < json_arr_len(envs); i++) {
 		yajl_val e = json_arr_at(envs, i);
 		const char *id = json_str(e, "id", NULL);
-		yajl_val d = env_details(doc, id ? id : "");
+		yajl_val d = report_env_details(doc, id);
 		yajl_val pu = json_arr(d, "plugin_updates", NULL);
 		yajl_val tu = json_arr(d, "theme_updates", NULL);
 		int64_t latest = 0, n = 0;

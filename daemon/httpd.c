@@ -95,8 +95,8 @@ struct lookup {
 	char site[256];
 	struct req *rq; /* the request waiting, or NULL */
 	struct MHD_Connection *conn;
-	char *url; /* Slack's response_url, or NULL */
-	int64_t deadline_ms;
+	char *url;           /* Slack's response_url, or NULL */
+	int64_t deadline_ms; /* the loop's clock (uv_now) */
 	struct lookup *next;
 };
 
@@ -106,7 +106,7 @@ struct slack_post {
 	char *url, *body;
 	size_t len;
 	int attempts;
-	int64_t next_ms; /* when to try again (xfer NULL) */
+	int64_t next_ms; /* when to try again (xfer NULL), uv_now */
 	struct slack_post *prev, *next;
 	struct http_xfer *xfer;
 };
@@ -554,7 +554,7 @@ static void
 on_post_timer(uv_timer_t *t)
 {
 	struct httpd *h = t->data;
-	int64_t now = util_wall_ms(), first = INT64_MAX;
+	int64_t now = (int64_t)uv_now(h->loop), first = INT64_MAX;
 	struct slack_post *p = h->posts, *next;
 
 	for (; p != NULL; p = next) {
@@ -595,7 +595,7 @@ on_slack_posted(const struct http_response *res, void *arg)
 		        "retry_in_ms=%lld reason=\"%s\"",
 		        res->status, p->attempts, (long long)wait,
 		        res->error ? res->message : "not 2xx");
-		p->next_ms = util_wall_ms() + wait;
+		p->next_ms = (int64_t)uv_now(h->loop) + wait;
 		on_post_timer(&h->post_timer);
 		return;
 	}
@@ -765,7 +765,7 @@ static void
 on_lookup_timer(uv_timer_t *t)
 {
 	struct httpd *h = t->data;
-	int64_t now = util_wall_ms();
+	int64_t now = (int64_t)uv_now(h->loop);
 	struct lookup *l = h->lookups, *next;
 
 	for (; l != NULL; l = next) {
@@ -782,7 +782,7 @@ on_lookup_timer(uv_timer_t *t)
 static void
 lookup_arm(struct httpd *h)
 {
-	int64_t first = INT64_MAX, now = util_wall_ms();
+	int64_t first = INT64_MAX, now = (int64_t)uv_now(h->loop);
 
 	if (h->closing)
 		return;
@@ -831,7 +831,7 @@ src_site(void *arg, size_t account, const char *site, const char *url,
 	}
 	l->h = h;
 	snprintf(l->site, sizeof(l->site), "%s", site);
-	l->deadline_ms = util_wall_ms() + LOOKUP_TIMEOUT_MS;
+	l->deadline_ms = (int64_t)uv_now(h->loop) + LOOKUP_TIMEOUT_MS;
 	how.arg = l;
 	if ((rc = config_adhoc_new(&job, cfg, ACTION_SITE_STATUS, NULL, v, 2,
 	                           err, errlen)) < 0) {

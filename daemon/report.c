@@ -302,8 +302,8 @@ add_env(struct build *b, yajl_val site, yajl_val env, yajl_val details,
 	return 0;
 }
 
-static yajl_val
-find_details(yajl_val inv, const char *id)
+yajl_val
+report_env_details(yajl_val inv, const char *id)
 {
 	yajl_val list = json_arr(inv, "environments", NULL);
 
@@ -1002,8 +1002,8 @@ report_build(const struct report_input *in, char **doc, size_t *len, char *err,
 
 				if (add_env(
 				        &b, site, e,
-				        find_details(b.inv[i],
-				                     json_str(e, "id", NULL)),
+				        report_env_details(
+				            b.inv[i], json_str(e, "id", NULL)),
 				        in->accounts[i], s) < 0)
 					goto fail;
 			}

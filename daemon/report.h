@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <yajl/yajl_tree.h>
+
 struct tz;
 
 /* The period a report covers: [from, to) in seconds since the epoch, and
@@ -58,6 +60,10 @@ int report_format_parse(const char *name);
 
 /* The file name's usual extension for format f ("html"). */
 const char *report_format_ext(enum report_format f);
+
+/* The details (updates, backups, usage) of environment id in an
+ * inventory (a report run's document, or the site view's), or NULL. */
+yajl_val report_env_details(yajl_val inv, const char *id);
 
 /* Build the JSON document into *doc (malloc'd, *len bytes, NUL-terminated):
  * 0, -ENOMEM, or -EINVAL when an inventory is not JSON (message in err).

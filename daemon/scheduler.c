@@ -1365,43 +1365,6 @@ on_handle_closed(uv_handle_t *h)
 	free(s);
 }
 
-/* A rollout's target whose turn had not come when the daemon stopped:
- * a restart follows the operations in flight, not the rollout, so it is
- * told as skipped rather than lost without a word. */
-static void
-record_unstarted(const struct exec_fire *f, const struct target *t, void *arg)
-{
-	struct scheduler *s = arg;
-	struct adhoc_run *a = adhoc_find(s, f->run_id);
-	char name[300], err[256];
-	int64_t now = util_wall_ms();
-	struct state_history h = {
-	    .job = f->job->name,
-	    .action = action_name(f->job->action),
-	    .env_id = t->env_id,
-	    .target_name = name,
-	    .op_id = "",
-	    .outcome = kinsta_outcome_name(KINSTA_SKIPPED),
-	    .message = "the daemon stopped before this environment's turn "
-	               "in the rollout; trigger the job to finish it",
-	    .note = "",
-	    .trigger = a                                 ? a->by
-	               : manual_run(s, f->run_id, false) ? "manual"
-	                                                 : NULL,
-	    .run_id = f->run_id,
-	    .start_ms = now,
-	    .end_ms = now,
-	};
-
-	target_name(t, name, sizeof(name));
-	log_msg(LOG_WARNING,
-	        "job=%s env=%s target=%s outcome=skipped event=rollout-cut "
-	        "reason=\"the daemon stopped before its turn\"",
-	        f->job->name, t->env_id, name);
-	if (state_history_append(f->cfg->state_dir, &h, err, sizeof(err)) < 0)
-		log_msg(LOG_ERR, "cannot append to the history: %s", err);
-}
-
 void
 scheduler_stop(struct scheduler *s)
 {
@@ -1409,12 +1372,16 @@ scheduler_stop(struct scheduler *s)
 	if (s->promfile != NULL)
 		promfile_close(s->promfile);
 	s->promfile = NULL;
-	exec_unstarted(s->ex, record_unstarted, s);
+	/* told, not lost without a word: stopped first, so that their ends
+	 * start no queued run */
+	s->stopped = true;
+	exec_skip_unstarted(s->ex,
+	                    "the daemon stopped before this environment's turn "
+	                    "in the rollout; trigger the job to finish it");
 	/* runs in flight are abandoned unreported: state.json keeps their
 	 * operations for the next start, and the notices not yet delivered */
 	exec_close(s->ex);
 	notifier_close(s->nt);
-	s->stopped = true;
 	s->dirty = false;
 	/* slots recorded ahead of time that never started: not fired */
 	for (size_t i = 0; i < s->nentries; i++)
@@ -1505,21 +1472,41 @@ same_environment(const struct config_job *a, const struct config_job *b)
 	                     y->nenvironments));
 }
 
-/* Is a target of job being acted on by a run in flight?  Only what names
- * one environment can be told before the site list is read: ids, and
- * site names with their environments.  The name of the fire holding it
- * into holder. */
+/* Does t, as written, name the environment x (by id, or by site and
+ * environment name)? */
+static bool
+names_env(const struct config_target *t, const struct target *x)
+{
+	for (size_t v = 0; v < t->nvalues; v++) {
+		if (t->kind == CONFIG_TARGET_ENVIRONMENTS &&
+		    strcmp(t->values[v], x->env_id) == 0)
+			return true;
+		if (t->kind != CONFIG_TARGET_SITES ||
+		    strcmp(t->values[v], x->site_name) != 0)
+			continue;
+		for (size_t e = 0; e < t->nenvironments; e++)
+			if (strcmp(t->environments[e], x->env_name) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Is an environment job names being acted on by a fire in flight?  Only
+ * what names one environment can be told before the site list is read:
+ * ids, and site names with their environments.  Who holds it into
+ * holder. */
 static bool
 adhoc_busy(const struct scheduler *s, const struct config_job *job,
            char *holder, size_t len)
 {
-	const struct config_target *t = &job->target;
-	const struct exec_fire *f[64];
-	size_t n = exec_fires(s->ex, f, 64);
+	size_t n = exec_fires(s->ex, NULL, 0);
+	const struct exec_fire **f = malloc((n ? n : 1) * sizeof(*f));
+	bool busy = false;
 
-	if (n > 64)
-		n = 64;
-	for (size_t i = 0; i < n; i++) {
+	if (f == NULL)
+		return false; /* the environment lock still holds it back */
+	exec_fires(s->ex, f, n);
+	for (size_t i = 0; i < n && !busy; i++) {
 		/* still reading the site list: its job's own words */
 		if (f[i]->ntargets == 0 && f[i]->ended_ms == 0 &&
 		    same_environment(job, f[i]->job)) {
@@ -1527,44 +1514,23 @@ adhoc_busy(const struct scheduler *s, const struct config_job *job,
 			         "job %s (run %" PRIu64 ") is starting on the "
 			         "same environment",
 			         f[i]->job->name, f[i]->run_id);
-			return true;
+			busy = true;
 		}
-		for (size_t k = 0; k < f[i]->ntargets; k++) {
-			const struct exec_fire_target *x = &f[i]->targets[k];
+		for (size_t k = 0; k < f[i]->ntargets && !busy; k++) {
+			const struct target *x = &f[i]->targets[k].target;
 
-			if (x->outcome != KINSTA_RUNNING)
+			if (f[i]->targets[k].outcome != KINSTA_RUNNING ||
+			    !names_env(&job->target, x))
 				continue;
-			for (size_t v = 0; v < t->nvalues; v++) {
-				bool hit = false;
-
-				if (t->kind == CONFIG_TARGET_ENVIRONMENTS)
-					hit = strcmp(t->values[v],
-					             x->target.env_id) == 0;
-				for (size_t e = 0;
-				     t->kind == CONFIG_TARGET_SITES &&
-				     e < t->nenvironments && !hit;
-				     e++)
-					hit =
-					    strcmp(t->values[v],
-					           x->target.site_name) == 0 &&
-					    strcmp(t->environments[e],
-					           x->target.env_name) == 0;
-				if (hit) {
-					snprintf(
-					    holder, len,
-					    "%s/%s is busy with job %s (run "
-					    "%" PRIu64 ")",
-					    x->target.site_name[0]
-					        ? x->target.site_name
-					        : x->target.env_id,
-					    x->target.env_name, f[i]->job->name,
-					    f[i]->run_id);
-					return true;
-				}
-			}
+			snprintf(holder, len,
+			         "%s/%s is busy with job %s (run %" PRIu64 ")",
+			         x->site_name[0] ? x->site_name : x->env_id,
+			         x->env_name, f[i]->job->name, f[i]->run_id);
+			busy = true;
 		}
 	}
-	return false;
+	free(f);
+	return busy;
 }
 
 int
